@@ -1,0 +1,92 @@
+// Typed FFmpeg argument builders for the fixed commands Nowcast runs. No wrapper library:
+// the commands are small, and every flag here is one we measured a reason for.
+
+export type RemuxInput =
+  /** Pull a stream from our own RTMP server (FLV inside). */
+  | { kind: 'rtmp'; url: string }
+  /** Listen for one SRT caller (MPEG-TS inside). */
+  | { kind: 'srt'; host: string; port: number; latencyMs: number };
+
+export interface RemuxOptions {
+  input: RemuxInput;
+  /** Fragment duration in µs (one video frame at 30 fps is 33333). */
+  fragmentUs: number;
+  analyzeDurationUs: number;
+  probeSizeBytes: number;
+}
+
+/** Arguments that remux (no re-encode) any input into fragmented MP4 on stdout. */
+export function remuxArgs(o: RemuxOptions): string[] {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning'];
+  // Bounded probing: unbounded, the first fMP4 bytes take seconds. Not `-fflags nobuffer`:
+  // it drops the packets read while probing, losing most of the first GOP.
+  args.push('-analyzeduration', String(o.analyzeDurationUs), '-probesize', String(o.probeSizeBytes));
+  if (o.input.kind === 'rtmp') {
+    args.push('-rtmp_live', 'live', '-i', o.input.url);
+  } else {
+    const q = `mode=listener&latency=${o.input.latencyMs * 1000}&pkt_size=1316&transtype=live`;
+    args.push('-i', `srt://${o.input.host}:${o.input.port}?${q}`);
+  }
+  args.push('-map', '0:v?', '-map', '0:a?', '-c', 'copy');
+  // MPEG-TS carries AAC as ADTS; MP4 needs raw AAC plus an AudioSpecificConfig, which is only
+  // known after the first packet, hence delay_moov.
+  const delay = o.input.kind === 'srt';
+  if (delay) args.push('-bsf:a', 'aac_adtstoasc');
+  const flags = ['empty_moov', 'default_base_moof', 'skip_sidx', 'skip_trailer'];
+  if (delay) flags.push('delay_moov');
+  args.push(
+    '-f', 'mp4',
+    '-movflags', '+' + flags.join('+'),
+    '-frag_duration', String(o.fragmentUs),
+    // prft: wall clock when FFmpeg wrote each fragment, the player's latency reference.
+    '-write_prft', 'wallclock',
+    '-flush_packets', '1',
+    '-max_interleave_delta', '0',
+    'pipe:1',
+  );
+  return args;
+}
+
+export interface TestSourceOptions {
+  url: string;
+  width: number;
+  height: number;
+  fps: number;
+  /** Draw the wall clock as a 20-bit binary strip (ms mod 2^20) for pixel-read latency. */
+  clockStrip?: boolean;
+  /** Stop after this many seconds (default: run until killed). */
+  durationS?: number;
+  /** `flv` for RTMP URLs, `mpegts` for SRT URLs. */
+  format?: 'flv' | 'mpegts';
+}
+
+/** Bit cells of the burned-in clock: CLOCK_BITS squares of CLOCK_CELL px, top-left, MSB first. */
+export const CLOCK_BITS = 20;
+export const CLOCK_CELL = 16;
+
+/** A synthetic publisher: test pattern + running clock, x264 zerolatency, AAC, keyframe every 1 s. */
+export function testSourceArgs(o: TestSourceOptions): string[] {
+  const filters = [`drawtext=text='%{localtime\\:%T} %{pts\\:hms}':x=10:y=h-40:fontsize=28:fontcolor=white:box=1:boxcolor=black@0.6`];
+  if (o.clockStrip) {
+    // Each cell is white when its bit of the wall clock in ms is set. time(0) is read as the
+    // filter draws the frame, which under -re is its capture moment.
+    filters.push(`drawbox=x=0:y=0:w=${CLOCK_BITS * CLOCK_CELL}:h=${CLOCK_CELL}:color=black:t=fill`);
+    for (let b = 0; b < CLOCK_BITS; b++) {
+      const bit = CLOCK_BITS - 1 - b;
+      filters.push(`drawbox=x=${b * CLOCK_CELL}:y=0:w=${CLOCK_CELL}:h=${CLOCK_CELL}:color=white:t=fill:enable='mod(floor(time(0)*1000/${2 ** bit}),2)'`);
+    }
+  }
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re'];
+  args.push('-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`);
+  args.push('-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
+  if (o.durationS) args.push('-t', String(o.durationS));
+  args.push(
+    '-vf', filters.join(','),
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-g', String(o.fps), '-keyint_min', String(o.fps), '-sc_threshold', '0', '-b:v', '1500k',
+    '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2',
+  );
+  if (o.format === 'mpegts') args.push('-f', 'mpegts', '-flush_packets', '1', o.url);
+  else args.push('-f', 'flv', '-flvflags', 'no_duration_filesize', o.url);
+  return args;
+}

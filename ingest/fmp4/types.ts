@@ -1,0 +1,48 @@
+// What the fMP4 splitter hands the relay: one typed object per init segment or chunk.
+import type { TrackInfo } from '../../relay/protocol.js';
+
+/** ftyp+moov, as one buffer, with what MSE needs to know about it. */
+export interface InitSegment {
+  kind: 'init';
+  bytes: Buffer;
+  /** Codec list for `codecs="…"`, video first. */
+  codecs: string;
+  /** `video/mp4; codecs="…"` (or `audio/mp4` with no video track). */
+  mime: string;
+  tracks: TrackInfo[];
+}
+
+/** One media chunk: [prft] [emsg] [styp] moof mdat, as one buffer. */
+export interface Chunk {
+  kind: 'chunk';
+  bytes: Buffer;
+  /** mfhd sequence number. */
+  seq: number;
+  /** Decode time of the chunk's first sample, in seconds (tfdt / timescale of the first traf). */
+  dts: number;
+  /** Duration of the chunk in seconds (longest traf). */
+  duration: number;
+  /** True when the first video sample is a sync sample (or the stream has no video). */
+  keyframe: boolean;
+  /** Wall clock (ms since epoch) from a prft box preceding the moof, if any. */
+  prftMs?: number;
+}
+
+export type Fmp4Unit = InitSegment | Chunk;
+
+/** Error codes the splitter raises; stable, documented in docs/protocol.md. */
+export type Fmp4ErrorCode =
+  | 'FMP4_BOX_TOO_SMALL'
+  | 'FMP4_BOX_TOO_LARGE'
+  | 'FMP4_BAD_ORDER'
+  | 'FMP4_BAD_BOX'
+  | 'FMP4_INIT_TOO_LARGE';
+
+export class Fmp4Error extends Error {
+  readonly code: Fmp4ErrorCode;
+  constructor(code: Fmp4ErrorCode, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'Fmp4Error';
+    this.code = code;
+  }
+}

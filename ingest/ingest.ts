@@ -1,0 +1,105 @@
+// Ingest: RTMP publishers (node-media-server) and SRT listeners, each published stream
+// remuxed by one supervised FFmpeg into the relay's MediaSink for that name.
+import type { Logger } from '../app/log.js';
+import type { Config } from '../app/config.js';
+import type { SinkProvider } from './sink.js';
+import { RtmpIngest, type RtmpPublisher } from './rtmp.js';
+import { SrtIngest } from './srt.js';
+import { remuxArgs } from './ffmpeg-args.js';
+import { Remux } from './remux.js';
+import { STREAM_NAME_RE } from '../relay/protocol.js';
+
+export class Ingest {
+  #cfg: Config;
+  #sinks: SinkProvider;
+  #log: Logger;
+  #rtmp: RtmpIngest | null = null;
+  #srt: SrtIngest[] = [];
+  /** Live RTMP publishers by stream name, with their remux. */
+  #publishers = new Map<string, { p: RtmpPublisher; remux: Remux }>();
+  /** Remuxes of publishers that left, still flushing their last chunks. */
+  #flushing = new Map<string, Remux>();
+  #rtmpPort = 0;
+  #closed = false;
+
+  constructor(cfg: Config, sinks: SinkProvider, log: Logger) {
+    this.#cfg = cfg;
+    this.#sinks = sinks;
+    this.#log = log;
+  }
+
+  /** Opens the RTMP port and the SRT listeners. Resolves with the RTMP port bound. */
+  async start(): Promise<number> {
+    const { rtmp } = this.#cfg;
+    if (rtmp.port) {
+      this.#rtmp = new RtmpIngest({ host: this.#cfg.host, port: rtmp.port, app: rtmp.app }, {
+        publish: (p) => this.#onPublish(p),
+        unpublish: (p) => this.#onUnpublish(p),
+      }, this.#log.child({ component: 'rtmp' }));
+      this.#rtmpPort = await this.#rtmp.listen();
+    }
+    for (const l of this.#cfg.srt.listeners) {
+      const log = this.#log.child({ component: 'srt', stream: l.stream, port: l.port });
+      this.#srt.push(new SrtIngest(l, this.#cfg.host, this.#cfg, this.#sinks.sink(l.stream), log));
+      log.info('srt listening');
+    }
+    return this.#rtmpPort;
+  }
+
+  get rtmpPort(): number {
+    return this.#rtmpPort;
+  }
+
+  #onPublish(p: RtmpPublisher): string | null {
+    if (this.#closed) return 'shutting down';
+    if (!STREAM_NAME_RE.test(p.name)) return `invalid stream name ${JSON.stringify(p.name)}: use letters, digits, _ and -`;
+    if (this.#srt.some((s) => s.listener.stream === p.name)) return `stream ${p.name} is reserved for SRT`;
+    if (this.#publishers.has(p.name)) return `stream ${p.name} already has a publisher`;
+    this.#flushing.get(p.name)?.detach();
+    this.#flushing.delete(p.name);
+    const log = this.#log.child({ component: 'remux', stream: p.name });
+    const sink = this.#sinks.sink(p.name);
+    const args = remuxArgs({
+      input: { kind: 'rtmp', url: `rtmp://127.0.0.1:${this.#rtmpPort}/${this.#cfg.rtmp.app}/${p.name}` },
+      fragmentUs: this.#cfg.remux.fragmentUs,
+      analyzeDurationUs: this.#cfg.remux.analyzeDurationUs,
+      probeSizeBytes: this.#cfg.remux.probeSizeBytes,
+    });
+    const remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure' }, {
+      unit: (u) => (u.kind === 'init' ? sink.init(u) : sink.chunk(u)),
+      failure: (code, message) => sink.failure(code, message),
+      exit: () => {},
+    }, log);
+    this.#publishers.set(p.name, { p, remux });
+    this.#log.info({ stream: p.name, ip: p.ip }, 'rtmp publisher connected');
+    return null;
+  }
+
+  #onUnpublish(p: RtmpPublisher): void {
+    const entry = this.#publishers.get(p.name);
+    if (!entry || entry.p !== p) return;
+    this.#publishers.delete(p.name);
+    this.#log.info({ stream: p.name }, 'rtmp publisher left');
+    // Let FFmpeg flush the frames in flight, then tell viewers; unless a new publisher has
+    // taken the name meanwhile (it detaches this remux).
+    this.#flushing.set(p.name, entry.remux);
+    void entry.remux.close().then(() => {
+      if (this.#flushing.get(p.name) !== entry.remux) return;
+      this.#flushing.delete(p.name);
+      if (!this.#closed) this.#sinks.sink(p.name).offline('PUBLISHER_LEFT');
+    });
+  }
+
+  /** Stops every FFmpeg and listener. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const { remux } of this.#publishers.values()) remux.detach();
+    for (const remux of this.#flushing.values()) remux.detach();
+    this.#publishers.clear();
+    this.#flushing.clear();
+    for (const s of this.#srt) s.close();
+    this.#srt = [];
+    this.#rtmp?.close();
+  }
+}

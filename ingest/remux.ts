@@ -1,0 +1,141 @@
+// One supervised FFmpeg remux process: spawns FFmpeg with fixed arguments, splits its
+// stdout into init segments and chunks, logs its stderr, restarts it with backoff when it
+// dies unexpectedly, and stops it on request. One instance per published stream.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../app/log.js';
+import { Fmp4Splitter } from './fmp4/splitter.js';
+import { Fmp4Error, type Fmp4Unit } from './fmp4/types.js';
+import { restartDelay } from './backoff.js';
+
+export interface RemuxSink {
+  unit(u: Fmp4Unit): void;
+  /** The output could not be used (bad fMP4) or FFmpeg failed; the stream should tell its viewers. */
+  failure(code: string, message: string): void;
+  /** FFmpeg exited. `clean` when it ended its input normally (exit 0). */
+  exit(clean: boolean): void;
+}
+
+export interface RemuxOptions {
+  ffmpegPath: string;
+  args: string[];
+  /** Restart when FFmpeg exits with an error (RTMP pull) or always (SRT listener). */
+  restart: 'on-failure' | 'always';
+  restartDelayMs: number;
+  maxRestartDelayMs: number;
+  maxBoxBytes: number;
+  maxInitBytes: number;
+}
+
+type Child = ChildProcessByStdio<null, Readable, Readable>;
+
+/** A run that lasted this long counts as healthy and resets the backoff. */
+const HEALTHY_RUN_MS = 10_000;
+const STDERR_LINE_MAX = 2_000;
+
+export class Remux {
+  #opts: RemuxOptions;
+  #sink: RemuxSink;
+  #log: Logger;
+  #child: Child | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #attempt = 0;
+  #closed = false;
+  /** Set by detach(): output is no longer forwarded. */
+  #detached = false;
+  #exited: Promise<void> = Promise.resolve();
+  /** Count of FFmpeg processes started, including the first. */
+  starts = 0;
+
+  constructor(opts: RemuxOptions, sink: RemuxSink, log: Logger) {
+    this.#opts = opts;
+    this.#sink = sink;
+    this.#log = log;
+    this.#spawn();
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  #spawn(): void {
+    this.#timer = null;
+    if (this.#closed) return;
+    const splitter = new Fmp4Splitter({ maxBoxBytes: this.#opts.maxBoxBytes, maxInitBytes: this.#opts.maxInitBytes });
+    const child = spawn(this.#opts.ffmpegPath, this.#opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    this.starts++;
+    const started = Date.now();
+    let failed = false;
+    this.#log.info({ pid: child.pid, start: this.starts }, 'ffmpeg started');
+
+    const emit = (u: Fmp4Unit): void => this.#sink.unit(u);
+    this.#exited = new Promise((resolve) => child.once('close', () => resolve()));
+    child.stdout.on('data', (data: Buffer) => {
+      if (failed || this.#detached) return;
+      try {
+        splitter.push(data, emit);
+      } catch (err) {
+        failed = true;
+        const code = err instanceof Fmp4Error ? err.code : 'REMUX_FAILED';
+        const message = err instanceof Error ? err.message : String(err);
+        this.#log.error({ code, err: message }, 'unusable output from ffmpeg; restarting it');
+        this.#sink.failure(code, message);
+        child.kill('SIGKILL');
+      }
+    });
+    let pending = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      pending += text;
+      const lines = pending.split('\n');
+      pending = (lines.pop() ?? '').slice(-STDERR_LINE_MAX);
+      for (const line of lines) if (line.trim()) this.#log.warn({ ffmpeg: line.slice(0, STDERR_LINE_MAX) }, 'ffmpeg');
+    });
+    child.on('error', (err) => {
+      // spawn failure (ENOENT): 'exit' may not follow, so treat it as one.
+      this.#log.error({ err: err.message }, 'ffmpeg could not start');
+      this.#sink.failure('FFMPEG_SPAWN', `cannot run ${this.#opts.ffmpegPath}: ${err.message}`);
+      this.#onExit(child, started, null, 'spawn');
+    });
+    child.on('exit', (code, signal) => this.#onExit(child, started, code, signal));
+  }
+
+  #onExit(child: Child, started: number, code: number | null, signal: string | null): void {
+    if (this.#child !== child) return; // already handled (error + exit both fire)
+    this.#child = null;
+    const clean = code === 0;
+    this.#log[clean || this.#closed ? 'info' : 'warn']({ code, signal }, 'ffmpeg exited');
+    if (this.#closed) return;
+    this.#sink.exit(clean);
+    if (clean && this.#opts.restart === 'on-failure') return;
+    if (Date.now() - started >= HEALTHY_RUN_MS) this.#attempt = 0;
+    const delay = clean ? 0 : restartDelay(this.#attempt++, this.#opts.restartDelayMs, this.#opts.maxRestartDelayMs);
+    if (!clean) this.#log.warn({ delayMs: delay, attempt: this.#attempt }, 'restarting ffmpeg');
+    this.#timer = setTimeout(() => this.#spawn(), delay);
+  }
+
+  /**
+   * Stops FFmpeg for good. What it flushes on the way out is still forwarded (nothing
+   * published is lost); the promise resolves once it has exited. Safe to call twice.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return this.#exited;
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const child = this.#child;
+    if (child) {
+      child.kill('SIGTERM');
+      // FFmpeg normally exits on SIGTERM at once; don't leave a stuck one behind.
+      setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, 2_000).unref();
+    }
+    return child ? this.#exited : Promise.resolve();
+  }
+
+  /** Stops forwarding output at once (a new publisher owns the stream now) and closes. */
+  detach(): void {
+    this.#detached = true;
+    void this.close();
+  }
+}

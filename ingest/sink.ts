@@ -1,0 +1,17 @@
+// What ingest needs from the relay: somewhere to put each stream's media. Declared here, on
+// the consumer's side, so ingest never imports relay internals.
+import type { Chunk, InitSegment } from './fmp4/types.js';
+
+export interface MediaSink {
+  init(init: InitSegment): void;
+  chunk(chunk: Chunk): void;
+  /** Media for this stream failed (bad fMP4, FFmpeg error); viewers are told, the stream is kept. */
+  failure(code: string, message: string): void;
+  /** The publisher is gone. */
+  offline(reason: string): void;
+}
+
+export interface SinkProvider {
+  /** The sink for stream `name`, creating the stream if needed. */
+  sink(name: string): MediaSink;
+}

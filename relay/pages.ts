@@ -1,0 +1,48 @@
+// The two HTML pages the relay serves. Plain strings: no template engine for two pages.
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+const head = (title: string): string => `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(title)}</title>
+<style>
+  html,body{margin:0;background:#0b0d10;color:#dfe3e8;font:15px/1.5 system-ui,sans-serif}
+  main{max-width:760px;margin:2rem auto;padding:0 1rem} a{color:#7cc4ff}
+  code{background:#1b1f24;padding:.1em .3em;border-radius:3px} li{margin:.3rem 0}
+</style></head>`;
+
+export function indexPage(): string {
+  return `${head('Nowcast — live streams')}<body><main>
+<h1>Live streams</h1>
+<ul id="streams"><li>Loading…</li></ul>
+<p>Publish with OBS to <code>rtmp://HOST/live</code>, stream key <code>NAME</code>, then watch at <code>/watch/NAME</code>.</p>
+<script>
+async function refresh() {
+  try {
+    const r = await fetch('/api/streams');
+    const { streams } = await r.json();
+    const ul = document.getElementById('streams');
+    ul.replaceChildren();
+    const live = streams.filter((s) => s.state === 'live');
+    if (!live.length) { const li = document.createElement('li'); li.textContent = 'No live streams yet.'; ul.append(li); }
+    for (const s of live) {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = '/watch/' + encodeURIComponent(s.name);
+      a.textContent = s.name;
+      li.append(a, ' — ' + (s.codecs || '') + ', ' + s.viewers + ' viewer' + (s.viewers === 1 ? '' : 's'));
+      ul.append(li);
+    }
+  } catch (e) { /* the relay may be restarting; try again */ }
+}
+refresh(); setInterval(refresh, 2000);
+</script></main></body></html>`;
+}
+
+export function watchPage(name: string): string {
+  return `${head(`${name} — Nowcast`)}<body style="margin:0;overflow:hidden">
+<video id="video" autoplay muted playsinline style="width:100vw;height:100vh;background:#000;display:block"></video>
+<div id="stats"></div>
+<script type="module" src="/player/watch.js"></script>
+</body></html>`;
+}

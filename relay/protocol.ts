@@ -1,0 +1,94 @@
+// The WebSocket protocol between the relay and the player, shared by both sides.
+// Text frames carry these JSON messages; binary frames carry ISO-BMFF only
+// (an init segment, ftyp+moov, or a chunk, [prft] moof mdat). See docs/protocol.md.
+
+/** Bumped on any incompatible change; sent in `hello`. */
+export const PROTOCOL_VERSION = 1;
+
+/** One track of the current init segment. */
+export interface TrackInfo {
+  id: number;
+  kind: 'video' | 'audio';
+  /** RFC 6381 codec string, e.g. `avc1.64001f` or `mp4a.40.2`. */
+  codec: string;
+  timescale: number;
+  width?: number;
+  height?: number;
+  channels?: number;
+  sampleRate?: number;
+}
+
+/** First message on every connection. */
+export interface HelloMessage {
+  type: 'hello';
+  version: number;
+  stream: string;
+  /** Server wall clock (ms since the Unix epoch) when the message was sent. */
+  serverTime: number;
+}
+
+/** Sent before every init segment: what the next binary `ftyp+moov` frame describes. */
+export interface InfoMessage {
+  type: 'info';
+  stream: string;
+  /** Increments each time the publisher (re)starts; a new generation restarts media time. */
+  generation: number;
+  /** Full MSE type, e.g. `video/mp4; codecs="avc1.64001f,mp4a.40.2"`. */
+  mime: string;
+  /** Comma-separated codec list, the part inside `codecs="…"`. */
+  codecs: string;
+  tracks: TrackInfo[];
+}
+
+export type StreamState = 'live' | 'offline' | 'error';
+
+/** The stream's state changed. `offline`: no publisher now; viewers stay connected and wait. */
+export interface StateMessage {
+  type: 'state';
+  stream: string;
+  state: StreamState;
+  /** Stable machine-readable code for `error` (see docs/protocol.md), or the reason for `offline`. */
+  code?: string;
+  message?: string;
+}
+
+/** This viewer fell behind; the relay skipped `chunks` chunks and resumes at the keyframe that follows. */
+export interface SkipMessage {
+  type: 'skip';
+  chunks: number;
+  bytes: number;
+}
+
+/** A fatal error for this connection; the relay closes the socket after sending it. */
+export interface ErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+export type ServerMessage = HelloMessage | InfoMessage | StateMessage | SkipMessage | ErrorMessage | PongMessage;
+
+/** Messages a viewer may send. Anything else is ignored and counted. */
+export interface PingMessage {
+  type: 'ping';
+  /** Client clock (ms) when sent; echoed back in `pong`. */
+  t0: number;
+}
+
+export interface PongMessage {
+  type: 'pong';
+  t0: number;
+  /** Server wall clock (ms) when the ping was handled. */
+  serverTime: number;
+}
+
+export type ClientMessage = PingMessage;
+
+/** Returns the four-character type of the first box in a binary frame, or '' if too short. */
+export function firstBoxType(frame: Uint8Array): string {
+  if (frame.byteLength < 8) return '';
+  return String.fromCharCode(frame[4]!, frame[5]!, frame[6]!, frame[7]!);
+}
+
+/** Stream names: what RTMP keys and URLs may carry safely. */
+export const STREAM_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;

@@ -1,0 +1,182 @@
+// The relay: a uWebSockets.js app that serves pages and fans chunks out to viewers at
+// /live/NAME. It owns the streams; ingest feeds them through the MediaSink interface.
+import uWS from 'uWebSockets.js';
+import type { Logger } from '../app/log.js';
+import type { Config } from '../app/config.js';
+import type { MediaSink, SinkProvider } from '../ingest/sink.js';
+import { Stream, type Viewer, type ViewerData } from './stream.js';
+import { STREAM_NAME_RE, type PongMessage } from './protocol.js';
+import { mountHttp, type StreamSummary } from './http.js';
+
+export class Relay implements SinkProvider {
+  readonly app: uWS.TemplatedApp;
+  #cfg: Config['relay'];
+  #log: Logger;
+  #streams = new Map<string, Stream>();
+  #listen: uWS.us_listen_socket | false = false;
+  #sweepTimer: NodeJS.Timeout | null = null;
+  #nextViewerId = 1;
+  #draining = false;
+  #closed = false;
+  /** Port actually bound (useful with port 0). */
+  port = 0;
+  /** Viewer messages that were not valid control messages. */
+  badMessages = 0;
+
+  constructor(cfg: Config['relay'], log: Logger, playerDir: string) {
+    this.#cfg = cfg;
+    this.#log = log;
+    this.app = uWS.App();
+    this.#mountWebSocket();
+    mountHttp(this.app, {
+      playerDir,
+      log,
+      streams: () => this.summaries(),
+      ready: () => !this.#draining && !this.#closed && this.#listen !== false,
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (sock) => {
+        if (!sock) return reject(new Error(`relay: cannot listen on ${host}:${port} (port in use?)`));
+        this.#listen = sock;
+        this.port = uWS.us_socket_local_port(sock);
+        this.#sweepTimer = setInterval(() => this.#sweep(), this.#cfg.sweepIntervalMs);
+        this.#log.info({ host, port: this.port }, 'relay listening');
+        resolve(this.port);
+      });
+    });
+  }
+
+  sink(name: string): MediaSink {
+    const s = this.#stream(name);
+    return {
+      init: (i) => s.onInit(i),
+      chunk: (c) => s.onChunk(c),
+      failure: (code, message) => s.setState('error', code, message),
+      offline: (reason) => {
+        s.setState('offline', reason);
+        this.#maybeForget(s);
+      },
+    };
+  }
+
+  stream(name: string): Stream | undefined {
+    return this.#streams.get(name);
+  }
+
+  summaries(): StreamSummary[] {
+    return [...this.#streams.values()].map((s) => ({
+      name: s.name,
+      state: s.state,
+      generation: s.generation,
+      codecs: s.info?.codecs ?? null,
+      tracks: s.info?.tracks ?? [],
+      viewers: s.viewerCount,
+      chunks: s.counters.chunks,
+      bytes: s.counters.bytes,
+      skips: s.counters.skips,
+    }));
+  }
+
+  #stream(name: string): Stream {
+    let s = this.#streams.get(name);
+    if (!s) {
+      const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
+      s = new Stream(name, this.app, limits, this.#log.child({ stream: name }));
+      this.#streams.set(name, s);
+    }
+    return s;
+  }
+
+  /** A stream with no publisher and no viewers is dropped, so names can't pile up. */
+  #maybeForget(s: Stream): void {
+    if (s.state !== 'live' && s.viewerCount === 0 && this.#streams.get(s.name) === s) {
+      s.close();
+      this.#streams.delete(s.name);
+    }
+  }
+
+  #sweep(): void {
+    for (const s of this.#streams.values()) s.sweep();
+  }
+
+  #mountWebSocket(): void {
+    this.app.ws<ViewerData>('/live/:name', {
+      compression: uWS.DISABLED,
+      maxPayloadLength: this.#cfg.maxViewerMessageBytes,
+      // Past this uWS would silently drop messages, corrupting the viewer's stream; the drop
+      // policy skips to keyframes well before it, so reaching it means the viewer is stuck.
+      maxBackpressure: this.#cfg.maxBackpressureBytes,
+      closeOnBackpressureLimit: true,
+      idleTimeout: this.#cfg.idleTimeoutS,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        const name = req.getParameter(0) ?? '';
+        if (this.#draining || !STREAM_NAME_RE.test(name)) {
+          res.writeStatus(this.#draining ? '503 Service Unavailable' : '400 Bad Request')
+            .end(this.#draining ? 'draining' : 'invalid stream name');
+          return;
+        }
+        const data: ViewerData = {
+          id: this.#nextViewerId++,
+          stream: name,
+          ip: Buffer.from(res.getRemoteAddressAsText()).toString(),
+          state: 'waiting',
+          skipFromChunk: -1,
+          skipFromBytes: 0,
+          closed: false,
+        };
+        res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
+          req.getHeader('sec-websocket-extensions'), context);
+      },
+      open: (ws) => this.#stream(ws.getUserData().stream).addViewer(ws),
+      message: (ws, message, isBinary) => this.#onViewerMessage(ws, message, isBinary),
+      close: (ws) => {
+        const d = ws.getUserData();
+        d.closed = true;
+        const s = this.#streams.get(d.stream);
+        if (!s) return;
+        s.removeViewer(ws);
+        this.#maybeForget(s);
+      },
+    });
+  }
+
+  #onViewerMessage(ws: Viewer, message: ArrayBuffer, isBinary: boolean): void {
+    if (isBinary) { this.badMessages++; return; }
+    let msg: unknown;
+    try { msg = JSON.parse(Buffer.from(message).toString('utf8')); } catch { this.badMessages++; return; }
+    if (typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'ping') {
+      const t0 = (msg as { t0?: unknown }).t0;
+      if (typeof t0 !== 'number' || !Number.isFinite(t0)) { this.badMessages++; return; }
+      const pong: PongMessage = { type: 'pong', t0, serverTime: Date.now() };
+      ws.send(JSON.stringify(pong), false);
+      return;
+    }
+    this.badMessages++;
+  }
+
+  /** Stops accepting viewers; readiness turns false. */
+  drain(): void {
+    this.#draining = true;
+  }
+
+  /** Tells every viewer, closes every socket, stops listening. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#draining = true;
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer);
+    for (const s of this.#streams.values()) {
+      s.setState('offline', 'SERVER_SHUTDOWN', 'the relay is shutting down');
+      s.close();
+    }
+    this.#streams.clear();
+    if (this.#listen) uWS.us_listen_socket_close(this.#listen);
+    this.#listen = false;
+    this.app.close();
+    this.#log.info('relay closed');
+  }
+}

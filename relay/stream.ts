@@ -1,0 +1,228 @@
+// One live stream in the relay: its current init segment, the chunks since the last keyframe
+// (so a new viewer starts at once), and fan-out to viewers through one uWS topic, so each
+// chunk is stored once however many viewers there are.
+import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+import type { Logger } from '../app/log.js';
+import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
+import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type StreamState } from './protocol.js';
+import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
+
+export interface ViewerData {
+  id: number;
+  stream: string;
+  ip: string;
+  state: DeliveryState;
+  /** Stream chunk/byte counters when this viewer started skipping (-1: not skipping). */
+  skipFromChunk: number;
+  skipFromBytes: number;
+  /** Set once the viewer has been removed, so late callbacks don't touch it. */
+  closed: boolean;
+}
+
+export type Viewer = WebSocket<ViewerData>;
+
+export interface StreamLimits extends DropLimits {
+  /** Stop caching the current GOP past this size; new viewers then wait for the next keyframe. */
+  maxGopCacheBytes: number;
+}
+
+export interface StreamCounters {
+  chunks: number;
+  bytes: number;
+  keyframes: number;
+  skips: number;
+  skippedChunks: number;
+}
+
+export class Stream {
+  readonly name: string;
+  readonly topic: string;
+  state: StreamState = 'offline';
+  generation = 0;
+  readonly counters: StreamCounters = { chunks: 0, bytes: 0, keyframes: 0, skips: 0, skippedChunks: 0 };
+  lastChunkAt = 0;
+  #app: TemplatedApp;
+  #log: Logger;
+  #limits: StreamLimits;
+  #info: InfoMessage | null = null;
+  #init: Buffer | null = null;
+  #gop: Buffer[] = [];
+  #gopBytes = 0;
+  #gopOpen = false;
+  #viewers = new Set<Viewer>();
+  #waiting = new Set<Viewer>();
+  #stateCode: string | undefined;
+  #stateMessage: string | undefined;
+  #closed = false;
+
+  constructor(name: string, app: TemplatedApp, limits: StreamLimits, log: Logger) {
+    this.name = name;
+    this.topic = `m/${name}`;
+    this.#app = app;
+    this.#limits = limits;
+    this.#log = log;
+  }
+
+  get viewerCount(): number {
+    return this.#viewers.size;
+  }
+
+  get info(): InfoMessage | null {
+    return this.#info;
+  }
+
+  /** A new init segment: a new generation. Everyone gets it, then waits for its first keyframe. */
+  onInit(init: InitSegment): void {
+    if (this.#closed) return;
+    this.generation++;
+    this.#info = { type: 'info', stream: this.name, generation: this.generation, mime: init.mime, codecs: init.codecs, tracks: init.tracks };
+    this.#init = init.bytes;
+    this.#resetGop();
+    this.#log.info({ generation: this.generation, mime: init.mime }, 'init segment');
+    const infoText = JSON.stringify(this.#info);
+    for (const v of this.#viewers) {
+      v.cork(() => {
+        this.#toWaiting(v);
+        v.send(infoText, false);
+        v.send(init.bytes, true);
+      });
+    }
+    this.setState('live');
+  }
+
+  /** The hot path: one publish per chunk, whatever the number of viewers. */
+  onChunk(chunk: Chunk): void {
+    if (this.#closed || !this.#init) return;
+    const c = this.counters;
+    if (chunk.keyframe) {
+      c.keyframes++;
+      this.#resetGop();
+      this.#gopOpen = true;
+      if (this.#waiting.size) this.#resume();
+    }
+    if (this.#gopOpen) {
+      if (this.#gopBytes + chunk.bytes.length <= this.#limits.maxGopCacheBytes) {
+        this.#gop.push(chunk.bytes);
+        this.#gopBytes += chunk.bytes.length;
+      } else {
+        this.#resetGop();
+      }
+    }
+    c.chunks++;
+    c.bytes += chunk.bytes.length;
+    this.lastChunkAt = Date.now();
+    this.#app.publish(this.topic, chunk.bytes, true);
+  }
+
+  /** Publisher gone, back, or failed. Viewers stay connected and are told. */
+  setState(state: StreamState, code?: string, message?: string): void {
+    if (this.#closed) return;
+    if (state === this.state && code === this.#stateCode) return;
+    this.state = state;
+    this.#stateCode = code;
+    this.#stateMessage = message;
+    if (state !== 'live') this.#resetGop();
+    this.#log.info({ state, code }, 'stream state');
+    const text = JSON.stringify(this.#stateMsg());
+    for (const v of this.#viewers) v.cork(() => v.send(text, false));
+  }
+
+  /** Called inside uWS's open handler (already corked). */
+  addViewer(v: Viewer): void {
+    const d = v.getUserData();
+    this.#viewers.add(v);
+    this.#send(v, { type: 'hello', version: PROTOCOL_VERSION, stream: this.name, serverTime: Date.now() });
+    if (this.#info && this.#init) {
+      this.#send(v, this.#info);
+      v.send(this.#init, true);
+    }
+    this.#send(v, this.#stateMsg());
+    if (this.#gopOpen && this.#gop.length) {
+      for (const b of this.#gop) v.send(b, true);
+      d.state = 'live';
+      v.subscribe(this.topic);
+    } else {
+      d.state = 'waiting';
+      this.#waiting.add(v);
+    }
+  }
+
+  removeViewer(v: Viewer): void {
+    this.#viewers.delete(v);
+    this.#waiting.delete(v);
+  }
+
+  /** Reads each viewer's send buffer and applies the drop policy. Runs on a timer. */
+  sweep(): void {
+    for (const v of this.#viewers) {
+      const d = v.getUserData();
+      if (d.state === 'waiting') continue;
+      const next = afterSweep(d.state, v.getBufferedAmount(), this.#limits);
+      if (next === d.state) continue;
+      if (next === 'skipping') {
+        v.unsubscribe(this.topic);
+        d.skipFromChunk = this.counters.chunks;
+        d.skipFromBytes = this.counters.bytes;
+        this.counters.skips++;
+        this.#log.debug({ viewer: d.id }, 'viewer too slow; skipping to the next keyframe');
+      } else if (next === 'waiting') {
+        this.#waiting.add(v);
+      }
+      d.state = next;
+    }
+  }
+
+  #toWaiting(v: Viewer): void {
+    const d = v.getUserData();
+    // A new generation is a restart, not a skip: nothing is reported as missed.
+    if (d.state === 'live') v.unsubscribe(this.topic);
+    d.skipFromChunk = -1;
+    d.state = 'waiting';
+    this.#waiting.add(v);
+  }
+
+  /** At a keyframe: every waiting viewer is told what it missed and subscribed again. */
+  #resume(): void {
+    for (const v of this.#waiting) {
+      const d = v.getUserData();
+      d.state = onChunk(d.state, true);
+      const chunks = this.counters.chunks - d.skipFromChunk;
+      v.cork(() => {
+        if (d.skipFromChunk >= 0 && chunks > 0) {
+          this.counters.skippedChunks += chunks;
+          this.#send(v, { type: 'skip', chunks, bytes: this.counters.bytes - d.skipFromBytes });
+        }
+        v.subscribe(this.topic);
+      });
+      d.skipFromChunk = -1;
+    }
+    this.#waiting.clear();
+  }
+
+  #resetGop(): void {
+    this.#gop = [];
+    this.#gopBytes = 0;
+    this.#gopOpen = false;
+  }
+
+  #stateMsg(): ServerMessage {
+    const m: ServerMessage = { type: 'state', stream: this.name, state: this.state };
+    if (this.#stateCode) m.code = this.#stateCode;
+    if (this.#stateMessage) m.message = this.#stateMessage;
+    return m;
+  }
+
+  #send(v: Viewer, m: ServerMessage): void {
+    v.send(JSON.stringify(m), false);
+  }
+
+  /** Forgets media and viewers; the server closes the sockets. Safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#resetGop();
+    this.#init = null;
+    this.#viewers.clear();
+    this.#waiting.clear();
+  }
+}
