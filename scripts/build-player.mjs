@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// Builds the browser player:
+//   player/index.ts -> dist/player/nowcast-player.js  (the library, ESM)
+//   player/watch.ts -> dist/player/watch.js           (the /watch/NAME page script)
+//   declarations    -> dist/player/types/player/index.d.ts
+// Exits non-zero on any error.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'player');
+const started = performance.now();
+
+const common = {
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2020',
+  minify: true,
+  sourcemap: true,
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+function declarations() {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsc, '-p', join(root, 'player', 'tsconfig.build.json')], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`tsc (declarations) failed: ${signal ?? `exit ${code}`}`)),
+    );
+  });
+}
+
+try {
+  await rm(out, { recursive: true, force: true });
+  // esbuild only strips types; the declaration pass is also the library's type check.
+  await Promise.all([
+    esbuild.build({ ...common, entryPoints: [join(root, 'player/index.ts')], outfile: join(out, 'nowcast-player.js') }),
+    esbuild.build({ ...common, entryPoints: [join(root, 'player/watch.ts')], outfile: join(out, 'watch.js') }),
+    declarations(),
+  ]);
+  console.log(`build-player: dist/player built in ${Math.round(performance.now() - started)} ms`);
+} catch (err) {
+  console.error(`build-player: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}

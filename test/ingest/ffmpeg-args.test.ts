@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { remuxArgs } from '../../ingest/ffmpeg-args.js';
+import { restartDelay } from '../../ingest/backoff.js';
+
+const base = { fragmentUs: 33333, analyzeDurationUs: 100000, probeSizeBytes: 32768 };
+const flags = (args: string[]): string => args[args.indexOf('-movflags') + 1]!;
+
+describe('the remux command', () => {
+  it('copies an RTMP pull into small fragments with prft and bounded probing', () => {
+    const a = remuxArgs({ ...base, input: { kind: 'rtmp', url: 'rtmp://127.0.0.1:1935/live/x' } });
+    expect(a).toContain('copy');
+    expect(a.slice(a.indexOf('-analyzeduration'), a.indexOf('-analyzeduration') + 2)).toEqual(['-analyzeduration', '100000']);
+    expect(a[a.indexOf('-frag_duration') + 1]).toBe('33333');
+    expect(a[a.indexOf('-write_prft') + 1]).toBe('wallclock');
+    expect(flags(a)).toContain('empty_moov');
+    expect(flags(a)).toContain('default_base_moof');
+    expect(flags(a)).not.toContain('delay_moov');
+    expect(a).not.toContain('nobuffer');
+    expect(a.at(-1)).toBe('pipe:1');
+  });
+
+  it('adds the ADTS-to-ASC filter and delay_moov for SRT (MPEG-TS) input', () => {
+    const a = remuxArgs({ ...base, input: { kind: 'srt', host: '0.0.0.0', port: 9000, latencyMs: 120 } });
+    expect(a[a.indexOf('-bsf:a') + 1]).toBe('aac_adtstoasc');
+    expect(flags(a)).toContain('delay_moov');
+    expect(a[a.indexOf('-i') + 1]).toBe('srt://0.0.0.0:9000?mode=listener&latency=120000&pkt_size=1316&transtype=live');
+  });
+});
+
+describe('the restart backoff', () => {
+  it.each([[0, 100, 200], [1, 200, 400], [3, 800, 1600], [10, 2500, 5000]])(
+    'waits between half and all of the capped exponential delay on attempt %i', (attempt, lo, hi) => {
+      expect(restartDelay(attempt, 200, 5000, () => 0)).toBe(lo);
+      expect(restartDelay(attempt, 200, 5000, () => 0.999999)).toBe(hi);
+    });
+});
