@@ -33,7 +33,8 @@ export interface Config {
   remux: {
     /** FFmpeg binary. */
     ffmpegPath: string;
-    /** Fragment duration in µs; 33333 = one video frame at 30 fps (see README: measured). */
+    /** Fragment duration in µs: just under one frame interval at 30 fps, so each chunk is one video
+     *  frame with its audio. 33333 put two frames in 28% of chunks (RTMP timestamps are whole ms). */
     fragmentUs: number;
     /** Probe bound in µs so the first chunk leaves FFmpeg fast (unbounded takes seconds). */
     analyzeDurationUs: number;
@@ -42,8 +43,9 @@ export interface Config {
     /** First restart delay after FFmpeg dies unexpectedly; doubles up to maxRestartDelayMs. */
     restartDelayMs: number;
     maxRestartDelayMs: number;
-    /** Upper bound on any single box from FFmpeg, and on the init segment. */
+    /** Upper bound on any box from FFmpeg and on a whole chunk (prefix boxes + moof + mdat). */
     maxBoxBytes: number;
+    /** Upper bound on the init segment (ftyp+moov). */
     maxInitBytes: number;
   };
   relay: {
@@ -79,7 +81,7 @@ export const defaults: Config = {
   srt: { listeners: [{ port: 9000, stream: 'srt' }], latencyMs: 120, analyzeDurationUs: 500_000, probeSizeBytes: 512 * 1024 },
   remux: {
     ffmpegPath: 'ffmpeg',
-    fragmentUs: 33_333,
+    fragmentUs: 30_000,
     analyzeDurationUs: 100_000,
     probeSizeBytes: 32_768,
     restartDelayMs: 250,
@@ -91,7 +93,7 @@ export const defaults: Config = {
     maxBackpressureBytes: 4 * 1024 * 1024,
     slowViewerBytes: 512 * 1024,
     resumeBytes: 64 * 1024,
-    maxGopCacheBytes: 8 * 1024 * 1024,
+    maxGopCacheBytes: 2 * 1024 * 1024,
     sweepIntervalMs: 50,
     maxViewerMessageBytes: 16 * 1024,
     idleTimeoutS: 60,
@@ -154,6 +156,10 @@ function validate(c: Config): Config {
   }
   if (c.relay.slowViewerBytes >= c.relay.maxBackpressureBytes) {
     throw new ConfigError('relay.slowViewerBytes', 'must be below relay.maxBackpressureBytes');
+  }
+  if (c.relay.maxGopCacheBytes >= c.relay.maxBackpressureBytes) {
+    // A joiner is sent the whole cached GOP at once; past the hard cap it would be disconnected.
+    throw new ConfigError('relay.maxGopCacheBytes', 'must be below relay.maxBackpressureBytes');
   }
   if (c.relay.resumeBytes >= c.relay.slowViewerBytes) {
     throw new ConfigError('relay.resumeBytes', 'must be below relay.slowViewerBytes');

@@ -56,6 +56,9 @@ export interface TestSourceOptions {
   clockStrip?: boolean;
   /** Stop after this many seconds (default: run until killed). */
   durationS?: number;
+  /** Video bitrate; with `cbr`, x264 pads to exactly this rate (for load tests). Default 1500. */
+  videoKbps?: number;
+  cbr?: boolean;
   /** `flv` for RTMP URLs, `mpegts` for SRT URLs. */
   format?: 'flv' | 'mpegts';
 }
@@ -76,6 +79,7 @@ export function testSourceArgs(o: TestSourceOptions): string[] {
       filters.push(`drawbox=x=${b * CLOCK_CELL}:y=0:w=${CLOCK_CELL}:h=${CLOCK_CELL}:color=white:t=fill:enable='mod(floor(time(0)*1000/${2 ** bit}),2)'`);
     }
   }
+  const kbps = o.videoKbps ?? 1500;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re'];
   args.push('-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`);
   args.push('-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000');
@@ -83,9 +87,10 @@ export function testSourceArgs(o: TestSourceOptions): string[] {
   args.push(
     '-vf', filters.join(','),
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-g', String(o.fps), '-keyint_min', String(o.fps), '-sc_threshold', '0', '-b:v', '1500k',
+    '-g', String(o.fps), '-keyint_min', String(o.fps), '-sc_threshold', '0', '-b:v', `${kbps}k`,
     '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2',
   );
+  if (o.cbr) args.push('-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps / 2}k`, '-x264-params', 'nal-hrd=cbr');
   if (o.format === 'mpegts') args.push('-f', 'mpegts', '-flush_packets', '1', o.url);
   else args.push('-f', 'flv', '-flvflags', 'no_duration_filesize', o.url);
   return args;

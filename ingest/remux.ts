@@ -32,6 +32,8 @@ type Child = ChildProcessByStdio<null, Readable, Readable>;
 /** A run that lasted this long counts as healthy and resets the backoff. */
 const HEALTHY_RUN_MS = 10_000;
 const STDERR_LINE_MAX = 2_000;
+/** How long FFmpeg may take to flush and exit after SIGTERM. */
+const CLOSE_GRACE_MS = 300;
 
 export class Remux {
   #opts: RemuxOptions;
@@ -127,8 +129,9 @@ export class Remux {
     const child = this.#child;
     if (child) {
       child.kill('SIGTERM');
-      // FFmpeg normally exits on SIGTERM at once; don't leave a stuck one behind.
-      setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, 2_000).unref();
+      // SIGTERM makes FFmpeg flush its last fragment, but closing an RTMP input whose publisher
+      // is gone can then block for seconds (measured ~2 s): don't let viewers wait on that.
+      setTimeout(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); }, CLOSE_GRACE_MS).unref();
     }
     return child ? this.#exited : Promise.resolve();
   }

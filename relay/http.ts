@@ -72,6 +72,7 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     send(res, '200 OK', TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream', body);
   });
   app.get('/api/streams', (res) => send(res, '200 OK', json, JSON.stringify({ streams: deps.streams() })));
+  app.get('/favicon.ico', (res) => { res.cork(() => { res.writeStatus('204 No Content').end(); }); });
   app.get('/livez', (res) => send(res, '200 OK', 'text/plain', 'ok'));
   app.get('/readyz', (res) => {
     const ok = deps.ready();

@@ -49,13 +49,14 @@ export class Relay implements SinkProvider {
     });
   }
 
+  /** Looks the stream up on every call: a stream forgotten while offline is made anew. */
   sink(name: string): MediaSink {
-    const s = this.#stream(name);
     return {
-      init: (i) => s.onInit(i),
-      chunk: (c) => s.onChunk(c),
-      failure: (code, message) => s.setState('error', code, message),
+      init: (i) => this.#stream(name).onInit(i),
+      chunk: (c) => this.#stream(name).onChunk(c),
+      failure: (code, message) => this.#stream(name).setState('error', code, message),
       offline: (reason) => {
+        const s = this.#stream(name);
         s.setState('offline', reason);
         this.#maybeForget(s);
       },
@@ -90,9 +91,9 @@ export class Relay implements SinkProvider {
     return s;
   }
 
-  /** A stream with no publisher and no viewers is dropped, so names can't pile up. */
+  /** An offline stream with no viewers is dropped, so names can't pile up. */
   #maybeForget(s: Stream): void {
-    if (s.state !== 'live' && s.viewerCount === 0 && this.#streams.get(s.name) === s) {
+    if (s.state === 'offline' && s.viewerCount === 0 && this.#streams.get(s.name) === s) {
       s.close();
       this.#streams.delete(s.name);
     }

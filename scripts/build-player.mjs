@@ -5,8 +5,8 @@
 //   declarations    -> dist/player/types/player/index.d.ts
 // Exits non-zero on any error.
 import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -27,6 +27,8 @@ const common = {
 };
 
 function declarations() {
+  // Incremental tsc trusts its build info, not the files: if output went missing, start over.
+  if (!existsSync(join(out, 'types', 'player', 'index.d.ts'))) rmSync(join(out, 'types'), { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [tsc, '-p', join(root, 'player', 'tsconfig.build.json')], {
@@ -41,8 +43,8 @@ function declarations() {
 }
 
 try {
-  await rm(out, { recursive: true, force: true });
   // esbuild only strips types; the declaration pass is also the library's type check.
+  // Outputs are overwritten in place (no clean): tsc's incremental build info sits in types/.
   await Promise.all([
     esbuild.build({ ...common, entryPoints: [join(root, 'player/index.ts')], outfile: join(out, 'nowcast-player.js') }),
     esbuild.build({ ...common, entryPoints: [join(root, 'player/watch.ts')], outfile: join(out, 'watch.js') }),

@@ -12,8 +12,9 @@ let pub: Publisher;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
-  n = await startNowcast({ relay: { slowViewerBytes: 64 * 1024, resumeBytes: 16 * 1024, maxBackpressureBytes: 8 * 1024 * 1024 } });
-  pub = new Publisher({ url: n.rtmp('slow'), width: 640, height: 360 });
+  n = await startNowcast({ relay: { slowViewerBytes: 256 * 1024, resumeBytes: 16 * 1024, maxBackpressureBytes: 16 * 1024 * 1024 } });
+  // 8 Mb/s CBR: loopback TCP buffers hold megabytes, and this fills them in seconds.
+  pub = new Publisher({ url: n.rtmp('slow'), width: 640, height: 360, videoKbps: 8000, cbr: true });
 });
 
 afterAll(async () => {

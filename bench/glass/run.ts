@@ -1,0 +1,102 @@
+// Glass-to-glass latency and time to first frame in headless Chromium, read from the pixels:
+// the publisher burns its capture wall clock into each frame, the page reads it back from
+// every presented frame (requestVideoFrameCallback). Runs once per fragment duration so the
+// choice of remux.fragmentUs rests on a measurement. Usage: npm run bench:glass [-- --seconds 30]
+import { parseArgs } from 'node:util';
+import type { Page } from 'playwright-core';
+import { startNowcast } from '../../test/helpers/nowcast.js';
+import { Publisher } from '../../test/helpers/publisher.js';
+import { launchChromium } from '../../test/helpers/browser.js';
+import { pixelClockScript, pixelClockArgs, percentile, type GlassState } from '../lib/pixel-clock.js';
+import { writeSection, machine } from '../lib/results.js';
+
+const { values } = parseArgs({ options: {
+  seconds: { type: 'string', default: '30' },
+  fragments: { type: 'string', default: '30000,66667,100000,200000' },
+  joins: { type: 'string', default: '5' },
+  'no-write': { type: 'boolean', default: false },
+} });
+const seconds = Number(values.seconds);
+const fragments = values.fragments!.split(',').map(Number);
+const joins = Number(values.joins);
+
+interface Row { fragmentMs: number; p50: number; p95: number; p99: number; max: number; frames: number; stalls: number; stallMs: number; firstFrame: number[]; }
+
+async function openWatch(page: Page, url: string): Promise<number> {
+  await page.addInitScript({ content: pixelClockScript(pixelClockArgs) });
+  await page.addInitScript(() => {
+    const w = window as unknown as { __stalls: { n: number; ms: number; since: number } };
+    w.__stalls = { n: 0, ms: 0, since: 0 };
+    document.addEventListener('DOMContentLoaded', () => {
+      const v = document.querySelector('video')!;
+      v.addEventListener('waiting', () => { if (v.currentTime > 0 && !w.__stalls.since) { w.__stalls.n++; w.__stalls.since = performance.now(); } });
+      v.addEventListener('playing', () => { if (w.__stalls.since) { w.__stalls.ms += performance.now() - w.__stalls.since; w.__stalls.since = 0; } });
+    });
+  });
+  const t0 = Date.now();
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { __glass: GlassState }).__glass?.firstFrameAt > 0, null, { timeout: 20_000 });
+  const first = await page.evaluate(() => (window as unknown as { __glass: GlassState }).__glass.firstFrameAt);
+  return first - t0;
+}
+
+async function measure(fragmentUs: number): Promise<Row> {
+  const n = await startNowcast({ remux: { fragmentUs }, srt: { listeners: [] } });
+  const pub = new Publisher({ url: n.rtmp('glass'), width: 640, height: 360, clockStrip: true, durationS: seconds + 60 });
+  const browser = await launchChromium();
+  try {
+    await new Promise((r) => setTimeout(r, 2_500)); // the stream is live before viewers arrive, as for real users
+    const firstFrame: number[] = [];
+    for (let i = 0; i < joins; i++) {
+      const p = await browser.newPage();
+      firstFrame.push(await openWatch(p, `${n.http}/watch/glass`));
+      await p.close();
+    }
+    const page = await browser.newPage();
+    await openWatch(page, `${n.http}/watch/glass`);
+    await page.waitForTimeout(3_000); // settle: the controller converges from the join point
+    const from = Date.now();
+    await page.waitForTimeout(seconds * 1000);
+    const r = await page.evaluate((since) => {
+      const w = window as unknown as { __glass: GlassState; __stalls: { n: number; ms: number } };
+      return { lat: w.__glass.samples.filter((s) => s.shownAt >= since).map((s) => s.latencyMs), stalls: w.__stalls };
+    }, from);
+    const lat = r.lat.sort((a, b) => a - b);
+    return { fragmentMs: fragmentUs / 1000, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN,
+      frames: lat.length, stalls: r.stalls.n, stallMs: Math.round(r.stalls.ms), firstFrame };
+  } finally {
+    await browser.close();
+    await pub.stop();
+    n.app.close();
+  }
+}
+
+const rows: Row[] = [];
+for (const f of fragments) {
+  const row = await measure(f);
+  console.log(JSON.stringify(row));
+  rows.push(row);
+}
+const ms = (x: number): string => (Number.isFinite(x) ? String(Math.round(x)) : '–');
+const med = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+const table = [
+  '| fragment | glass-to-glass p50 | p95 | p99 | max | frames read | stalls (count / ms) | time to first frame (median of joins, min–max) |',
+  '|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.fragmentMs.toFixed(1)} ms | ${ms(r.p50)} ms | ${ms(r.p95)} ms | ${ms(r.p99)} ms | ${ms(r.max)} ms | ${r.frames} | ${r.stalls} / ${r.stallMs} | ${ms(med(r.firstFrame))} ms (${ms(Math.min(...r.firstFrame))}–${ms(Math.max(...r.firstFrame))}) |`),
+].join('\n');
+console.log(table);
+if (!values['no-write']) {
+  writeSection('Glass-to-glass and time to first frame (npm run bench:glass)', `
+Date: ${new Date().toISOString()}. Machine: ${machine()}.
+Command: \`npm run bench:glass -- --seconds ${seconds} --fragments ${fragments.join(',')} --joins ${joins}\`
+
+Source: FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency, keyframe every 1 s, AAC 96 kb/s, published over RTMP on loopback.
+Each frame carries its capture wall clock as a 20-bit strip of pixels; the page reads it from every presented frame
+(requestVideoFrameCallback, expectedDisplayTime), so the figure covers encode → RTMP → remux → relay → WebSocket → MSE → decode → display.
+Time to first frame: from navigation start to the first presented frame, joining a stream that is already live; ${joins} joins per row.
+Latency window: ${seconds} s per row, after 3 s of settling, one tab.
+
+${table}
+`);
+}
+process.exit(0);
