@@ -1,0 +1,125 @@
+// A tiny, bounds-checked ISO-BMFF reader: just what the player needs from a chunk
+// ([prft] moof mdat) to place it on the timeline and on the wall clock. Every reader
+// returns undefined rather than throwing on short or malformed input, because a bad
+// chunk must never take the player down.
+import { firstBoxType } from '../relay/protocol.js';
+
+/** Seconds between the NTP epoch (1900) and the Unix epoch (1970). */
+const NTP_UNIX_OFFSET_S = 2_208_988_800;
+
+export interface BoxRef {
+  type: string;
+  /** Offset of the box header within the buffer. */
+  start: number;
+  /** Offset of the box payload (after size, type and any 64-bit size). */
+  payload: number;
+  /** Offset one past the end of the box. */
+  end: number;
+}
+
+export interface TfdtInfo {
+  trackId: number;
+  /** baseMediaDecodeTime, in the track's timescale. */
+  baseMediaDecodeTime: number;
+}
+
+export interface PrftInfo {
+  referenceTrackId: number;
+  /** Wall clock (ms since the Unix epoch) at which the writer produced the chunk. */
+  unixMs: number;
+  /** Media time the wall clock refers to, in the reference track's timescale. */
+  mediaTime: number;
+}
+
+function fourcc(b: Uint8Array, at: number): string {
+  return String.fromCharCode(b[at]!, b[at + 1]!, b[at + 2]!, b[at + 3]!);
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) >>> 0) + (b[at + 1]! << 16) + (b[at + 2]! << 8) + b[at + 3]!;
+}
+
+/** 64-bit unsigned as a double; exact below 2^53, which every sane media time is. */
+function u64(b: Uint8Array, at: number): number {
+  return u32(b, at) * 0x1_0000_0000 + u32(b, at + 4);
+}
+
+/** Reads the box header at `at`, or undefined if it does not fit inside [at, limit). */
+export function readBox(b: Uint8Array, at: number, limit = b.byteLength): BoxRef | undefined {
+  if (at < 0 || at + 8 > limit) return undefined;
+  let size = u32(b, at);
+  const type = fourcc(b, at + 4);
+  let payload = at + 8;
+  if (size === 1) {
+    if (at + 16 > limit) return undefined;
+    size = u64(b, at + 8);
+    payload = at + 16;
+  } else if (size === 0) {
+    size = limit - at; // "extends to the end of the file"
+  }
+  if (size < payload - at || at + size > limit) return undefined;
+  return { type, start: at, payload, end: at + size };
+}
+
+/** Child boxes of the range [from, to), stopping at the first malformed one. */
+export function* children(b: Uint8Array, from: number, to: number): Generator<BoxRef> {
+  let at = from;
+  while (at < to) {
+    const box = readBox(b, at, to);
+    if (!box) return;
+    yield box;
+    at = box.end;
+  }
+}
+
+function findChild(b: Uint8Array, parent: BoxRef, type: string): BoxRef | undefined {
+  for (const box of children(b, parent.payload, parent.end)) if (box.type === type) return box;
+  return undefined;
+}
+
+export { firstBoxType };
+
+/** True for an init segment, which starts with ftyp or moov (per the protocol). */
+export function isInitSegment(b: Uint8Array): boolean {
+  const t = firstBoxType(b);
+  return t === 'ftyp' || t === 'moov';
+}
+
+/** tfdt of the first traf of the first moof, with that traf's track_ID (from tfhd). */
+export function readFirstTfdt(b: Uint8Array): TfdtInfo | undefined {
+  for (const top of children(b, 0, b.byteLength)) {
+    if (top.type !== 'moof') continue;
+    const traf = findChild(b, top, 'traf');
+    if (!traf) return undefined;
+    const tfhd = findChild(b, traf, 'tfhd');
+    const tfdt = findChild(b, traf, 'tfdt');
+    if (!tfhd || !tfdt || tfhd.payload + 8 > tfhd.end || tfdt.payload + 8 > tfdt.end) return undefined;
+    const trackId = u32(b, tfhd.payload + 4);
+    const version = b[tfdt.payload]!;
+    if (version === 1) {
+      if (tfdt.payload + 12 > tfdt.end) return undefined;
+      return { trackId, baseMediaDecodeTime: u64(b, tfdt.payload + 4) };
+    }
+    return { trackId, baseMediaDecodeTime: u32(b, tfdt.payload + 4) };
+  }
+  return undefined;
+}
+
+/** The producer reference time box that precedes the moof, if the chunk carries one. */
+export function readPrft(b: Uint8Array): PrftInfo | undefined {
+  for (const top of children(b, 0, b.byteLength)) {
+    if (top.type === 'moof') return undefined; // prft precedes the moof it describes
+    if (top.type !== 'prft') continue;
+    const p = top.payload;
+    const version = b[p] ?? 0;
+    const need = version === 1 ? 24 : 20;
+    if (p + need > top.end) return undefined;
+    const referenceTrackId = u32(b, p + 4);
+    const ntpSeconds = u32(b, p + 8);
+    const ntpFraction = u32(b, p + 12);
+    const unixMs = (ntpSeconds - NTP_UNIX_OFFSET_S) * 1000 + (ntpFraction / 0x1_0000_0000) * 1000;
+    const mediaTime = version === 1 ? u64(b, p + 16) : u32(b, p + 16);
+    return { referenceTrackId, unixMs, mediaTime };
+  }
+  return undefined;
+}

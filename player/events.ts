@@ -1,0 +1,145 @@
+// Typed events and a small emitter. A listener that throws is reported (reportError or
+// console.error) and the remaining listeners still run: user code must never be able to
+// break the player's own control flow.
+import type { InfoMessage } from '../relay/protocol.js';
+import type { ControlReason } from './latency.js';
+
+/** 'live': media is flowing; 'offline': no publisher, still connected and waiting. */
+export type PlayerState = 'connecting' | 'reconnecting' | 'live' | 'offline' | 'error' | 'destroyed';
+
+export interface StateEvent {
+  state: PlayerState;
+  previous: PlayerState;
+  /** Machine-readable reason, e.g. the relay's state code. */
+  code?: string;
+  message?: string;
+}
+
+/** Stable error codes raised by the player itself; relay codes are passed through as-is. */
+export type PlayerErrorCode =
+  | 'MSE_UNSUPPORTED'
+  | 'CODEC_UNSUPPORTED'
+  | 'MEDIA_ERROR'
+  | 'APPEND_FAILED'
+  | 'PROTOCOL_ERROR'
+  | 'AUTOPLAY_BLOCKED'
+  | 'RECONNECT_EXHAUSTED';
+
+export interface PlayerError {
+  code: PlayerErrorCode | (string & {});
+  message: string;
+  /** True when playback cannot continue without outside change (a new stream, a new player). */
+  fatal: boolean;
+}
+
+export interface SkipEvent {
+  /** Chunks the relay dropped because this viewer fell behind. */
+  chunks: number;
+  bytes: number;
+}
+
+export type SeekReason = 'start' | 'live' | 'gap' | 'visible' | 'reconnect';
+
+export interface SeekEvent {
+  from: number;
+  to: number;
+  reason: SeekReason;
+}
+
+/** Emitted when the latency controller changes the playback rate or seeks. */
+export interface LatencyEvent {
+  latency: number;
+  bufferAhead: number;
+  target: number;
+  rate: number;
+  reason: ControlReason;
+}
+
+export interface ReconnectEvent {
+  /** Attempt number since the last healthy session, from 1. */
+  attempt: number;
+  delayMs: number;
+}
+
+export interface PlayerStats {
+  state: PlayerState;
+  /** Wall-clock latency (s) of the frame on screen; NaN when unknown. */
+  latency: number;
+  targetLatency: number;
+  /** Seconds buffered ahead of currentTime. */
+  buffer: number;
+  /** Received bits per second over the last few seconds. */
+  bitrate: number;
+  droppedFrames: number;
+  decodedFrames: number;
+  playbackRate: number;
+  stalls: number;
+  stallMs: number;
+  reconnects: number;
+  /** Relay `skip` messages received. */
+  skips: number;
+  /** Holes in the buffer the player jumped over. */
+  gapJumps: number;
+  /** Seeks to the live edge (start, controller, reconnect, tab visible). */
+  liveSeeks: number;
+  /** Chunks dropped because the SourceBuffer was full even after eviction. */
+  droppedChunks: number;
+  /** Round-trip time (ms) from ping/pong; NaN until the first pong. */
+  rtt: number;
+  generation: number;
+  codecs: string;
+}
+
+export interface PlayerEventMap {
+  state: StateEvent;
+  info: InfoMessage;
+  error: PlayerError;
+  stats: PlayerStats;
+  skip: SkipEvent;
+  latency: LatencyEvent;
+  seek: SeekEvent;
+  reconnect: ReconnectEvent;
+}
+
+export type Listener<T> = (payload: T) => void;
+
+function report(err: unknown): void {
+  const r = (globalThis as { reportError?: (e: unknown) => void }).reportError;
+  if (typeof r === 'function') r(err);
+  else console.error('nowcast player: listener threw', err);
+}
+
+export class Emitter<M> {
+  private listeners = new Map<keyof M, Set<Listener<never>>>();
+
+  on<K extends keyof M>(event: K, fn: Listener<M[K]>): void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(fn as Listener<never>);
+  }
+
+  off<K extends keyof M>(event: K, fn: Listener<M[K]>): void {
+    this.listeners.get(event)?.delete(fn as Listener<never>);
+  }
+
+  emit<K extends keyof M>(event: K, payload: M[K]): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    // Copy: a listener may add or remove listeners while we iterate.
+    for (const fn of [...set] as Listener<M[K]>[]) {
+      try {
+        fn(payload);
+      } catch (err) {
+        report(err);
+      }
+    }
+  }
+
+  has<K extends keyof M>(event: K): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,143 @@
+// Binary frames -> SourceBuffer timeline: pairs each init segment with its `info`, places
+// the first chunk after every init on the timeline (generations, reconnects), and feeds
+// the prft wall clock of every chunk to the MediaClock.
+import type { InfoMessage } from '../relay/protocol.js';
+import { isInitSegment, readFirstTfdt, readPrft } from './boxes.js';
+import { MediaClock } from './clock.js';
+import { isTypeSupported, MseSink } from './mse.js';
+import type { MseHandlers } from './mse.js';
+import { placeOffset, toRanges } from './timeline.js';
+
+export interface FeedHost extends MseHandlers {
+  /** Playback has started on this MediaSource (currentTime is meaningful). */
+  started(): boolean;
+  /** The MediaSource was recreated: playback must start over at the live edge. */
+  restarted(): void;
+  protocolError(message: string): void;
+  log(...args: unknown[]): void;
+}
+
+export type FrameKind = 'init' | 'media' | 'dropped';
+
+export class MediaFeed {
+  readonly clock = new MediaClock();
+  readonly sink: MseSink;
+  /** Describes what is appended now; `pending` describes the next init segment. */
+  info: InfoMessage | undefined;
+  private pending: InfoMessage | undefined;
+  private unsupportedCodec: string | undefined;
+  /** The next chunk is the first after an init: place it on the timeline. */
+  private placeNext = false;
+  private timelineGeneration: number | undefined;
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    private readonly host: FeedHost,
+  ) {
+    this.sink = new MseSink(video, host);
+  }
+
+  /** True while the announced codecs cannot be decoded: media is dropped until a new info. */
+  get unsupported(): boolean {
+    return this.unsupportedCodec !== undefined;
+  }
+
+  /** Records the info for the next init; returns the codec MSE refuses, if any. */
+  announce(info: InfoMessage): string | undefined {
+    this.pending = info;
+    this.unsupportedCodec = unsupportedCodec(info);
+    return this.unsupportedCodec;
+  }
+
+  /** The socket dropped: whatever the next connection sends starts with a fresh info + init. */
+  disconnected(): void {
+    this.pending = undefined;
+    this.placeNext = false;
+  }
+
+  /** A new MediaSource (after a media error): nothing is on the timeline any more. */
+  recreate(): void {
+    this.sink.recreate();
+    this.info = undefined;
+    this.reset();
+  }
+
+  push(bytes: Uint8Array<ArrayBuffer>): FrameKind {
+    if (isInitSegment(bytes)) return this.pushInit(bytes);
+    const info = this.info;
+    if (this.unsupported || !info) return 'dropped'; // nothing we could decode it with
+    const tfdt = readFirstTfdt(bytes);
+    if (this.placeNext && tfdt) {
+      this.placeNext = false;
+      this.place(tfdt.baseMediaDecodeTime / timescaleOf(info, tfdt.trackId), info.generation);
+    }
+    const prft = readPrft(bytes);
+    if (prft) {
+      const ts = timescaleOf(info, prft.referenceTrackId);
+      // Queued so it reads the timestampOffset this very chunk is appended with.
+      this.sink.enqueue((sb) => {
+        this.clock.add(prft.mediaTime / ts + sb.timestampOffset, prft.unixMs);
+        return false;
+      });
+    }
+    this.sink.appendMedia(bytes);
+    return 'media';
+  }
+
+  destroy(): void {
+    this.sink.destroy();
+  }
+
+  private pushInit(bytes: Uint8Array<ArrayBuffer>): FrameKind {
+    const info = this.pending ?? this.info;
+    this.pending = undefined;
+    if (!info) {
+      this.host.protocolError('Init segment without a preceding info message');
+      return 'dropped';
+    }
+    if (this.unsupported) return 'dropped';
+    this.info = info;
+    if (this.sink.appendInit(info.mime, bytes)) this.reset();
+    this.placeNext = true;
+    return 'init';
+  }
+
+  /** Sets timestampOffset for a new init's media, decided when the queue reaches it. */
+  private place(firstDts: number, generation: number): void {
+    this.sink.enqueue((sb) => {
+      const offset = placeOffset({
+        ranges: toRanges(sb.buffered),
+        currentTime: this.video.currentTime,
+        started: this.host.started(),
+        firstDts,
+        generation,
+        previousGeneration: this.timelineGeneration,
+        currentOffset: sb.timestampOffset,
+      });
+      if (offset !== sb.timestampOffset) this.host.log(`generation ${generation}: timestampOffset ${offset.toFixed(3)}`);
+      sb.timestampOffset = offset;
+      this.timelineGeneration = generation;
+      return false;
+    });
+  }
+
+  private reset(): void {
+    this.timelineGeneration = undefined;
+    this.clock.reset();
+    this.host.restarted();
+  }
+}
+
+/** Track timescale; 90 kHz (the MPEG default) if the info does not list the track. */
+function timescaleOf(info: InfoMessage, trackId: number): number {
+  const ts = (info.tracks.find((t) => t.id === trackId) ?? info.tracks[0])?.timescale;
+  return ts && ts > 0 ? ts : 90_000;
+}
+
+/** The codec MSE refuses, naming a single one where possible; undefined when the mime plays. */
+export function unsupportedCodec(info: InfoMessage): string | undefined {
+  if (isTypeSupported(info.mime)) return undefined;
+  const container = info.mime.split(';')[0]!.trim();
+  const codecs = info.codecs.split(',').map((c) => c.trim()).filter(Boolean);
+  return codecs.find((c) => !isTypeSupported(`${container}; codecs="${c}"`)) ?? (info.codecs || info.mime);
+}

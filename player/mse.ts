@@ -1,0 +1,240 @@
+// MediaSource + one SourceBuffer, fed through a serial queue. SourceBuffer operations
+// are asynchronous and may not overlap, so every mutation (append, remove, changeType,
+// timestampOffset) is an op that runs only while the buffer is idle.
+
+/** Runs with the SourceBuffer idle; returns true if it started an update (wait for updateend). */
+export type SourceBufferOp = (sb: SourceBuffer) => boolean;
+
+export interface MseHandlers {
+  /** The queue drained after doing work. */
+  idle(): void;
+  error(code: 'APPEND_FAILED' | 'MEDIA_ERROR', message: string): void;
+}
+
+/** Remove the back buffer in batches of at least this many seconds, not on every tick. */
+const TRIM_SLACK_S = 1;
+/** On QuotaExceededError keep only this much behind currentTime before retrying. */
+const HARD_EVICT_KEEP_S = 1;
+
+type MediaSourceCtor = typeof MediaSource;
+
+/** MediaSource, or Safari's ManagedMediaSource where only that exists. */
+export function mediaSourceCtor(): MediaSourceCtor | undefined {
+  const g = globalThis as { MediaSource?: MediaSourceCtor; ManagedMediaSource?: MediaSourceCtor };
+  return g.MediaSource ?? g.ManagedMediaSource;
+}
+
+export function isTypeSupported(mime: string): boolean {
+  return mediaSourceCtor()?.isTypeSupported(mime) ?? false;
+}
+
+function isQuotaError(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { name?: unknown }).name === 'QuotaExceededError';
+}
+
+export class MseSink {
+  private ms: MediaSource | undefined;
+  private url = '';
+  private sb: SourceBuffer | undefined;
+  private mime = '';
+  private queue: SourceBufferOp[] = [];
+  private worked = false;
+  /** Chunks dropped because the buffer stayed full after eviction. */
+  droppedChunks = 0;
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    private readonly on: MseHandlers,
+  ) {
+    this.attach();
+  }
+
+  get buffered(): TimeRanges | undefined {
+    try {
+      return this.sb?.buffered;
+    } catch {
+      return undefined; // the SourceBuffer was removed from a closed MediaSource
+    }
+  }
+
+  get timestampOffset(): number {
+    return this.sb?.timestampOffset ?? 0;
+  }
+
+  /** True when appends are idle and nothing is queued. */
+  get idle(): boolean {
+    return this.queue.length === 0 && !this.sb?.updating;
+  }
+
+  /**
+   * Queues an init segment. A different mime switches the SourceBuffer with changeType,
+   * or, where that is missing, recreates the MediaSource. Returns true in that last case:
+   * the timeline restarted and the caller must start over at the live edge.
+   */
+  appendInit(mime: string, data: Uint8Array<ArrayBuffer>): boolean {
+    let recreated = false;
+    if (this.mime && mime !== this.mime) {
+      if (this.sb && typeof this.sb.changeType === 'function') {
+        this.enqueue((sb) => {
+          sb.changeType(mime);
+          return false;
+        });
+      } else {
+        this.recreate();
+        recreated = true;
+      }
+    }
+    this.mime = mime;
+    this.ensureSourceBuffer();
+    this.enqueue(this.appendOp(data, false));
+    return recreated;
+  }
+
+  appendMedia(data: Uint8Array<ArrayBuffer>): void {
+    this.enqueue(this.appendOp(data, true));
+  }
+
+  enqueue(op: SourceBufferOp): void {
+    this.queue.push(op);
+    this.pump();
+  }
+
+  /** Removes media older than currentTime − seconds, in batches. */
+  trimBackBuffer(seconds: number): void {
+    const b = this.buffered;
+    if (!b || b.length === 0) return;
+    const cut = this.video.currentTime - seconds;
+    if (cut - b.start(0) < TRIM_SLACK_S) return;
+    this.enqueue((sb) => {
+      const r = sb.buffered;
+      if (r.length === 0 || cut <= r.start(0)) return false;
+      sb.remove(0, cut);
+      return true;
+    });
+  }
+
+  /** Throws away MediaSource, SourceBuffer and queue, and attaches a fresh MediaSource. */
+  recreate(): void {
+    this.detach();
+    this.attach();
+  }
+
+  destroy(): void {
+    this.detach();
+    this.video.removeAttribute('src');
+    this.video.load(); // releases the decoder and the old MediaSource
+  }
+
+  private attach(): void {
+    const Ctor = mediaSourceCtor();
+    if (!Ctor) throw new Error('MediaSource is not available');
+    const ms = new Ctor();
+    this.ms = ms;
+    ms.addEventListener('sourceopen', this.onSourceOpen);
+    if ('ManagedMediaSource' in globalThis && !('MediaSource' in globalThis)) {
+      // ManagedMediaSource only opens when remote playback (AirPlay) is disabled.
+      this.video.disableRemotePlayback = true;
+    }
+    this.url = URL.createObjectURL(ms);
+    this.video.src = this.url;
+  }
+
+  private detach(): void {
+    const ms = this.ms;
+    if (ms) ms.removeEventListener('sourceopen', this.onSourceOpen);
+    if (this.sb) {
+      this.sb.removeEventListener('updateend', this.onUpdateEnd);
+      this.sb.removeEventListener('error', this.onSbError);
+      if (ms?.readyState === 'open') {
+        try {
+          if (this.sb.updating) this.sb.abort();
+          ms.removeSourceBuffer(this.sb);
+        } catch {
+          // Already detached; nothing left to release.
+        }
+      }
+    }
+    if (this.url) URL.revokeObjectURL(this.url);
+    this.ms = undefined;
+    this.sb = undefined;
+    this.url = '';
+    this.mime = '';
+    this.queue = [];
+  }
+
+  private readonly onSourceOpen = (): void => {
+    const ms = this.ms;
+    if (!ms) return;
+    // Live: an infinite duration keeps the element from treating the buffered end as the end.
+    try {
+      ms.duration = Infinity;
+    } catch {
+      // Some engines refuse before a SourceBuffer exists; appends set it anyway.
+    }
+    this.ensureSourceBuffer();
+  };
+
+  private ensureSourceBuffer(): void {
+    if (this.sb || !this.mime || this.ms?.readyState !== 'open') return;
+    try {
+      this.sb = this.ms.addSourceBuffer(this.mime);
+    } catch (e) {
+      this.on.error('MEDIA_ERROR', `addSourceBuffer(${this.mime}) failed: ${String(e)}`);
+      return;
+    }
+    this.sb.addEventListener('updateend', this.onUpdateEnd);
+    this.sb.addEventListener('error', this.onSbError);
+    this.pump();
+  }
+
+  private readonly onUpdateEnd = (): void => this.pump();
+
+  private readonly onSbError = (): void => {
+    this.on.error('APPEND_FAILED', `SourceBuffer could not parse or decode an append (${this.mime})`);
+  };
+
+  private appendOp(data: Uint8Array<ArrayBuffer>, media: boolean): SourceBufferOp {
+    let retried = false;
+    const op: SourceBufferOp = (sb) => {
+      try {
+        sb.appendBuffer(data);
+        return true;
+      } catch (e) {
+        if (!isQuotaError(e)) throw e;
+        const r = sb.buffered;
+        const cut = this.video.currentTime - HARD_EVICT_KEEP_S;
+        if (!retried && r.length > 0 && cut > r.start(0)) {
+          // Evict harder, then run this same append again right after the remove.
+          retried = true;
+          this.queue.unshift(op);
+          sb.remove(0, cut);
+          return true;
+        }
+        if (media) this.droppedChunks += 1;
+        else this.on.error('APPEND_FAILED', 'SourceBuffer full: init segment dropped');
+        return false;
+      }
+    };
+    return op;
+  }
+
+  private pump(): void {
+    const sb = this.sb;
+    while (sb && sb === this.sb && !sb.updating && this.ms?.readyState === 'open' && this.queue.length > 0) {
+      const op = this.queue.shift()!;
+      this.worked = true;
+      let started = false;
+      try {
+        started = op(sb);
+      } catch (e) {
+        // InvalidStateError and friends: the MediaSource broke under us; report, keep going.
+        this.on.error('APPEND_FAILED', `SourceBuffer operation failed: ${String(e)}`);
+      }
+      if (started) return;
+    }
+    if (this.worked && this.idle && this.sb) {
+      this.worked = false;
+      this.on.idle();
+    }
+  }
+}

@@ -1,0 +1,183 @@
+// The WebSocket side: one socket at a time, text frames parsed as ServerMessage, binary
+// frames passed through, and reconnection with jittered exponential backoff.
+import type { ClientMessage, ServerMessage } from '../relay/protocol.js';
+
+export interface TransportOptions {
+  reconnect: boolean;
+  baseMs: number;
+  maxMs: number;
+  maxAttempts: number;
+  /** For tests or non-browser hosts. */
+  WebSocketImpl?: typeof WebSocket;
+}
+
+export interface CloseInfo {
+  code: number;
+  reason: string;
+  /** Set when a reconnect is scheduled. */
+  retry?: { attempt: number; delayMs: number };
+}
+
+export interface TransportHandlers {
+  open(): void;
+  message(msg: ServerMessage): void;
+  binary(data: ArrayBuffer): void;
+  close(info: CloseInfo): void;
+  /** A text frame that is not a JSON object with a string `type`. */
+  malformed(text: string): void;
+  /** maxAttempts reconnects failed in a row. */
+  giveUp(attempts: number): void;
+}
+
+/** A session that delivered media, or stayed up this long (ms), resets the backoff. */
+export const HEALTHY_AFTER_MS = 2000;
+/** Give up on a socket that has not opened after this long (ms). */
+export const CONNECT_TIMEOUT_MS = 8000;
+/** Drop a socket that has been silent this long (ms): pongs arrive every ~2 s. */
+export const IDLE_TIMEOUT_MS = 10_000;
+
+/**
+ * "Full jitter" backoff: uniform in [0, min(cap, base·2^attempt)). Spreads a crowd of
+ * viewers reconnecting to a restarted relay instead of having them arrive in waves.
+ */
+export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+  const bound = Math.min(capMs, baseMs * 2 ** Math.max(0, attempt));
+  return Math.floor(random() * bound);
+}
+
+export class Transport {
+  private ws: WebSocket | undefined;
+  private attempt = 0;
+  private healthy = false;
+  private openedAt = 0;
+  private lastRx = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly opts: TransportOptions,
+    private readonly on: TransportHandlers,
+  ) {}
+
+  get connected(): boolean {
+    return this.ws?.readyState === 1;
+  }
+
+  connect(): void {
+    if (this.closed) return;
+    this.drop();
+    const Impl = this.opts.WebSocketImpl ?? WebSocket;
+    const ws = new Impl(this.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.healthy = false;
+    this.lastRx = Date.now();
+    this.openedAt = 0;
+    ws.onopen = () => {
+      this.openedAt = Date.now();
+      this.on.open();
+    };
+    ws.onmessage = (ev: MessageEvent<unknown>) => this.receive(ev.data);
+    ws.onclose = (ev: CloseEvent) => this.closedBy(ws, ev.code, ev.reason);
+    // onerror is always followed by onclose, which does the work.
+    ws.onerror = () => {};
+    this.watchdog = setInterval(() => this.checkIdle(ws), 1000);
+  }
+
+  send(msg: ClientMessage): boolean {
+    if (!this.ws || this.ws.readyState !== 1) return false;
+    this.ws.send(JSON.stringify(msg));
+    return true;
+  }
+
+  /** Drops the current socket and reconnects at once, e.g. to recover from a media error. */
+  reconnectNow(): void {
+    if (this.closed) return;
+    this.clearRetry();
+    this.connect();
+  }
+
+  /** Closes for good; idempotent. */
+  close(): void {
+    this.closed = true;
+    this.clearRetry();
+    this.drop();
+  }
+
+  private receive(data: unknown): void {
+    this.lastRx = Date.now();
+    if (data instanceof ArrayBuffer) {
+      this.healthy = true;
+      this.on.binary(data);
+      return;
+    }
+    if (typeof data !== 'string') return;
+    let msg: unknown;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      this.on.malformed(data);
+      return;
+    }
+    if (typeof msg === 'object' && msg !== null && typeof (msg as { type?: unknown }).type === 'string') {
+      this.on.message(msg as ServerMessage);
+    } else {
+      this.on.malformed(data);
+    }
+  }
+
+  private checkIdle(ws: WebSocket): void {
+    if (ws !== this.ws) return;
+    const now = Date.now();
+    const opening = ws.readyState === 0 && now - this.lastRx > CONNECT_TIMEOUT_MS;
+    const silent = ws.readyState === 1 && now - this.lastRx > IDLE_TIMEOUT_MS;
+    // A half-open TCP connection never fires onclose on its own: close it ourselves.
+    if (opening || silent) this.closedBy(ws, 4000, opening ? 'connect timeout' : 'idle timeout');
+  }
+
+  private closedBy(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.ws) return; // a socket we already replaced
+    const wasHealthy = this.healthy || (this.openedAt > 0 && Date.now() - this.openedAt >= HEALTHY_AFTER_MS);
+    this.drop();
+    if (wasHealthy) this.attempt = 0;
+    if (this.closed || !this.opts.reconnect) {
+      this.on.close({ code, reason });
+      return;
+    }
+    if (this.attempt >= this.opts.maxAttempts) {
+      this.on.close({ code, reason });
+      this.on.giveUp(this.attempt);
+      return;
+    }
+    const delayMs = backoffDelay(this.attempt, this.opts.baseMs, this.opts.maxMs);
+    this.attempt += 1;
+    this.on.close({ code, reason, retry: { attempt: this.attempt, delayMs } });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect();
+    }, delayMs);
+  }
+
+  private drop(): void {
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    const ws = this.ws;
+    this.ws = undefined;
+    if (!ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    if (ws.readyState === 0 || ws.readyState === 1) {
+      try {
+        ws.close(1000);
+      } catch {
+        // Closing a socket that is still connecting can throw in some engines.
+      }
+    }
+  }
+
+  private clearRetry(): void {
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+}

@@ -1,0 +1,93 @@
+// Page script for /watch/NAME: plays ws(s)://<host>/live/NAME in #video and renders a
+// small stats overlay into #stats. Exposes window.__nowcast = { player } for tests.
+import { STREAM_NAME_RE } from '../relay/protocol.js';
+import { Player } from './index.js';
+import type { PlayerError, PlayerStats } from './index.js';
+
+declare global {
+  interface Window {
+    __nowcast?: { player: Player; errors: PlayerError[] };
+  }
+}
+
+const CSS = `
+html, body { margin: 0; height: 100%; background: #000; }
+#video { display: block; width: 100%; height: 100%; object-fit: contain; background: #000; }
+#stats {
+  position: fixed; top: 8px; left: 8px; padding: 6px 8px; border-radius: 4px;
+  background: rgba(0, 0, 0, 0.65); color: #d8f5d0; font: 12px/1.4 ui-monospace, Menlo, Consolas, monospace;
+  white-space: pre; pointer-events: none; z-index: 1;
+}
+#stats .bad { color: #ff8a80; }
+`;
+
+function streamName(pathname: string): string | undefined {
+  const m = /^\/watch\/([^/]+)\/?$/.exec(pathname);
+  const name = m ? decodeURIComponent(m[1]!) : undefined;
+  return name && STREAM_NAME_RE.test(name) ? name : undefined;
+}
+
+function fmtMs(seconds: number): string {
+  return Number.isFinite(seconds) ? `${Math.round(seconds * 1000)} ms` : '–';
+}
+
+function render(s: PlayerStats, note: string): string {
+  const rows: Array<[string, string]> = [
+    ['state', s.state],
+    ['latency', fmtMs(s.latency)],
+    ['buffer', fmtMs(s.buffer)],
+    ['bitrate', `${Math.round(s.bitrate / 1000)} kbps`],
+    ['frames', `${s.droppedFrames} dropped / ${s.decodedFrames} decoded`],
+    ['rate', `${s.playbackRate.toFixed(2)}×`],
+    ['stalls', `${s.stalls} (${s.stallMs} ms)`],
+    ['rtt', Number.isFinite(s.rtt) ? `${Math.round(s.rtt)} ms` : '–'],
+  ];
+  if (s.reconnects || s.skips || s.gapJumps) rows.push(['events', `${s.reconnects} reconnects, ${s.skips} skips, ${s.gapJumps} gap jumps`]);
+  const text = rows.map(([k, v]) => `${k.padEnd(8)} ${v}`).join('\n');
+  return note ? `${text}\n${note}` : text;
+}
+
+function main(): void {
+  const style = document.createElement('style');
+  style.textContent = CSS;
+  document.head.appendChild(style);
+
+  const video = document.getElementById('video');
+  const statsEl = document.getElementById('stats');
+  if (!(video instanceof HTMLVideoElement) || !statsEl) {
+    console.error('nowcast watch page: #video or #stats is missing');
+    return;
+  }
+  const name = streamName(location.pathname);
+  if (!name) {
+    statsEl.textContent = `Not a stream page: ${location.pathname}`;
+    return;
+  }
+  document.title = `${name} · Nowcast`;
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const debug = new URLSearchParams(location.search).has('debug');
+  const player = new Player(video, { url: `${scheme}//${location.host}/live/${encodeURIComponent(name)}`, debug });
+  const errors: PlayerError[] = [];
+  window.__nowcast = { player, errors };
+
+  let note = '';
+  player.on('state', (e) => {
+    if (e.state === 'offline') note = 'offline: waiting for the publisher';
+    else if (e.state === 'error') note = `error ${e.code ?? ''}${e.message ? `: ${e.message}` : ''}`;
+    else if (e.state === 'reconnecting') note = 'reconnecting…';
+    else note = '';
+  });
+  player.on('error', (e) => {
+    errors.push(e);
+    if (errors.length > 50) errors.shift();
+    if (e.fatal || e.code === 'AUTOPLAY_BLOCKED') note = `error ${e.code}: ${e.message}`;
+  });
+  player.on('stats', (s) => {
+    statsEl.textContent = render(s, note);
+    statsEl.classList.toggle('bad', s.state === 'error' || s.state === 'offline');
+  });
+  // Autoplay can be refused even muted; any click starts playback.
+  document.addEventListener('click', () => void video.play().catch(() => undefined));
+}
+
+main();

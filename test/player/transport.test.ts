@@ -1,0 +1,157 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { ServerMessage } from '../../relay/protocol.js';
+import { backoffDelay, HEALTHY_AFTER_MS, IDLE_TIMEOUT_MS, Transport } from '../../player/transport.js';
+import type { CloseInfo, TransportHandlers } from '../../player/transport.js';
+
+describe('backoffDelay', () => {
+  it('stays within [0, min(cap, base·2^attempt)) for every attempt', () => {
+    for (let attempt = 0; attempt < 12; attempt++) {
+      const bound = Math.min(5000, 250 * 2 ** attempt);
+      for (let i = 0; i < 200; i++) {
+        const d = backoffDelay(attempt, 250, 5000);
+        expect(d).toBeGreaterThanOrEqual(0);
+        expect(d).toBeLessThan(bound);
+      }
+    }
+  });
+
+  it('spans the whole range (full jitter) at its extremes', () => {
+    expect(backoffDelay(3, 250, 5000, () => 0)).toBe(0);
+    expect(backoffDelay(3, 250, 5000, () => 0.999999)).toBe(1999);
+    expect(backoffDelay(30, 250, 5000, () => 0.999999)).toBe(4999);
+  });
+});
+
+/** Just enough of a browser WebSocket for Transport, driven by the test. */
+class FakeSocket {
+  static all: FakeSocket[] = [];
+  readyState = 0;
+  binaryType = 'blob';
+  sent: string[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  send(s: string): void {
+    this.sent.push(s);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  open(): void {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  drop(code = 1006): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: '' });
+  }
+}
+
+function harness(maxAttempts = Infinity) {
+  const events = { closes: [] as CloseInfo[], messages: [] as ServerMessage[], binaries: 0, malformed: 0, gaveUp: 0 };
+  const handlers: TransportHandlers = {
+    open: () => {},
+    message: (m) => events.messages.push(m),
+    binary: () => (events.binaries += 1),
+    close: (c) => events.closes.push(c),
+    malformed: () => (events.malformed += 1),
+    giveUp: () => (events.gaveUp += 1),
+  };
+  const t = new Transport(
+    'ws://relay/live/x',
+    { reconnect: true, baseMs: 250, maxMs: 5000, maxAttempts, WebSocketImpl: FakeSocket as unknown as typeof WebSocket },
+    handlers,
+  );
+  return { t, events, last: () => FakeSocket.all[FakeSocket.all.length - 1]! };
+}
+
+describe('Transport', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeSocket.all = [];
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('asks for arraybuffers and splits text into messages and binary into frames', () => {
+    const { t, events, last } = harness();
+    t.connect();
+    const ws = last();
+    expect(ws.binaryType).toBe('arraybuffer');
+    ws.open();
+    ws.onmessage?.({ data: JSON.stringify({ type: 'skip', chunks: 3, bytes: 100 }) });
+    ws.onmessage?.({ data: new ArrayBuffer(8) });
+    ws.onmessage?.({ data: '{not json' });
+    ws.onmessage?.({ data: '[1,2]' });
+    expect(events.messages).toEqual([{ type: 'skip', chunks: 3, bytes: 100 }]);
+    expect(events.binaries).toBe(1);
+    expect(events.malformed).toBe(2);
+    expect(t.send({ type: 'ping', t0: 1 })).toBe(true);
+    expect(ws.sent).toEqual(['{"type":"ping","t0":1}']);
+  });
+
+  it('backs off with growing bounds while sessions fail, and resets after a healthy one', () => {
+    const { t, events, last } = harness();
+    t.connect();
+    for (let i = 0; i < 4; i++) {
+      last().drop();
+      vi.runOnlyPendingTimers();
+    }
+    expect(events.closes.map((c) => c.retry?.attempt)).toEqual([1, 2, 3, 4]);
+    events.closes.forEach((c, i) => expect(c.retry!.delayMs).toBeLessThan(250 * 2 ** i));
+    // A session that delivers media is healthy: the next failure starts from attempt 1.
+    last().open();
+    last().onmessage?.({ data: new ArrayBuffer(16) });
+    last().drop();
+    expect(events.closes[events.closes.length - 1]!.retry!.attempt).toBe(1);
+    t.close();
+  });
+
+  it('counts a session that stayed open long enough as healthy', () => {
+    const { t, events, last } = harness();
+    t.connect();
+    last().drop();
+    vi.runOnlyPendingTimers();
+    last().open();
+    vi.advanceTimersByTime(HEALTHY_AFTER_MS + 10);
+    last().onmessage?.({ data: '{"type":"pong","t0":1,"serverTime":2}' });
+    last().drop();
+    expect(events.closes.map((c) => c.retry?.attempt)).toEqual([1, 1]);
+    t.close();
+  });
+
+  it('gives up after maxAttempts failed reconnects', () => {
+    const { events, last, t } = harness(2);
+    t.connect();
+    for (let i = 0; i < 3; i++) {
+      last().drop();
+      vi.runOnlyPendingTimers();
+    }
+    expect(events.gaveUp).toBe(1);
+    expect(FakeSocket.all).toHaveLength(3);
+  });
+
+  it('closes a silent socket itself, since a half-open connection never fires close', () => {
+    const { t, events, last } = harness();
+    t.connect();
+    last().open();
+    vi.advanceTimersByTime(IDLE_TIMEOUT_MS + 1500);
+    expect(events.closes[0]?.reason).toBe('idle timeout');
+    t.close();
+  });
+
+  it('stops reconnecting once closed, and close is idempotent', () => {
+    const { t, last } = harness();
+    t.connect();
+    const ws = last();
+    ws.open();
+    t.close();
+    t.close();
+    expect(ws.readyState).toBe(3);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+});
