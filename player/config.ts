@@ -1,26 +1,11 @@
 // Player configuration: one commented defaults object and a validating merge.
+import type { ControlParams } from './latency.js';
 
-export interface PlayerConfig {
+export interface PlayerConfig extends ControlParams {
   /** WebSocket URL of the stream, e.g. `ws://host/live/NAME`. Required. */
   url: string;
   /** Seconds of buffer ahead of currentTime the controller holds playback at. */
   targetLatency: number;
-  /** Slowest playback rate the controller uses (to refill a thin buffer). */
-  minRate: number;
-  /** Fastest playback rate the controller uses (to drain a backlog). */
-  maxRate: number;
-  /** Rate changes are quantised to this step, so tiny errors never touch the rate. */
-  rateStep: number;
-  /** Playback speed-up per second of buffer above target (proportional gain, 1/s). */
-  rateGain: number;
-  /** Buffer error (s) beyond which the controller starts correcting... */
-  deadbandEnter: number;
-  /** ...and within which it returns to 1×: the gap between the two is the hysteresis. */
-  deadbandExit: number;
-  /** Below this many seconds of buffer ahead, play slower than 1× to avoid a stall. */
-  lowBuffer: number;
-  /** Seek to the live edge only once this many seconds further behind than target. */
-  seekCeiling: number;
   /** Seconds of media kept behind currentTime; older media is removed. */
   backBufferSeconds: number;
   /** Jump over a hole in the buffer if the next range starts within this many seconds. */

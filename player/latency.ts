@@ -8,14 +8,21 @@
 // backlog is past `seekCeiling`, where catching up by rate would take too long.
 
 export interface ControlParams {
+  /** Slowest playback rate the controller uses (to refill a thin buffer). */
   minRate: number;
+  /** Fastest playback rate the controller uses (to drain a backlog). */
   maxRate: number;
+  /** Rate changes are quantised to this step, so tiny errors never touch the rate. */
   rateStep: number;
-  /** Rate change per second of (smoothed) buffer error. */
+  /** Playback speed-up per second of buffer above target (proportional gain, 1/s). */
   rateGain: number;
+  /** Buffer error (s) beyond which the controller starts correcting... */
   deadbandEnter: number;
+  /** ...and within which it returns to 1×: the gap between the two is the hysteresis. */
   deadbandExit: number;
+  /** Below this many seconds of buffer ahead, play slower than 1× to avoid a stall. */
   lowBuffer: number;
+  /** Seek to the live edge only once this many seconds further behind than target. */
   seekCeiling: number;
 }
 

@@ -55,12 +55,16 @@ async function measure(fragmentUs: number): Promise<Row> {
     const page = await browser.newPage();
     await openWatch(page, `${n.http}/watch/glass`);
     await page.waitForTimeout(3_000); // settle: the controller converges from the join point
+    const stallsNow = (): Promise<{ n: number; ms: number }> => page.evaluate(() => ({ ...(window as unknown as { __stalls: { n: number; ms: number } }).__stalls }));
+    const before = await stallsNow();
     const from = Date.now();
     await page.waitForTimeout(seconds * 1000);
+    const after = await stallsNow();
     const r = await page.evaluate((since) => {
-      const w = window as unknown as { __glass: GlassState; __stalls: { n: number; ms: number } };
-      return { lat: w.__glass.samples.filter((s) => s.shownAt >= since).map((s) => s.latencyMs), stalls: w.__stalls };
+      const w = window as unknown as { __glass: GlassState };
+      return { lat: w.__glass.samples.filter((s) => s.shownAt >= since).map((s) => s.latencyMs), stalls: { n: 0, ms: 0 } };
     }, from);
+    r.stalls = { n: after.n - before.n, ms: after.ms - before.ms };
     const lat = r.lat.sort((a, b) => a - b);
     return { fragmentMs: fragmentUs / 1000, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN,
       frames: lat.length, stalls: r.stalls.n, stallMs: Math.round(r.stalls.ms), firstFrame };
@@ -94,7 +98,7 @@ Source: FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency, keyframe ev
 Each frame carries its capture wall clock as a 20-bit strip of pixels; the page reads it from every presented frame
 (requestVideoFrameCallback, expectedDisplayTime), so the figure covers encode → RTMP → remux → relay → WebSocket → MSE → decode → display.
 Time to first frame: from navigation start to the first presented frame, joining a stream that is already live; ${joins} joins per row.
-Latency window: ${seconds} s per row, after 3 s of settling, one tab.
+Latency and stalls window: ${seconds} s per row, after 3 s of settling, one tab. A stall is a \`waiting\` event after playback started.
 
 ${table}
 `);
