@@ -8,6 +8,16 @@ export interface SrtListener {
   stream: string;
 }
 
+/** What players of a stream are told to hold (see ServiceDescription in relay/protocol.ts). */
+export interface LatencyService {
+  targetMs: number;
+  minMs: number;
+  maxMs: number;
+  minRate: number;
+  maxRate: number;
+  pinned: boolean;
+}
+
 export interface Config {
   /** Address every listener binds to. */
   host: string;
@@ -64,6 +74,12 @@ export interface Config {
     /** Close viewers idle this long (uWS idleTimeout, seconds; pings keep players alive). */
     idleTimeoutS: number;
   };
+  latency: {
+    /** Announced to every player in `hello`; the page or player options may override it. */
+    default: LatencyService;
+    /** Per-stream overrides, e.g. [{"stream":"auction","targetMs":300,"pinned":true}]. */
+    streams: Array<Partial<LatencyService> & { stream: string }>;
+  };
   demo: {
     /** Publish a synthetic test source as stream `demo` over RTMP. */
     enabled: boolean;
@@ -97,6 +113,11 @@ export const defaults: Config = {
     sweepIntervalMs: 50,
     maxViewerMessageBytes: 16 * 1024,
     idleTimeoutS: 60,
+  },
+  latency: {
+    // Glass-to-glass on a clean network is ~0.2 s (bench:glass); 0.5 s suits poor networks.
+    default: { targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false },
+    streams: [],
   },
   demo: { enabled: false, stream: 'demo', width: 640, height: 360, fps: 30 },
 };
@@ -157,6 +178,17 @@ function validate(c: Config): Config {
   if (c.relay.slowViewerBytes >= c.relay.maxBackpressureBytes) {
     throw new ConfigError('relay.slowViewerBytes', 'must be below relay.maxBackpressureBytes');
   }
+  const services: Array<[string, Partial<LatencyService>]> = [['latency.default', c.latency.default],
+    ...c.latency.streams.map((o, i): [string, Partial<LatencyService>] => [`latency.streams[${i}]`, o])];
+  for (const [key, l] of services) {
+    for (const k of ['targetMs', 'minMs', 'maxMs', 'minRate', 'maxRate'] as const) {
+      if (l[k] !== undefined) positive(`${key}.${k}`, l[k]);
+    }
+    if (l.pinned !== undefined && typeof l.pinned !== 'boolean') throw new ConfigError(`${key}.pinned`, 'expected a boolean');
+  }
+  for (const [i, o] of c.latency.streams.entries()) {
+    if (typeof o.stream !== 'string') throw new ConfigError(`latency.streams[${i}].stream`, 'expected a stream name');
+  }
   if (c.relay.maxGopCacheBytes >= c.relay.maxBackpressureBytes) {
     // A joiner is sent the whole cached GOP at once; past the hard cap it would be disconnected.
     throw new ConfigError('relay.maxGopCacheBytes', 'must be below relay.maxBackpressureBytes');
@@ -198,6 +230,14 @@ export function envOverrides(env: NodeJS.ProcessEnv, base: Config = defaults): P
   };
   walk(base as unknown as Plain, [], out);
   return out;
+}
+
+/** The service description for one stream: the default with that stream's override on top. */
+export function latencyServiceFor(c: Config, stream: string): LatencyService {
+  const o = c.latency.streams.find((s) => s.stream === stream);
+  if (!o) return c.latency.default;
+  const { stream: _name, ...rest } = o;
+  return { ...c.latency.default, ...rest };
 }
 
 /** Defaults < env < overrides, validated. */

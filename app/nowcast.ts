@@ -1,6 +1,6 @@
 // Builds the parts and wires them: ingest → relay. No logic of its own.
 import { fileURLToPath } from 'node:url';
-import type { Config } from './config.js';
+import { latencyServiceFor, type Config } from './config.js';
 import type { Logger } from './log.js';
 import { Relay } from '../relay/relay.js';
 import { Ingest } from '../ingest/ingest.js';
@@ -21,7 +21,7 @@ export class Nowcast {
   constructor(cfg: Config, log: Logger) {
     this.#cfg = cfg;
     this.#log = log;
-    this.relay = new Relay(cfg.relay, log.child({ component: 'relay' }), PLAYER_DIR);
+    this.relay = new Relay(cfg.relay, log.child({ component: 'relay' }), PLAYER_DIR, (name) => latencyServiceFor(cfg, name));
     this.ingest = new Ingest(cfg, this.relay, log.child({ component: 'ingest' }));
   }
 

@@ -18,6 +18,20 @@ export interface TrackInfo {
   sampleRate?: number;
 }
 
+/**
+ * Latency the server wants players of a stream to hold, like DASH's ServiceDescription.
+ * A page or API option may override it. Times are wall-clock latency in ms.
+ */
+export interface ServiceDescription {
+  targetMs: number;
+  minMs: number;
+  maxMs: number;
+  minRate: number;
+  maxRate: number;
+  /** Every viewer holds exactly targetMs behind the server's wall clock (same moment everywhere). */
+  pinned: boolean;
+}
+
 /** First message on every connection. */
 export interface HelloMessage {
   type: 'hello';
@@ -25,6 +39,7 @@ export interface HelloMessage {
   stream: string;
   /** Server wall clock (ms since the Unix epoch) when the message was sent. */
   serverTime: number;
+  service: ServiceDescription;
 }
 
 /** Sent before every init segment: what the next binary `ftyp+moov` frame describes. */

@@ -2,15 +2,16 @@
 // /live/NAME. It owns the streams; ingest feeds them through the MediaSink interface.
 import uWS from 'uWebSockets.js';
 import type { Logger } from '../app/log.js';
-import type { Config } from '../app/config.js';
+import { defaults, type Config } from '../app/config.js';
 import type { MediaSink, SinkProvider } from '../ingest/sink.js';
 import { Stream, type Viewer, type ViewerData } from './stream.js';
-import { STREAM_NAME_RE, type PongMessage } from './protocol.js';
+import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from './protocol.js';
 import { mountHttp, type StreamSummary } from './http.js';
 
 export class Relay implements SinkProvider {
   readonly app: uWS.TemplatedApp;
   #cfg: Config['relay'];
+  #service: (stream: string) => ServiceDescription;
   #log: Logger;
   #streams = new Map<string, Stream>();
   #listen: uWS.us_listen_socket | false = false;
@@ -23,8 +24,10 @@ export class Relay implements SinkProvider {
   /** Viewer messages that were not valid control messages. */
   badMessages = 0;
 
-  constructor(cfg: Config['relay'], log: Logger, playerDir: string) {
+  constructor(cfg: Config['relay'], log: Logger, playerDir: string,
+    service: (stream: string) => ServiceDescription = () => defaults.latency.default) {
     this.#cfg = cfg;
+    this.#service = service;
     this.#log = log;
     this.app = uWS.App();
     this.#mountWebSocket();
@@ -85,7 +88,7 @@ export class Relay implements SinkProvider {
     let s = this.#streams.get(name);
     if (!s) {
       const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
-      s = new Stream(name, this.app, limits, this.#log.child({ stream: name }));
+      s = new Stream(name, this.app, limits, this.#service(name), this.#log.child({ stream: name }));
       this.#streams.set(name, s);
     }
     return s;

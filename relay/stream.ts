@@ -4,7 +4,7 @@
 import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
 import type { Logger } from '../app/log.js';
 import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
-import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type StreamState } from './protocol.js';
+import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from './protocol.js';
 import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
 
 export interface ViewerData {
@@ -55,8 +55,11 @@ export class Stream {
   #stateMessage: string | undefined;
   #closed = false;
 
-  constructor(name: string, app: TemplatedApp, limits: StreamLimits, log: Logger) {
+  readonly service: ServiceDescription;
+
+  constructor(name: string, app: TemplatedApp, limits: StreamLimits, service: ServiceDescription, log: Logger) {
     this.name = name;
+    this.service = service;
     this.topic = `m/${name}`;
     this.#app = app;
     this.#limits = limits;
@@ -131,7 +134,7 @@ export class Stream {
   addViewer(v: Viewer): void {
     const d = v.getUserData();
     this.#viewers.add(v);
-    this.#send(v, { type: 'hello', version: PROTOCOL_VERSION, stream: this.name, serverTime: Date.now() });
+    this.#send(v, { type: 'hello', version: PROTOCOL_VERSION, stream: this.name, serverTime: Date.now(), service: this.service });
     if (this.#info && this.#init) {
       this.#send(v, this.#info);
       v.send(this.#init, true);
