@@ -56,6 +56,8 @@ export interface TestSourceOptions {
   clockStrip?: boolean;
   /** Stop after this many seconds (default: run until killed). */
   durationS?: number;
+  /** Video codec; HEVC only travels over SRT (MPEG-TS), FLV has no HEVC. Default h264. */
+  videoCodec?: 'h264' | 'hevc';
   /** Video bitrate; with `cbr`, x264 pads to exactly this rate (for load tests). Default 1500. */
   videoKbps?: number;
   cbr?: boolean;
@@ -86,7 +88,10 @@ export function testSourceArgs(o: TestSourceOptions): string[] {
   if (o.durationS) args.push('-t', String(o.durationS));
   args.push(
     '-vf', filters.join(','),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    ...(o.videoCodec === 'hevc'
+      ? ['-c:v', 'libx265', '-preset', 'ultrafast', '-tune', 'zerolatency', '-x265-params', 'log-level=error']
+      : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency']),
+    '-pix_fmt', 'yuv420p',
     '-g', String(o.fps), '-keyint_min', String(o.fps), '-sc_threshold', '0', '-b:v', `${kbps}k`,
     '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2',
   );

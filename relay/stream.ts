@@ -6,6 +6,7 @@ import type { Logger } from '../app/log.js';
 import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
 import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from './protocol.js';
 import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
+import { QoeAggregator } from './qoe.js';
 
 export interface ViewerData {
   id: number;
@@ -56,10 +57,13 @@ export class Stream {
   #closed = false;
 
   readonly service: ServiceDescription;
+  /** Viewers' QoE reports for this stream (relay/qoe.ts). */
+  readonly qoe: QoeAggregator;
 
   constructor(name: string, app: TemplatedApp, limits: StreamLimits, service: ServiceDescription, log: Logger) {
     this.name = name;
     this.service = service;
+    this.qoe = new QoeAggregator(name);
     this.topic = `m/${name}`;
     this.#app = app;
     this.#limits = limits;
@@ -219,13 +223,15 @@ export class Stream {
     v.send(JSON.stringify(m), false);
   }
 
-  /** Forgets media and viewers; the server closes the sockets. Safe to call twice. */
+  /** Forgets media and closes every viewer's socket (1001: going away). Safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#resetGop();
     this.#init = null;
+    const viewers = [...this.#viewers];
     this.#viewers.clear();
+    for (const v of viewers) if (!v.getUserData().closed) v.end(1001, 'stream closed');
     this.#waiting.clear();
   }
 }

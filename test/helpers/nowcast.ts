@@ -23,7 +23,7 @@ export async function startNowcast(o: Overrides & { srtStreams?: string[] } = {}
   const cfg = loadConfig({
     ...rest,
     host: '127.0.0.1',
-    http: { port: 0 },
+    http: { port: rest.http?.port ?? 0 },
     rtmp: { app: 'live', ...rest.rtmp, port: await freeTcpPort() },
     srt: { latencyMs: 40, ...rest.srt, listeners: (srtStreams ?? []).map((stream, i) => ({ port: srtPorts[i]!, stream })) },
   }, {});
