@@ -1,11 +1,14 @@
 // One typed config: a commented defaults object, validated merging, errors that name the key.
-// Precedence: overrides (CLI) > env (NOWCAST_…) > defaults.
+// Precedence: flags (overrides) > env (NOWCAST_…) > config file (--config / NOWCAST_CONFIG, JSON) > defaults.
+import { readFileSync } from 'node:fs';
 
 export interface SrtListener {
   /** UDP port FFmpeg's libsrt listens on. */
   port: number;
   /** Stream name the publisher on this port becomes. */
   stream: string;
+  /** SRT passphrase (10–79 chars) callers must know; overrides srt.passphrase for this port. */
+  passphrase?: string;
 }
 
 /** What players of a stream are told to hold (see ServiceDescription in relay/protocol.ts). */
@@ -30,6 +33,8 @@ export interface Config {
     port: number;
     /** RTMP application name publishers use: rtmp://HOST/APP with stream key NAME. */
     app: string;
+    /** RTMPS port, served when tls.cert and tls.key are set; 0 disables it. */
+    tlsPort: number;
   };
   srt: {
     /** One FFmpeg libsrt listener per entry: FFmpeg accepts one publisher per port. */
@@ -39,6 +44,8 @@ export interface Config {
     /** MPEG-TS packs AAC into PES packets of ~0.25 s, so probing needs longer than for RTMP. */
     analyzeDurationUs: number;
     probeSizeBytes: number;
+    /** Passphrase (10–79 chars) every SRT listener requires; '' accepts any caller. Also encrypts. */
+    passphrase: string;
   };
   remux: {
     /** FFmpeg binary. */
@@ -88,13 +95,59 @@ export interface Config {
     height: number;
     fps: number;
   };
+  log: {
+    /** pino level (app/log.ts): fatal, error, warn, info, debug, trace or silent. */
+    level: string;
+    /** json (one JSON object a line), pretty (pino-pretty), or auto: pretty only when stdout is a TTY. */
+    format: string;
+  };
+  metrics: {
+    /** Serve /metrics (Prometheus) and /dashboard (relay/metrics.ts, relay/dashboard.ts). */
+    enabled: boolean;
+    /** The first N streams that publish get their own `stream` label; later ones share `_other`. */
+    maxStreamLabels: number;
+    /** Also export prom-client's process_* and nodejs_* metrics (CPU, memory, event loop lag, GC). */
+    processMetrics: boolean;
+  };
+  security: {
+    /** HMAC secret for signed publish/view tokens (relay/auth.ts); '' disables tokens. */
+    secret: string;
+    /** Fixed publish keys: [{"stream":"cam1","key":"…"}]; RTMP stream key `cam1?token=…`. */
+    publishKeys: Array<{ stream: string; key: string }>;
+    /** Every RTMP publisher needs a fixed key or a signed publish token (else only listed streams). */
+    requirePublishAuth: boolean;
+    /** Viewers need a signed view token for the stream: /live/NAME?token=… */
+    requireViewerToken: boolean;
+    /** Allowed WebSocket Origin headers, e.g. ["https://shop.example"]; [] allows any. */
+    allowedOrigins: string[];
+  };
+  limits: {
+    /** Most streams at once (publishing, or with viewers waiting). */
+    maxStreams: number;
+    maxViewersPerStream: number;
+    maxViewersPerIp: number;
+    /** WebSocket upgrades per second from one address (burst: twice this). */
+    upgradesPerSecondPerIp: number;
+    /** Apply per-address limits to loopback too; off so local benchmarks aren't refused. */
+    limitLoopback: boolean;
+  };
+  tls: {
+    /** PEM certificate and key files: HTTPS/WSS on http.port, and RTMPS on rtmp.tlsPort. */
+    cert: string;
+    key: string;
+  };
+  shutdown: {
+    /** On SIGTERM (app/main.ts): /readyz turns 503 and new viewers are refused; connected viewers
+     *  keep playing until none is left or this many ms have passed, then everything stops. */
+    drainMs: number;
+  };
 }
 
 export const defaults: Config = {
   host: '0.0.0.0',
   http: { port: 8080 },
-  rtmp: { port: 1935, app: 'live' },
-  srt: { listeners: [{ port: 9000, stream: 'srt' }], latencyMs: 120, analyzeDurationUs: 500_000, probeSizeBytes: 512 * 1024 },
+  rtmp: { port: 1935, app: 'live', tlsPort: 0 },
+  srt: { listeners: [{ port: 9000, stream: 'srt' }], latencyMs: 120, analyzeDurationUs: 500_000, probeSizeBytes: 512 * 1024, passphrase: '' },
   remux: {
     ffmpegPath: 'ffmpeg',
     fragmentUs: 30_000,
@@ -120,11 +173,25 @@ export const defaults: Config = {
     streams: [],
   },
   demo: { enabled: false, stream: 'demo', width: 640, height: 360, fps: 30 },
+  log: { level: 'info', format: 'auto' },
+  // 100 stream labels × ~15 per-stream series stays well inside what one Prometheus scrape likes.
+  metrics: { enabled: true, maxStreamLabels: 100, processMetrics: true },
+  // Open by default, like `npm start` promises; docs/security.md says what to turn on.
+  security: { secret: '', publishKeys: [], requirePublishAuth: false, requireViewerToken: false, allowedOrigins: [] },
+  // Generous: thousands of viewers from 127.0.0.1 in the benchmarks must pass.
+  limits: { maxStreams: 1_000, maxViewersPerStream: 100_000, maxViewersPerIp: 200, upgradesPerSecondPerIp: 50, limitLoopback: false },
+  tls: { cert: '', key: '' },
+  // Under Kubernetes' default 30 s grace period, with time left for the load balancer to notice /readyz.
+  shutdown: { drainMs: 10_000 },
 };
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_FORMATS = ['auto', 'json', 'pretty'];
+
 export class ConfigError extends Error {
-  constructor(readonly key: string, message: string) {
-    super(`config ${key}: ${message}`);
+  /** `source`: where the bad value came from when that is not obvious (the config file's path). */
+  constructor(readonly key: string, message: string, readonly source?: string) {
+    super(`config ${key}: ${message}${source ? ` (in ${source})` : ''}`);
     this.name = 'ConfigError';
   }
 }
@@ -133,20 +200,20 @@ type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Deep-merges `patch` onto `base`, rejecting unknown keys and values of the wrong type. */
-function mergeInto(base: Plain, patch: Plain, path: string): Plain {
+function mergeInto(base: Plain, patch: Plain, path: string, source?: string): Plain {
   const out: Plain = { ...base };
   for (const [k, v] of Object.entries(patch)) {
     const key = path ? `${path}.${k}` : k;
-    if (!(k in base)) throw new ConfigError(key, 'unknown key');
+    if (!Object.hasOwn(base, k)) throw new ConfigError(key, 'unknown key', source);
     const cur = base[k];
     if (isPlain(cur)) {
-      if (!isPlain(v)) throw new ConfigError(key, 'expected an object');
-      out[k] = mergeInto(cur, v, key);
+      if (!isPlain(v)) throw new ConfigError(key, 'expected an object', source);
+      out[k] = mergeInto(cur, v, key, source);
     } else if (Array.isArray(cur)) {
-      if (!Array.isArray(v)) throw new ConfigError(key, 'expected an array');
+      if (!Array.isArray(v)) throw new ConfigError(key, 'expected an array', source);
       out[k] = v;
     } else {
-      if (typeof v !== typeof cur) throw new ConfigError(key, `expected a ${typeof cur}, got ${JSON.stringify(v)}`);
+      if (typeof v !== typeof cur) throw new ConfigError(key, `expected a ${typeof cur}, got ${JSON.stringify(v)}`, source);
       out[k] = v;
     }
   }
@@ -163,7 +230,14 @@ const positive = (key: string, v: number): void => {
 function validate(c: Config): Config {
   port('http.port', c.http.port, true);
   port('rtmp.port', c.rtmp.port, true);
+  port('rtmp.tlsPort', c.rtmp.tlsPort, true);
+  const passphrase = (key: string, v: string | undefined): void => {
+    // libsrt's own rule; FFmpeg would only say "Input/output error".
+    if (v && (typeof v !== 'string' || v.length < 10 || v.length > 79)) throw new ConfigError(key, 'an SRT passphrase has 10 to 79 characters');
+  };
+  passphrase('srt.passphrase', c.srt.passphrase);
   c.srt.listeners.forEach((l, i) => {
+    passphrase(`srt.listeners[${i}].passphrase`, l.passphrase);
     port(`srt.listeners[${i}].port`, l.port);
     if (typeof l.stream !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(l.stream)) {
       throw new ConfigError(`srt.listeners[${i}].stream`, `invalid stream name ${JSON.stringify(l.stream)}`);
@@ -189,6 +263,19 @@ function validate(c: Config): Config {
   for (const [i, o] of c.latency.streams.entries()) {
     if (typeof o.stream !== 'string') throw new ConfigError(`latency.streams[${i}].stream`, 'expected a stream name');
   }
+  for (const k of ['maxStreams', 'maxViewersPerStream', 'maxViewersPerIp', 'upgradesPerSecondPerIp'] as const) {
+    positive(`limits.${k}`, c.limits[k]);
+  }
+  c.security.publishKeys.forEach((k, i) => {
+    if (typeof k?.stream !== 'string' || typeof k.key !== 'string' || !k.key) {
+      throw new ConfigError(`security.publishKeys[${i}]`, 'expected {"stream": NAME, "key": KEY}');
+    }
+  });
+  if ((c.security.requireViewerToken || c.security.requirePublishAuth) && !c.security.secret && !c.security.publishKeys.length) {
+    throw new ConfigError('security.secret', 'required when tokens are required');
+  }
+  if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) throw new ConfigError(c.tls.cert ? 'tls.key' : 'tls.cert', 'set both tls.cert and tls.key');
+  if (c.rtmp.tlsPort && !c.tls.cert) throw new ConfigError('rtmp.tlsPort', 'RTMPS needs tls.cert and tls.key');
   if (c.relay.maxGopCacheBytes >= c.relay.maxBackpressureBytes) {
     // A joiner is sent the whole cached GOP at once; past the hard cap it would be disconnected.
     throw new ConfigError('relay.maxGopCacheBytes', 'must be below relay.maxBackpressureBytes');
@@ -196,40 +283,101 @@ function validate(c: Config): Config {
   if (c.relay.resumeBytes >= c.relay.slowViewerBytes) {
     throw new ConfigError('relay.resumeBytes', 'must be below relay.slowViewerBytes');
   }
+  if (!LOG_LEVELS.includes(c.log.level)) throw new ConfigError('log.level', `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(c.log.level)}`);
+  if (!LOG_FORMATS.includes(c.log.format)) throw new ConfigError('log.format', `expected one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(c.log.format)}`);
+  if (!Number.isInteger(c.metrics.maxStreamLabels) || c.metrics.maxStreamLabels < 0) {
+    throw new ConfigError('metrics.maxStreamLabels', `expected a whole number ≥ 0, got ${c.metrics.maxStreamLabels}`);
+  }
+  if (!Number.isFinite(c.shutdown.drainMs) || c.shutdown.drainMs < 0) {
+    throw new ConfigError('shutdown.drainMs', `expected a number of ms ≥ 0, got ${c.shutdown.drainMs}`);
+  }
   return c;
+}
+
+/** The env var for a key path: `relay.slowViewerBytes` → `NOWCAST_RELAY_SLOW_VIEWER_BYTES`. */
+export function envName(key: string): string {
+  return 'NOWCAST_' + key.split('.').map((p) => p.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()).join('_');
+}
+
+/** Every leaf key with its default, in declaration order (for --help and the README). */
+export function leafKeys(node: Plain = defaults as unknown as Plain, path: string[] = []): Array<[key: string, value: unknown]> {
+  return Object.entries(node).flatMap(([k, v]) => (isPlain(v) ? leafKeys(v, [...path, k]) : [[[...path, k].join('.'), v] as [string, unknown]]));
+}
+
+/** Parses a text value (env var, `--set`) by the type of the key's default. `what` names its origin. */
+function parseText(key: string, sample: unknown, raw: string, what: string): unknown {
+  if (typeof sample === 'number') {
+    const n = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(key, `${what} is not a number`);
+    return n;
+  }
+  if (typeof sample === 'boolean') {
+    if (!['true', 'false', '1', '0'].includes(raw)) throw new ConfigError(key, `${what} is not a boolean`);
+    return raw === 'true' || raw === '1';
+  }
+  if (Array.isArray(sample)) {
+    try { return JSON.parse(raw) as unknown; } catch { throw new ConfigError(key, `${what} is not valid JSON`); }
+  }
+  return raw;
+}
+
+/** Builds the nested patch `{a: {b: value}}` for key `a.b`. */
+function patchFor(key: string, value: unknown): Plain {
+  return key.split('.').reduceRight<unknown>((acc, k) => ({ [k]: acc }), value) as Plain;
+}
+
+/** Deep-merges plain patches (later wins); arrays and scalars replace. */
+export function combine(...patches: Plain[]): Plain {
+  const out: Plain = {};
+  for (const p of patches) {
+    for (const [k, v] of Object.entries(p)) {
+      const cur = out[k];
+      out[k] = isPlain(cur) && isPlain(v) ? combine(cur, v) : v;
+    }
+  }
+  return out;
 }
 
 /** Reads NOWCAST_HTTP_PORT-style env vars for scalar keys (JSON for arrays). */
 export function envOverrides(env: NodeJS.ProcessEnv, base: Config = defaults): Plain {
-  const out: Plain = {};
-  const walk = (node: Plain, path: string[], target: Plain): void => {
-    for (const [k, v] of Object.entries(node)) {
-      const name = 'NOWCAST_' + [...path, k].map((p) => p.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()).join('_');
-      if (isPlain(v)) {
-        const sub: Plain = {};
-        walk(v, [...path, k], sub);
-        if (Object.keys(sub).length) target[k] = sub;
-        continue;
-      }
-      const raw = env[name];
-      if (raw === undefined) continue;
-      const key = [...path, k].join('.');
-      if (typeof v === 'number') {
-        const n = Number(raw);
-        if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(key, `${name}=${raw} is not a number`);
-        target[k] = n;
-      } else if (typeof v === 'boolean') {
-        if (!['true', 'false', '1', '0'].includes(raw)) throw new ConfigError(key, `${name}=${raw} is not a boolean`);
-        target[k] = raw === 'true' || raw === '1';
-      } else if (Array.isArray(v)) {
-        try { target[k] = JSON.parse(raw); } catch { throw new ConfigError(key, `${name} is not valid JSON`); }
-      } else {
-        target[k] = raw;
-      }
-    }
-  };
-  walk(base as unknown as Plain, [], out);
-  return out;
+  const patches: Plain[] = [];
+  for (const [key, sample] of leafKeys(base as unknown as Plain)) {
+    const name = envName(key);
+    const raw = env[name];
+    if (raw !== undefined) patches.push(patchFor(key, parseText(key, sample, raw, `${name}=${raw}`)));
+  }
+  return combine(...patches);
+}
+
+/** `--set KEY=VALUE` pairs into a patch; VALUE is read like the key's env var. */
+export function setOverrides(pairs: string[]): Plain {
+  const known = new Map(leafKeys());
+  return combine(...pairs.map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ConfigError(pair, 'expected --set KEY=VALUE');
+    const key = pair.slice(0, eq);
+    if (!known.has(key)) throw new ConfigError(key, 'unknown key (--set)');
+    return patchFor(key, parseText(key, known.get(key), pair.slice(eq + 1), `--set ${pair}`));
+  }));
+}
+
+/** Reads a JSON config file: an object shaped like the defaults, any subset of keys. */
+export function readConfigFile(path: string): Plain {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('file', `cannot read ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('file', `${path} is not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!isPlain(parsed)) throw new ConfigError('file', `${path} must hold a JSON object`);
+  const { $schema: _schema, ...rest } = parsed;
+  return rest;
 }
 
 /** The service description for one stream: the default with that stream's override on top. */
@@ -240,8 +388,21 @@ export function latencyServiceFor(c: Config, stream: string): LatencyService {
   return { ...c.latency.default, ...rest };
 }
 
-/** Defaults < env < overrides, validated. */
-export function loadConfig(overrides: Plain = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const fromEnv = mergeInto(defaults as unknown as Plain, envOverrides(env), '');
-  return validate(mergeInto(fromEnv, overrides, '') as unknown as Config);
+/**
+ * Defaults < file < env < overrides (flags), validated. The file is `file`, else
+ * NOWCAST_CONFIG from `env`, else none. A bad value in the file names its key and the file.
+ */
+export function loadConfig(overrides: Plain = {}, env: NodeJS.ProcessEnv = process.env, file?: string): Config {
+  const path = file ?? (env.NOWCAST_CONFIG || undefined);
+  let c = defaults as unknown as Plain;
+  if (path) {
+    c = mergeInto(c, readConfigFile(path), '', path);
+    // Validate what the file alone gives, so a bad value there is blamed on the file.
+    try { validate(c as unknown as Config); } catch (err) {
+      if (err instanceof ConfigError && !err.source) throw new ConfigError(err.key, err.message.replace(/^config [^:]+: /, ''), path);
+      throw err;
+    }
+  }
+  c = mergeInto(c, envOverrides(env), '');
+  return validate(mergeInto(c, overrides, '') as unknown as Config);
 }

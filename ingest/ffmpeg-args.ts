@@ -5,7 +5,7 @@ export type RemuxInput =
   /** Pull a stream from our own RTMP server (FLV inside). */
   | { kind: 'rtmp'; url: string }
   /** Listen for one SRT caller (MPEG-TS inside). */
-  | { kind: 'srt'; host: string; port: number; latencyMs: number };
+  | { kind: 'srt'; host: string; port: number; latencyMs: number; passphrase?: string };
 
 export interface RemuxOptions {
   input: RemuxInput;
@@ -24,7 +24,9 @@ export function remuxArgs(o: RemuxOptions): string[] {
   if (o.input.kind === 'rtmp') {
     args.push('-rtmp_live', 'live', '-i', o.input.url);
   } else {
-    const q = `mode=listener&latency=${o.input.latencyMs * 1000}&pkt_size=1316&transtype=live`;
+    let q = `mode=listener&latency=${o.input.latencyMs * 1000}&pkt_size=1316&transtype=live`;
+    // libsrt refuses callers without the passphrase during the handshake: no data ever flows.
+    if (o.input.passphrase) q += `&passphrase=${encodeURIComponent(o.input.passphrase)}&pbkeylen=16`;
     args.push('-i', `srt://${o.input.host}:${o.input.port}?${q}`);
   }
   args.push('-map', '0:v?', '-map', '0:a?', '-c', 'copy');

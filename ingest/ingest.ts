@@ -6,41 +6,66 @@ import type { SinkProvider } from './sink.js';
 import { RtmpIngest, type RtmpPublisher } from './rtmp.js';
 import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
-import { Remux } from './remux.js';
+import { Remux, PublishStats } from './remux.js';
 import { STREAM_NAME_RE } from '../relay/protocol.js';
 
+/** What ingest asks before accepting a publisher: a refusal reason, or null. */
+export type PublishAuthorizer = (p: { stream: string; key: string | undefined }) => string | null;
+
+/** Monotonic counters /metrics reads at scrape time. */
+export interface IngestCounters {
+  /** FFmpeg restarted after failing (crash, kill, unusable output). */
+  ffmpegRestarts: number;
+  /** FFmpeg restarted after a clean exit (an SRT listener re-arming for the next caller). */
+  ffmpegRecycles: number;
+  /** Publishers accepted (RTMP sessions and SRT callers). */
+  publishes: number;
+  /** RTMP publishers refused (bad name, name taken, reserved, shutting down). */
+  refused: number;
+}
+
 export class Ingest {
+  readonly counters: IngestCounters = { ffmpegRestarts: 0, ffmpegRecycles: 0, publishes: 0, refused: 0 };
   #cfg: Config;
   #sinks: SinkProvider;
   #log: Logger;
+  /** The parent logger: rtmp, srt and remux are components of their own, not children of ingest. */
+  #root: Logger;
   #rtmp: RtmpIngest | null = null;
   #srt: SrtIngest[] = [];
   /** Live RTMP publishers by stream name, with their remux. */
-  #publishers = new Map<string, { p: RtmpPublisher; remux: Remux }>();
+  #publishers = new Map<string, { p: RtmpPublisher; remux: Remux; stats: PublishStats }>();
   /** Remuxes of publishers that left, still flushing their last chunks. */
   #flushing = new Map<string, Remux>();
   #rtmpPort = 0;
   #closed = false;
 
-  constructor(cfg: Config, sinks: SinkProvider, log: Logger) {
+  /** Decides on a publisher's key or token; returns why it is refused, or null. */
+  #authorize: PublishAuthorizer;
+
+  constructor(cfg: Config, sinks: SinkProvider, log: Logger, authorize: PublishAuthorizer = () => null) {
     this.#cfg = cfg;
+    this.#authorize = authorize;
     this.#sinks = sinks;
-    this.#log = log;
+    this.#root = log;
+    this.#log = log.child({ component: 'ingest' });
   }
 
   /** Opens the RTMP port and the SRT listeners. Resolves with the RTMP port bound. */
   async start(): Promise<number> {
     const { rtmp } = this.#cfg;
     if (rtmp.port) {
-      this.#rtmp = new RtmpIngest({ host: this.#cfg.host, port: rtmp.port, app: rtmp.app }, {
+      const { tls } = this.#cfg;
+      const rtmps = rtmp.tlsPort && tls.cert ? { port: rtmp.tlsPort, cert: tls.cert, key: tls.key } : undefined;
+      this.#rtmp = new RtmpIngest({ host: this.#cfg.host, port: rtmp.port, app: rtmp.app, tls: rtmps }, {
         publish: (p) => this.#onPublish(p),
         unpublish: (p) => this.#onUnpublish(p),
-      }, this.#log.child({ component: 'rtmp' }));
+      }, this.#root.child({ component: 'rtmp' }));
       this.#rtmpPort = await this.#rtmp.listen();
     }
     for (const l of this.#cfg.srt.listeners) {
-      const log = this.#log.child({ component: 'srt', stream: l.stream, port: l.port });
-      this.#srt.push(new SrtIngest(l, this.#cfg.host, this.#cfg, this.#sinks.sink(l.stream), log));
+      const log = this.#root.child({ component: 'srt', stream: l.stream, port: l.port });
+      this.#srt.push(new SrtIngest(l, this.#cfg.host, this.#cfg, this.#sinks.sink(l.stream), log, this.counters));
       log.info('srt listening');
     }
     return this.#rtmpPort;
@@ -50,14 +75,29 @@ export class Ingest {
     return this.#rtmpPort;
   }
 
+  /** The publishers live now (RTMP sessions and connected SRT callers), for /metrics. */
+  publishers(): PublishStats[] {
+    const out: PublishStats[] = [];
+    for (const { stats } of this.#publishers.values()) out.push(stats);
+    for (const s of this.#srt) if (s.live) out.push(s.stats);
+    return out;
+  }
+
+  /** Whether the ingest is still accepting publishers. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   #onPublish(p: RtmpPublisher): string | null {
-    if (this.#closed) return 'shutting down';
-    if (!STREAM_NAME_RE.test(p.name)) return `invalid stream name ${JSON.stringify(p.name)}: use letters, digits, _ and -`;
-    if (this.#srt.some((s) => s.listener.stream === p.name)) return `stream ${p.name} is reserved for SRT`;
-    if (this.#publishers.has(p.name)) return `stream ${p.name} already has a publisher`;
+    const refusal = this.#refusal(p);
+    if (refusal) {
+      this.counters.refused++;
+      return refusal;
+    }
+    this.counters.publishes++;
     this.#flushing.get(p.name)?.detach();
     this.#flushing.delete(p.name);
-    const log = this.#log.child({ component: 'remux', stream: p.name });
+    const log = this.#root.child({ component: 'remux', stream: p.name });
     const sink = this.#sinks.sink(p.name);
     const args = remuxArgs({
       input: { kind: 'rtmp', url: `rtmp://127.0.0.1:${this.#rtmpPort}/${this.#cfg.rtmp.app}/${p.name}` },
@@ -65,14 +105,28 @@ export class Ingest {
       analyzeDurationUs: this.#cfg.remux.analyzeDurationUs,
       probeSizeBytes: this.#cfg.remux.probeSizeBytes,
     });
+    const stats = new PublishStats(p.name, 'rtmp', Date.now());
     const remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure' }, {
-      unit: (u) => (u.kind === 'init' ? sink.init(u) : sink.chunk(u)),
+      unit: (u) => {
+        stats.unit(u);
+        if (u.kind === 'init') sink.init(u);
+        else sink.chunk(u);
+      },
       failure: (code, message) => sink.failure(code, message),
       exit: () => {},
+      restart: (clean) => { if (clean) this.counters.ffmpegRecycles++; else this.counters.ffmpegRestarts++; },
     }, log);
-    this.#publishers.set(p.name, { p, remux });
+    this.#publishers.set(p.name, { p, remux, stats });
     this.#log.info({ stream: p.name, ip: p.ip }, 'rtmp publisher connected');
     return null;
+  }
+
+  #refusal(p: RtmpPublisher): string | null {
+    if (this.#closed) return 'shutting down';
+    if (!STREAM_NAME_RE.test(p.name)) return `invalid stream name ${JSON.stringify(p.name)}: use letters, digits, _ and -`;
+    if (this.#srt.some((s) => s.listener.stream === p.name)) return `stream ${p.name} is reserved for SRT`;
+    if (this.#publishers.has(p.name)) return `stream ${p.name} already has a publisher`;
+    return this.#authorize({ stream: p.name, key: p.key });
   }
 
   #onUnpublish(p: RtmpPublisher): void {

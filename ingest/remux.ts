@@ -14,6 +14,34 @@ export interface RemuxSink {
   failure(code: string, message: string): void;
   /** FFmpeg exited. `clean` when it ended its input normally (exit 0). */
   exit(clean: boolean): void;
+  /** A new FFmpeg is scheduled after an exit: `clean` when it ended normally (an SRT listener re-arming). */
+  restart?(clean: boolean): void;
+}
+
+/**
+ * What /metrics reads about one publisher session at scrape time. Updated per unit with two
+ * comparisons and no allocation, so the hot path stays as it was.
+ */
+export class PublishStats {
+  /** When the session began (RTMP: publish accepted), or null when not knowable (SRT listener). */
+  readonly since: number | null;
+  /** From `since` to the first chunk out of FFmpeg, in ms. */
+  firstChunkMs: number | null = null;
+  /** Media time between the last two keyframes, in seconds. */
+  keyframeIntervalS: number | null = null;
+  #lastKeyDts = NaN;
+
+  constructor(readonly stream: string, readonly protocol: 'rtmp' | 'srt', since: number | null) {
+    this.since = since;
+  }
+
+  unit(u: Fmp4Unit): void {
+    if (u.kind === 'init') { this.#lastKeyDts = NaN; return; }
+    if (this.firstChunkMs === null && this.since !== null) this.firstChunkMs = Date.now() - this.since;
+    if (!u.keyframe) return;
+    if (u.dts > this.#lastKeyDts) this.keyframeIntervalS = u.dts - this.#lastKeyDts;
+    this.#lastKeyDts = u.dts;
+  }
 }
 
 export interface RemuxOptions {
@@ -114,6 +142,7 @@ export class Remux {
     if (Date.now() - started >= HEALTHY_RUN_MS) this.#attempt = 0;
     const delay = clean ? 0 : restartDelay(this.#attempt++, this.#opts.restartDelayMs, this.#opts.maxRestartDelayMs);
     if (!clean) this.#log.warn({ delayMs: delay, attempt: this.#attempt }, 'restarting ffmpeg');
+    this.#sink.restart?.(clean);
     this.#timer = setTimeout(() => this.#spawn(), delay);
   }
 

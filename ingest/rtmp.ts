@@ -2,6 +2,7 @@
 // We use only its RTMP server; FFmpeg then pulls each stream back over loopback to remux it.
 // node-media-server keeps its config and events in module singletons: one instance per process.
 import { createRequire } from 'node:module';
+import type { Server } from 'node:net';
 import type { Logger } from '../app/log.js';
 import type ContextType from 'node-media-server/src/core/context.js';
 import type { NmsSession } from 'node-media-server/src/core/context.js';
@@ -16,6 +17,8 @@ const nmsLogger = require('node-media-server/src/core/logger.js') as typeof logg
 export interface RtmpPublisher {
   name: string;
   ip: string;
+  /** `token` from the stream key's query (OBS stream key `NAME?token=…`): a key or signed token. */
+  key: string | undefined;
   /** Disconnects the publisher. */
   close(): void;
 }
@@ -39,37 +42,50 @@ export class RtmpIngest {
   #events: RtmpEvents;
   #closed = false;
 
-  constructor(opts: { host: string; port: number; app: string }, events: RtmpEvents, log: Logger) {
+  #tlsPort: number;
+
+  constructor(opts: { host: string; port: number; app: string; tls?: { port: number; cert: string; key: string } }, events: RtmpEvents, log: Logger) {
     if (instances > 0) throw new Error('rtmp: node-media-server allows one RTMP ingest per process');
     instances++;
     this.#log = log;
     this.#app = opts.app;
     this.#host = opts.host;
     this.#port = opts.port;
+    this.#tlsPort = opts.tls?.port ?? 0;
     this.#events = events;
     nmsLogger.log = (message: string, level = 'info') => {
       if (level === 'error' || level === 'warn') log[level]({ nms: message }, 'node-media-server');
       else log.debug({ nms: message }, 'node-media-server');
     };
     Context.config = { bind: opts.host, rtmp: { port: opts.port } };
+    if (opts.tls?.port) Context.config.rtmps = { port: opts.tls.port, cert: opts.tls.cert, key: opts.tls.key };
     Context.eventEmitter.on('postPublish', this.#onPostPublish);
     Context.eventEmitter.on('postPlay', this.#onPostPlay);
     this.#server = new NodeRtmpServer();
   }
 
-  /** Listens without node-media-server's run(), which calls process.exit() on EADDRINUSE. */
-  listen(): Promise<number> {
+  /**
+   * Listens (RTMP, and RTMPS when configured) without node-media-server's run(), which calls
+   * process.exit() on EADDRINUSE. Resolves with the RTMP port bound.
+   */
+  async listen(): Promise<number> {
     const tcp = this.#server.tcpServer;
     if (!tcp) throw new Error('rtmp: no TCP server (rtmp.port is 0?)');
+    const port = await this.#listenOn(tcp, this.#port, 'rtmp');
+    if (this.#server.tlsServer) await this.#listenOn(this.#server.tlsServer, this.#tlsPort, 'rtmps');
+    return port;
+  }
+
+  #listenOn(server: Server, port: number, what: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      tcp.once('error', (err) => reject(new Error(`rtmp: cannot listen on ${this.#host}:${this.#port}: ${err.message}`)));
-      tcp.once('listening', () => {
-        const addr = tcp.address();
-        const port = typeof addr === 'object' && addr ? addr.port : 0;
-        this.#log.info({ port }, 'rtmp listening');
-        resolve(port);
+      server.once('error', (err) => reject(new Error(`${what}: cannot listen on ${this.#host}:${port}: ${err.message}`)));
+      server.once('listening', () => {
+        const addr = server.address();
+        const bound = typeof addr === 'object' && addr ? addr.port : 0;
+        this.#log.info({ port: bound }, `${what} listening`);
+        resolve(bound);
       });
-      tcp.listen(this.#port, this.#host);
+      server.listen(port, this.#host);
     });
   }
 
@@ -79,7 +95,8 @@ export class RtmpIngest {
     queueMicrotask(() => {
       const broadcast = Context.broadcasts.get(session.streamPath);
       if (!broadcast || broadcast.publisher !== session || session.socket?.destroyed) return;
-      const p: RtmpPublisher = { name: session.streamName, ip: session.ip, close: () => session.close() };
+      const token = session.streamQuery?.token;
+      const p: RtmpPublisher = { name: session.streamName, ip: session.ip, key: typeof token === 'string' ? token : undefined, close: () => session.close() };
       if (session.streamApp !== this.#app) {
         this.#log.warn({ app: session.streamApp, stream: session.streamName }, `rtmp: unknown app; publish to rtmp://HOST/${this.#app}`);
         return session.close();

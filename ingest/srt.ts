@@ -5,17 +5,22 @@ import type { Logger } from '../app/log.js';
 import type { Config, SrtListener } from '../app/config.js';
 import type { MediaSink } from './sink.js';
 import { remuxArgs } from './ffmpeg-args.js';
-import { Remux } from './remux.js';
+import { Remux, PublishStats } from './remux.js';
+import type { IngestCounters } from './ingest.js';
 
 export class SrtIngest {
   readonly listener: SrtListener;
   #remux: Remux;
   #live = false;
+  /** The current caller's session; the listener can't tell when a caller connected, so no `since`. */
+  stats: PublishStats;
 
-  constructor(listener: SrtListener, host: string, cfg: Config, sink: MediaSink, log: Logger) {
+  constructor(listener: SrtListener, host: string, cfg: Config, sink: MediaSink, log: Logger,
+    counters?: IngestCounters) {
     this.listener = listener;
+    this.stats = new PublishStats(listener.stream, 'srt', null);
     const args = remuxArgs({
-      input: { kind: 'srt', host, port: listener.port, latencyMs: cfg.srt.latencyMs },
+      input: { kind: 'srt', host, port: listener.port, latencyMs: cfg.srt.latencyMs, passphrase: listener.passphrase || cfg.srt.passphrase },
       fragmentUs: cfg.remux.fragmentUs,
       analyzeDurationUs: cfg.srt.analyzeDurationUs,
       probeSizeBytes: cfg.srt.probeSizeBytes,
@@ -23,12 +28,21 @@ export class SrtIngest {
     this.#remux = new Remux({ ...cfg.remux, args, restart: 'always' }, {
       unit: (u) => {
         if (u.kind === 'init') {
-          if (!this.#live) log.info('srt publisher connected');
+          if (!this.#live) {
+            log.info('srt publisher connected');
+            this.stats = new PublishStats(listener.stream, 'srt', null);
+            if (counters) counters.publishes++;
+          }
           this.#live = true;
+          this.stats.unit(u);
           sink.init(u);
-        } else sink.chunk(u);
+        } else {
+          this.stats.unit(u);
+          sink.chunk(u);
+        }
       },
       failure: (code, message) => sink.failure(code, message),
+      restart: (clean) => { if (counters) { if (clean) counters.ffmpegRecycles++; else counters.ffmpegRestarts++; } },
       exit: () => {
         if (!this.#live) return;
         this.#live = false;

@@ -1,4 +1,5 @@
-// Plain HTTP routes on the relay's uWS app: pages, the player bundle, the stream list, health.
+// Plain HTTP routes on the relay's uWS app: pages, the player bundle, the stream list, health,
+// Prometheus metrics and the built-in dashboard.
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
@@ -6,6 +7,7 @@ import type { Logger } from '../app/log.js';
 import type { TrackInfo, StreamState } from './protocol.js';
 import { STREAM_NAME_RE } from './protocol.js';
 import { indexPage, watchPage } from './pages.js';
+import { dashboardPage } from './dashboard.js';
 
 export interface StreamSummary {
   name: string;
@@ -19,11 +21,38 @@ export interface StreamSummary {
   skips: number;
 }
 
-export interface HttpDeps {
+/** The operations side: optional, so a bare Relay (tests, benches) serves without it. */
+export interface OpsDeps {
+  metrics?: { readonly contentType: string; text(): Promise<string> };
+  /** Facts /api/streams adds to a stream's summary (bitrate, keyframe interval, publisher). */
+  extras?: (stream: string) => Record<string, unknown>;
+}
+
+/** The latency part of /api/streams: viewers' QoE summary (relay/qoe.ts), when reports came in. */
+export interface LatencyView {
+  viewers: number;
+  p50Ms: number | null;
+  p95Ms: number | null;
+  spreadMs: number | null;
+}
+
+interface QoeSummaryLike {
+  viewers: number;
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  spreadMs?: number | null;
+}
+
+function latencyView(q: QoeSummaryLike | undefined): LatencyView | null {
+  if (!q || q.viewers === 0 || q.latencyP50Ms === null) return null;
+  return { viewers: q.viewers, p50Ms: q.latencyP50Ms, p95Ms: q.latencyP95Ms, spreadMs: q.spreadMs ?? null };
+}
+
+export interface HttpDeps extends OpsDeps {
   /** Directory with the built player (nowcast-player.js, watch.js). */
   playerDir: string;
   log: Logger;
-  streams: () => StreamSummary[];
+  streams: () => Array<StreamSummary & { qoe?: QoeSummaryLike }>;
   ready: () => boolean;
 }
 
@@ -71,7 +100,24 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     if (!body) return send(res, '404 Not Found', 'text/plain', 'not found');
     send(res, '200 OK', TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream', body);
   });
-  app.get('/api/streams', (res) => send(res, '200 OK', json, JSON.stringify({ streams: deps.streams() })));
+  app.get('/api/streams', (res) => {
+    const streams = deps.streams().map((s) => ({ ...s, ...deps.extras?.(s.name), latency: latencyView(s.qoe) }));
+    send(res, '200 OK', json, JSON.stringify({ streams }));
+  });
+  app.get('/metrics', (res) => {
+    const m = deps.metrics;
+    if (!m) return send(res, '404 Not Found', 'text/plain', 'metrics are off');
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    m.text().then(
+      (body) => { if (!aborted) send(res, '200 OK', m.contentType, body); },
+      (err: unknown) => {
+        deps.log.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics collection failed');
+        if (!aborted) send(res, '500 Internal Server Error', 'text/plain', 'metrics collection failed');
+      },
+    );
+  });
+  app.get('/dashboard', (res) => send(res, '200 OK', html, dashboardPage()));
   app.get('/favicon.ico', (res) => { res.cork(() => { res.writeStatus('204 No Content').end(); }); });
   app.get('/livez', (res) => send(res, '200 OK', 'text/plain', 'ok'));
   app.get('/readyz', (res) => {

@@ -97,7 +97,44 @@ export interface PongMessage {
   serverTime: number;
 }
 
-export type ClientMessage = PingMessage;
+/** Policies the player can run; see player/latency.ts. */
+export type PolicyName = 'nowcast' | 'none' | 'seek' | 'mpegts';
+
+/**
+ * QoE back-channel: a player's report every few seconds (docs/protocol.md). Times in ms.
+ * Interval figures cover the time since the previous report; the rest are totals since the
+ * player started. The relay validates it (relay/qoe.ts), ignores unknown fields, and keeps
+ * each viewer's latest report for the stream summary.
+ */
+export interface QoeMessage {
+  type: 'qoe';
+  /** Length of the interval this report covers (ms). */
+  intervalMs: number;
+  /** From player start to the first presented frame; null before it. */
+  startupMs: number | null;
+  /** Wall-clock latency percentiles over the interval; null when no sample was taken. */
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  latencyP99Ms: number | null;
+  /** Latency and target now; latency null when unknown. */
+  latencyMs: number | null;
+  targetMs: number;
+  /** Totals since the player started. */
+  stalls: number;
+  stallMs: number;
+  rateChanges: number;
+  /** Seeks to live after the start (controller ceiling, hidden tab, reconnect). */
+  jumps: number;
+  droppedFrames: number;
+  /** Current playback rate. */
+  rate: number;
+  policy: PolicyName;
+  pinned: boolean;
+  /** Server minus client clock (ms) from ping/pong; null when unknown. */
+  clockOffsetMs: number | null;
+}
+
+export type ClientMessage = PingMessage | QoeMessage;
 
 /** Returns the four-character type of the first box in a binary frame, or '' if too short. */
 export function firstBoxType(frame: Uint8Array): string {

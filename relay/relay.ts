@@ -6,7 +6,9 @@ import { defaults, type Config } from '../app/config.js';
 import type { MediaSink, SinkProvider } from '../ingest/sink.js';
 import { Stream, type Viewer, type ViewerData } from './stream.js';
 import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from './protocol.js';
-import { mountHttp, type StreamSummary } from './http.js';
+import { mountHttp, type OpsDeps, type StreamSummary } from './http.js';
+import type { QoeSummary } from './qoe.js';
+import type { Guard } from './guard.js';
 
 export class Relay implements SinkProvider {
   readonly app: uWS.TemplatedApp;
@@ -23,19 +25,29 @@ export class Relay implements SinkProvider {
   port = 0;
   /** Viewer messages that were not valid control messages. */
   badMessages = 0;
+  /** Viewers closed because their send buffer reached relay.maxBackpressureBytes. */
+  closedAtCap = 0;
+  #capped = new WeakSet<ViewerData>();
+  /** Admission (tokens, Origin, limits); null admits everyone. */
+  #guard: Guard | null;
 
   constructor(cfg: Config['relay'], log: Logger, playerDir: string,
-    service: (stream: string) => ServiceDescription = () => defaults.latency.default) {
+    service: (stream: string) => ServiceDescription = () => defaults.latency.default, ops: OpsDeps = {},
+    access: { guard?: Guard; tls?: { cert: string; key: string } } = {}) {
     this.#cfg = cfg;
     this.#service = service;
     this.#log = log;
-    this.app = uWS.App();
+    this.#guard = access.guard ?? null;
+    this.app = access.tls?.cert
+      ? uWS.SSLApp({ cert_file_name: access.tls.cert, key_file_name: access.tls.key })
+      : uWS.App();
     this.#mountWebSocket();
     mountHttp(this.app, {
       playerDir,
       log,
       streams: () => this.summaries(),
       ready: () => !this.#draining && !this.#closed && this.#listen !== false,
+      ...ops,
     });
   }
 
@@ -70,7 +82,22 @@ export class Relay implements SinkProvider {
     return this.#streams.get(name);
   }
 
-  summaries(): StreamSummary[] {
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  /** Every stream held now (read by /metrics at scrape time). */
+  allStreams(): IterableIterator<Stream> {
+    return this.#streams.values();
+  }
+
+  /** True once drain() or close() was called. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  summaries(): Array<StreamSummary & { qoe: QoeSummary }> {
+    const now = Date.now();
     return [...this.#streams.values()].map((s) => ({
       name: s.name,
       state: s.state,
@@ -81,6 +108,7 @@ export class Relay implements SinkProvider {
       chunks: s.counters.chunks,
       bytes: s.counters.bytes,
       skips: s.counters.skips,
+      qoe: s.qoe.summary(now),
     }));
   }
 
@@ -123,10 +151,22 @@ export class Relay implements SinkProvider {
             .end(this.#draining ? 'draining' : 'invalid stream name');
           return;
         }
+        const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+        if (this.#guard) {
+          const token = new URLSearchParams(req.getQuery() ?? '').get('token') ?? undefined;
+          const refusal = this.#guard.admitViewer({ ip, stream: name, origin: req.getHeader('origin'), token,
+            streamExists: this.#streams.has(name), streams: this.#streams.size }, Date.now());
+          if (refusal) {
+            this.#log.info({ stream: name, ip, code: refusal.code }, 'viewer refused');
+            res.writeStatus(refusal.status).writeHeader('Content-Type', 'application/json')
+              .end(JSON.stringify({ code: refusal.code, message: refusal.message }));
+            return;
+          }
+        }
         const data: ViewerData = {
           id: this.#nextViewerId++,
           stream: name,
-          ip: Buffer.from(res.getRemoteAddressAsText()).toString(),
+          ip,
           state: 'waiting',
           skipFromChunk: -1,
           skipFromBytes: 0,
@@ -136,13 +176,17 @@ export class Relay implements SinkProvider {
           req.getHeader('sec-websocket-extensions'), context);
       },
       open: (ws) => this.#stream(ws.getUserData().stream).addViewer(ws),
+      // With closeOnBackpressureLimit uWS drops a message at the cap and then closes the socket.
+      dropped: (ws) => this.#onDropped(ws),
       message: (ws, message, isBinary) => this.#onViewerMessage(ws, message, isBinary),
       close: (ws) => {
         const d = ws.getUserData();
         d.closed = true;
+        this.#guard?.releaseViewer(d.ip, d.stream);
         const s = this.#streams.get(d.stream);
         if (!s) return;
         s.removeViewer(ws);
+        s.qoe.remove(d.id);
         this.#maybeForget(s);
       },
     });
@@ -152,14 +196,31 @@ export class Relay implements SinkProvider {
     if (isBinary) { this.badMessages++; return; }
     let msg: unknown;
     try { msg = JSON.parse(Buffer.from(message).toString('utf8')); } catch { this.badMessages++; return; }
-    if (typeof msg === 'object' && msg !== null && (msg as { type?: unknown }).type === 'ping') {
+    const type = typeof msg === 'object' && msg !== null ? (msg as { type?: unknown }).type : undefined;
+    if (type === 'ping') {
       const t0 = (msg as { t0?: unknown }).t0;
       if (typeof t0 !== 'number' || !Number.isFinite(t0)) { this.badMessages++; return; }
       const pong: PongMessage = { type: 'pong', t0, serverTime: Date.now() };
       ws.send(JSON.stringify(pong), false);
       return;
     }
+    if (type === 'qoe') {
+      // Validated, rate-limited and counted by the stream's aggregator; never throws.
+      const d = ws.getUserData();
+      const s = this.#streams.get(d.stream);
+      if (!s || d.closed) return;
+      if (s.qoe.offer(d.id, msg, Date.now()) === 'rejected') this.badMessages++;
+      return;
+    }
     this.badMessages++;
+  }
+
+  #onDropped(ws: Viewer): void {
+    const d = ws.getUserData();
+    if (this.#capped.has(d)) return;
+    this.#capped.add(d);
+    this.closedAtCap++;
+    this.#log.warn({ stream: d.stream, viewer: d.id, ip: d.ip }, 'viewer reached relay.maxBackpressureBytes; closing it');
   }
 
   /** Stops accepting viewers; readiness turns false. */

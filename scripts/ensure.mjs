@@ -17,6 +17,7 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 const need = [];
 if (!has('ffmpeg') || !has('ffprobe')) need.push('ffmpeg');
 if (mode === 'test' && !existsSync('/usr/bin/chromium')) need.push('chromium');
+if (mode === 'test' && !has('openssl')) need.push('openssl');
 
 if (need.length) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;

@@ -40,6 +40,7 @@ declare module 'node-media-server/src/core/context.js' {
 declare module 'node-media-server/src/server/rtmp_server.js' {
   export default class NodeRtmpServer {
     tcpServer?: import('node:net').Server;
+    tlsServer?: import('node:tls').Server;
     run(): void;
     stop(): void;
   }

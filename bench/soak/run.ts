@@ -60,9 +60,10 @@ const viewers: WebSocket[] = [];
 function connectViewer(k: number): void {
   const ws = new WebSocket(`ws://127.0.0.1:${httpPort}/live/soak${k % nStreams}`);
   connects++;
-  ws.on('open', () => { open++; });
+  let opened = false;
+  ws.on('open', () => { opened = true; open++; });
   ws.on('message', (_d, bin) => { if (bin) chunks++; });
-  ws.on('close', () => { open--; });
+  ws.on('close', () => { if (opened) open--; });
   ws.on('error', () => { /* counted by close */ });
   viewers[k] = ws;
 }
@@ -75,15 +76,19 @@ const churn = setInterval(() => {
   }
 }, 60_000);
 
-interface Sample { t: number; rssMb: number; fds: number; open: number; chunksPerS: number }
+interface Sample { t: number; rssMb: number; fds: number; open: number; relayViewers: number; chunksPerS: number }
 const samples: Sample[] = [];
 const t0 = Date.now();
 let lastChunks = 0;
+let relayViewers = 0;
 const sampler = setInterval(() => {
+  void fetch(`http://127.0.0.1:${httpPort}/api/streams`).then((r) => r.json()).then((j: { streams: Array<{ viewers: number }> }) => {
+    relayViewers = j.streams.reduce((a, s) => a + s.viewers, 0);
+  }).catch(() => { /* restarting */ });
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   const fds = readdirSync(`/proc/${pid}/fd`).length;
-  samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMb: rssKb / 1024, fds, open, chunksPerS: (chunks - lastChunks) / 10 });
+  samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMb: rssKb / 1024, fds, open, relayViewers, chunksPerS: (chunks - lastChunks) / 10 });
   lastChunks = chunks;
   console.log(JSON.stringify(samples.at(-1)));
 }, 10_000);
@@ -102,7 +107,7 @@ const maxRss = Math.max(...after.map((s) => s.rssMb));
 const growth = first && last ? ((last.rssMb - first.rssMb) / first.rssMb) * 100 : NaN;
 const fdGrowth = first && last ? last.fds - first.fds : NaN;
 const series = samples.filter((_, i) => i % 6 === 0 || i === samples.length - 1)
-  .map((s) => `| ${s.t} | ${s.rssMb.toFixed(1)} | ${s.fds} | ${s.open} | ${s.chunksPerS.toFixed(0)} |`).join('\n');
+  .map((s) => `| ${s.t} | ${s.rssMb.toFixed(1)} | ${s.fds} | ${s.open} / ${s.relayViewers} | ${s.chunksPerS.toFixed(0)} |`).join('\n');
 const body = `
 Date: ${new Date().toISOString()}. Machine: ${machine()}.
 Command: \`npm run bench:soak -- --minutes ${minutes} --viewers ${nViewers} --streams ${nStreams}\`
@@ -114,7 +119,7 @@ come back, cycling through three resolutions (${publishes} publish sessions in a
 **RSS after warm-up (${values['warmup-minutes']} min): ${first?.rssMb.toFixed(1)} MB → ${last?.rssMb.toFixed(1)} MB at the end (${growth.toFixed(1)}%; max ${maxRss.toFixed(1)} MB).
 Open descriptors: ${first?.fds} → ${last?.fds} (${fdGrowth >= 0 ? '+' : ''}${fdGrowth}).** Target: RSS growth < 5% after warm-up.
 
-| t (s) | RSS (MB) | fds | viewers open | chunks/s received |
+| t (s) | RSS (MB) | fds | viewers open (client / relay) | chunks/s received |
 |---|---|---|---|---|
 ${series}
 `;

@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig, defaults } from '../../app/config.js';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, defaults, envName, leafKeys, setOverrides } from '../../app/config.js';
+
+const BIN = fileURLToPath(new URL('../../bin/nowcast.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'nowcast-config-'));
+/** Writes a config file and returns its path. */
+function file(name: string, content: unknown): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
 
 describe('configuration', () => {
   it('uses the documented defaults when nothing is set', () => {
     const c = loadConfig({}, {});
     expect(c.http.port).toBe(8080);
-    expect(c.rtmp).toEqual({ port: 1935, app: 'live' });
+    expect(c.rtmp).toEqual({ port: 1935, app: 'live', tlsPort: 0 });
     expect(c.srt.listeners).toEqual([{ port: 9000, stream: 'srt' }]);
     expect(c).toEqual(defaults);
   });
@@ -27,5 +41,94 @@ describe('configuration', () => {
     ['contradictory limits', { relay: { slowViewerBytes: 10, resumeBytes: 20 } }, {}, /^config relay\.resumeBytes: must be below/],
   ])('rejects %s with an error naming the key', (_what, overrides, env, message) => {
     expect(() => loadConfig(overrides, env)).toThrow(message);
+  });
+
+  it('layers defaults < file < env < flags', () => {
+    const path = file('layers.json', { http: { port: 7001 }, rtmp: { port: 7002, app: 'studio' }, relay: { idleTimeoutS: 30 }, shutdown: { drainMs: 1000 } });
+    const env = { NOWCAST_RTMP_PORT: '7003', NOWCAST_SHUTDOWN_DRAIN_MS: '2000' };
+    const c = loadConfig({ shutdown: { drainMs: 3000 } }, env, path);
+    expect(c.http.port).toBe(7001); // file over default
+    expect(c.rtmp).toEqual({ port: 7003, app: 'studio', tlsPort: 0 }); // env over file, file kept where env is silent
+    expect(c.relay.idleTimeoutS).toBe(30);
+    expect(c.relay.slowViewerBytes).toBe(defaults.relay.slowViewerBytes);
+    expect(c.shutdown.drainMs).toBe(3000); // flags over env over file
+  });
+
+  it('reads the file named by NOWCAST_CONFIG when no --config is given', () => {
+    const a = file('a.json', { http: { port: 7101 } });
+    const b = file('b.json', { http: { port: 7102 } });
+    expect(loadConfig({}, { NOWCAST_CONFIG: a }).http.port).toBe(7101);
+    expect(loadConfig({}, { NOWCAST_CONFIG: a }, b).http.port).toBe(7102);
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['a wrong type', { relay: { slowViewerBytes: 'big' } }, /^config relay\.slowViewerBytes: expected a number, got "big" \(in .*bad-0\.json\)$/],
+    ['an unknown key', { relay: { slowViewer: 1 } }, /^config relay\.slowViewer: unknown key \(in .*bad-1\.json\)$/],
+    ['a bad value', { log: { level: 'loud' } }, /^config log\.level: expected one of .* \(in .*bad-2\.json\)$/],
+    ['a contradiction', { relay: { resumeBytes: 10_000_000 } }, /^config relay\.resumeBytes: must be below relay\.slowViewerBytes \(in .*bad-3\.json\)$/],
+    ['invalid JSON', '{"http": {"port": 80,}}', /^config file: .*bad-4\.json is not valid JSON/],
+    ['a non-object', '[1, 2]', /^config file: .*bad-5\.json must hold a JSON object/],
+  ])('rejects a config file with %s, naming the key and the file', (_what, content, message) => {
+    const i = ['a wrong type', 'an unknown key', 'a bad value', 'a contradiction', 'invalid JSON', 'a non-object'].indexOf(_what);
+    const path = file(`bad-${i}.json`, content);
+    expect(() => loadConfig({}, {}, path)).toThrow(message);
+  });
+
+  it('names a missing config file', () => {
+    expect(() => loadConfig({}, {}, join(dir, 'nope.json'))).toThrow(/^config file: cannot read .*nope\.json/);
+  });
+
+  it('parses --set KEY=VALUE by the type of the key', () => {
+    expect(setOverrides(['relay.slowViewerBytes=1048576', 'demo.enabled=true', 'srt.listeners=[]', 'log.level=debug']))
+      .toEqual({ relay: { slowViewerBytes: 1048576 }, demo: { enabled: true }, srt: { listeners: [] }, log: { level: 'debug' } });
+    expect(() => setOverrides(['relay.nope=1'])).toThrow(/^config relay\.nope: unknown key/);
+    expect(() => setOverrides(['http.port=x'])).toThrow(/^config http\.port: --set http\.port=x is not a number/);
+  });
+
+  it('has an env var for every key', () => {
+    expect(envName('relay.slowViewerBytes')).toBe('NOWCAST_RELAY_SLOW_VIEWER_BYTES');
+    expect(envName('latency.default.targetMs')).toBe('NOWCAST_LATENCY_DEFAULT_TARGET_MS');
+    for (const [key] of leafKeys()) {
+      const env = { [envName(key)]: key === 'log.level' ? 'warn' : key === 'log.format' ? 'json' : '' };
+      // An empty value is rejected for numbers and booleans (naming the key), taken for strings.
+      try { loadConfig({}, env); } catch (err) { expect(String(err)).toContain(`config ${key}`); }
+    }
+  });
+});
+
+describe('the nowcast command', () => {
+  const run = (args: string[], env: Record<string, string> = {}): { status: number | null; out: string; err: string } => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NOWCAST_')));
+    const r = spawnSync(process.execPath, [BIN, ...args], { cwd: tmpdir(), encoding: 'utf8', env: { ...clean, ...env } });
+    return { status: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  it('prints help listing every flag, the precedence and every key with its env var, from any directory', () => {
+    const out = execFileSync(process.execPath, [BIN, '--help'], { cwd: '/', encoding: 'utf8' });
+    for (const flag of ['--config', '--demo', '--host', '--http-port', '--rtmp-port', '--log-level', '--log-format', '--drain-ms', '--set', '--print-config', '--version', '--help']) {
+      expect(out).toContain(flag);
+    }
+    expect(out).toContain('flags > environment (NOWCAST_…) > config file > defaults');
+    for (const [key] of leafKeys()) expect(out).toContain(`${key} `);
+    expect(out).toContain('NOWCAST_RELAY_SLOW_VIEWER_BYTES');
+    expect(out).toContain('NOWCAST_CONFIG');
+  });
+
+  it('merges file, env and flags in that order of precedence', () => {
+    const path = file('cli.json', { http: { port: 7201 }, rtmp: { port: 7202 }, relay: { idleTimeoutS: 30 } });
+    const r = run(['--config', path, '--rtmp-port', '7204', '--set', 'relay.idleTimeoutS=45', '--print-config'],
+      { NOWCAST_RTMP_PORT: '7203', NOWCAST_RELAY_IDLE_TIMEOUT_S: '40' });
+    expect(r.status).toBe(0);
+    const c = JSON.parse(r.out) as typeof defaults;
+    expect(c.http.port).toBe(7201);
+    expect(c.rtmp.port).toBe(7204);
+    expect(c.relay.idleTimeoutS).toBe(45);
+  });
+
+  it('exits 1 with one line naming the key when the config file is wrong', () => {
+    const path = file('cli-bad.json', { http: { port: 'eighty' } });
+    const r = run(['--print-config'], { NOWCAST_CONFIG: path });
+    expect(r.status).toBe(1);
+    expect(r.err.trim()).toBe(`config http.port: expected a number, got "eighty" (in ${path})`);
   });
 });

@@ -24,7 +24,7 @@ export async function startNowcast(o: Overrides & { srtStreams?: string[] } = {}
     ...rest,
     host: '127.0.0.1',
     http: { port: rest.http?.port ?? 0 },
-    rtmp: { app: 'live', ...rest.rtmp, port: await freeTcpPort() },
+    rtmp: { app: 'live', ...rest.rtmp, port: rest.rtmp?.port === 0 ? 0 : await freeTcpPort() },
     srt: { latencyMs: 40, ...rest.srt, listeners: (srtStreams ?? []).map((stream, i) => ({ port: srtPorts[i]!, stream })) },
   }, {});
   const log = createRootLogger(process.env.NOWCAST_TEST_LOG ?? 'silent');

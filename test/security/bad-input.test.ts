@@ -5,6 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Socket } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
@@ -25,7 +29,7 @@ function tcp(port: number): Promise<Socket> {
 }
 
 beforeAll(async () => {
-  n = await startNowcast({ srtStreams: ['srtgood'] });
+  n = await startNowcast({ srtStreams: ['srtgood', 'srtbad'] });
   pubs.push(new Publisher({ url: n.rtmp('good') }));
 });
 
@@ -80,5 +84,22 @@ describe('hostile input on the ports', () => {
     const after = new Viewer(n.ws('after'));
     await after.until(() => after.chunks().length >= 10, 20_000, 'an RTMP publisher after the garbage');
     for (const v of [viewer, late, srtViewer, after]) v.close();
+  });
+
+  it('survives a publisher sending malformed MPEG-TS over SRT: FFmpeg exits, the supervisor retries, and the next publisher goes live', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nowcast-badts-'));
+    const file = join(dir, 'garbage.ts');
+    const junk = randomBytes(188 * 2000);
+    for (let i = 0; i < junk.length; i += 188) junk[i] = 0x47; // TS sync bytes, garbage inside
+    writeFileSync(file, junk);
+    const restarts = n.app.ingest.counters.ffmpegRestarts + n.app.ingest.counters.ffmpegRecycles;
+    const bad = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'quiet', '-re', '-f', 'data', '-i', file, '-map', '0', '-c', 'copy', '-f', 'data', n.srt(n.srtPorts[1]!)], { stdio: 'ignore' });
+    await new Promise((r) => bad.once('exit', r));
+    const v = new Viewer(n.ws('srtbad'));
+    await v.until(() => n.app.ingest.counters.ffmpegRestarts + n.app.ingest.counters.ffmpegRecycles > restarts, 10_000, 'the listener to be restarted');
+    expect(v.chunks()).toHaveLength(0);
+    pubs.push(new Publisher({ url: n.srt(n.srtPorts[1]!), format: 'mpegts' }));
+    await v.until(() => v.chunks().length >= 10, 20_000, 'a real publisher after the malformed one');
+    v.close();
   });
 });

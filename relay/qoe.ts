@@ -1,0 +1,219 @@
+// QoE back-channel, relay side: strict validation of a viewer's `qoe` message and a per-stream
+// aggregator (each viewer's latest report, a per-viewer rate limit, a cross-viewer summary with
+// the latency spread). Pure: no sockets, no timers; `now` is passed in. Nothing here throws on
+// viewer input: a bad, flooding or oversized report is dropped and counted, nothing else.
+import type { PolicyName, QoeMessage } from './protocol.js';
+
+/** A validated report: the message without its `type`. */
+export type QoeReport = Omit<QoeMessage, 'type'>;
+
+export interface QoeLimits {
+  /** Accept at most one report per viewer per this many ms; the excess is dropped and counted. */
+  minIntervalMs: number;
+  /** Keep at most this many viewers' reports; the stalest is evicted past it. */
+  maxViewers: number;
+  /** A viewer's report older than this (ms) no longer counts in the summary. */
+  staleMs: number;
+}
+
+export const DEFAULT_QOE_LIMITS: Readonly<QoeLimits> = Object.freeze({ minIntervalMs: 1000, maxViewers: 10_000, staleMs: 30_000 });
+
+export interface QoeSummary {
+  /** Viewers whose latest report is fresh. */
+  viewers: number;
+  /** Across those viewers' current latency (ms); null when none reports a latency. */
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  /** Spread of current latency across viewers: max − min, and p95 − p5 (ms). */
+  spreadMs: number | null;
+  spreadP95P5Ms: number | null;
+  /** Sum over fresh viewers of their stall totals. */
+  stalls: number;
+  stallMs: number;
+  /** Viewers reporting pinned mode. */
+  pinned: number;
+  /** Reports accepted, rejected as invalid, and dropped by the rate limit, since the stream began. */
+  accepted: number;
+  rejected: number;
+  rateLimited: number;
+}
+
+export type QoeListener = (stream: string, r: QoeReport) => void;
+
+/**
+ * Where a metrics module can hook every stream's reports at once (streams are created on
+ * demand); an aggregator's own `onReport` takes precedence.
+ */
+export const qoeHooks: { onReport?: QoeListener } = {};
+
+const POLICIES: ReadonlySet<string> = new Set<PolicyName>(['nowcast', 'none', 'seek', 'mpegts']);
+/** Sanity bounds: anything outside is a broken or hostile client, not a measurement. */
+const MAX_MS = 86_400_000; // a day
+const MAX_LATENCY_MS = 600_000; // ten minutes
+const MAX_COUNT = 1e9;
+
+type Check = (v: unknown) => string | undefined;
+const num = (lo: number, hi: number, int = false): Check => (v) => {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return 'must be a finite number';
+  if (v < lo || v > hi) return `must be within [${lo}, ${hi}]`;
+  if (int && !Number.isInteger(v)) return 'must be an integer';
+  return undefined;
+};
+const nullable = (c: Check): Check => (v) => (v === null ? undefined : c(v));
+
+const FIELDS: { [K in keyof QoeReport]-?: Check } = {
+  intervalMs: num(0, MAX_MS),
+  startupMs: nullable(num(0, MAX_MS)),
+  latencyP50Ms: nullable(num(-MAX_LATENCY_MS, MAX_LATENCY_MS)),
+  latencyP95Ms: nullable(num(-MAX_LATENCY_MS, MAX_LATENCY_MS)),
+  latencyP99Ms: nullable(num(-MAX_LATENCY_MS, MAX_LATENCY_MS)),
+  latencyMs: nullable(num(-MAX_LATENCY_MS, MAX_LATENCY_MS)),
+  targetMs: num(0, MAX_LATENCY_MS),
+  stalls: num(0, MAX_COUNT, true),
+  stallMs: num(0, MAX_MS * 365),
+  rateChanges: num(0, MAX_COUNT, true),
+  jumps: num(0, MAX_COUNT, true),
+  droppedFrames: num(0, MAX_COUNT, true),
+  rate: num(0, 16),
+  policy: (v) => (typeof v === 'string' && POLICIES.has(v) ? undefined : `must be one of ${[...POLICIES].join(', ')}`),
+  pinned: (v) => (typeof v === 'boolean' ? undefined : 'must be a boolean'),
+  clockOffsetMs: nullable(num(-MAX_MS * 365, MAX_MS * 365)),
+};
+
+/**
+ * Validates a parsed `qoe` message. Every known field is required and checked for type and
+ * range; unknown fields are ignored (newer players may send more). Returns the report, or a
+ * string saying what is wrong.
+ */
+export function parseQoe(msg: unknown): QoeReport | string {
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return 'not an object';
+  const m = msg as Record<string, unknown>;
+  if (m.type !== 'qoe') return 'type must be "qoe"';
+  const out: Record<string, unknown> = {};
+  for (const [key, check] of Object.entries(FIELDS) as Array<[keyof QoeReport, Check]>) {
+    if (!Object.hasOwn(m, key)) return `${key} is missing`;
+    const why = check(m[key]);
+    if (why) return `${key} ${why}`;
+    out[key] = m[key];
+  }
+  const r = out as unknown as QoeReport;
+  for (const [a, b] of [['latencyP50Ms', 'latencyP95Ms'], ['latencyP95Ms', 'latencyP99Ms']] as const) {
+    const x = r[a];
+    const y = r[b];
+    if ((x === null) !== (y === null)) return `${a} and ${b} must both be null or both numbers`;
+    if (x !== null && y !== null && x > y) return `${a} must be <= ${b}`;
+  }
+  return r;
+}
+
+/** Nearest-rank percentile of an ascending array; NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+interface Entry {
+  report: QoeReport | null;
+  /** When the latest report was accepted (ms); -Infinity before any. */
+  at: number;
+}
+
+export class QoeAggregator {
+  readonly limits: QoeLimits;
+  /** Called for every accepted report; a throwing listener is contained and counted. */
+  onReport: QoeListener | undefined;
+  accepted = 0;
+  rejected = 0;
+  rateLimited = 0;
+  evicted = 0;
+  listenerErrors = 0;
+  /** Insertion order = order of the latest acceptance (re-inserted on each), so the first is the stalest. */
+  #viewers = new Map<number, Entry>();
+
+  constructor(readonly stream: string, limits: Partial<QoeLimits> = {}, onReport?: QoeListener) {
+    this.limits = { ...DEFAULT_QOE_LIMITS, ...limits };
+    this.onReport = onReport;
+  }
+
+  /** Viewers with a report held (fresh or not). */
+  get size(): number {
+    return this.#viewers.size;
+  }
+
+  /**
+   * Offers a viewer's parsed message. Returns what happened; never throws.
+   * 'rejected': invalid (see parseQoe); 'limited': too soon after this viewer's last report.
+   */
+  offer(viewer: number, msg: unknown, now: number): 'accepted' | 'rejected' | 'limited' {
+    const last = this.#viewers.get(viewer);
+    if (last && now - last.at < this.limits.minIntervalMs) {
+      this.rateLimited++;
+      return 'limited';
+    }
+    const r = parseQoe(msg);
+    if (typeof r === 'string') {
+      this.rejected++;
+      return 'rejected';
+    }
+    this.accepted++;
+    this.#viewers.delete(viewer);
+    this.#viewers.set(viewer, { report: r, at: now });
+    while (this.#viewers.size > this.limits.maxViewers) {
+      const oldest = this.#viewers.keys().next().value as number;
+      this.#viewers.delete(oldest);
+      this.evicted++;
+    }
+    const listener = this.onReport ?? qoeHooks.onReport;
+    if (listener) {
+      try {
+        listener(this.stream, r);
+      } catch {
+        this.listenerErrors++;
+      }
+    }
+    return 'accepted';
+  }
+
+  /** The viewer left: forget its report. */
+  remove(viewer: number): void {
+    this.#viewers.delete(viewer);
+  }
+
+  /** The latest report of a viewer, if held. */
+  report(viewer: number): QoeReport | undefined {
+    return this.#viewers.get(viewer)?.report ?? undefined;
+  }
+
+  summary(now: number): QoeSummary {
+    const lat: number[] = [];
+    let viewers = 0;
+    let stalls = 0;
+    let stallMs = 0;
+    let pinned = 0;
+    for (const e of this.#viewers.values()) {
+      if (!e.report || now - e.at > this.limits.staleMs) continue;
+      viewers++;
+      stalls += e.report.stalls;
+      stallMs += e.report.stallMs;
+      if (e.report.pinned) pinned++;
+      if (e.report.latencyMs !== null) lat.push(e.report.latencyMs);
+    }
+    lat.sort((a, b) => a - b);
+    const has = lat.length > 0;
+    const r = (x: number): number => Math.round(x * 10) / 10;
+    return {
+      viewers,
+      latencyP50Ms: has ? r(percentile(lat, 50)) : null,
+      latencyP95Ms: has ? r(percentile(lat, 95)) : null,
+      spreadMs: has ? r(lat[lat.length - 1]! - lat[0]!) : null,
+      spreadP95P5Ms: has ? r(percentile(lat, 95) - percentile(lat, 5)) : null,
+      stalls,
+      stallMs: Math.round(stallMs),
+      pinned,
+      accepted: this.accepted,
+      rejected: this.rejected,
+      rateLimited: this.rateLimited,
+    };
+  }
+}

@@ -1,0 +1,204 @@
+// /metrics against a real publish (FFmpeg test source over RTMP) and real WebSocket viewers:
+// the values must match what the viewers saw.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { startNowcast, type Running } from '../helpers/nowcast.js';
+import { Publisher } from '../helpers/publisher.js';
+import { Viewer } from '../helpers/viewer.js';
+
+type Sample = { labels: Record<string, string>; value: number };
+
+/** Prometheus text format → samples by metric name. */
+function parse(text: string): Map<string, Sample[]> {
+  const out = new Map<string, Sample[]>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
+    if (!m) throw new Error(`unparsable line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    const list = out.get(m[1]!) ?? [];
+    list.push({ labels, value: Number(m[3]) });
+    out.set(m[1]!, list);
+  }
+  return out;
+}
+
+/** The value of one series, or undefined when absent. */
+function value(m: Map<string, Sample[]>, name: string, labels: Record<string, string> = {}): number | undefined {
+  return m.get(name)?.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+}
+
+let n: Running;
+const publishers: Publisher[] = [];
+const viewers: Viewer[] = [];
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function scrape(): Promise<Map<string, Sample[]>> {
+  const res = await fetch(`${n.http}/metrics`);
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/plain');
+  return parse(await res.text());
+}
+
+function view(name: string): Viewer {
+  const v = new Viewer(n.ws(name));
+  viewers.push(v);
+  return v;
+}
+
+beforeAll(async () => {
+  // One labelled stream, so the second stream shows the cap at work.
+  n = await startNowcast({ metrics: { maxStreamLabels: 1 } });
+  publishers.push(new Publisher({ url: n.rtmp('ops'), width: 320, height: 240 }));
+});
+
+afterAll(async () => {
+  for (const v of viewers) v.close();
+  await Promise.all(publishers.map((p) => p.stop()));
+  n?.app.close();
+});
+
+describe('/metrics', () => {
+  it('counts the publisher, the live stream and each connected viewer', async () => {
+    const a = view('ops');
+    const b = view('ops');
+    await a.until(() => a.chunks().length >= 30 && b.chunks().length >= 30, 20_000, 'both viewers playing');
+    const m = await scrape();
+    expect(value(m, 'nowcast_viewers', { stream: 'ops' })).toBe(2);
+    expect(value(m, 'nowcast_streams', { state: 'live' })).toBe(1);
+    expect(value(m, 'nowcast_publishers', { protocol: 'rtmp' })).toBe(1);
+    expect(value(m, 'nowcast_publishes_total', { result: 'accepted' })).toBe(1);
+    // Default process metrics are there too.
+    expect(value(m, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(value(m, 'nowcast_build_info')).toBe(1);
+
+    b.close();
+    await a.until(() => n.app.relay.stream('ops')!.viewerCount === 1, 5_000, 'the relay to see one viewer leave');
+    expect(value(await scrape(), 'nowcast_viewers', { stream: 'ops' })).toBe(1);
+  });
+
+  it('counts chunks and bytes sent as the viewers received them', async () => {
+    const a = view('ops');
+    const b = view('ops');
+    await a.until(() => a.chunks().length >= 30 && b.chunks().length >= 30, 20_000, 'both viewers live');
+    const m0 = await scrape();
+    const c0 = a.chunks().length + b.chunks().length;
+    const bytes0 = a.concat().length + b.concat().length;
+    await sleep(3_000);
+    const m1 = await scrape();
+    await sleep(100); // chunks published just before the scrape are still on the wire
+    const got = a.chunks().length + b.chunks().length - c0;
+    const gotBytes = a.concat().length + b.concat().length - bytes0;
+    // The previous test left one viewer open, so three are subscribed.
+    const subs = n.app.relay.app.numSubscribers('m/ops');
+    expect(subs).toBe(3);
+    const sent = value(m1, 'nowcast_chunks_sent_total', { stream: 'ops' })! - value(m0, 'nowcast_chunks_sent_total', { stream: 'ops' })!;
+    const published = value(m1, 'nowcast_chunks_total', { stream: 'ops' })! - value(m0, 'nowcast_chunks_total', { stream: 'ops' })!;
+    expect(got).toBeGreaterThan(120); // ~30 chunks/s each for 3 s
+    expect(sent).toBe(published * subs);
+    // What our two viewers got is 2/3 of what was sent to the three, within a few frames.
+    expect(Math.abs((sent * 2) / 3 - got)).toBeLessThanOrEqual(6);
+    const sentBytes = value(m1, 'nowcast_egress_bytes_total', { stream: 'ops' })! - value(m0, 'nowcast_egress_bytes_total', { stream: 'ops' })!;
+    // Bytes within 10%: a keyframe chunk landing either side of a scrape weighs several frames.
+    expect(Math.abs((sentBytes * 2) / 3 - gotBytes) / gotBytes).toBeLessThan(0.1);
+    const inBytes = value(m1, 'nowcast_ingest_bytes_total', { stream: 'ops' })! - value(m0, 'nowcast_ingest_bytes_total', { stream: 'ops' })!;
+    expect(sentBytes).toBe(inBytes * subs);
+    expect(value(m1, 'nowcast_chunks_skipped_total', { stream: 'ops', reason: 'slow_viewer' })).toBe(0);
+    expect(value(m1, 'nowcast_backpressure_events_total', { action: 'skip' })).toBe(0);
+    expect(value(m1, 'nowcast_backpressure_events_total', { action: 'close' })).toBe(0);
+  });
+
+  it('reports the ingest bitrate, keyframe interval and time to first chunk per stream', async () => {
+    const m = await scrape();
+    // The test source: x264 at 1500 kb/s nominal, a keyframe every second (fps frames).
+    const bps = value(m, 'nowcast_stream_ingest_bits_per_second', { stream: 'ops' })!;
+    expect(bps).toBeGreaterThan(100_000);
+    expect(bps).toBeLessThan(5_000_000);
+    expect(value(m, 'nowcast_stream_keyframe_interval_seconds', { stream: 'ops' })).toBeCloseTo(1, 1);
+    const ttfc = value(m, 'nowcast_stream_time_to_first_chunk_seconds', { stream: 'ops' })!;
+    expect(ttfc).toBeGreaterThan(0);
+    expect(ttfc).toBeLessThan(10);
+    const api = (await (await fetch(`${n.http}/api/streams`)).json()) as { streams: Array<Record<string, unknown>> };
+    expect(api.streams.find((s) => s.name === 'ops')).toMatchObject({
+      state: 'live', publisher: 'rtmp', keyframeIntervalS: expect.closeTo(1, 1), bitrate: expect.any(Number),
+      codecs: expect.stringMatching(/^avc1\..+,mp4a\.40\.2$/),
+    });
+  });
+
+  it('counts an FFmpeg restart after the remux FFmpeg is killed', async () => {
+    const v = view('ops');
+    await v.until(() => v.chunks().length >= 10, 10_000, 'the viewer playing');
+    expect(value(await scrape(), 'nowcast_ffmpeg_restarts_total', { reason: 'failure' })).toBe(0);
+    const pid = execFileSync('pgrep', ['-f', `rtmp_live live -i ${n.rtmp('ops')}`], { encoding: 'utf8' }).trim().split('\n')[0]!;
+    process.kill(Number(pid), 'SIGKILL');
+    await v.until(() => v.inits().length >= 2, 10_000, 'a new init segment after the restart');
+    const m = await scrape();
+    expect(value(m, 'nowcast_ffmpeg_restarts_total', { reason: 'failure' })).toBe(1);
+    expect(value(m, 'nowcast_ffmpeg_restarts_total', { reason: 'recycle' })).toBe(0);
+    // Still one publisher: the RTMP session survived its remuxer.
+    expect(value(m, 'nowcast_publishers', { protocol: 'rtmp' })).toBe(1);
+  });
+
+  it('observes QoE reports into histograms, counting startup once and stalls as deltas per viewer', async () => {
+    const metrics = n.app.metrics!;
+    const report = { latencyP50Ms: 200, latencyP95Ms: 260, startupMs: 150, stalls: 1, stallMs: 120 };
+    metrics.observeQoe('ops', report, 7);
+    metrics.observeQoe('ops', { ...report, latencyP50Ms: 220, stalls: 3, stallMs: 400 }, 7);
+    metrics.observeQoe('ops', { ...report, latencyP50Ms: null, latencyP95Ms: null }, 8);
+    const m = await scrape();
+    expect(value(m, 'nowcast_qoe_latency_seconds_count', { stream: 'ops', percentile: '50' })).toBe(2);
+    expect(value(m, 'nowcast_qoe_latency_seconds_sum', { stream: 'ops', percentile: '50' })).toBeCloseTo(0.42, 6);
+    expect(value(m, 'nowcast_qoe_latency_seconds_bucket', { stream: 'ops', percentile: '50', le: '0.2' })).toBe(1);
+    expect(value(m, 'nowcast_qoe_latency_seconds_count', { stream: 'ops', percentile: '95' })).toBe(2);
+    expect(value(m, 'nowcast_qoe_startup_seconds_count', { stream: 'ops' })).toBe(2); // viewers 7 and 8, once each
+    expect(value(m, 'nowcast_qoe_stalls_total', { stream: 'ops' })).toBe(1 + 2 + 1);
+    expect(value(m, 'nowcast_qoe_stall_seconds_sum', { stream: 'ops' })).toBeCloseTo(0.12 + 0.28 + 0.12, 6);
+  });
+
+  it('caps stream labels: a stream past the cap is counted under _other', async () => {
+    publishers.push(new Publisher({ url: n.rtmp('second'), width: 160, height: 120 }));
+    const v = view('second');
+    await v.until(() => v.chunks().length >= 10, 20_000, 'the second stream playing');
+    const m = await scrape();
+    expect(value(m, 'nowcast_viewers', { stream: 'second' })).toBeUndefined();
+    expect(value(m, 'nowcast_viewers', { stream: '_other' })).toBe(1);
+    expect(value(m, 'nowcast_chunks_total', { stream: '_other' })).toBeGreaterThanOrEqual(10);
+    expect(value(m, 'nowcast_publishers', { protocol: 'rtmp' })).toBe(2);
+    expect(new Set(m.get('nowcast_chunks_total')!.map((s) => s.labels.stream))).toEqual(new Set(['ops', '_other']));
+  });
+
+  it('keeps counters monotonic when a stream is forgotten', async () => {
+    const before = value(await scrape(), 'nowcast_chunks_total', { stream: '_other' })!;
+    for (const v of viewers) v.close();
+    await publishers[1]!.stop();
+    const end = Date.now() + 10_000;
+    while (n.app.relay.stream('second') && Date.now() < end) await sleep(100);
+    expect(n.app.relay.stream('second')).toBeUndefined();
+    const m = await scrape();
+    expect(value(m, 'nowcast_chunks_total', { stream: '_other' })).toBeGreaterThanOrEqual(before);
+    expect(value(m, 'nowcast_viewers', { stream: '_other' })).toBeUndefined();
+  });
+
+  it('has a Grafana dashboard that queries only metrics /metrics exports', async () => {
+    const text = await (await fetch(`${n.http}/metrics`)).text();
+    const exported = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, name, type]) =>
+      type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!]));
+    const dash = JSON.parse(readFileSync(new URL('../../docs/grafana/nowcast.json', import.meta.url), 'utf8')) as {
+      panels: Array<{ targets?: Array<{ expr: string }> }>;
+    };
+    const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
+    expect(exprs.length).toBeGreaterThan(15);
+    const used = new Set(exprs.flatMap((e) => [...e.matchAll(/\b((?:nowcast|process|nodejs)_[a-z0-9_]+)/g)].map((m) => m[1]!)));
+    for (const name of used) expect(exported, name).toContain(name);
+  });
+
+  it('serves the dashboard page', async () => {
+    const res = await fetch(`${n.http}/dashboard`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<title>Nowcast — dashboard</title>');
+    expect(html).toContain("fetch('/metrics')");
+  });
+});
