@@ -76,19 +76,27 @@ const churn = setInterval(() => {
   }
 }, 60_000);
 
-interface Sample { t: number; rssMb: number; fds: number; open: number; relayViewers: number; chunksPerS: number }
+interface Sample { t: number; rssMb: number; heapMb: number; externalMb: number; fds: number; open: number; relayViewers: number; chunksPerS: number }
 const samples: Sample[] = [];
 const t0 = Date.now();
 let lastChunks = 0;
 let relayViewers = 0;
+let heapMb = 0;
+let externalMb = 0;
+const gauge = (text: string, name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
 const sampler = setInterval(() => {
+  // The relay's own view of its memory: is growth in the JS heap, or in native memory?
+  void fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text()).then((t) => {
+    heapMb = gauge(t, 'nodejs_heap_size_used_bytes');
+    externalMb = gauge(t, 'nodejs_external_memory_bytes');
+  }).catch(() => { /* restarting */ });
   void fetch(`http://127.0.0.1:${httpPort}/api/streams`).then((r) => r.json()).then((j: { streams: Array<{ viewers: number }> }) => {
     relayViewers = j.streams.reduce((a, s) => a + s.viewers, 0);
   }).catch(() => { /* restarting */ });
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   const fds = readdirSync(`/proc/${pid}/fd`).length;
-  samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMb: rssKb / 1024, fds, open, relayViewers, chunksPerS: (chunks - lastChunks) / 10 });
+  samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMb: rssKb / 1024, heapMb, externalMb, fds, open, relayViewers, chunksPerS: (chunks - lastChunks) / 10 });
   lastChunks = chunks;
   console.log(JSON.stringify(samples.at(-1)));
 }, 10_000);
@@ -105,9 +113,10 @@ const first = after[0];
 const last = after.at(-1);
 const maxRss = Math.max(...after.map((s) => s.rssMb));
 const growth = first && last ? ((last.rssMb - first.rssMb) / first.rssMb) * 100 : NaN;
+const heapGrowth = first && last ? ((last.heapMb - first.heapMb) / first.heapMb) * 100 : NaN;
 const fdGrowth = first && last ? last.fds - first.fds : NaN;
 const series = samples.filter((_, i) => i % 6 === 0 || i === samples.length - 1)
-  .map((s) => `| ${s.t} | ${s.rssMb.toFixed(1)} | ${s.fds} | ${s.open} / ${s.relayViewers} | ${s.chunksPerS.toFixed(0)} |`).join('\n');
+  .map((s) => `| ${s.t} | ${s.rssMb.toFixed(1)} | ${s.heapMb.toFixed(1)} | ${s.externalMb.toFixed(1)} | ${s.fds} | ${s.open} / ${s.relayViewers} | ${s.chunksPerS.toFixed(0)} |`).join('\n');
 const body = `
 Date: ${new Date().toISOString()}. Machine: ${machine()}.
 Command: \`npm run bench:soak -- --minutes ${minutes} --viewers ${nViewers} --streams ${nStreams}\`
@@ -117,10 +126,12 @@ come back, cycling through three resolutions (${publishes} publish sessions in a
 10% of them replaced every minute (${connects} connections in all). RSS and open file descriptors are read from /proc every 10 s.
 
 **RSS after warm-up (${values['warmup-minutes']} min): ${first?.rssMb.toFixed(1)} MB → ${last?.rssMb.toFixed(1)} MB at the end (${growth.toFixed(1)}%; max ${maxRss.toFixed(1)} MB).
+V8 heap used: ${first?.heapMb.toFixed(1)} MB → ${last?.heapMb.toFixed(1)} MB (${heapGrowth.toFixed(1)}%).
 Open descriptors: ${first?.fds} → ${last?.fds} (${fdGrowth >= 0 ? '+' : ''}${fdGrowth}).** Target: RSS growth < 5% after warm-up.
+All soak processes run under \`nice -n 19\` beside other benchmarks on the same two cores.
 
-| t (s) | RSS (MB) | fds | viewers open (client / relay) | chunks/s received |
-|---|---|---|---|---|
+| t (s) | RSS (MB) | V8 heap used (MB) | external (MB) | fds | viewers open (client / relay) | chunks/s received |
+|---|---|---|---|---|---|---|
 ${series}
 `;
 console.log(body);
