@@ -123,3 +123,42 @@ export function readPrft(b: Uint8Array): PrftInfo | undefined {
   }
   return undefined;
 }
+
+/**
+ * Whether the first sample of `trackId`'s first traf is a sync sample (a keyframe), from the
+ * trun's first-sample or per-sample flags, else tfhd's default flags; undefined when the
+ * chunk does not say (the default would then be in the init segment's trex).
+ */
+export function readFirstSampleSync(b: Uint8Array, trackId: number): boolean | undefined {
+  for (const top of children(b, 0, b.byteLength)) {
+    if (top.type !== 'moof') continue;
+    for (const traf of children(b, top.payload, top.end)) {
+      if (traf.type !== 'traf') continue;
+      const tfhd = findChild(b, traf, 'tfhd');
+      if (!tfhd || tfhd.payload + 8 > tfhd.end || u32(b, tfhd.payload + 4) !== trackId) continue;
+      const trun = findChild(b, traf, 'trun');
+      let flags: number | undefined;
+      if (trun && trun.payload + 8 <= trun.end) {
+        const tf = u32(b, trun.payload) & 0xffffff;
+        let at = trun.payload + 8 + (tf & 0x1 ? 4 : 0);
+        if (tf & 0x4) {
+          if (at + 4 <= trun.end) flags = u32(b, at);
+        } else if (tf & 0x400) {
+          at += (tf & 0x100 ? 4 : 0) + (tf & 0x200 ? 4 : 0);
+          if (at + 4 <= trun.end) flags = u32(b, at);
+        }
+      }
+      if (flags === undefined) {
+        const hf = u32(b, tfhd.payload) & 0xffffff;
+        if (hf & 0x20) {
+          const at = tfhd.payload + 8 + (hf & 0x1 ? 8 : 0) + (hf & 0x2 ? 4 : 0) + (hf & 0x8 ? 4 : 0) + (hf & 0x10 ? 4 : 0);
+          if (at + 4 <= tfhd.end) flags = u32(b, at);
+        }
+      }
+      // sample_is_non_sync_sample is bit 16 of the sample flags.
+      return flags === undefined ? undefined : (flags & 0x10000) === 0;
+    }
+    return undefined;
+  }
+  return undefined;
+}

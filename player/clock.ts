@@ -17,8 +17,8 @@ const MAX_ANCHORS = 600;
 export class MediaClock {
   private anchors: Anchor[] = [];
   /**
-   * Server clock minus local clock (ms). Hook for a later ping/pong-based estimate: the
-   * prft wall clock is the server's, Date.now() is ours. 0 assumes synced clocks (NTP).
+   * Server clock minus local clock (ms), from ClockSync: the prft wall clock is the
+   * server's, the local clock is ours. 0 until estimated (assumes NTP-synced clocks).
    */
   offsetMs = 0;
 
@@ -60,5 +60,74 @@ export class MediaClock {
       else hi = mid - 1;
     }
     return list[lo];
+  }
+}
+
+/** Local wall clock (ms since the epoch) with sub-ms resolution, monotonic within a page. */
+export function localNow(): number {
+  return typeof performance !== 'undefined' && performance.timeOrigin > 0 ? performance.timeOrigin + performance.now() : Date.now();
+}
+
+export interface ClockSample {
+  /** Round-trip time (ms). */
+  rtt: number;
+  /** Server minus local clock (ms), assuming a symmetric path. */
+  offset: number;
+  /** Local time (ms) the pong arrived. */
+  at: number;
+}
+
+/**
+ * Server clock offset, NTP-style: each ping/pong gives offset = serverTime − (t0 + rtt/2),
+ * wrong by at most ±rtt/2 (asymmetric queueing). The sample with the smallest RTT over a
+ * sliding window is the one least delayed by queueing, so it wins, for the RTT too.
+ *
+ * Why a browser saw 40–70 ms RTT on loopback where a Node client sees < 1 ms: the old player
+ * pinged on `open`, so the first pong queued behind the joiner's GOP burst on the same TCP
+ * stream and behind the appends on the main thread (~30 ms), and an EMA let that sample (and
+ * every later one delayed by a busy main thread) dominate for tens of seconds; Date.now()
+ * also only has 1 ms resolution. Now: pings after the burst, performance.now() timing, min-RTT.
+ */
+export class ClockSync {
+  private samples: ClockSample[] = [];
+
+  constructor(
+    /** Keep samples this long (ms)... */
+    private readonly windowMs = 30_000,
+    /** ...and at most this many. */
+    private readonly maxSamples = 16,
+  ) {}
+
+  /** A pong: t0 (local ms when the ping left), t1 (local ms when the pong arrived), serverTime. */
+  add(t0: number, t1: number, serverTime: number): ClockSample | undefined {
+    const rtt = t1 - t0;
+    if (!(rtt >= 0 && rtt < 60_000) || !Number.isFinite(serverTime)) return undefined;
+    const s: ClockSample = { rtt, offset: serverTime - (t0 + rtt / 2), at: t1 };
+    this.samples.push(s);
+    this.samples = this.samples.filter((x) => t1 - x.at <= this.windowMs).slice(-this.maxSamples);
+    return s;
+  }
+
+  /** The min-RTT sample of the window, undefined before any. */
+  get best(): ClockSample | undefined {
+    let best: ClockSample | undefined;
+    for (const s of this.samples) if (!best || s.rtt < best.rtt) best = s;
+    return best;
+  }
+
+  get offsetMs(): number {
+    return this.best?.offset ?? NaN;
+  }
+
+  get rttMs(): number {
+    return this.best?.rtt ?? NaN;
+  }
+
+  get count(): number {
+    return this.samples.length;
+  }
+
+  reset(): void {
+    this.samples = [];
   }
 }

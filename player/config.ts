@@ -1,11 +1,13 @@
-// Player configuration: one commented defaults object and a validating merge.
-import type { ControlParams } from './latency.js';
+// Player configuration: one commented defaults object, a validating merge, and the merge of
+// the server's per-stream ServiceDescription (hello.service) under the page's own options.
+import type { ServiceDescription } from '../relay/protocol.js';
+import { POLICIES, type ControlParams, type Policy, type SafeMode } from './latency.js';
 
-export interface PlayerConfig extends ControlParams {
+export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {
   /** WebSocket URL of the stream, e.g. `ws://host/live/NAME`. Required. */
   url: string;
-  /** Seconds of buffer ahead of currentTime the controller holds playback at. */
-  targetLatency: number;
+  /** Safari safe mode; 'auto' picks 'coarse' on Safari (by user agent), else 'off'. */
+  safeMode: SafeMode | 'auto';
   /** Seconds of media kept behind currentTime; older media is removed. */
   backBufferSeconds: number;
   /** Jump over a hole in the buffer if the next range starts within this many seconds. */
@@ -18,7 +20,7 @@ export interface PlayerConfig extends ControlParams {
   reconnectMaxMs: number;
   /** Give up (fatal error) after this many reconnects in a row without a healthy session. */
   maxReconnectAttempts: number;
-  /** Interval between `ping` messages (ms), for the RTT estimate. */
+  /** Interval between `ping` messages (ms) once the clock offset has its first samples. */
   pingIntervalMs: number;
   /** Interval of the playback control loop (ms): rate, gaps, stalls, back buffer. */
   tickIntervalMs: number;
@@ -26,6 +28,10 @@ export interface PlayerConfig extends ControlParams {
   statsIntervalMs: number;
   /** Window for the bitrate estimate (ms). */
   bitrateWindowMs: number;
+  /** Send `qoe` reports to the relay. */
+  qoe: boolean;
+  /** Interval between `qoe` reports (ms); the relay accepts at most one per second. */
+  qoeIntervalMs: number;
   /** Start playback muted, so autoplay policies let it start without a gesture. */
   muted: boolean;
   /** Log protocol and control decisions to the console. */
@@ -35,19 +41,37 @@ export interface PlayerConfig extends ControlParams {
 export type PlayerOptions = Partial<PlayerConfig> & { url: string };
 
 export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
-  // Chromium with AAC needs ~100–150 ms of buffer ahead to play without stalling.
-  targetLatency: 0.15,
-  // Within ±5–15 % audio pitch correction is inaudible enough for catch-up.
+  policy: 'nowcast' as Policy,
+  // Wall-clock latency from FFmpeg writing a chunk (prft) to its frame on screen. Measured in
+  // headless Chromium on loopback (A+V, 30 fps): prft latency runs ~30 ms BELOW the buffer
+  // ahead (the buffered end includes the newest frame's 33 ms), glass-to-glass ~70 ms above
+  // it. Target 0.13 s held ~0.15 s of buffer, glass-to-glass p50 ~197 ms, 0 stalls in 20 s;
+  // 0.1 s stalled within seconds (the buffer floor minBuffer then binds). The relay's
+  // hello.service normally overrides these four (its default targetMs is 200).
+  targetLatency: 0.13,
+  minLatency: 0.1,
+  maxLatency: 2,
+  pinned: false,
+  // Within ±5–15 % audio pitch correction is inaudible enough; a page may allow 1.25×.
   minRate: 0.95,
   maxRate: 1.15,
   rateStep: 0.02,
-  rateGain: 1,
-  // Chunks arrive every ~33 ms, so the buffer saw-tooths by a frame: stay outside that.
-  deadbandEnter: 0.06,
-  deadbandExit: 0.02,
-  lowBuffer: 0.1,
-  // Rate alone drains 1.5 s in ~10 s; further behind than that, a seek is kinder.
-  seekCeiling: 1.5,
+  // The curve is near its cap from ~0.3 s of error, so a large backlog drains at close to the
+  // backlog ÷ (maxRate − 1) bound, and glides in over the last ~0.15 s.
+  rateScale: 0.15,
+  // Latency per presented frame is steady to a few ms (no chunk saw-tooth), so the band is
+  // narrow: correct past 40 ms, stop within 10 ms.
+  deadbandEnter: 0.04,
+  deadbandExit: 0.01,
+  minBuffer: 0.12,
+  lowBuffer: 0.08,
+  // A stall adds 0.1 s to the target (hls.js adds 1 s, Shaka 0.5 s, and neither is sub-second);
+  // 20 s without a stall halves the raise again (Shaka: 60 s; hls.js: never).
+  stallTargetStep: 0.1,
+  maxStallRaise: 1,
+  stableMs: 20_000,
+  safeMode: 'auto' as SafeMode | 'auto',
+  visibleJump: 0.5,
   backBufferSeconds: 10,
   maxGapJump: 2,
   reconnect: true,
@@ -55,9 +79,11 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   reconnectMaxMs: 5000,
   maxReconnectAttempts: Infinity,
   pingIntervalMs: 2000,
-  tickIntervalMs: 100,
+  tickIntervalMs: 50,
   statsIntervalMs: 250,
   bitrateWindowMs: 3000,
+  qoe: true,
+  qoeIntervalMs: 5000,
   muted: true,
   debug: false,
 });
@@ -68,14 +94,20 @@ type BooleanKey = { [K in keyof PlayerConfig]: PlayerConfig[K] extends boolean ?
 /** Inclusive lower bound for each numeric key; `true` in the third slot means > rather than >=. */
 const NUMBER_RULES: ReadonlyArray<readonly [NumberKey, number, boolean?]> = [
   ['targetLatency', 0],
+  ['minLatency', 0],
+  ['maxLatency', 0, true],
   ['minRate', 0, true],
   ['maxRate', 0, true],
   ['rateStep', 0, true],
-  ['rateGain', 0],
+  ['rateScale', 0, true],
   ['deadbandEnter', 0],
   ['deadbandExit', 0],
+  ['minBuffer', 0],
   ['lowBuffer', 0],
-  ['seekCeiling', 0, true],
+  ['stallTargetStep', 0],
+  ['maxStallRaise', 0],
+  ['stableMs', 0],
+  ['visibleJump', 0],
   ['backBufferSeconds', 1],
   ['maxGapJump', 0],
   ['reconnectBaseMs', 1],
@@ -85,8 +117,10 @@ const NUMBER_RULES: ReadonlyArray<readonly [NumberKey, number, boolean?]> = [
   ['tickIntervalMs', 10],
   ['statsIntervalMs', 10],
   ['bitrateWindowMs', 100],
+  ['qoeIntervalMs', 1000],
 ];
-const BOOLEAN_KEYS: readonly BooleanKey[] = ['reconnect', 'muted', 'debug'];
+const BOOLEAN_KEYS: readonly BooleanKey[] = ['reconnect', 'muted', 'debug', 'pinned', 'qoe'];
+const SAFE_MODES: ReadonlyArray<SafeMode | 'auto'> = ['auto', 'off', 'coarse', 'seek'];
 
 function fail(key: string, why: string): never {
   throw new TypeError(`nowcast player config: "${key}" ${why}`);
@@ -112,6 +146,10 @@ export function mergeConfig(options: PlayerOptions): PlayerConfig {
     const v: unknown = merged[key];
     if (typeof v !== 'boolean') fail(key, `must be a boolean, got ${JSON.stringify(v)}`);
   }
+  if (!POLICIES.includes(merged.policy)) fail('policy', `must be one of ${POLICIES.join(', ')}, got ${JSON.stringify(merged.policy)}`);
+  if (!SAFE_MODES.includes(merged.safeMode)) fail('safeMode', `must be one of ${SAFE_MODES.join(', ')}, got ${JSON.stringify(merged.safeMode)}`);
+  if (merged.maxLatency < merged.minLatency) fail('maxLatency', `must be >= minLatency (${merged.minLatency}), got ${merged.maxLatency}`);
+  if (merged.lowBuffer > merged.minBuffer) fail('lowBuffer', `must be <= minBuffer (${merged.minBuffer}), got ${merged.lowBuffer}`);
   if (merged.minRate > 1) fail('minRate', `must be <= 1, got ${merged.minRate}`);
   if (merged.maxRate < 1) fail('maxRate', `must be >= 1, got ${merged.maxRate}`);
   if (merged.deadbandExit > merged.deadbandEnter) {
@@ -129,3 +167,67 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
   return out;
 }
+
+/**
+ * The config for a stream: defaults < the server's hello.service < the page's options. A
+ * target the page sets outside the server's bounds widens the bounds to include it.
+ */
+export function applyService(options: PlayerOptions, service: ServiceDescription | undefined): PlayerConfig {
+  const given = stripUndefined(options) as PlayerOptions;
+  const fromService: Partial<PlayerConfig> = {};
+  if (service && typeof service === 'object') {
+    const ms = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v / 1000 : undefined);
+    const rate = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
+    const s = service as unknown as Record<string, unknown>;
+    Object.assign(fromService, stripUndefined({
+      targetLatency: ms(s.targetMs),
+      minLatency: ms(s.minMs),
+      maxLatency: ms(s.maxMs),
+      minRate: rate(s.minRate) !== undefined ? Math.min(1, rate(s.minRate)!) : undefined,
+      maxRate: rate(s.maxRate) !== undefined ? Math.max(1, rate(s.maxRate)!) : undefined,
+      pinned: typeof s.pinned === 'boolean' ? s.pinned : undefined,
+    }));
+  }
+  const merged: PlayerOptions = { ...fromService, ...given };
+  const target = given.targetLatency;
+  if (target !== undefined && Number.isFinite(target)) {
+    if (given.minLatency === undefined) merged.minLatency = Math.min(merged.minLatency ?? DEFAULTS.minLatency, target);
+    if (given.maxLatency === undefined) merged.maxLatency = Math.max(merged.maxLatency ?? DEFAULTS.maxLatency, target);
+  }
+  return mergeConfig(merged);
+}
+
+/** Safari (desktop or iOS, any engine there is WebKit) from a user agent string. */
+export function isSafari(ua: string): boolean {
+  return /AppleWebKit/i.test(ua) && !/Chrome|Chromium|CriOS|Edg|OPR|Android|FxiOS/i.test(ua) && /Safari|Mobile\//i.test(ua);
+}
+
+/** 'auto' resolved against the user agent. */
+export function resolveSafeMode(mode: SafeMode | 'auto', ua: string): SafeMode {
+  return mode === 'auto' ? (isSafari(ua) ? 'coarse' : 'off') : mode;
+}
+
+/** Watch-page options from its query string (see player/watch.ts); throws a TypeError on a bad number. */
+export function optionsFromQuery(q: URLSearchParams): Omit<PlayerOptions, 'url'> {
+  const o: Omit<PlayerOptions, 'url'> = {};
+  const num = (key: string, scale = 1): number | undefined => {
+    const raw = q.get(key);
+    if (raw === null || raw === '') return undefined;
+    const n = Number(raw);
+    if (!Number.isFinite(n)) throw new TypeError(`?${key}=${raw} is not a number`);
+    return n * scale;
+  };
+  const policy = q.get('policy');
+  if (policy) o.policy = policy as PlayerOptions['policy'];
+  const safari = q.get('safari');
+  if (safari) o.safeMode = safari as PlayerOptions['safeMode'];
+  o.targetLatency = num('target', 1 / 1000);
+  o.minLatency = num('min', 1 / 1000);
+  o.maxLatency = num('max', 1 / 1000);
+  o.minRate = num('minRate');
+  o.maxRate = num('maxRate');
+  if (q.has('pinned')) o.pinned = !['0', 'false'].includes(q.get('pinned') ?? '');
+  if (q.has('debug')) o.debug = true;
+  return o;
+}
+

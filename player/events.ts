@@ -2,7 +2,7 @@
 // console.error) and the remaining listeners still run: user code must never be able to
 // break the player's own control flow.
 import type { InfoMessage } from '../relay/protocol.js';
-import type { ControlReason } from './latency.js';
+import type { ControlReason, Policy, SafeMode } from './latency.js';
 
 /** 'live': media is flowing; 'offline': no publisher, still connected and waiting. */
 export type PlayerState = 'connecting' | 'reconnecting' | 'live' | 'offline' | 'error' | 'destroyed';
@@ -63,8 +63,9 @@ export interface ReconnectEvent {
 
 export interface PlayerStats {
   state: PlayerState;
-  /** Wall-clock latency (s) of the frame on screen; NaN when unknown. */
+  /** Wall-clock latency (s) of the frame on screen (server clock, offset applied); NaN when unknown. */
   latency: number;
+  /** The controller's effective target (s): the base, plus any stall raise. */
   targetLatency: number;
   /** Seconds buffered ahead of currentTime. */
   buffer: number;
@@ -75,6 +76,20 @@ export interface PlayerStats {
   playbackRate: number;
   stalls: number;
   stallMs: number;
+  /** Highest playback rate used so far. */
+  maxRate: number;
+  /** Playback rate changes so far. */
+  rateChanges: number;
+  /** Seeks to live after the start (controller ceiling, tab visible, reconnect, baselines). */
+  jumps: number;
+  policy: Policy;
+  pinned: boolean;
+  /** Safari safe mode in force ('off' elsewhere). */
+  safeMode: SafeMode;
+  /** What the controller did last. */
+  reason: ControlReason;
+  /** From player start to the first presented frame (ms); NaN before it. */
+  startupMs: number;
   reconnects: number;
   /** Relay `skip` messages received. */
   skips: number;
@@ -84,8 +99,10 @@ export interface PlayerStats {
   liveSeeks: number;
   /** Chunks dropped because the SourceBuffer was full even after eviction. */
   droppedChunks: number;
-  /** Round-trip time (ms) from ping/pong; NaN until the first pong. */
+  /** Round-trip time (ms): the smallest of the recent ping/pongs; NaN until the first pong. */
   rtt: number;
+  /** Server minus local clock (ms) from that ping/pong; NaN until the first pong. */
+  clockOffsetMs: number;
   generation: number;
   codecs: string;
 }

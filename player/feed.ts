@@ -2,7 +2,7 @@
 // the first chunk after every init on the timeline (generations, reconnects), and feeds
 // the prft wall clock of every chunk to the MediaClock.
 import type { InfoMessage } from '../relay/protocol.js';
-import { isInitSegment, readFirstTfdt, readPrft } from './boxes.js';
+import { isInitSegment, readFirstSampleSync, readFirstTfdt, readPrft } from './boxes.js';
 import { MediaClock } from './clock.js';
 import { isTypeSupported, MseSink } from './mse.js';
 import type { MseHandlers } from './mse.js';
@@ -29,6 +29,8 @@ export class MediaFeed {
   /** The next chunk is the first after an init: place it on the timeline. */
   private placeNext = false;
   private timelineGeneration: number | undefined;
+  /** Media times (s, on the SourceBuffer timeline) of the latest keyframes, oldest first. */
+  private keyframes: number[] = [];
 
   constructor(
     private readonly video: HTMLVideoElement,
@@ -71,6 +73,15 @@ export class MediaFeed {
       this.placeNext = false;
       this.place(tfdt.baseMediaDecodeTime / timescaleOf(info, tfdt.trackId), info.generation);
     }
+    const video = info.tracks.find((t) => t.kind === 'video');
+    if (video && tfdt && tfdt.trackId === video.id && readFirstSampleSync(bytes, video.id) === true) {
+      const at = tfdt.baseMediaDecodeTime / timescaleOf(info, tfdt.trackId);
+      this.sink.enqueue((sb) => {
+        this.keyframes.push(at + sb.timestampOffset);
+        if (this.keyframes.length > 8) this.keyframes.shift();
+        return false;
+      });
+    }
     const prft = readPrft(bytes);
     if (prft) {
       const ts = timescaleOf(info, prft.referenceTrackId);
@@ -82,6 +93,12 @@ export class MediaFeed {
     }
     this.sink.appendMedia(bytes);
     return 'media';
+  }
+
+  /** The latest keyframe (s) at or before `end`; NaN when none is known. */
+  latestKeyframe(end: number): number {
+    for (let i = this.keyframes.length - 1; i >= 0; i--) if (this.keyframes[i]! <= end) return this.keyframes[i]!;
+    return NaN;
   }
 
   destroy(): void {
@@ -123,6 +140,7 @@ export class MediaFeed {
 
   private reset(): void {
     this.timelineGeneration = undefined;
+    this.keyframes = [];
     this.clock.reset();
     this.host.restarted();
   }

@@ -2,8 +2,9 @@
 //   const player = new Player(video, { url: 'ws://host/live/NAME' });
 //   player.on('error', (e) => ...); ... player.destroy();
 import { PROTOCOL_VERSION } from '../relay/protocol.js';
-import type { ServerMessage } from '../relay/protocol.js';
-import { mergeConfig } from './config.js';
+import type { QoeMessage, ServerMessage, ServiceDescription } from '../relay/protocol.js';
+import { ClockSync, localNow } from './clock.js';
+import { applyService, mergeConfig } from './config.js';
 import type { PlayerConfig, PlayerOptions } from './config.js';
 import { Emitter } from './events.js';
 import type { Listener, PlayerError, PlayerEventMap, PlayerState, PlayerStats } from './events.js';
@@ -14,17 +15,34 @@ import { BitrateMeter } from './stats.js';
 import { bufferInfo, toRanges } from './timeline.js';
 import { Transport } from './transport.js';
 
-export { DEFAULTS, mergeConfig } from './config.js';
+export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
 export type { PlayerConfig, PlayerOptions } from './config.js';
 export type * from './events.js';
-export type { ControlInput, ControlParams, ControlState, Decision } from './latency.js';
-export type { InfoMessage, ServerMessage, TrackInfo } from '../relay/protocol.js';
+export type { ControlInput, ControlParams, ControlState, Decision, Policy, SafeMode } from './latency.js';
+export type { InfoMessage, QoeMessage, ServerMessage, ServiceDescription, TrackInfo } from '../relay/protocol.js';
 
 /** More media errors than this within a minute is fatal. */
 const MAX_RECOVERIES_PER_MIN = 3;
+/** First ping this long (ms) after open: the joiner's GOP burst would delay the pong. */
+const FIRST_PING_MS = 500;
+/** Pings this far apart (ms) until the clock sync has this many samples, then pingIntervalMs. */
+const QUICK_PING_MS = 250;
+const QUICK_PINGS = 6;
+
+/** Nearest-rank percentile of an ascending array. */
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
 
 export class Player {
-  readonly config: Readonly<PlayerConfig>;
+  private _config: Readonly<PlayerConfig>;
+  private readonly options: PlayerOptions;
+  private service: ServiceDescription | undefined;
+  private readonly clockSync = new ClockSync();
+  private nextPingAt = Infinity;
+  private pingsThisSocket = 0;
+  private readonly startedAt = localNow();
+  private lastQoeAt = localNow();
   private readonly emitter = new Emitter<PlayerEventMap>();
   private readonly bitrate: BitrateMeter;
   private readonly playback: Playback;
@@ -35,21 +53,23 @@ export class Player {
   private destroyed = false;
   private recoveries: number[] = [];
   private counts = { reconnects: 0, skips: 0 };
-  private rttMs = NaN;
-  private offsetSampleMs = NaN;
 
   constructor(
     readonly video: HTMLVideoElement,
     options: PlayerOptions,
   ) {
-    this.config = Object.freeze(mergeConfig(options));
+    this.options = { ...options };
+    this._config = Object.freeze(mergeConfig(this.options));
     this.bitrate = new BitrateMeter(this.config.bitrateWindowMs);
     video.muted = this.config.muted;
     video.playsInline = true;
     video.addEventListener('error', this.onVideoError);
-    this.playback = new Playback(video, this.config, {
+    this.playback = new Playback(video, {
       buffered: () => this.feed?.sink.buffered,
-      latencyAt: (t) => this.feed?.clock.latencyAt(t) ?? NaN,
+      wallAt: (t) => this.feed?.clock.wallAt(t) ?? NaN,
+      offsetMs: () => (Number.isFinite(this.clockSync.offsetMs) ? this.clockSync.offsetMs : 0),
+      keyframe: (end) => this.feed?.latestKeyframe(end) ?? NaN,
+      config: () => this._config,
       offline: () => this._state === 'offline',
       emit: (event, payload) => this.emitter.emit(event, payload),
       error: (code, message, fatal) => this.error(code, message, fatal),
@@ -78,21 +98,36 @@ export class Player {
     return this.playback.latency;
   }
 
+  /** The configuration in force: defaults < the stream's hello.service < the page's options. */
+  get config(): Readonly<PlayerConfig> {
+    return this._config;
+  }
+
+  /** The controller's effective latency target (s): the base, plus any stall raise. */
   get targetLatency(): number {
-    return this.config.targetLatency;
+    return this.playback.target;
   }
 
-  /** Round-trip time (ms) to the relay from ping/pong; NaN until the first pong. */
+  /** Round-trip time (ms) to the relay: the smallest of the recent ping/pongs; NaN before one. */
   get rtt(): number {
-    return this.rttMs;
+    return this.clockSync.rttMs;
   }
 
-  /**
-   * Latest server-minus-local clock sample (ms) from ping/pong, NaN until the first pong.
-   * Not applied yet: the hook for a later MediaClock.offsetMs estimate.
-   */
+  /** Server minus local clock (ms) from the min-RTT ping/pong; NaN before one. */
+  get clockOffsetMs(): number {
+    return this.clockSync.offsetMs;
+  }
+
+  /** @deprecated use clockOffsetMs. */
   get clockOffsetSample(): number {
-    return this.offsetSampleMs;
+    return this.clockSync.offsetMs;
+  }
+
+  /** Overrides options at run time (e.g. a page's control); they take precedence over the service. */
+  configure(options: Partial<PlayerConfig>): void {
+    const next: PlayerOptions = { ...this.options, ...options, url: this.options.url };
+    this._config = Object.freeze(applyService(next, this.service));
+    Object.assign(this.options, options);
   }
 
   get stats(): PlayerStats {
@@ -102,7 +137,7 @@ export class Player {
     return {
       state: this._state,
       latency: this.latency,
-      targetLatency: this.config.targetLatency,
+      targetLatency: this.playback.target,
       buffer: buf.contiguous,
       bitrate: this.bitrate.bitsPerSecond(now),
       droppedFrames: q?.droppedVideoFrames ?? 0,
@@ -110,11 +145,20 @@ export class Player {
       playbackRate: this.video.playbackRate,
       stalls: this.playback.stalls.count,
       stallMs: Math.round(this.playback.stalls.ms(now)),
+      maxRate: this.playback.maxRateUsed,
+      rateChanges: this.playback.rateChanges,
+      jumps: this.playback.jumps,
+      policy: this._config.policy,
+      pinned: this._config.pinned,
+      safeMode: this.playback.params.safeMode,
+      reason: this.playback.reason,
+      startupMs: this.startupMs,
       ...this.counts,
       gapJumps: this.playback.gapJumps,
       liveSeeks: this.playback.liveSeeks,
       droppedChunks: this.feed?.sink.droppedChunks ?? 0,
-      rtt: this.rttMs,
+      rtt: this.clockSync.rttMs,
+      clockOffsetMs: this.clockSync.offsetMs,
       generation: this.feed?.info?.generation ?? -1,
       codecs: this.feed?.info?.codecs ?? '',
     };
@@ -155,7 +199,10 @@ export class Player {
       c.url,
       { reconnect: c.reconnect, baseMs: c.reconnectBaseMs, maxMs: c.reconnectMaxMs, maxAttempts: c.maxReconnectAttempts },
       {
-        open: () => this.ping(),
+        open: () => {
+          this.pingsThisSocket = 0;
+          this.nextPingAt = localNow() + FIRST_PING_MS;
+        },
         message: (m) => this.onMessage(m),
         binary: (d) => this.onBinary(d),
         close: (info) => {
@@ -174,10 +221,11 @@ export class Player {
     this.transport.connect();
     this.timers.push(
       setInterval(() => {
-        this.feed?.sink.trimBackBuffer(c.backBufferSeconds);
+        this.feed?.sink.trimBackBuffer(this._config.backBufferSeconds);
         this.playback.tick();
+        this.maybePing();
+        this.maybeQoe();
       }, c.tickIntervalMs),
-      setInterval(() => this.ping(), c.pingIntervalMs),
       setInterval(() => this.emitter.has('stats') && this.emitter.emit('stats', this.stats), c.statsIntervalMs),
     );
   }
@@ -187,6 +235,15 @@ export class Player {
       case 'hello':
         if (msg.version !== PROTOCOL_VERSION) {
           this.error('PROTOCOL_ERROR', `Relay speaks protocol v${msg.version}, player v${PROTOCOL_VERSION}`, false);
+        }
+        if (msg.service && typeof msg.service === 'object') {
+          this.service = msg.service;
+          try {
+            this._config = Object.freeze(applyService(this.options, msg.service));
+          } catch (e) {
+            // A service the player cannot use (e.g. max below min) keeps the current config.
+            this.log('ignoring hello.service', msg.service, String(e));
+          }
         }
         break;
       case 'info': {
@@ -213,11 +270,9 @@ export class Player {
         this.error(msg.code, msg.message, false);
         break;
       case 'pong': {
-        const now = Date.now();
-        const sample = now - msg.t0;
-        if (!(sample >= 0 && sample < 60_000)) break;
-        this.rttMs = Number.isFinite(this.rttMs) ? this.rttMs * 0.8 + sample * 0.2 : sample;
-        this.offsetSampleMs = msg.serverTime - (msg.t0 + sample / 2);
+        if (typeof msg.t0 !== 'number' || typeof msg.serverTime !== 'number') break;
+        this.clockSync.add(msg.t0, localNow(), msg.serverTime);
+        if (this.feed && Number.isFinite(this.clockSync.offsetMs)) this.feed.clock.offsetMs = this.clockSync.offsetMs;
         break;
       }
     }
@@ -230,8 +285,54 @@ export class Player {
     if (kind === 'media' && this._state !== 'live' && this._state !== 'offline') this.setState('live');
   }
 
-  private ping(): void {
-    this.transport?.send({ type: 'ping', t0: Date.now() });
+  /** Local ms from start to the first presented frame; NaN before it. */
+  private get startupMs(): number {
+    return this.playback.firstFrameAt - this.startedAt;
+  }
+
+  /** Pings from the tick: a few quick ones once the join burst is over, then every pingIntervalMs. */
+  private maybePing(): void {
+    const now = localNow();
+    if (!this.transport?.connected || now < this.nextPingAt) return;
+    this.pingsThisSocket += 1;
+    this.nextPingAt = now + (this.pingsThisSocket < QUICK_PINGS ? QUICK_PING_MS : this._config.pingIntervalMs);
+    // t0 on the high-resolution clock (sub-ms), the same clock the pong is timed with.
+    this.transport.send({ type: 'ping', t0: localNow() });
+  }
+
+  private maybeQoe(): void {
+    const c = this._config;
+    const now = localNow();
+    if (!c.qoe || now - this.lastQoeAt < c.qoeIntervalMs || !this.transport?.connected) return;
+    const intervalMs = now - this.lastQoeAt;
+    this.lastQoeAt = now;
+    this.transport.send(this.qoeReport(intervalMs));
+  }
+
+  /** The QoE report for the interval just ended (see relay/protocol.ts QoeMessage). */
+  qoeReport(intervalMs: number): QoeMessage {
+    const s = this.stats;
+    const lat = this.playback.takeQoeSamples().map((x) => x * 1000).sort((a, b) => a - b);
+    const ms = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
+    return {
+      type: 'qoe',
+      intervalMs: Math.round(intervalMs),
+      startupMs: ms(s.startupMs),
+      latencyP50Ms: lat.length ? ms(percentile(lat, 50)) : null,
+      latencyP95Ms: lat.length ? ms(percentile(lat, 95)) : null,
+      latencyP99Ms: lat.length ? ms(percentile(lat, 99)) : null,
+      latencyMs: ms(s.latency * 1000),
+      targetMs: Math.round(s.targetLatency * 1000),
+      stalls: s.stalls,
+      stallMs: s.stallMs,
+      rateChanges: s.rateChanges,
+      jumps: s.jumps,
+      droppedFrames: s.droppedFrames,
+      rate: s.playbackRate,
+      policy: s.policy,
+      pinned: s.pinned,
+      clockOffsetMs: ms(s.clockOffsetMs),
+    };
   }
 
   private onMediaError(code: 'APPEND_FAILED' | 'MEDIA_ERROR', message: string): void {

@@ -1,85 +1,154 @@
-// The latency controller: a pure function of its inputs (no DOM, no clock of its own),
-// so it can be driven by a simulated clock in tests and replaced or tuned in isolation.
+// The latency controller: a pure function of its inputs (no DOM, no clock of its own), so it
+// can be driven by a simulated clock and buffer in tests and tuned in isolation.
 //
-// It holds the buffer ahead of currentTime near `target` by nudging playbackRate with
-// a bounded proportional term, quantised to `rateStep` and gated by a hysteresis band so
-// the rate does not dither with the ~33 ms saw-tooth of chunk arrivals. It plays slower
-// than 1× when the buffer is about to run dry, and seeks to the live edge only when the
-// backlog is past `seekCeiling`, where catching up by rate would take too long.
+// Policy 'nowcast' steers the WALL-CLOCK latency of the frame on screen (server now − prft
+// time of that frame, clock offset applied) to a target:
+// - playback rate from a bounded smooth curve of the error, rate = 1 ± span·tanh(e / rateScale),
+//   on a grid of `rateStep` (the minimum step), gated by a hysteresis band, changed at most
+//   every RATE_HOLD_MS;
+// - only the part of the error that sits in the buffer is drained: e = min(latency − target,
+//   buffer − minBuffer), so catch-up never empties the buffer, and a thin buffer slows
+//   playback below 1× (below `lowBuffer`: minRate at once);
+// - a jump to live only past the hard ceiling `maxLatency`, to the latest keyframe or to
+//   buffered end − target buffer;
+// - each stall raises the target by `stallTargetStep` (not in pinned mode); after `stableMs`
+//   without a stall the raise halves, and so on back to the base target;
+// - hidden tab: hands off (1×); when visible again, jump to live if well behind;
+// - Safari safe mode: 'coarse' uses only 1× and one catch-up rate, never below 1×, changed
+//   rarely; 'seek' never touches the rate and only jumps.
+// Pinned mode: the target is the stream's, exactly, for every viewer (no stall raise), so all
+// viewers show the same moment; the clock offset makes latencies comparable across clients.
+// Baselines for comparison: 'none', 'seek' (Flussonic/jmuxer-like), 'mpegts' (mpegts.js).
+
+export type Policy = 'nowcast' | 'none' | 'seek' | 'mpegts';
+export const POLICIES: readonly Policy[] = ['nowcast', 'none', 'seek', 'mpegts'];
+
+/** 'off': full control; 'coarse': 1× or one catch-up rate; 'seek': jumps only. */
+export type SafeMode = 'off' | 'coarse' | 'seek';
 
 export interface ControlParams {
-  /** Slowest playback rate the controller uses (to refill a thin buffer). */
+  policy: Policy;
+  /** Base wall-clock latency target (s). */
+  targetLatency: number;
+  /** Bounds of the (stall-raised) target (s). */
+  minLatency: number;
+  /** Hard ceiling (s): past it, jump to live instead of catching up by rate. */
+  maxLatency: number;
+  /** Slowest and fastest playback rates. */
   minRate: number;
-  /** Fastest playback rate the controller uses (to drain a backlog). */
   maxRate: number;
-  /** Rate changes are quantised to this step, so tiny errors never touch the rate. */
+  /** The rate grid: rates are 1 ± k·rateStep, so no change is smaller than this. */
   rateStep: number;
-  /** Playback speed-up per second of buffer above target (proportional gain, 1/s). */
-  rateGain: number;
-  /** Buffer error (s) beyond which the controller starts correcting... */
+  /** Error (s) at which the rate curve reaches tanh(1) ≈ 76 % of its span. */
+  rateScale: number;
+  /** Error (s) beyond which correction starts... */
   deadbandEnter: number;
-  /** ...and within which it returns to 1×: the gap between the two is the hysteresis. */
+  /** ...and within which it stops (the gap is the hysteresis). */
   deadbandExit: number;
-  /** Below this many seconds of buffer ahead, play slower than 1× to avoid a stall. */
+  /** Buffer (s) catch-up never drains below; steady state holds at least this much. */
+  minBuffer: number;
+  /** Below this buffer (s), play at minRate until back at minBuffer. */
   lowBuffer: number;
-  /** Seek to the live edge only once this many seconds further behind than target. */
-  seekCeiling: number;
+  /** Every viewer holds exactly targetLatency behind the server clock: no stall raise. */
+  pinned: boolean;
+  /** Raise of the target (s) per stall... */
+  stallTargetStep: number;
+  /** ...up to this much in total (s). */
+  maxStallRaise: number;
+  /** After this long (ms) without a stall the raise halves (again after each further period). */
+  stableMs: number;
+  safeMode: SafeMode;
+  /** Back in a visible tab, jump to live if more than this (s) behind target. */
+  visibleJump: number;
 }
 
 export interface ControlInput {
-  /** Monotonic time (ms), e.g. performance.now() or a simulated clock. */
+  /** Monotonic time (ms). */
   now: number;
-  /** Seconds buffered ahead of currentTime; NaN when nothing is buffered. */
-  bufferAhead: number;
-  /** End (s) of the last buffered range: where a seek to live aims from. */
-  bufferEnd: number;
-  /** Desired seconds of buffer ahead. */
-  target: number;
-  /**
-   * Wall-clock latency (s) of the frame on screen, NaN when unknown. Not steered on yet:
-   * the pipeline's fixed delay cannot be removed by rate; kept for a later controller.
-   */
+  /** Wall-clock latency (s) of the frame on screen; NaN when unknown (falls back to buffer). */
   latency: number;
+  /** Seconds buffered ahead of currentTime to the live edge; NaN when nothing is ahead. */
+  bufferAhead: number;
+  /** End (s) of the last buffered range. */
+  bufferEnd: number;
+  /** Media time (s) of the latest buffered keyframe; NaN when unknown. */
+  keyframe: number;
+  /** Stalls so far (a count that only grows); an increase is a new stall. */
+  stalls: number;
+  /** Playback is stalled right now. */
+  stalled: boolean;
+  /** The tab is hidden. */
+  hidden: boolean;
 }
 
 export interface ControlState {
   rate: number;
-  /** True while outside the hysteresis band (actively correcting). */
   correcting: boolean;
-  /** True from a dip under lowBuffer until the buffer is back near target. */
   refilling: boolean;
-  /** Exponentially smoothed buffer ahead (s); NaN until the first sample. */
-  smoothed: number;
+  /** Smoothed error (s); NaN until the first sample. */
+  error: number;
+  /** Smoothed latency − buffer (s): the part of latency no rate can remove. */
+  pipeline: number;
+  /** Current raise of the target (s) from stalls. */
+  raise: number;
+  stallsSeen: number;
+  /** Last stall, or last halving of the raise (ms). */
+  raiseAt: number;
+  wasHidden: boolean;
   lastNow: number;
   lastRateChange: number;
   lastSeek: number;
 }
 
-export type ControlReason = 'idle' | 'hold' | 'catch-up' | 'slow-down' | 'low-buffer' | 'seek';
+export type ControlReason =
+  | 'idle' | 'hold' | 'catch-up' | 'slow-down' | 'low-buffer' | 'seek' | 'visible' | 'stalled' | 'hidden';
 
 export interface Decision {
   rate: number;
   /** Set when the controller wants a seek to this media time. */
   seekTo?: number;
   reason: ControlReason;
+  /** The effective latency target now (s). */
+  target: number;
   state: ControlState;
 }
 
-/** Time constant (ms) of the buffer smoothing: a few chunk intervals. */
-export const SMOOTHING_MS = 300;
-/** A jump of the raw buffer by more than this (s) is a discontinuity (seek, burst): snap to it. */
+/** Time constant (ms) of the error smoothing: a few chunk intervals. */
+export const SMOOTHING_MS = 200;
+/** A jump of the raw error by more than this (s) is a discontinuity (seek, burst): snap to it. */
 export const SNAP_SECONDS = 0.5;
-/** Do not change the rate more often than this (ms), except to avoid a stall. */
+/** Do not change the rate more often than this (ms), except to avoid a stall or return to 1×. */
 export const RATE_HOLD_MS = 250;
+/** Safari's coarse mode changes the rate at most this often (ms). */
+export const COARSE_HOLD_MS = 2000;
+/** Safari's coarse mode: start catching up past this error (s), stop within deadbandExit. */
+export const COARSE_ENTER_S = 0.25;
+/** Safari's coarse mode never goes faster than this. */
+export const COARSE_MAX_RATE = 1.25;
+/** Safari's seek mode jumps once this far (s) behind target. */
+export const SAFARI_SEEK_S = 0.5;
 /** After a seek, give the buffer this long (ms) to settle before seeking again. */
 export const SEEK_COOLDOWN_MS = 2000;
+/** Assumed pipeline delay (s) before one is measured. */
+export const DEFAULT_PIPELINE_S = 0.03;
+/** A keyframe up to this much (s) further back than the target buffer is a good seek point. */
+export const KEYFRAME_SLACK_S = 0.5;
+/** Baselines, from the peers' code: Flussonic jumps to end − 0.2 s past 2 s behind... */
+export const SEEK_BASELINE = { behind: 2, keep: 0.2 } as const;
+/** ...mpegts.js plays 1.2× above 1.2 s of buffer and returns to 1× below 0.8 s. */
+export const MPEGTS_BASELINE = { on: 1.2, off: 0.8, rate: 1.2 } as const;
 
 export function initialControlState(): ControlState {
   return {
     rate: 1,
     correcting: false,
     refilling: false,
-    smoothed: NaN,
+    error: NaN,
+    pipeline: NaN,
+    raise: 0,
+    stallsSeen: 0,
+    raiseAt: -Infinity,
+    wasHidden: false,
     lastNow: NaN,
     lastRateChange: -Infinity,
     lastSeek: -Infinity,
@@ -90,62 +159,150 @@ function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));
 }
 
-/** Rounds to the rate grid (1 ± k·step) so small errors never produce tiny rate changes. */
-function quantise(rate: number, step: number): number {
+/** Rounds to the rate grid (1 ± k·step). */
+export function quantise(rate: number, step: number): number {
   return Math.round(1e6 * (1 + Math.round((rate - 1) / step) * step)) / 1e6;
 }
 
+/** The bounded smooth curve: 1 at e = 0, towards maxRate (e > 0) or minRate (e < 0). */
+export function rateCurve(e: number, p: Pick<ControlParams, 'minRate' | 'maxRate' | 'rateScale'>): number {
+  return e >= 0 ? 1 + (p.maxRate - 1) * Math.tanh(e / p.rateScale) : 1 - (1 - p.minRate) * Math.tanh(-e / p.rateScale);
+}
+
+/** The effective target (s): base (+ stall raise unless pinned), within [minLatency, maxLatency]. */
+export function effectiveTarget(p: ControlParams, raise: number): number {
+  const t = p.targetLatency + (p.pinned || p.policy !== 'nowcast' ? 0 : raise);
+  return Math.round(1e6 * clamp(t, p.minLatency, Math.max(p.minLatency, p.maxLatency))) / 1e6;
+}
+
 export function decide(input: ControlInput, prev: ControlState, p: ControlParams): Decision {
-  const { now, bufferAhead, bufferEnd, target } = input;
-  if (!Number.isFinite(bufferAhead)) {
-    // Nothing to steer on: play at 1× and forget the smoothed history.
-    const state = { ...prev, rate: 1, correcting: false, refilling: false, smoothed: NaN, lastNow: now };
-    return { rate: 1, reason: 'idle', state };
+  switch (p.policy) {
+    case 'none': return baseline(input, prev, p, 1);
+    case 'seek': return seekBaseline(input, prev, p);
+    case 'mpegts': return mpegtsBaseline(input, prev, p);
+    default: return nowcast(input, prev, p);
   }
+}
 
-  let smoothed: number;
-  if (!Number.isFinite(prev.smoothed) || Math.abs(bufferAhead - prev.smoothed) > SNAP_SECONDS) {
-    smoothed = bufferAhead;
-  } else {
+function baseline(input: ControlInput, prev: ControlState, p: ControlParams, rate: number): Decision {
+  const state = { ...prev, lastNow: input.now, rate };
+  if (rate !== prev.rate) state.lastRateChange = input.now;
+  return { rate, reason: rate === 1 ? 'hold' : 'catch-up', target: p.targetLatency, state };
+}
+
+/** Flussonic's MSE player (and jmuxer, with other numbers): seek only, never a rate. */
+function seekBaseline(input: ControlInput, prev: ControlState, p: ControlParams): Decision {
+  const { now, bufferAhead, bufferEnd } = input;
+  if (bufferAhead > SEEK_BASELINE.behind && now - prev.lastSeek >= SEEK_COOLDOWN_MS) {
+    const d = baseline(input, prev, p, 1);
+    return { ...d, seekTo: bufferEnd - SEEK_BASELINE.keep, reason: 'seek', state: { ...d.state, lastSeek: now } };
+  }
+  return baseline(input, prev, p, 1);
+}
+
+/** mpegts.js liveBufferLatencyChasing in rate mode: 1.2× above 1.2 s of buffer, 1× below 0.8 s. */
+function mpegtsBaseline(input: ControlInput, prev: ControlState, p: ControlParams): Decision {
+  const b = input.bufferAhead;
+  let rate = prev.rate;
+  if (!Number.isFinite(b)) rate = 1;
+  else if (b > MPEGTS_BASELINE.on) rate = MPEGTS_BASELINE.rate;
+  else if (b < MPEGTS_BASELINE.off) rate = 1;
+  return baseline(input, prev, p, rate);
+}
+
+function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Decision {
+  const { now, latency, bufferAhead, bufferEnd, keyframe } = input;
+  const state: ControlState = { ...prev, lastNow: now };
+
+  // Stall-adaptive target: raise on each new stall, halve the raise per stable period.
+  if (input.stalls > prev.stallsSeen) {
+    if (!p.pinned) state.raise = Math.min(p.maxStallRaise, prev.raise + p.stallTargetStep * (input.stalls - prev.stallsSeen));
+    state.stallsSeen = input.stalls;
+    state.raiseAt = now;
+  } else if (state.raise > 0 && !input.stalled && now - prev.raiseAt >= p.stableMs) {
+    state.raise = state.raise / 2 < 0.01 ? 0 : state.raise / 2;
+    state.raiseAt = now;
+  }
+  if (input.stalled) state.raiseAt = now; // "stable" counts from the end of the stall
+  const target = effectiveTarget(p, state.raise);
+  const done = (rate: number, reason: ControlReason, extra: Partial<ControlState> = {}, seekTo?: number): Decision => {
+    const s = { ...state, ...extra, rate };
+    if (rate !== prev.rate) s.lastRateChange = now;
+    return seekTo === undefined ? { rate, reason, target, state: s } : { rate, reason, target, seekTo, state: s };
+  };
+
+  if (input.hidden) return done(1, 'hidden', { wasHidden: true, correcting: false, refilling: false });
+  if (!Number.isFinite(bufferAhead)) return done(1, 'idle', { correcting: false, refilling: false, error: NaN });
+  if (input.stalled) return done(1, 'stalled', { correcting: false, error: NaN });
+
+  const known = Number.isFinite(latency);
+  if (known) {
+    const d = latency - bufferAhead;
     const dt = Math.max(0, now - prev.lastNow);
-    smoothed = prev.smoothed + (1 - Math.exp(-dt / SMOOTHING_MS)) * (bufferAhead - prev.smoothed);
+    state.pipeline = !Number.isFinite(prev.pipeline) ? d : prev.pipeline + (1 - Math.exp(-dt / 1000)) * (d - prev.pipeline);
   }
-  const state: ControlState = { ...prev, smoothed, lastNow: now };
-  const error = smoothed - target;
+  const pipeline = Number.isFinite(state.pipeline) ? state.pipeline : DEFAULT_PIPELINE_S;
+  const targetBuffer = Math.max(p.minBuffer, target - pipeline);
+  const latencyNow = known ? latency : pipeline + bufferAhead;
 
-  if (error > p.seekCeiling && now - prev.lastSeek >= SEEK_COOLDOWN_MS && bufferEnd - target > 0) {
-    const after: ControlState = {
-      ...state, rate: 1, correcting: false, refilling: false, smoothed: target, lastSeek: now, lastRateChange: now,
-    };
-    return { rate: 1, seekTo: bufferEnd - target, reason: 'seek', state: after };
+  // Where a jump to live lands: the latest keyframe if it leaves about the target buffer
+  // (decoding starts right there), else buffered end − target buffer.
+  const seekPoint = (): number => {
+    const k = bufferEnd - keyframe;
+    const to = Number.isFinite(keyframe) && k >= targetBuffer && k <= targetBuffer + KEYFRAME_SLACK_S ? keyframe : bufferEnd - targetBuffer;
+    return to;
+  };
+  const jump = (reason: ControlReason): Decision =>
+    done(1, reason, { correcting: false, refilling: false, error: NaN, lastSeek: now, lastRateChange: now }, seekPoint());
+  const canSeek = now - prev.lastSeek >= SEEK_COOLDOWN_MS && bufferAhead > targetBuffer;
+
+  if (prev.wasHidden) {
+    state.wasHidden = false;
+    if (latencyNow - target > p.visibleJump && bufferAhead > targetBuffer) return jump('visible');
+  }
+  if (latencyNow > p.maxLatency && canSeek) return jump('seek');
+
+  // Only what sits in the buffer can be drained; a thin buffer pulls the error negative.
+  const raw = Math.min(known ? latency - target : bufferAhead - targetBuffer, bufferAhead - p.minBuffer);
+  let error: number;
+  if (!Number.isFinite(prev.error) || Math.abs(raw - prev.error) > SNAP_SECONDS) error = raw;
+  else error = prev.error + (1 - Math.exp(-Math.max(0, now - prev.lastNow) / SMOOTHING_MS)) * (raw - prev.error);
+  state.error = error;
+
+  if (p.safeMode === 'seek') {
+    if (error > SAFARI_SEEK_S && canSeek) return jump('seek');
+    return done(1, 'hold', { correcting: false, refilling: false });
   }
 
-  // Enter on the raw value (a stall is imminent now, not on average); leave only once the
-  // smoothed buffer is back near target, so one dip costs one slow-down, not a dither.
-  const refilling = bufferAhead < p.lowBuffer || (prev.refilling && smoothed < target - p.deadbandExit);
+  // Enter on the raw buffer (a stall is imminent now, not on average); leave once refilled.
+  const refilling = bufferAhead < p.lowBuffer || (prev.refilling && bufferAhead < p.minBuffer);
   if (refilling) {
-    const proportional = quantise(1 + p.rateGain * (Math.min(bufferAhead, smoothed) - target), p.rateStep);
-    const rate = clamp(Math.min(proportional, 1 - p.rateStep), p.minRate, 1);
-    if (rate !== prev.rate) state.lastRateChange = now;
-    return { rate, reason: 'low-buffer', state: { ...state, rate, correcting: false, refilling: true } };
+    const rate = p.safeMode === 'coarse' ? 1 : p.minRate;
+    return done(rate, 'low-buffer', { correcting: false, refilling: true });
   }
 
-  // Coming out of a refill, the band starts afresh (correcting is false).
+  if (p.safeMode === 'coarse') {
+    const fast = Math.min(p.maxRate, COARSE_MAX_RATE);
+    const correcting = prev.correcting ? error > p.deadbandExit : error > COARSE_ENTER_S;
+    const rate = correcting ? fast : 1;
+    if (rate !== prev.rate && now - prev.lastRateChange < COARSE_HOLD_MS) {
+      return { rate: prev.rate, reason: prev.rate > 1 ? 'catch-up' : 'hold', target, state: { ...state, correcting: prev.correcting, refilling: false } };
+    }
+    return done(rate, correcting ? 'catch-up' : 'hold', { correcting, refilling: false });
+  }
+
   const correcting = prev.correcting ? Math.abs(error) > p.deadbandExit : Math.abs(error) > p.deadbandEnter;
   let rate = 1;
   if (correcting) {
-    rate = quantise(1 + p.rateGain * error, p.rateStep);
+    rate = quantise(rateCurve(error, p), p.rateStep);
     // Never sit at 1× while still outside the exit band: take at least one step.
     if (rate === 1) rate = error > 0 ? 1 + p.rateStep : 1 - p.rateStep;
     rate = clamp(rate, p.minRate, p.maxRate);
   }
-
   const reason: ControlReason = !correcting ? 'hold' : error > 0 ? 'catch-up' : 'slow-down';
-  const returningToOne = rate === 1 && !correcting;
+  const returningToOne = rate === 1;
   if (rate !== prev.rate && !returningToOne && now - prev.lastRateChange < RATE_HOLD_MS) {
-    // Too soon after the last change: keep the old rate, but do record the band state.
-    return { rate: prev.rate, reason, state: { ...state, correcting, refilling: false } };
+    return { rate: prev.rate, reason, target, state: { ...state, correcting, refilling: false } };
   }
-  if (rate !== prev.rate) state.lastRateChange = now;
-  return { rate, reason, state: { ...state, rate, correcting, refilling: false } };
+  return done(rate, reason, { correcting, refilling: false });
 }

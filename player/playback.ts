@@ -1,54 +1,126 @@
 // Playback control on the <video>: start at the live edge, the periodic tick (stalls, gap
-// jumps, the latency controller), seeks to live after a reconnect or a hidden tab.
+// jumps, the latency controller), and the latency of the frame on screen, measured per
+// presented frame (requestVideoFrameCallback; currentTime where that is missing).
+import { localNow } from './clock.js';
 import type { PlayerConfig } from './config.js';
+import { resolveSafeMode } from './config.js';
 import type { PlayerError, PlayerEventMap, SeekReason } from './events.js';
-import { decide, initialControlState } from './latency.js';
+import { decide, DEFAULT_PIPELINE_S, effectiveTarget, initialControlState } from './latency.js';
+import type { ControlParams, ControlReason } from './latency.js';
 import { StallTracker } from './stats.js';
 import { bufferInfo, gapJumpTarget, toRanges } from './timeline.js';
 
-/** After start, a reconnect or the tab becoming visible, re-seek to live while the burst settles. */
+/** After start or a reconnect, re-seek to live while the burst settles (nowcast only). */
 const SYNC_WINDOW_MS = 1500;
-/** "Behind" for those re-seeks: seconds beyond target. Less is left to the rate controller. */
+/** "Behind" for those re-seeks: seconds beyond the target buffer. Less is left to the rate. */
 const SYNC_BEHIND_S = 0.5;
 const HAVE_FUTURE_DATA = 3;
+/** Past one frame interval plus this (ms) without a new frame, the latency on screen grows. */
+const FRAME_GRACE_MS = 50;
+/** A presented-frame sample older than this (ms) is not used: fall back to currentTime. */
+const FRAME_STALE_MS = 1000;
+/** Latency samples kept for the QoE interval percentiles (bounded). */
+const MAX_QOE_SAMPLES = 2000;
 
 export interface PlaybackHost {
   buffered(): TimeRanges | undefined;
-  /** Wall-clock latency (s) of media time t. */
-  latencyAt(t: number): number;
+  /** Server wall clock (ms) at which media time t was written; NaN when unknown. */
+  wallAt(t: number): number;
+  /** Server minus local clock (ms); 0 when unknown. */
+  offsetMs(): number;
+  /** The latest buffered keyframe (s) at or before `end`; NaN when unknown. */
+  keyframe(end: number): number;
   /** No publisher: the stream is waiting, playback is not stalling. */
   offline(): boolean;
+  /** The current config (it changes when the relay announces the stream's service). */
+  config(): Readonly<PlayerConfig>;
   emit<K extends keyof PlayerEventMap>(event: K, payload: PlayerEventMap[K]): void;
   error(code: PlayerError['code'], message: string, fatal: boolean): void;
   log(...args: unknown[]): void;
 }
+
+interface Frame {
+  mediaTime: number;
+  /** Local wall clock (ms) the frame was (expected to be) displayed. */
+  displayAt: number;
+}
+
+type VideoWithFrames = HTMLVideoElement & {
+  requestVideoFrameCallback?: (cb: (now: number, meta: { mediaTime: number; expectedDisplayTime: number }) => void) => number;
+  cancelVideoFrameCallback?: (h: number) => void;
+};
 
 export class Playback {
   /** First seek-to-live + play() done on this MediaSource. */
   started = false;
   readonly stalls = new StallTracker();
   gapJumps = 0;
+  /** Every seek to live, the start included. */
   liveSeeks = 0;
+  /** Seeks to live after the start: controller ceiling, tab visible again, reconnect, baselines. */
+  jumps = 0;
+  rateChanges = 0;
+  /** Highest playback rate set so far. */
+  maxRateUsed = 1;
+  /** Local ms of the first presented frame (NaN before). */
+  firstFrameAt = NaN;
+  /** The controller's effective target (s). */
+  target: number;
+  reason: ControlReason = 'idle';
   private control = initialControlState();
+  private frame: Frame | undefined;
+  private frameHandle = 0;
+  private qoeSamples: number[] = [];
   private reconnected = false;
   private syncUntil = 0;
   private syncReason: SeekReason = 'start';
   private lastTime = NaN;
   private destroyed = false;
+  private readonly ua: string;
 
   constructor(
     private readonly video: HTMLVideoElement,
-    private readonly config: Readonly<PlayerConfig>,
     private readonly host: PlaybackHost,
   ) {
+    this.target = host.config().targetLatency;
+    this.ua = typeof navigator !== 'undefined' ? navigator.userAgent : '';
     video.addEventListener('waiting', this.onWaiting);
     video.addEventListener('playing', this.onPlaying);
+    for (const e of ['loadedmetadata', 'playing', 'seeked']) video.addEventListener(e, this.armFrames);
     if (typeof document !== 'undefined') document.addEventListener('visibilitychange', this.onVisibility);
+    this.armFrames();
   }
 
-  /** Wall-clock latency (s) of the frame on screen; NaN before playback started. */
+  /** The controller's parameters, with Safari's safe mode resolved. */
+  get params(): ControlParams {
+    const c = this.host.config();
+    return { ...c, safeMode: resolveSafeMode(c.safeMode, this.ua) };
+  }
+
+  /**
+   * Wall-clock latency (s) of the frame on screen: server now − the time FFmpeg wrote it.
+   * From the last presented frame's display time (steady, no chunk saw-tooth); it grows
+   * once frames stop coming (a stall, a pause).
+   */
   get latency(): number {
-    return this.started ? this.host.latencyAt(this.video.currentTime) : NaN;
+    if (!this.started) return NaN;
+    const now = localNow();
+    const off = this.host.offsetMs();
+    const f = this.frame;
+    if (f && now - f.displayAt < FRAME_STALE_MS) {
+      const wall = this.host.wallAt(f.mediaTime);
+      const interval = 1000 / 30 / Math.max(0.5, this.video.playbackRate || 1);
+      if (Number.isFinite(wall)) return (f.displayAt + off - wall + Math.max(0, now - f.displayAt - interval - FRAME_GRACE_MS)) / 1000;
+    }
+    const wall = this.host.wallAt(this.video.currentTime);
+    return Number.isFinite(wall) ? (now + off - wall) / 1000 : NaN;
+  }
+
+  /** Latency samples (s) since the last call, for a QoE report. */
+  takeQoeSamples(): number[] {
+    const s = this.qoeSamples;
+    this.qoeSamples = [];
+    return s;
   }
 
   /** The socket reconnected: once its media lands, resume at live if behind. */
@@ -60,7 +132,8 @@ export class Playback {
   reset(): void {
     this.started = false;
     this.reconnected = false;
-    this.control = initialControlState();
+    this.frame = undefined;
+    this.control = { ...initialControlState(), stallsSeen: this.stalls.count };
   }
 
   /** The append queue drained: the moment to start, or to resync after a reconnect. */
@@ -70,10 +143,11 @@ export class Playback {
       this.started = true;
       this.reconnected = false;
       this.seekToLive('start', -Infinity);
-      this.openSync('start');
+      if (this.host.config().policy === 'nowcast') this.openSync('start');
       this.play();
     } else if (this.reconnected) {
       this.reconnected = false;
+      if (this.host.config().policy !== 'nowcast') return;
       this.seekToLive('reconnect', SYNC_BEHIND_S);
       this.openSync('reconnect');
     }
@@ -95,55 +169,84 @@ export class Playback {
     if (v.paused || v.seeking) return;
 
     const ranges = toRanges(this.host.buffered());
-    const jump = gapJumpTarget(ranges, t, this.config.maxGapJump, starved);
+    const jump = gapJumpTarget(ranges, t, this.host.config().maxGapJump, starved);
     if (jump !== undefined) {
       this.gapJumps += 1;
       this.seek(jump, 'gap');
       return;
     }
     const buf = bufferInfo(ranges, t);
-    const target = this.config.targetLatency;
-    if (now < this.syncUntil && buf.toEnd - target > SYNC_BEHIND_S) {
+    const latency = this.latency;
+    const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
+    if (Number.isFinite(latency) && !hidden && !this.stalls.stalled) {
+      this.qoeSamples.push(latency);
+      if (this.qoeSamples.length > MAX_QOE_SAMPLES) this.qoeSamples.shift();
+    }
+    if (now < this.syncUntil && buf.toEnd - this.targetBuffer() > SYNC_BEHIND_S) {
       // One re-seek per window: on a bursty network repeated seeks only add stalls.
       this.syncUntil = 0;
       this.seekToLive(this.syncReason, SYNC_BEHIND_S);
       return;
     }
     const prevRate = this.control.rate;
-    const latency = this.latency;
-    const d = decide({ now, bufferAhead: buf.toEnd, bufferEnd: buf.end, target, latency }, this.control, this.config);
+    const d = decide({
+      now, latency, bufferAhead: buf.toEnd, bufferEnd: buf.end, keyframe: this.host.keyframe(buf.end),
+      stalls: this.stalls.count, stalled: this.stalls.stalled, hidden,
+    }, this.control, this.params);
     this.control = d.state;
+    this.target = d.target;
+    this.reason = d.reason;
     if (d.seekTo !== undefined) {
-      this.liveSeeks += 1;
-      this.seek(Math.max(d.seekTo, buf.lastStart), 'live', false);
+      if (d.seekTo > t) {
+        this.liveSeeks += 1;
+        this.jumps += 1;
+        this.seek(Math.max(d.seekTo, buf.lastStart), d.reason === 'visible' ? 'visible' : 'live', false);
+      }
     } else if (d.rate !== prevRate || Math.abs(v.playbackRate - d.rate) > 1e-3) {
-      v.playbackRate = d.rate;
+      this.setRate(d.rate);
     } else {
       return;
     }
-    this.host.emit('latency', { latency, bufferAhead: buf.toEnd, target, rate: d.rate, reason: d.reason });
+    this.host.emit('latency', { latency, bufferAhead: buf.toEnd, target: d.target, rate: d.rate, reason: d.reason });
   }
 
   destroy(): void {
     this.destroyed = true;
     this.video.removeEventListener('waiting', this.onWaiting);
     this.video.removeEventListener('playing', this.onPlaying);
+    for (const e of ['loadedmetadata', 'playing', 'seeked']) this.video.removeEventListener(e, this.armFrames);
+    const v = this.video as VideoWithFrames;
+    if (this.frameHandle && v.cancelVideoFrameCallback) v.cancelVideoFrameCallback(this.frameHandle);
     if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', this.onVisibility);
+  }
+
+  /** Buffer (s) that puts the frame on screen at the target latency. */
+  private targetBuffer(): number {
+    const p = this.params;
+    const pipeline = Number.isFinite(this.control.pipeline) ? this.control.pipeline : DEFAULT_PIPELINE_S;
+    return Math.max(p.minBuffer, effectiveTarget(p, this.control.raise) - pipeline);
   }
 
   private buf(): ReturnType<typeof bufferInfo> {
     return bufferInfo(toRanges(this.host.buffered()), this.video.currentTime);
   }
 
-  /** Seeks to buffered end − target if more than `minBehind` s behind that. */
+  private setRate(rate: number): void {
+    if (Math.abs(this.video.playbackRate - rate) > 1e-6) this.rateChanges += 1;
+    this.video.playbackRate = rate;
+    this.maxRateUsed = Math.max(this.maxRateUsed, rate);
+  }
+
+  /** Seeks to buffered end − target buffer if more than `minBehind` s behind that. */
   private seekToLive(reason: SeekReason, minBehind: number): void {
     const buf = this.buf();
     if (!Number.isFinite(buf.end)) return;
-    const target = this.config.targetLatency;
+    const target = this.targetBuffer();
     if (!(buf.end - this.video.currentTime - target > minBehind)) return;
     const to = Math.max(buf.lastStart, buf.end - target);
     if (Math.abs(to - this.video.currentTime) < 0.001) return;
     this.liveSeeks += 1;
+    if (reason !== 'start') this.jumps += 1;
     this.seek(to, reason);
   }
 
@@ -151,8 +254,12 @@ export class Playback {
     const from = this.video.currentTime;
     this.host.log(`seek ${from.toFixed(3)} -> ${to.toFixed(3)} (${reason})`);
     this.video.currentTime = to;
-    if (resetControl) this.control = { ...initialControlState(), lastSeek: performance.now() };
-    this.video.playbackRate = this.control.rate;
+    if (resetControl) {
+      const c = this.control;
+      // Keep what the controller learnt (stall raise, pipeline), forget the rate and band.
+      this.control = { ...initialControlState(), raise: c.raise, raiseAt: c.raiseAt, stallsSeen: c.stallsSeen, pipeline: c.pipeline, lastSeek: performance.now() };
+    }
+    this.setRate(this.control.rate);
     this.host.emit('seek', { from, to, reason });
   }
 
@@ -176,15 +283,39 @@ export class Playback {
     });
   }
 
+  /** (Re-)arms requestVideoFrameCallback: a new MediaSource drops pending callbacks. */
+  private readonly armFrames = (): void => {
+    const v = this.video as VideoWithFrames;
+    if (this.destroyed || typeof v.requestVideoFrameCallback !== 'function') return;
+    if (this.frameHandle && v.cancelVideoFrameCallback) v.cancelVideoFrameCallback(this.frameHandle);
+    this.frameHandle = v.requestVideoFrameCallback(this.onFrame);
+  };
+
+  private readonly onFrame = (_now: number, meta: { mediaTime: number; expectedDisplayTime: number }): void => {
+    if (this.destroyed) return;
+    const displayAt = performance.timeOrigin + meta.expectedDisplayTime;
+    this.frame = { mediaTime: meta.mediaTime, displayAt };
+    if (this.started && !Number.isFinite(this.firstFrameAt)) this.firstFrameAt = displayAt;
+    const v = this.video as VideoWithFrames;
+    this.frameHandle = v.requestVideoFrameCallback!(this.onFrame);
+  };
+
   private readonly onWaiting = (): void => {
     if (this.started && !this.video.seeking && !this.host.offline()) this.stalls.begin(performance.now());
   };
 
-  private readonly onPlaying = (): void => this.stalls.end(performance.now());
+  private readonly onPlaying = (): void => {
+    this.stalls.end(performance.now());
+    if (!Number.isFinite(this.firstFrameAt) && this.started && typeof (this.video as VideoWithFrames).requestVideoFrameCallback !== 'function') {
+      this.firstFrameAt = localNow();
+    }
+  };
 
+  /** Back in view: let the controller decide at once (it jumps to live if well behind). */
   private readonly onVisibility = (): void => {
-    if (document.visibilityState !== 'visible' || !this.started) return;
-    this.seekToLive('visible', SYNC_BEHIND_S);
-    this.openSync('visible');
+    if (!this.started) return;
+    // The browser may pause a hidden video, so ticks need not see the tab hidden: note it here.
+    if (document.visibilityState === 'hidden') this.control = { ...this.control, wasHidden: true };
+    else this.tick();
   };
 }

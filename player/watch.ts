@@ -1,6 +1,11 @@
 // Page script for /watch/NAME: plays ws(s)://<host>/live/NAME in #video and renders a
 // small stats overlay into #stats. Exposes window.__nowcast = { player } for tests.
+// URL contract (benchmarks rely on it):
+//   /watch/NAME?policy=nowcast|none|seek|mpegts&target=MS&pinned=1&debug
+// and optionally &min=MS&max=MS&minRate=R&maxRate=R&safari=auto|off|coarse|seek. What the
+// URL sets overrides the stream's hello.service; the rest comes from the relay.
 import { STREAM_NAME_RE } from '../relay/protocol.js';
+import { optionsFromQuery } from './config.js';
 import { Player } from './index.js';
 import type { PlayerError, PlayerStats } from './index.js';
 
@@ -34,15 +39,18 @@ function fmtMs(seconds: number): string {
 function render(s: PlayerStats, note: string): string {
   const rows: Array<[string, string]> = [
     ['state', s.state],
-    ['latency', fmtMs(s.latency)],
+    ['policy', `${s.policy}${s.pinned ? ' pinned' : ''}${s.safeMode !== 'off' ? ` safari:${s.safeMode}` : ''}`],
+    ['latency', `${fmtMs(s.latency)} (target ${fmtMs(s.targetLatency)})`],
     ['buffer', fmtMs(s.buffer)],
     ['bitrate', `${Math.round(s.bitrate / 1000)} kbps`],
     ['frames', `${s.droppedFrames} dropped / ${s.decodedFrames} decoded`],
-    ['rate', `${s.playbackRate.toFixed(2)}×`],
+    ['rate', `${s.playbackRate.toFixed(2)}× (max ${s.maxRate.toFixed(2)}×, ${s.reason})`],
     ['stalls', `${s.stalls} (${s.stallMs} ms)`],
-    ['rtt', Number.isFinite(s.rtt) ? `${Math.round(s.rtt)} ms` : '–'],
+    ['rtt', Number.isFinite(s.rtt) ? `${s.rtt.toFixed(1)} ms, clock ${s.clockOffsetMs >= 0 ? '+' : ''}${s.clockOffsetMs.toFixed(1)} ms` : '–'],
   ];
-  if (s.reconnects || s.skips || s.gapJumps) rows.push(['events', `${s.reconnects} reconnects, ${s.skips} skips, ${s.gapJumps} gap jumps`]);
+  if (s.reconnects || s.skips || s.gapJumps || s.jumps) {
+    rows.push(['events', `${s.reconnects} reconnects, ${s.skips} skips, ${s.gapJumps} gap jumps, ${s.jumps} jumps`]);
+  }
   const text = rows.map(([k, v]) => `${k.padEnd(8)} ${v}`).join('\n');
   return note ? `${text}\n${note}` : text;
 }
@@ -65,8 +73,15 @@ function main(): void {
   }
   document.title = `${name} · Nowcast`;
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const debug = new URLSearchParams(location.search).has('debug');
-  const player = new Player(video, { url: `${scheme}//${location.host}/live/${encodeURIComponent(name)}`, debug });
+  let player: Player;
+  try {
+    const options = optionsFromQuery(new URLSearchParams(location.search));
+    player = new Player(video, { ...options, url: `${scheme}//${location.host}/live/${encodeURIComponent(name)}` });
+  } catch (e) {
+    statsEl.textContent = `Bad player option: ${e instanceof Error ? e.message : String(e)}`;
+    statsEl.classList.add('bad');
+    return;
+  }
   const errors: PlayerError[] = [];
   window.__nowcast = { player, errors };
 

@@ -4,6 +4,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Logger } from '../app/log.js';
+import type { QoeReport } from './qoe.js';
 import type { TrackInfo, StreamState } from './protocol.js';
 import { STREAM_NAME_RE } from './protocol.js';
 import { indexPage, watchPage } from './pages.js';
@@ -23,7 +24,13 @@ export interface StreamSummary {
 
 /** The operations side: optional, so a bare Relay (tests, benches) serves without it. */
 export interface OpsDeps {
-  metrics?: { readonly contentType: string; text(): Promise<string> };
+  metrics?: {
+    readonly contentType: string;
+    text(): Promise<string>;
+    /** Every accepted QoE report (relay/qoe.ts), and a viewer leaving. */
+    observeQoe?(stream: string, r: QoeReport, viewer: number): void;
+    forgetViewer?(stream: string, viewer: number): void;
+  };
   /** Facts /api/streams adds to a stream's summary (bitrate, keyframe interval, publisher). */
   extras?: (stream: string) => Record<string, unknown>;
 }

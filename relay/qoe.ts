@@ -38,13 +38,8 @@ export interface QoeSummary {
   rateLimited: number;
 }
 
-export type QoeListener = (stream: string, r: QoeReport) => void;
-
-/**
- * Where a metrics module can hook every stream's reports at once (streams are created on
- * demand); an aggregator's own `onReport` takes precedence.
- */
-export const qoeHooks: { onReport?: QoeListener } = {};
+/** Receives every accepted report with the viewer it came from (metrics compute deltas per viewer). */
+export type QoeListener = (stream: string, r: QoeReport, viewer: number) => void;
 
 const POLICIES: ReadonlySet<string> = new Set<PolicyName>(['nowcast', 'none', 'seek', 'mpegts']);
 /** Sanity bounds: anything outside is a broken or hostile client, not a measurement. */
@@ -164,10 +159,10 @@ export class QoeAggregator {
       this.#viewers.delete(oldest);
       this.evicted++;
     }
-    const listener = this.onReport ?? qoeHooks.onReport;
+    const listener = this.onReport;
     if (listener) {
       try {
-        listener(this.stream, r);
+        listener(this.stream, r, viewer);
       } catch {
         this.listenerErrors++;
       }

@@ -28,6 +28,7 @@ export class Relay implements SinkProvider {
   /** Viewers closed because their send buffer reached relay.maxBackpressureBytes. */
   closedAtCap = 0;
   #capped = new WeakSet<ViewerData>();
+  #ops: OpsDeps;
   /** Admission (tokens, Origin, limits); null admits everyone. */
   #guard: Guard | null;
 
@@ -38,6 +39,7 @@ export class Relay implements SinkProvider {
     this.#service = service;
     this.#log = log;
     this.#guard = access.guard ?? null;
+    this.#ops = ops;
     this.app = access.tls?.cert
       ? uWS.SSLApp({ cert_file_name: access.tls.cert, key_file_name: access.tls.key })
       : uWS.App();
@@ -116,7 +118,9 @@ export class Relay implements SinkProvider {
     let s = this.#streams.get(name);
     if (!s) {
       const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
-      s = new Stream(name, this.app, limits, this.#service(name), this.#log.child({ stream: name }));
+      const m = this.#ops.metrics;
+      s = new Stream(name, this.app, limits, this.#service(name), this.#log.child({ stream: name }),
+        m?.observeQoe ? (stream, r, viewer) => m.observeQoe!(stream, r, viewer) : undefined);
       this.#streams.set(name, s);
     }
     return s;
@@ -187,6 +191,7 @@ export class Relay implements SinkProvider {
         if (!s) return;
         s.removeViewer(ws);
         s.qoe.remove(d.id);
+        this.#ops.metrics?.forgetViewer?.(d.stream, d.id);
         this.#maybeForget(s);
       },
     });

@@ -6,7 +6,7 @@ import type { Logger } from '../app/log.js';
 import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
 import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from './protocol.js';
 import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
-import { QoeAggregator } from './qoe.js';
+import { QoeAggregator, type QoeListener } from './qoe.js';
 
 export interface ViewerData {
   id: number;
@@ -60,10 +60,10 @@ export class Stream {
   /** Viewers' QoE reports for this stream (relay/qoe.ts). */
   readonly qoe: QoeAggregator;
 
-  constructor(name: string, app: TemplatedApp, limits: StreamLimits, service: ServiceDescription, log: Logger) {
+  constructor(name: string, app: TemplatedApp, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener) {
     this.name = name;
     this.service = service;
-    this.qoe = new QoeAggregator(name);
+    this.qoe = new QoeAggregator(name, {}, onQoe);
     this.topic = `m/${name}`;
     this.#app = app;
     this.#limits = limits;

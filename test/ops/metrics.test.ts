@@ -157,6 +157,21 @@ describe('/metrics', () => {
     expect(value(m, 'nowcast_qoe_stall_seconds_sum', { stream: 'ops' })).toBeCloseTo(0.12 + 0.28 + 0.12, 6);
   });
 
+  it('receives a real viewer\'s QoE report over the WebSocket into the histograms', async () => {
+    const before = value(await scrape(), 'nowcast_qoe_latency_seconds_count', { stream: 'ops', percentile: '50' }) ?? 0;
+    const v = view('ops');
+    await v.opened;
+    v.ws.send(JSON.stringify({
+      type: 'qoe', intervalMs: 5000, startupMs: 180, latencyP50Ms: 210, latencyP95Ms: 230, latencyP99Ms: 240, latencyMs: 215,
+      targetMs: 130, stalls: 0, stallMs: 0, rateChanges: 1, jumps: 0, droppedFrames: 0, rate: 1, policy: 'nowcast', pinned: false, clockOffsetMs: 0,
+    }));
+    v.ws.send('{"type":"qoe","latencyP50Ms":"not a number"}'); // rejected, counted, harmless
+    await v.until(() => (n.app.relay.stream('ops')?.qoe.accepted ?? 0) >= 1, 5_000, 'the report to be accepted');
+    const m = await scrape();
+    expect(value(m, 'nowcast_qoe_latency_seconds_count', { stream: 'ops', percentile: '50' })).toBe(before + 1);
+    expect(n.app.relay.summaries().find((s) => s.name === 'ops')?.qoe.viewers).toBeGreaterThanOrEqual(1);
+  });
+
   it('caps stream labels: a stream past the cap is counted under _other', async () => {
     publishers.push(new Publisher({ url: n.rtmp('second'), width: 160, height: 120 }));
     const v = view('second');

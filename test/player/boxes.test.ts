@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { firstBoxType, isInitSegment, readBox, readFirstTfdt, readPrft } from '../../player/boxes.js';
+import { firstBoxType, isInitSegment, readBox, readFirstSampleSync, readFirstTfdt, readPrft } from '../../player/boxes.js';
 
 // Hand-built ISO-BMFF: each helper returns the bytes of one box.
 const u32 = (v: number): number[] => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
@@ -68,5 +68,24 @@ describe('boxes reader', () => {
     expect(readBox(large, 0)).toEqual({ type: 'mdat', start: 0, payload: 16, end: 20 });
     // size 0: the box extends to the end of the buffer.
     expect(readBox(new Uint8Array([0, 0, 0, 0, ...ascii('mdat'), 1, 2]), 0)?.end).toBe(10);
+  });
+});
+
+describe('readFirstSampleSync', () => {
+  const NON_SYNC = 0x0001_0000;
+  const SYNC = 0x0200_0000; // sample_depends_on = 2 (an I-frame), sync
+  const trun = (flags: number, ...fields: number[][]): number[] => box('trun', full(0, flags), u32(1), ...fields);
+  const tfhdDefault = (trackId: number, sampleFlags: number): number[] => box('tfhd', full(0, 0x020020), u32(trackId), u32(sampleFlags));
+  it.each<[string, Uint8Array, number, boolean | undefined]>([
+    ['first_sample_flags: sync', bytes(moof(traf(tfhd(1), tfdt0(0), trun(0x1 | 0x4, u32(0), u32(SYNC)))), mdat), 1, true],
+    ['first_sample_flags: non-sync', bytes(moof(traf(tfhd(1), tfdt0(0), trun(0x1 | 0x4, u32(0), u32(NON_SYNC)))), mdat), 1, false],
+    ['per-sample flags after duration and size', bytes(moof(traf(tfhd(1), tfdt0(0), trun(0x100 | 0x200 | 0x400, u32(512), u32(100), u32(NON_SYNC)))), mdat), 1, false],
+    ['tfhd default_sample_flags', bytes(moof(traf(tfhdDefault(1, SYNC), tfdt0(0), trun(0)))), 1, true],
+    ['the audio traf is skipped for the video track', bytes(moof(traf(tfhd(2), trun(0x4, u32(SYNC))), traf(tfhd(1), trun(0x4, u32(NON_SYNC)))), mdat), 1, false],
+    ['no flags anywhere (trex default)', bytes(moof(traf(tfhd(1), tfdt0(0), trun(0)))), 1, undefined],
+    ['no such track', bytes(moof(traf(tfhd(2), trun(0x4, u32(SYNC))))), 1, undefined],
+    ['a truncated trun', bytes(moof(traf(tfhd(1), box('trun', full(0, 0x4), u32(1))))), 1, undefined],
+  ])('%s', (_name, b, track, want) => {
+    expect(readFirstSampleSync(b, track)).toBe(want);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { MediaClock } from '../../player/clock.js';
+import { ClockSync, MediaClock } from '../../player/clock.js';
 import { Emitter } from '../../player/events.js';
 import { BitrateMeter, StallTracker } from '../../player/stats.js';
 
@@ -78,5 +78,46 @@ describe('stats helpers', () => {
     s.begin(1000);
     expect(s.count).toBe(2);
     expect(s.ms(1100)).toBe(400);
+  });
+});
+
+describe('ClockSync', () => {
+  it('takes offset and RTT from the min-RTT sample of the window', () => {
+    const c = new ClockSync(30_000, 16);
+    expect(c.offsetMs).toBeNaN();
+    // Client clock 500 ms behind the server. Queueing delays the return path of some pongs.
+    c.add(1000, 1040, 1000 + 500 + 5); // rtt 40, asymmetric: offset error 15 ms
+    c.add(2000, 2001, 2000 + 500 + 0.5); // rtt 1: the good one
+    c.add(3000, 3070, 3000 + 500 + 60);
+    expect(c.rttMs).toBe(1);
+    expect(c.offsetMs).toBeCloseTo(500, 6);
+  });
+
+  it('forgets samples past the window, so a changed path is picked up', () => {
+    const c = new ClockSync(10_000, 16);
+    c.add(0, 1, 500.5);
+    c.add(20_000, 20_010, 20_000 + 700 + 5);
+    expect(c.rttMs).toBe(10);
+    expect(c.offsetMs).toBeCloseTo(700, 6);
+  });
+
+  it('keeps at most maxSamples and ignores impossible samples', () => {
+    const c = new ClockSync(1e9, 4);
+    c.add(0, 1, 0.5);
+    for (let i = 1; i <= 4; i++) c.add(i * 1000, i * 1000 + 20, i * 1000 + 10);
+    expect(c.count).toBe(4);
+    expect(c.rttMs).toBe(20);
+    expect(c.add(10, 5, 7)).toBeUndefined(); // negative RTT
+    expect(c.add(10, 20, NaN)).toBeUndefined();
+  });
+
+  it('feeds MediaClock latency with the offset applied', () => {
+    const sync = new ClockSync();
+    sync.add(10_000, 10_002, 10_000 + 1 + 800); // server 800 ms ahead
+    const m = new MediaClock();
+    m.add(5, 11_000); // server wall clock of media 5 s
+    m.offsetMs = sync.offsetMs;
+    // Local 10 400 = server 11 200: the frame written at 11 000 is 0.2 s old.
+    expect(m.latencyAt(5, 10_400)).toBeCloseTo(0.2, 6);
   });
 });

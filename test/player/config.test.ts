@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, mergeConfig } from '../../player/config.js';
+import { applyService, DEFAULTS, isSafari, mergeConfig, optionsFromQuery, resolveSafeMode } from '../../player/config.js';
 import type { PlayerOptions } from '../../player/config.js';
 
 const url = 'ws://localhost:8080/live/demo';
@@ -25,6 +25,11 @@ describe('mergeConfig', () => {
     ['NaN', { maxRate: NaN }, /"maxRate" must be a number/],
     ['a negative target', { targetLatency: -1 }, /"targetLatency" must be >= 0/],
     ['a zero rate step', { rateStep: 0 }, /"rateStep" must be > 0/],
+    ['an unknown policy', { policy: 'turbo' }, /"policy" must be one of nowcast, none, seek, mpegts/],
+    ['an unknown safe mode', { safeMode: 'yes' }, /"safeMode" must be one of/],
+    ['a ceiling below the minimum', { minLatency: 1, maxLatency: 0.5 }, /"maxLatency" must be >= minLatency/],
+    ['a low-buffer mark above the buffer floor', { lowBuffer: 0.5 }, /"lowBuffer" must be <= minBuffer/],
+    ['a non-boolean pinned', { pinned: 'yes' }, /"pinned" must be a boolean/],
     ['a minimum rate above 1', { minRate: 1.1 }, /"minRate" must be <= 1/],
     ['a maximum rate below 1', { maxRate: 0.9 }, /"maxRate" must be >= 1/],
     ['an exit band wider than the enter band', { deadbandExit: 0.5 }, /"deadbandExit" must be <= deadbandEnter/],
@@ -39,5 +44,58 @@ describe('mergeConfig', () => {
 
   it('allows unlimited reconnect attempts', () => {
     expect(mergeConfig({ url, maxReconnectAttempts: Infinity }).maxReconnectAttempts).toBe(Infinity);
+  });
+});
+
+describe('applyService', () => {
+  const service = { targetMs: 300, minMs: 150, maxMs: 3000, minRate: 0.9, maxRate: 1.25, pinned: true };
+
+  it('takes the server-announced service over the defaults', () => {
+    expect(applyService({ url }, service)).toMatchObject({ targetLatency: 0.3, minLatency: 0.15, maxLatency: 3, minRate: 0.9, maxRate: 1.25, pinned: true });
+  });
+
+  it('lets page options override the service', () => {
+    const c = applyService({ url, targetLatency: 0.5, pinned: false, maxRate: 1.1 }, service);
+    expect(c).toMatchObject({ targetLatency: 0.5, pinned: false, maxRate: 1.1, minLatency: 0.15, maxLatency: 3 });
+  });
+
+  it('widens the service bounds to a page target outside them', () => {
+    expect(applyService({ url, targetLatency: 0.1 }, service)).toMatchObject({ targetLatency: 0.1, minLatency: 0.1 });
+    expect(applyService({ url, targetLatency: 5 }, service)).toMatchObject({ targetLatency: 5, maxLatency: 5 });
+  });
+
+  it('ignores malformed service fields and keeps rates on the right side of 1', () => {
+    const c = applyService({ url }, { targetMs: 'x', minMs: -1, maxMs: NaN, minRate: 1.2, maxRate: 0.8, pinned: 1 } as never);
+    expect(c).toMatchObject({ targetLatency: DEFAULTS.targetLatency, minLatency: DEFAULTS.minLatency, maxLatency: DEFAULTS.maxLatency, minRate: 1, maxRate: 1, pinned: false });
+    expect(applyService({ url }, undefined)).toEqual(mergeConfig({ url }));
+  });
+});
+
+describe('watch page query', () => {
+  it('maps the URL contract to options', () => {
+    const o = optionsFromQuery(new URLSearchParams('policy=mpegts&target=250&pinned=1&debug&max=3000&maxRate=1.25&safari=seek'));
+    expect(o).toMatchObject({ policy: 'mpegts', targetLatency: 0.25, pinned: true, debug: true, maxLatency: 3, maxRate: 1.25, safeMode: 'seek' });
+    expect(mergeConfig({ url, ...o }).policy).toBe('mpegts');
+  });
+
+  it('leaves unset parameters to the service and rejects bad numbers', () => {
+    const o = optionsFromQuery(new URLSearchParams(''));
+    expect(applyService({ url, ...o }, { targetMs: 400, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false }).targetLatency).toBe(0.4);
+    expect(() => optionsFromQuery(new URLSearchParams('target=soon'))).toThrow(/target=soon is not a number/);
+    expect(optionsFromQuery(new URLSearchParams('pinned=0')).pinned).toBe(false);
+  });
+});
+
+describe('Safari detection', () => {
+  it.each([
+    ['Safari 17 on macOS', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15', true],
+    ['Safari on iPhone', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1', true],
+    ['Chrome on iOS (WebKit underneath, but reports CriOS)', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/119.0 Mobile/15E148 Safari/604.1', false],
+    ['Chrome on Linux', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', false],
+    ['Firefox', 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', false],
+  ])('%s', (_name, ua, safari) => {
+    expect(isSafari(ua)).toBe(safari);
+    expect(resolveSafeMode('auto', ua)).toBe(safari ? 'coarse' : 'off');
+    expect(resolveSafeMode('seek', ua)).toBe('seek');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseQoe, QoeAggregator, qoeHooks, type QoeReport } from '../../relay/qoe.js';
+import { parseQoe, QoeAggregator, type QoeReport } from '../../relay/qoe.js';
 
 const good = {
   type: 'qoe',
@@ -151,14 +151,9 @@ describe('QoeAggregator', () => {
     expect(a.report(3)).toBeDefined();
   });
 
-  it('falls back to the module-wide hook when no listener is set', () => {
-    const seen: string[] = [];
-    qoeHooks.onReport = (stream) => seen.push(stream);
-    try {
-      new QoeAggregator('x').offer(1, good, 0);
-      expect(seen).toEqual(['x']);
-    } finally {
-      qoeHooks.onReport = undefined;
-    }
+  it('passes the viewer id to the listener given at construction', () => {
+    const seen: Array<[string, number]> = [];
+    new QoeAggregator('x', {}, (stream, _r, viewer) => seen.push([stream, viewer])).offer(7, good, 0);
+    expect(seen).toEqual([['x', 7]]);
   });
 });

@@ -1,0 +1,176 @@
+// Catch-up in real headless Chromium: a real relay and FFmpeg publisher, the watch page loaded
+// through a small TCP proxy that can hold back everything the relay sends. Holding it for 2 s
+// and then releasing it at once gives the player a ~2 s backlog (after a stall), exactly as a
+// network outage would. The player must come back to its target by rate alone (the ceiling is
+// above the backlog), within the backlog ÷ (maxRate − 1) bound plus a little, and report QoE.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { startNowcast, type Running } from '../helpers/nowcast.js';
+import { Publisher } from '../helpers/publisher.js';
+import { launchChromium } from '../helpers/browser.js';
+
+/** Forwards TCP both ways; `hold()` queues relay → browser bytes until `release()`. */
+class HoldingProxy {
+  readonly server: Server;
+  port = 0;
+  #held = false;
+  #queues = new Map<Socket, Buffer[]>();
+  #sockets = new Set<Socket>();
+
+  constructor(private readonly target: number) {
+    this.server = createServer((client) => {
+      client.setNoDelay(true);
+      const upstream = connect(this.target, '127.0.0.1');
+      upstream.setNoDelay(true);
+      this.#sockets.add(client).add(upstream);
+      this.#queues.set(client, []);
+      client.on('data', (d) => upstream.write(d));
+      upstream.on('data', (d) => {
+        if (this.#held) this.#queues.get(client)!.push(d);
+        else client.write(d);
+      });
+      const end = (): void => { client.destroy(); upstream.destroy(); this.#queues.delete(client); };
+      client.on('close', end).on('error', end);
+      upstream.on('close', end).on('error', end);
+    });
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve) => this.server.listen(0, '127.0.0.1', () => {
+      const a = this.server.address();
+      this.port = typeof a === 'object' && a ? a.port : 0;
+      resolve(this.port);
+    }));
+  }
+
+  hold(): void {
+    this.#held = true;
+  }
+
+  /** Sends everything held, at once, and forwards live again. Returns the bytes released. */
+  release(): number {
+    this.#held = false;
+    let bytes = 0;
+    for (const [client, q] of this.#queues) {
+      for (const b of q) bytes += b.length;
+      if (q.length) client.write(Buffer.concat(q));
+      q.length = 0;
+    }
+    return bytes;
+  }
+
+  close(): void {
+    for (const s of this.#sockets) s.destroy();
+    this.server.close();
+  }
+}
+
+interface Sample {
+  at: number;
+  latency: number;
+  target: number;
+  rate: number;
+  maxRate: number;
+  jumps: number;
+  stalls: number;
+  buffer: number;
+  rtt: number;
+}
+
+const MAX_RATE = 1.25;
+const HOLD_MS = 2000;
+
+let n: Running;
+let pub: Publisher;
+let proxy: HoldingProxy;
+let browser: Browser;
+
+beforeAll(async () => {
+  // The stream announces a 200 ms target, a 3 s ceiling (above the backlog: rate, not a jump)
+  // and a 1.25× cap; the page sets nothing, so the relay's service description applies.
+  n = await startNowcast({
+    srt: { listeners: [] },
+    latency: { default: { targetMs: 200, minMs: 100, maxMs: 3000, minRate: 0.95, maxRate: MAX_RATE, pinned: false } },
+  });
+  pub = new Publisher({ url: n.rtmp('catchup'), durationS: 120 });
+  proxy = new HoldingProxy(Number(new URL(n.http).port));
+  await proxy.listen();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  proxy?.close();
+  await pub?.stop();
+  n?.app.close();
+});
+
+describe('catch-up in Chromium', () => {
+  it('drains a ~2 s backlog by rate (≤ 1.25×, no jump) back to ±50 ms of target within ~9 s, and reports QoE', async () => {
+    const page = await browser.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
+    await page.goto(`http://127.0.0.1:${proxy.port}/watch/catchup`);
+    const stats = (): Promise<Sample> => page.evaluate(() => {
+      const s = (window as unknown as { __nowcast: { player: { stats: Record<string, number> } } }).__nowcast.player.stats;
+      return { at: Date.now(), latency: s.latency!, target: s.targetLatency!, rate: s.playbackRate!, maxRate: s.maxRate!, jumps: s.jumps!, stalls: s.stalls!, buffer: s.buffer!, rtt: s.rtt! };
+    });
+
+    // Settled at the announced target first.
+    await page.waitForFunction(() => {
+      const s = (window as unknown as { __nowcast?: { player: { stats: { latency: number; targetLatency: number; rtt: number } } } }).__nowcast?.player.stats;
+      return !!s && Math.abs(s.latency - s.targetLatency) < 0.05 && Math.abs(s.targetLatency - 0.2) < 1e-9 && Number.isFinite(s.rtt);
+    }, null, { timeout: 20_000, polling: 100 });
+    const before = await stats();
+    expect(before.rtt).toBeLessThan(20); // min-RTT on loopback: a few ms at most, not 40–70
+
+    proxy.hold();
+    await new Promise((r) => setTimeout(r, HOLD_MS));
+    const released = proxy.release();
+    const releasedAt = Date.now();
+    expect(released).toBeGreaterThan(0);
+
+    const samples: Sample[] = [];
+    while (Date.now() - releasedAt < 14_000) {
+      samples.push(await stats());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const peak = Math.max(...samples.map((s) => s.latency - s.target));
+    // The hold did build a backlog of about its length (the stall counts it in).
+    expect(peak).toBeGreaterThan(1.5);
+    // Back within ±50 ms of the (possibly stall-raised) target, and staying there.
+    const inBand = (s: Sample): boolean => Math.abs(s.latency - s.target) <= 0.05;
+    let settled = -1;
+    for (let i = samples.length - 1; i >= 0 && inBand(samples[i]!); i--) settled = i;
+    expect(settled).toBeGreaterThanOrEqual(0);
+    const tookMs = samples[settled]!.at - releasedAt;
+    console.log(`catch-up: peak ${(peak * 1000).toFixed(0)} ms over target, back within ±50 ms after ${tookMs} ms; ` +
+      `target ${samples.at(-1)!.target}, max rate ${samples.at(-1)!.maxRate}, stalls ${samples.at(-1)!.stalls}`);
+    // Bound: backlog ÷ (1.25 − 1) = 8 s for 2 s, plus the glide into the band.
+    expect(tookMs).toBeLessThan(10_000);
+    const last = samples.at(-1)!;
+    expect(last.maxRate).toBeLessThanOrEqual(MAX_RATE);
+    expect(last.maxRate).toBeGreaterThan(1.1); // it did catch up by rate
+    expect(last.jumps).toBe(before.jumps); // no jump: the ceiling (3 s) was never crossed
+
+    // A QoE report reached the relay and shows in the stream summary (/api/streams).
+    const deadline = Date.now() + 8000;
+    let qoe = n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe;
+    while ((!qoe || qoe.viewers < 1 || qoe.latencyP50Ms === null) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      qoe = n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe;
+    }
+    expect(qoe).toMatchObject({ viewers: 1, rejected: 0 });
+    expect(qoe!.accepted).toBeGreaterThanOrEqual(2);
+    expect(qoe!.stalls).toBeGreaterThanOrEqual(1);
+    expect(qoe!.latencyP50Ms).toBeGreaterThan(0);
+    expect(qoe!.spreadMs).toBe(0);
+    await page.close();
+    // The viewer left: its report is forgotten.
+    const gone = Date.now() + 3000;
+    while ((n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe.viewers ?? 0) > 0 && Date.now() < gone) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe.viewers ?? 0).toBe(0);
+  });
+});
