@@ -47,7 +47,7 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   // ahead (the buffered end includes the newest frame's 33 ms), glass-to-glass ~70 ms above
   // it. Target 0.13 s held ~0.15 s of buffer, glass-to-glass p50 ~197 ms, 0 stalls in 20 s;
   // 0.1 s stalled within seconds (the buffer floor minBuffer then binds). The relay's
-  // hello.service normally overrides these four (its default targetMs is 200).
+  // hello.service normally overrides these (app/config.ts latency.default: 130 ms, 1.25×).
   targetLatency: 0.13,
   minLatency: 0.1,
   maxLatency: 2,
