@@ -4,6 +4,7 @@
 //   /watch/NAME?policy=nowcast|none|seek|mpegts&target=MS&pinned=1&debug
 // and optionally &min=MS&max=MS&minRate=R&maxRate=R&safari=auto|off|coarse|seek. What the
 // URL sets overrides the stream's hello.service; the rest comes from the relay.
+import { mountStatsPanel } from './panel.js';
 import { STREAM_NAME_RE } from '../relay/protocol.js';
 import { optionsFromQuery } from './config.js';
 import { Player } from './index.js';
@@ -36,16 +37,10 @@ function fmtMs(seconds: number): string {
   return Number.isFinite(seconds) ? `${Math.round(seconds * 1000)} ms` : '–';
 }
 
+/** What the graph panel (panel.ts) doesn't show: policy, clock, events, and any error. */
 function render(s: PlayerStats, note: string): string {
   const rows: Array<[string, string]> = [
-    ['state', s.state],
-    ['policy', `${s.policy}${s.pinned ? ' pinned' : ''}${s.safeMode !== 'off' ? ` safari:${s.safeMode}` : ''}`],
-    ['latency', `${fmtMs(s.latency)} (target ${fmtMs(s.targetLatency)})`],
-    ['buffer', fmtMs(s.buffer)],
-    ['bitrate', `${Math.round(s.bitrate / 1000)} kbps`],
-    ['frames', `${s.droppedFrames} dropped / ${s.decodedFrames} decoded`],
-    ['rate', `${s.playbackRate.toFixed(2)}× (max ${s.maxRate.toFixed(2)}×, ${s.reason})`],
-    ['stalls', `${s.stalls} (${s.stallMs} ms)`],
+    ['policy', `${s.policy}${s.pinned ? ' pinned' : ''}${s.safeMode !== 'off' ? ` safari:${s.safeMode}` : ''}, rate max ${s.maxRate.toFixed(2)}× (${s.reason})`],
     ['rtt', Number.isFinite(s.rtt) ? `${s.rtt.toFixed(1)} ms, clock ${s.clockOffsetMs >= 0 ? '+' : ''}${s.clockOffsetMs.toFixed(1)} ms` : '–'],
   ];
   if (s.reconnects || s.skips || s.gapJumps || s.jumps) {
@@ -97,8 +92,13 @@ function main(): void {
     if (errors.length > 50) errors.shift();
     if (e.fatal || e.code === 'AUTOPLAY_BLOCKED') note = `error ${e.code}: ${e.message}`;
   });
+  // The live panel (latency graph, buffer, rate, bitrate, stalls), then the text rows.
+  const panelEl = document.createElement('div');
+  const textEl = document.createElement('div');
+  statsEl.replaceChildren(panelEl, textEl);
+  mountStatsPanel(panelEl, player);
   player.on('stats', (s) => {
-    statsEl.textContent = render(s, note);
+    textEl.textContent = render(s, note);
     statsEl.classList.toggle('bad', s.state === 'error' || s.state === 'offline');
   });
   // Autoplay can be refused even muted; any click starts playback.
