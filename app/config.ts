@@ -1,6 +1,7 @@
 // One typed config: a commented defaults object, validated merging, errors that name the key.
 // Precedence: flags (overrides) > env (NOWCAST_…) > config file (--config / NOWCAST_CONFIG, JSON) > defaults.
 import { readFileSync } from 'node:fs';
+import type { ServiceDescription } from '../relay/protocol.js';
 
 export interface SrtListener {
   /** UDP port FFmpeg's libsrt listens on. */
@@ -11,15 +12,8 @@ export interface SrtListener {
   passphrase?: string;
 }
 
-/** What players of a stream are told to hold (see ServiceDescription in relay/protocol.ts). */
-export interface LatencyService {
-  targetMs: number;
-  minMs: number;
-  maxMs: number;
-  minRate: number;
-  maxRate: number;
-  pinned: boolean;
-}
+/** What players of a stream are told to hold: the protocol's ServiceDescription. */
+export type LatencyService = ServiceDescription;
 
 export interface Config {
   /** Address every listener binds to. */
