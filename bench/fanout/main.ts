@@ -3,11 +3,12 @@
 // "## Fan-out" section of bench/RESULTS.md and bench/fanout/latency.svg.
 //
 // Options: --quick (N = 100, 1000 only; no variants)  --ns 100,1000,...  --senders nowcast,c,ws,nms
-//          --scenarios main,gen,slow,variant,repeat,profile  --report-only (rebuild the report from the last results)
+//          --scenarios main,gen,slow,variant,repeat,ab,profile  --report-only (rebuild the report from the last results)
 //          --reuse-source (skip re-recording bench/out/fanout/source.mp4)
 //          --resume (keep results of the last run that were clean: no error, background <= 25%,
 //                    analysed with the current figures)
 //          --attempts 3 (tries per run while other processes use > 25% of a core)
+//          --only ID,ID (rerun just these rows, e.g. main-nowcast-100; keep the rest)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -54,7 +55,7 @@ function plan(): RunSpec[] {
   const quick = !!args.quick;
   const ns = (args.ns ?? (quick ? '100,1000' : '100,1000,2000,4000,6000')).split(',').map(Number);
   const senders = (args.senders ?? 'nowcast,c,ws,nms').split(',');
-  const scenarios = new Set((args.scenarios ?? (quick ? 'main,gen,slow' : 'main,gen,slow,variant,repeat,profile')).split(','));
+  const scenarios = new Set((args.scenarios ?? (quick ? 'main,gen,slow' : 'main,gen,slow,variant,repeat,ab,profile')).split(','));
   const specs: RunSpec[] = [];
   if (scenarios.has('main')) {
     for (const n of ns) for (const s of senders) specs.push({ id: `main-${s}-${n}`, scenario: 'main', sender: s, n, client: 'c' });
@@ -85,6 +86,13 @@ function plan(): RunSpec[] {
   if (scenarios.has('repeat')) {
     // The target point, again: one run cannot tell 33 ms from 40 on a shared machine.
     for (let i = 1; i <= 3; i++) for (const s of ['nowcast', 'c']) specs.push({ id: `rep-${s}-4000-${i}`, scenario: 'repeat', sender: s, n: 4000, client: 'c' });
+  }
+  if (scenarios.has('ab')) {
+    // The proposed relay change against the relay as shipped, alternating, same N.
+    for (let i = 1; i <= 3; i++) {
+      specs.push({ id: `ab-nowcast-4000-${i}`, scenario: 'ab', sender: 'nowcast', n: 4000, client: 'c' });
+      specs.push({ id: `ab-proposed-4000-${i}`, scenario: 'ab', sender: 'nowcast-copy-defer', n: 4000, client: 'c' });
+    }
   }
   if (scenarios.has('profile')) {
     for (const s of ['nowcast', 'c', 'ws', 'nms']) specs.push({ id: `prof-${s}-2000`, scenario: 'profile', sender: s, n: 2000, client: 'c', perf: true });
@@ -140,7 +148,7 @@ async function main(): Promise<void> {
   }
   // 1. The source, recorded by FFmpeg now (under the lock: encoding is heavy), and the C programs.
   const mp4 = join(OUT, 'source.mp4');
-  if (!existsSync(mp4) || !(args['reuse-source'] || args.resume)) {
+  if (!existsSync(mp4) || !(args['reuse-source'] || args.resume || args.only)) {
     const r = spawnSync('flock', [LOCK, 'ffmpeg', ...recordArgs(mp4, 12)], { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) throw new Error('recording the source failed');
   }
@@ -156,12 +164,21 @@ async function main(): Promise<void> {
   console.log(`source: ${e.source}`);
   // 2. Every run.
   const specs = plan();
-  const prev: RunResult[] = existsSync(RESULTS_JSON) ? (JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as { results: RunResult[] }).results : [];
+  const saved = existsSync(RESULTS_JSON) ? (JSON.parse(readFileSync(RESULTS_JSON, 'utf8')) as { env: Env; results: RunResult[] }) : null;
+  const prev: RunResult[] = saved?.results ?? [];
+  if (args.resume || args.only) {
+    e.firstDate = saved?.env.firstDate ?? saved?.env.date;
+    e.commands = [...(saved?.env.commands ?? (saved ? [saved.env.command] : [])), e.command];
+  }
   const results: RunResult[] = [];
   // Reusable: no error, little background, and analysed with today's figures (latency from due).
   const clean = (r: RunResult | undefined): boolean => !!r && !r.error && (r.background ?? 1) <= 0.25 && !!r.analysis?.healthy.latencyFromDue;
   for (const [i, spec] of specs.entries()) {
     const old = prev.find((r) => r.spec.id === spec.id);
+    if (args.only && !args.only.split(',').includes(spec.id)) {
+      if (old) results.push(old);
+      continue;
+    }
     if (args.resume && old && clean(old)) {
       console.log(`[${i + 1}/${specs.length}] ${spec.id}: kept from the last run (background ${((old.background ?? 0) * 100).toFixed(0)}%)`);
       results.push(old);

@@ -4,7 +4,7 @@ import { latencySvg, type Series } from './svg.js';
 
 export interface RunSpec {
   id: string;
-  scenario: 'main' | 'gen' | 'slow' | 'variant' | 'repeat' | 'profile';
+  scenario: 'main' | 'gen' | 'slow' | 'variant' | 'repeat' | 'ab' | 'profile';
   sender: string;
   n: number;
   client: 'c' | 'node';
@@ -39,7 +39,7 @@ export interface RunResult {
 
 export const TARGET_P99_MS = 33;
 export const SENDER_NAMES: Record<string, string> = {
-  nowcast: 'Nowcast (uWS publish)',
+  nowcast: 'Nowcast (as shipped)',
   c: 'C floor',
   ws: 'ws baseline',
   nms: 'node-media-server 4 WS-FLV',
@@ -68,7 +68,7 @@ export function meets(r: RunResult): boolean {
 }
 
 function row(r: RunResult): string {
-  if (!ok(r)) return `| ${SENDER_NAMES[r.sender] ?? r.sender} | ${r.n} | failed: ${(r.error ?? 'no result').replace(/\|/g, '/').slice(0, 160)} ||||||||||||||`;
+  if (!ok(r)) return `| ${SENDER_NAMES[r.sender] ?? r.sender} | ${r.n} | failed: ${(r.error ?? 'no result').replace(/: c-client: .*$/s, '').replace(/\|/g, '/').slice(0, 160)} ||||||||||||||`;
   const a = r.analysis!;
   const h = a.healthy;
   const rel = r.relay!;
@@ -89,6 +89,10 @@ export const SECTION_TITLE = 'Fan-out (npm run bench:fanout)';
 
 export interface Env {
   date: string;
+  /** Date of the first pass whose rows are still in the results (--resume). */
+  firstDate?: string;
+  /** Every pass's command, first to last, when rows come from several passes. */
+  commands?: string[];
   commit?: string;
   nproc: string;
   cpu: string;
@@ -101,13 +105,20 @@ export interface Env {
   durationMin: number;
 }
 
+/** Every measurement of a sender at N with healthy viewers only: the main row, repeats and A/B runs. */
+function runsAt(results: RunResult[], sender: string, n: number): RunResult[] {
+  return results.filter((r) => ['main', 'repeat', 'ab'].includes(r.spec.scenario) && r.sender === sender && r.n === n && ok(r));
+}
+
+const median = (xs: number[]): number => { const a = [...xs].sort((x, y) => x - y); return a.length % 2 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2; };
+
 export function buildSection(results: RunResult[], env: Env, analysisText: string): string {
   const main = results.filter((r) => r.spec.scenario === 'main');
   const ns = [...new Set(main.map((r) => r.n))].sort((a, b) => a - b);
   const get = (sender: string, n: number, list = main): RunResult | undefined => list.find((r) => r.sender === sender && r.n === n);
   const L: string[] = [];
-  L.push(`Date: ${env.date} (${env.durationMin.toFixed(0)} min). Machine: ${env.nproc} × ${env.cpu}, Linux ${env.kernel}, Node ${env.node}, ${env.ffmpeg}, ${env.cc}, commit ${env.commit ?? '?'}. Loopback only.`);
-  L.push(`Command: \`${env.command}\`. Source: ${env.source}. Method, definitions and caveats: [bench/fanout/README.md](fanout/README.md).`);
+  L.push(`Date: ${env.firstDate && env.firstDate !== env.date ? `${env.firstDate} to ${env.date} (rows from a first pass and a --resume pass that reran the disturbed or outdated ones)` : `${env.date} (${env.durationMin.toFixed(0)} min)`}. Machine: ${env.nproc} × ${env.cpu}, Linux ${env.kernel}, Node ${env.node}, ${env.ffmpeg}, ${env.cc}, commit ${env.commit ?? '?'}. Loopback only.`);
+  L.push(`${env.commands && env.commands.length > 1 ? `Commands, in order: ${env.commands.map((c) => `\`${c}\``).join('; then ')}` : `Command: \`${env.command}\``}. Source: ${env.source}. Method, definitions and caveats: [bench/fanout/README.md](fanout/README.md).`);
   L.push('Relay (sender) pinned to core 0, load generator to core 1 (`taskset`). Each row: 3 s warm-up after every viewer joined, then a 10 s window; latency = arrival at the viewer − the relay\'s receipt of the chunk, per viewer per chunk, on CLOCK_MONOTONIC. "background" is CPU that *other* processes on this shared machine used during the window (runs above 25% were retried, best of 3 kept).');
   L.push('');
   L.push('### Four senders, healthy viewers, C load generator');
@@ -126,30 +137,31 @@ export function buildSection(results: RunResult[], env: Env, analysisText: strin
     const cpg = (r: RunResult): number => r.cpuPerGbps!;
     const p99 = (r: RunResult): number => r.analysis!.healthy.latency.p99;
     const rpv = (r: RunResult): number => Math.max(r.relay!.rssPerViewer, 512);
-    L.push(`| ${n} | ${ratio('c', cpg)} | ${ratio('ws', cpg)} | ${ratio('nms', cpg)} | ${ratio('c', p99)} | ${ratio('ws', p99)} | ${ratio('nms', p99)} | ${ratio('ws', rpv)} | ${ratio('nms', rpv)} |`);
+    const rss = (s: string): string => (n >= 1000 ? ratio(s, rpv) : '–');
+    L.push(`| ${n} | ${ratio('c', cpg)} | ${ratio('ws', cpg)} | ${ratio('nms', cpg)} | ${ratio('c', p99)} | ${ratio('ws', p99)} | ${ratio('nms', p99)} | ${rss('ws')} | ${rss('nms')} |`);
   }
   L.push('');
-  L.push('Capacity: the largest tested N with p99 ≤ 33 ms, 0 missing and the sender below a full core:');
+  L.push('Capacity: the largest tested N at which most runs had p99 ≤ 33 ms, 0 missing, and the sender not overloaded (intake lag ≤ 100 ms, CPU < 97%):');
   L.push('');
   for (const s of ['nowcast', 'c', 'ws', 'nms']) {
-    const good = ns.filter((n) => { const r = get(s, n); return r && meets(r); });
-    L.push(`- ${SENDER_NAMES[s]}: ${good.length ? Math.max(...good) : 'none'} viewers`);
+    const good = ns.filter((n) => { const rs = runsAt(results, s, n); return rs.length > 0 && rs.filter(meets).length * 2 > rs.length; });
+    const note = ns.filter((n) => runsAt(results, s, n).length > 1).map((n) => { const rs = runsAt(results, s, n); return `${rs.filter(meets).length} of ${rs.length} runs met it at ${n}`; });
+    L.push(`- ${SENDER_NAMES[s]}: ${good.length ? Math.max(...good) : 'none'} viewers${note.length ? ` (${note.join('; ')})` : ''}`);
   }
 
   const reps = results.filter((r) => r.spec.scenario === 'repeat');
   if (reps.length) {
     L.push('');
-    L.push('### Repeatability at the target point (4000 viewers)');
+    L.push('### Repeatability at the target point (4000 viewers: main row, repeats and the A/B runs of the relay as shipped)');
     L.push('');
     L.push('| sender | runs | relay CPU % (each) | p99 ms (each) | median CPU % | median p99 ms | runs with p99 ≤ 33 ms |');
     L.push('|---|---:|---|---|---:|---:|---:|');
     for (const s of ['nowcast', 'c']) {
-      const rs = [get(s, 4000), ...reps.filter((r) => r.sender === s)].filter((r): r is RunResult => !!r && ok(r));
+      const rs = runsAt(results, s, 4000);
       if (!rs.length) continue;
-      const med = (xs: number[]): number => { const a = [...xs].sort((x, y) => x - y); return a.length % 2 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2; };
       const cpu = rs.map((r) => r.relay!.cpu);
       const p99 = rs.map((r) => r.analysis!.healthy.latency.p99);
-      L.push(`| ${SENDER_NAMES[s]} | ${rs.length} | ${cpu.map((x) => pct(x)).join(', ')} | ${p99.map((x) => f(x)).join(', ')} | ${pct(med(cpu))} | ${f(med(p99))} | ${rs.filter((r) => meets(r)).length} |`);
+      L.push(`| ${SENDER_NAMES[s]} | ${rs.length} | ${cpu.map((x) => pct(x)).join(', ')} | ${p99.map((x) => f(x)).join(', ')} | ${pct(median(cpu))} | ${f(median(p99))} | ${rs.filter((r) => meets(r)).length} |`);
     }
   }
 
@@ -195,18 +207,35 @@ export function buildSection(results: RunResult[], env: Env, analysisText: strin
     L.push('');
     L.push('### What the hot path costs: variants at the same N (C load generator)');
     L.push('');
-    L.push('| variant | viewers | sender CPU % | CPU % per Gbit/s | latency p50 / p99 ms | RSS/viewer KiB | missing | background % |');
-    L.push('|---|---:|---:|---:|---|---:|---:|---:|');
+    L.push('| variant | viewers | sender CPU % | CPU % per Gbit/s | latency p50 / p99 ms | p99 from due ms | RSS/viewer KiB | missing | background % |');
+    L.push('|---|---:|---:|---:|---|---:|---:|---:|---:|');
     const vn = [...new Set(variants.map((v) => v.n))];
     for (const n of vn) {
       const rows = [get('nowcast', n), ...variants.filter((v) => v.n === n), get('c', n)];
       for (const r of rows) {
         if (!r) continue;
         const name = (SENDER_NAMES[r.sender] ?? r.sender) + (r.spec.note ? ` (${r.spec.note})` : r.spec.scenario === 'main' ? ' (as shipped)' : '');
-        if (!ok(r)) { L.push(`| ${name} | ${n} | failed: ${r.error} ||||||`); continue; }
+        if (!ok(r)) { L.push(`| ${name} | ${n} | failed: ${r.error} |||||||`); continue; }
         const h = r.analysis!.healthy;
-        L.push(`| ${name} | ${n} | ${pct(r.relay!.cpu)} | ${pct(r.cpuPerGbps)} | ${f(h.latency.p50)} / ${f(h.latency.p99)} | ${kib(r.relay!.rssPerViewer)} | ${h.missing} | ${pct(r.background, 0)} |`);
+        L.push(`| ${name} | ${n} | ${pct(r.relay!.cpu)} | ${pct(r.cpuPerGbps)} | ${f(h.latency.p50)} / ${f(h.latency.p99)} | ${f(h.latencyFromDue?.p99)} | ${kib(r.relay!.rssPerViewer)} | ${h.missing} | ${pct(r.background, 0)} |`);
       }
+    }
+  }
+
+  const ab = results.filter((r) => r.spec.scenario === 'ab' && ok(r));
+  if (ab.length) {
+    L.push('');
+    L.push('### The proposed relay change, A/B at 4000 viewers (runs alternated)');
+    L.push('');
+    L.push('| relay | runs | CPU % (each) | p99 ms (each) | median CPU % | median CPU % per Gbit/s | median p50 / p99 ms | median p99 from due ms | median RSS MiB | median RSS/viewer KiB | missing |');
+    L.push('|---|---:|---|---|---:|---:|---|---:|---:|---:|---:|');
+    for (const s of ['nowcast', 'nowcast-copy-defer']) {
+      const rs = ab.filter((r) => r.sender === s);
+      if (!rs.length) continue;
+      const m = (k: (r: RunResult) => number): number => median(rs.map(k));
+      L.push(`| ${s === 'nowcast' ? 'as shipped (uWS topic publish)' : 'proposed: send loop, join burst after open'} | ${rs.length} | ${rs.map((r) => pct(r.relay!.cpu)).join(', ')} | ${rs.map((r) => f(r.analysis!.healthy.latency.p99)).join(', ')} | ` +
+        `${pct(m((r) => r.relay!.cpu))} | ${pct(m((r) => r.cpuPerGbps!))} | ${f(m((r) => r.analysis!.healthy.latency.p50))} / ${f(m((r) => r.analysis!.healthy.latency.p99))} | ` +
+        `${f(m((r) => r.analysis!.healthy.latencyFromDue?.p99 ?? NaN))} | ${mib(m((r) => r.relay!.rssEnd))} | ${kib(m((r) => r.relay!.rssPerViewer))} | ${rs.reduce((a, r) => a + r.analysis!.healthy.missing, 0)} |`);
     }
   }
 
@@ -232,18 +261,28 @@ export function buildSection(results: RunResult[], env: Env, analysisText: strin
   L.push('');
   L.push('### Targets');
   L.push('');
-  const at4000 = get('nowcast', 4000);
-  const c4000 = get('c', 4000);
-  if (at4000 && ok(at4000)) {
-    const h = at4000.analysis!.healthy;
-    L.push(`- ≥ 4000 viewers × 2 Mbps on one relay core, p99 ≤ 33 ms, 0 missing: **${meets(at4000) ? 'met' : 'missed'}** — at 4000: ${pct(at4000.relay!.cpu)}% of a core, p99 ${f(h.latency.p99)} ms (${f((h.latency.p99 / TARGET_P99_MS - 1) * 100, 0)}% vs 33 ms), ${h.missing} missing.` +
-      (c4000 && ok(c4000) ? ` The C floor at 4000: p99 ${f(c4000.analysis!.healthy.latency.p99)} ms.` : ''));
+  const ours4000 = runsAt(results, 'nowcast', 4000);
+  const c4000 = runsAt(results, 'c', 4000);
+  if (ours4000.length) {
+    const p99s = ours4000.map((r) => r.analysis!.healthy.latency.p99);
+    const dues = ours4000.map((r) => r.analysis!.healthy.latencyFromDue?.p99 ?? NaN).filter(Number.isFinite);
+    const cpus = ours4000.map((r) => r.relay!.cpu);
+    const met = ours4000.filter(meets).length;
+    const verdict = met === ours4000.length ? 'met' : met * 2 > ours4000.length ? `met in ${met} of ${ours4000.length} runs (median), not reliably` : `missed (${met} of ${ours4000.length} runs)`;
+    L.push(`- ≥ 4000 viewers × 2 Mbps on one relay core, p99 ≤ 33 ms, 0 missing: **${verdict}** — ${ours4000.length} runs at 4000: ${cpus.map((x) => pct(x, 0)).join(', ')}% of a core, ` +
+      `p99 ${p99s.map((x) => f(x)).join(', ')} ms (median ${f(median(p99s))}, worst ${f((Math.max(...p99s) / TARGET_P99_MS - 1) * 100, 0)}% over 33 ms), 0 missing` +
+      (dues.length ? `; counted from when each chunk was due (intake lag included) p99 median ${f(median(dues))} ms` : '') + '.' +
+      (c4000.length ? ` The C floor at 4000: p99 median ${f(median(c4000.map((r) => r.analysis!.healthy.latency.p99)))} ms at ${pct(median(c4000.map((r) => r.relay!.cpu)), 0)}% of a core.` : ''));
   }
-  const cpgRatios = ns.map((n) => { const o = get('nowcast', n); const c = get('c', n); return o && c && ok(o) && ok(c) && n >= 1000 ? o.cpuPerGbps! / c.cpuPerGbps! : NaN; }).filter(Number.isFinite);
-  if (cpgRatios.length) L.push(`- CPU per Gbit/s within 1.5× of the C floor (N ≥ 1000): ours ÷ C = ${cpgRatios.map((x) => f(x, 2)).join(', ')} → **${cpgRatios.every((x) => x <= 1.5) ? 'met' : 'missed'}**.`);
+  const cpgRatios = ns.map((n) => { const o = get('nowcast', n); const c = get('c', n); return o && c && ok(o) && ok(c) && n >= 1000 && n <= 4000 ? o.cpuPerGbps! / c.cpuPerGbps! : NaN; }).filter(Number.isFinite);
+  if (cpgRatios.length) L.push(`- CPU per Gbit/s within 1.5× of the C floor (N = 1000–4000, not saturated): ours ÷ C = ${cpgRatios.map((x) => f(x, 2)).join(', ')} → **${cpgRatios.every((x) => x <= 1.5) ? 'met' : 'missed'}**.`);
   for (const s of ['ws', 'nms']) {
-    const rs = ns.map((n) => { const o = get('nowcast', n); const r = get(s, n); return o && r && ok(o) && ok(r) && n >= 1000 ? r.cpuPerGbps! / o.cpuPerGbps! : NaN; }).filter(Number.isFinite);
-    if (rs.length) L.push(`- ≥ 5× better than ${SENDER_NAMES[s]} in CPU per Gbit/s: ${rs.map((x) => f(x, 2) + '×').join(', ')} → **${rs.every((x) => x >= 5) ? 'met' : 'missed'}**.`);
+    const pairs = ns.filter((n) => n >= 1000).map((n) => ({ n, o: get('nowcast', n), r: get(s, n), c: get('c', n) })).filter((x) => x.o && x.r && ok(x.o) && ok(x.r));
+    if (!pairs.length) continue;
+    const rs = pairs.map((x) => x.r!.cpuPerGbps! / x.o!.cpuPerGbps!);
+    const bound = pairs.map((x) => (x.c && ok(x.c) ? x.r!.cpuPerGbps! / x.c.cpuPerGbps! : NaN));
+    L.push(`- ≥ 5× better than ${SENDER_NAMES[s]} in CPU per Gbit/s (N = ${pairs.map((x) => x.n).join(', ')}): ${rs.map((x) => f(x, 2) + '×').join(', ')} → **${rs.every((x) => x >= 5) ? 'met' : 'missed'}**. ` +
+      `Even the C floor is only ${bound.map((x) => f(x, 2) + '×').join(', ')} better than it here: on this path the kernel's share, common to all, caps the ratio.`);
   }
   const rpv = ns.map((n) => { const o = get('nowcast', n); return o && ok(o) && n >= 1000 ? o.relay!.rssPerViewer : NaN; }).filter(Number.isFinite);
   if (rpv.length) L.push(`- ≤ 16 KB RSS per viewer beyond its send buffer: ${rpv.map((x) => kib(x)).join(', ')} KiB at N ≥ 1000 → **${rpv.every((x) => x <= 16 * 1024) ? 'met' : 'missed'}**.`);
@@ -255,10 +294,21 @@ export function buildSection(results: RunResult[], env: Env, analysisText: strin
 
 export function buildSvg(results: RunResult[]): string {
   const main = results.filter((r) => r.spec.scenario === 'main' && ok(r));
+  const short: Record<string, string> = { nowcast: 'Nowcast (as shipped)', c: 'C floor', ws: 'ws baseline', nms: 'node-media-server 4 WS-FLV' };
   const series: Series[] = ['nowcast', 'c', 'ws', 'nms'].map((s) => ({
-    name: SENDER_NAMES[s]!,
+    name: short[s]!,
     color: COLORS[s]!,
-    points: main.filter((r) => r.sender === s).map((r) => ({ n: r.n, p50: r.analysis!.healthy.latency.p50, p99: r.analysis!.healthy.latency.p99 })),
+    points: main.filter((r) => r.sender === s).map((r) => {
+      // Where a point was measured more than once (4000), plot the median run.
+      const rs = runsAt(results, s, r.n);
+      const pick = rs.length > 2 ? [...rs].sort((a, b) => a.analysis!.healthy.latency.p99 - b.analysis!.healthy.latency.p99)[Math.floor((rs.length - 1) / 2)]! : r;
+      return { n: r.n, p50: pick.analysis!.healthy.latency.p50, p99: pick.analysis!.healthy.latency.p99, hollow: overloaded(pick) };
+    }),
   }));
-  return latencySvg(series, { title: 'Fan-out delivery latency vs viewers', subtitle: 'relay receipt → viewer arrival, loopback, relay on one core; p99 solid, p50 dashed', targetMs: TARGET_P99_MS, maxN: 6000 });
+  const proposed = results.find((r) => r.spec.id === 'var-copy-defer' && ok(r));
+  if (proposed) {
+    series.push({ name: 'Nowcast + proposed change', color: '#9467bd', markersOnly: true, marker: 'diamond',
+      points: [{ n: proposed.n, p50: proposed.analysis!.healthy.latency.p50, p99: proposed.analysis!.healthy.latency.p99 }] });
+  }
+  return latencySvg(series, { title: 'Fan-out delivery latency vs viewers', subtitle: 'relay receipt → viewer arrival, loopback, sender on one core; p99 solid, p50 dashed; 4000: median of runs', targetMs: TARGET_P99_MS, maxN: 6000 });
 }

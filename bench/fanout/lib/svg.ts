@@ -4,7 +4,11 @@
 export interface Series {
   name: string;
   color: string;
-  points: Array<{ n: number; p50: number; p99: number }>;
+  /** `hollow`: drawn as an open marker (for a sender that was overloaded there). */
+  points: Array<{ n: number; p50: number; p99: number; hollow?: boolean }>;
+  /** Markers only, no line (e.g. a single measured variant). */
+  markersOnly?: boolean;
+  marker?: 'circle' | 'diamond';
 }
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -12,7 +16,7 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 export function latencySvg(series: Series[], opts: { title: string; targetMs?: number; maxN?: number; subtitle?: string }): string {
   const W = 760;
   const H = 460;
-  const m = { l: 70, r: 190, t: 56, b: 56 };
+  const m = { l: 70, r: 200, t: 56, b: 56 };
   const pw = W - m.l - m.r;
   const ph = H - m.t - m.b;
   const all = series.flatMap((s) => s.points.flatMap((p) => [p.p50, p.p99])).filter((v) => Number.isFinite(v) && v > 0);
@@ -52,18 +56,29 @@ export function latencySvg(series: Series[], opts: { title: string; targetMs?: n
     out.push(`<line x1="${m.l}" x2="${m.l + pw}" y1="${yy}" y2="${yy}" stroke="#d00" stroke-dasharray="2 3"/>`);
     out.push(`<text x="${m.l + 4}" y="${(y(opts.targetMs) - 4).toFixed(1)}" fill="#d00">target p99 ${opts.targetMs} ms</text>`);
   }
+  const mark = (s: Series, cx: number, cy: number, hollow: boolean): string => {
+    const fill = hollow ? 'white' : s.color;
+    if (s.marker === 'diamond') return `<path d="M${cx.toFixed(1)} ${(cy - 6).toFixed(1)} l6 6 l-6 6 l-6 -6 z" fill="${fill}" stroke="${s.color}" stroke-width="1.5"/>`;
+    return `<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="${hollow ? 4 : 3}" fill="${fill}" stroke="${s.color}" stroke-width="1.5"/>`;
+  };
   for (const s of series) {
     const pts = s.points.filter((p) => Number.isFinite(p.p99)).sort((a, b) => a.n - b.n);
     for (const [key, dash] of [['p99', ''], ['p50', ' stroke-dasharray="6 4"']] as const) {
       const d = pts.map((p, i) => `${i ? 'L' : 'M'}${x(p.n).toFixed(1)} ${y(p[key]).toFixed(1)}`).join(' ');
-      if (d) out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
-      for (const p of pts) out.push(`<circle cx="${x(p.n).toFixed(1)}" cy="${y(p[key]).toFixed(1)}" r="3" fill="${s.color}"/>`);
+      if (d && !s.markersOnly) out.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
+      for (const p of pts) out.push(mark(s, x(p.n), y(p[key]), !!p.hollow));
     }
   }
   let ly = m.t + 10;
   for (const s of series) {
-    out.push(`<line x1="${m.l + pw + 16}" x2="${m.l + pw + 44}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
-    out.push(`<text x="${m.l + pw + 50}" y="${ly + 4}">${esc(s.name)}</text>`);
+    if (s.markersOnly) out.push(mark(s, m.l + pw + 30, ly, false));
+    else out.push(`<line x1="${m.l + pw + 16}" x2="${m.l + pw + 44}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"/>`);
+    const words = s.name.split(' ');
+    // Two lines at most, so long names fit the legend column.
+    const first: string[] = [];
+    while (words.length && (first.join(' ') + ' ' + words[0]).length <= 20) first.push(words.shift()!);
+    out.push(`<text x="${m.l + pw + 50}" y="${ly + 4}">${esc(first.join(' ') || words.shift()!)}</text>`);
+    if (words.length) { ly += 14; out.push(`<text x="${m.l + pw + 50}" y="${ly + 4}">${esc(words.join(' '))}</text>`); }
     ly += 20;
   }
   ly += 6;
@@ -72,6 +87,11 @@ export function latencySvg(series: Series[], opts: { title: string; targetMs?: n
   ly += 20;
   out.push(`<line x1="${m.l + pw + 16}" x2="${m.l + pw + 44}" y1="${ly}" y2="${ly}" stroke="#333" stroke-width="2" stroke-dasharray="6 4"/>`);
   out.push(`<text x="${m.l + pw + 50}" y="${ly + 4}">p50</text>`);
+  ly += 22;
+  out.push(`<circle cx="${m.l + pw + 30}" cy="${ly}" r="4" fill="white" stroke="#333" stroke-width="1.5"/>`);
+  out.push(`<text x="${m.l + pw + 50}" y="${ly + 4}">overloaded: took</text>`);
+  out.push(`<text x="${m.l + pw + 50}" y="${ly + 18}">chunks late, so the</text>`);
+  out.push(`<text x="${m.l + pw + 50}" y="${ly + 32}">figure understates</text>`);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }
