@@ -69,8 +69,5 @@ export function pixelClockScript(a: { bits: number; cell: number; videoSelector:
 
 export const pixelClockArgs = { bits: CLOCK_BITS, cell: CLOCK_CELL, videoSelector: 'video' };
 
-export function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
+/** The relay's nearest-rank percentile, so benchmarks and /api/streams agree on the definition. */
+export { percentile } from '../../relay/qoe.js';
