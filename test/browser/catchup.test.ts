@@ -116,11 +116,12 @@ describe('catch-up in Chromium', () => {
       return { at: Date.now(), latency: s.latency!, target: s.targetLatency!, rate: s.playbackRate!, maxRate: s.maxRate!, jumps: s.jumps!, stalls: s.stalls!, buffer: s.buffer!, rtt: s.rtt! };
     });
 
-    // Settled at the announced target first.
+    // Settled first, at the announced target (or above it, if a stall while joining on a busy
+    // machine raised it: the check below is against the live target either way).
     await page.waitForFunction(() => {
       const s = (window as unknown as { __nowcast?: { player: { stats: { latency: number; targetLatency: number; rtt: number } } } }).__nowcast?.player.stats;
-      return !!s && Math.abs(s.latency - s.targetLatency) < 0.05 && Math.abs(s.targetLatency - 0.2) < 1e-9 && Number.isFinite(s.rtt);
-    }, null, { timeout: 20_000, polling: 100 });
+      return !!s && Math.abs(s.latency - s.targetLatency) < 0.05 && s.targetLatency >= 0.2 - 1e-9 && Number.isFinite(s.rtt);
+    }, null, { timeout: 40_000, polling: 100 });
     const before = await stats();
     expect(before.rtt).toBeLessThan(20); // min-RTT on loopback: a few ms at most, not 40–70
 
