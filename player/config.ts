@@ -4,8 +4,11 @@ import type { ServiceDescription } from '../relay/protocol.js';
 import { POLICIES, type ControlParams, type Policy, type SafeMode } from './latency.js';
 
 export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {
-  /** WebSocket URL of the stream, e.g. `ws://host/live/NAME`. Required. */
-  url: string;
+  /**
+   * WebSocket URL of the stream, e.g. `ws://host/live/NAME`, or a list of equivalent URLs
+   * (edges of one origin). Required. With a list, each reconnect tries the next URL.
+   */
+  url: string | readonly string[];
   /** Safari safe mode; 'auto' picks 'coarse' on Safari (by user agent), else 'off'. */
   safeMode: SafeMode | 'auto';
   /** Seconds of media kept behind currentTime; older media is removed. */
@@ -38,7 +41,7 @@ export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {
   debug: boolean;
 }
 
-export type PlayerOptions = Partial<PlayerConfig> & { url: string };
+export type PlayerOptions = Partial<PlayerConfig> & { url: string | readonly string[] };
 
 export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   policy: 'nowcast' as Policy,
@@ -133,9 +136,12 @@ export function mergeConfig(options: PlayerOptions): PlayerConfig {
   for (const key of Object.keys(options)) if (!known.has(key)) fail(key, 'is not a known option');
   const merged: PlayerConfig = { ...DEFAULTS, ...stripUndefined(options), url: options.url };
 
-  if (typeof merged.url !== 'string' || !/^wss?:\/\/./i.test(merged.url)) {
-    fail('url', `must be a ws:// or wss:// URL, got ${JSON.stringify(merged.url)}`);
+  const urls: readonly unknown[] = Array.isArray(merged.url) ? merged.url : [merged.url];
+  if (urls.length === 0) fail('url', 'must not be an empty list');
+  for (const u of urls) {
+    if (typeof u !== 'string' || !/^wss?:\/\/./i.test(u)) fail('url', `must be a ws:// or wss:// URL, got ${JSON.stringify(u)}`);
   }
+  if (Array.isArray(merged.url)) merged.url = Object.freeze([...merged.url]);
   for (const [key, min, exclusive] of NUMBER_RULES) {
     const v: unknown = merged[key];
     if (typeof v !== 'number' || Number.isNaN(v)) fail(key, `must be a number, got ${JSON.stringify(v)}`);

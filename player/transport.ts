@@ -54,12 +54,23 @@ export class Transport {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private closed = false;
+  /** Index into urls of the next socket; advances after every unexpected close. */
+  private next = 0;
+  private readonly urls: readonly string[];
 
   constructor(
-    private readonly url: string,
+    url: string | readonly string[],
     private readonly opts: TransportOptions,
     private readonly on: TransportHandlers,
-  ) {}
+  ) {
+    this.urls = typeof url === 'string' ? [url] : [...url];
+    if (this.urls.length === 0) throw new TypeError('Transport needs at least one URL');
+  }
+
+  /** The URL of the current (or next) socket. */
+  get url(): string {
+    return this.urls[this.next % this.urls.length]!;
+  }
 
   get connected(): boolean {
     return this.ws?.readyState === 1;
@@ -142,6 +153,9 @@ export class Transport {
     const wasHealthy = this.healthy || (this.openedAt > 0 && Date.now() - this.openedAt >= HEALTHY_AFTER_MS);
     this.drop();
     if (wasHealthy) this.attempt = 0;
+    // Failover: the next attempt goes to the next URL of the list (an edge that went away
+    // is the likeliest cause of a close; all URLs serve the same stream).
+    this.next = (this.next + 1) % this.urls.length;
     if (this.closed || !this.opts.reconnect) {
       this.on.close({ code, reason });
       return;
@@ -151,7 +165,8 @@ export class Transport {
       this.on.giveUp(this.attempt);
       return;
     }
-    const delayMs = backoffDelay(this.attempt, this.opts.baseMs, this.opts.maxMs);
+    // With another URL to try, the first retry goes at once: a dead edge must cost < 2 s.
+    const delayMs = this.urls.length > 1 && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this.opts.baseMs, this.opts.maxMs);
     this.attempt += 1;
     this.on.close({ code, reason, retry: { attempt: this.attempt, delayMs } });
     this.retryTimer = setTimeout(() => {

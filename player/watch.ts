@@ -4,6 +4,8 @@
 //   /watch/NAME?policy=nowcast|none|seek|mpegts&target=MS&pinned=1&debug
 // and optionally &min=MS&max=MS&minRate=R&maxRate=R&safari=auto|off|coarse|seek. What the
 // URL sets overrides the stream's hello.service; the rest comes from the relay.
+// &token=T is passed on to the WebSocket (view tokens); each &edge=HOST:PORT adds a relay
+// (edge) to fail over to, after this page's own host.
 import { mountStatsPanel } from './panel.js';
 import { STREAM_NAME_RE } from '../relay/protocol.js';
 import { optionsFromQuery } from './config.js';
@@ -31,6 +33,14 @@ function streamName(pathname: string): string | undefined {
   const m = /^\/watch\/([^/]+)\/?$/.exec(pathname);
   const name = m ? decodeURIComponent(m[1]!) : undefined;
   return name && STREAM_NAME_RE.test(name) ? name : undefined;
+}
+
+/** This host's /live/NAME, then one per ?edge=HOST:PORT, each with the page's ?token= if any. */
+function streamUrls(scheme: string, name: string, q: URLSearchParams): string[] {
+  const token = q.get('token');
+  const suffix = `/live/${encodeURIComponent(name)}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
+  const hosts = [location.host, ...q.getAll('edge').filter((h) => /^[\w.\-\[\]:]+$/.test(h) && h !== location.host)];
+  return hosts.map((h) => `${scheme}//${h}${suffix}`);
 }
 
 function fmtMs(seconds: number): string {
@@ -71,7 +81,7 @@ function main(): void {
   let player: Player;
   try {
     const options = optionsFromQuery(new URLSearchParams(location.search));
-    player = new Player(video, { ...options, url: `${scheme}//${location.host}/live/${encodeURIComponent(name)}` });
+    player = new Player(video, { ...options, url: streamUrls(scheme, name, new URLSearchParams(location.search)) });
   } catch (e) {
     statsEl.textContent = `Bad player option: ${e instanceof Error ? e.message : String(e)}`;
     statsEl.classList.add('bad');

@@ -21,6 +21,8 @@ describe('mergeConfig', () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['an unknown key', { targetLatancy: 0.2 }, /"targetLatancy" is not a known option/],
     ['a non-ws url', { url: 'http://x/live/a' }, /"url" must be a ws:\/\/ or wss:\/\/ URL/],
+    ['a list with a non-ws url', { url: ['ws://a/live/x', 'ftp://b'] }, /"url" must be a ws:\/\/ or wss:\/\/ URL, got "ftp:\/\/b"/],
+    ['an empty url list', { url: [] }, /"url" must not be an empty list/],
     ['a string where a number belongs', { targetLatency: '0.2' }, /"targetLatency" must be a number/],
     ['NaN', { maxRate: NaN }, /"maxRate" must be a number/],
     ['a negative target', { targetLatency: -1 }, /"targetLatency" must be >= 0/],

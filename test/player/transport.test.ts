@@ -51,7 +51,7 @@ class FakeSocket {
   }
 }
 
-function harness(maxAttempts = Infinity) {
+function harness(maxAttempts = Infinity, url: string | string[] = 'ws://relay/live/x') {
   const events = { closes: [] as CloseInfo[], messages: [] as ServerMessage[], binaries: 0, malformed: 0, gaveUp: 0 };
   const handlers: TransportHandlers = {
     open: () => {},
@@ -62,7 +62,7 @@ function harness(maxAttempts = Infinity) {
     giveUp: () => (events.gaveUp += 1),
   };
   const t = new Transport(
-    'ws://relay/live/x',
+    url,
     { reconnect: true, baseMs: 250, maxMs: 5000, maxAttempts, WebSocketImpl: FakeSocket as unknown as typeof WebSocket },
     handlers,
   );
@@ -153,5 +153,23 @@ describe('Transport', () => {
     expect(ws.readyState).toBe(3);
     vi.advanceTimersByTime(60_000);
     expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('fails over to the next URL of a list at once, and wraps around', () => {
+    const { t, events, last } = harness(Infinity, ['ws://edge-a/live/x', 'ws://edge-b/live/x']);
+    t.connect();
+    expect(last().url).toBe('ws://edge-a/live/x');
+    last().open();
+    last().onmessage?.({ data: new ArrayBuffer(8) });
+    last().drop();
+    expect(events.closes[0]?.retry?.delayMs).toBe(0);
+    vi.advanceTimersByTime(0);
+    expect(last().url).toBe('ws://edge-b/live/x');
+    last().drop();
+    // Not healthy: the next retry backs off, and goes back to the first edge.
+    expect(events.closes[1]?.retry?.delayMs).toBeLessThan(500);
+    vi.advanceTimersByTime(500);
+    expect(last().url).toBe('ws://edge-a/live/x');
+    t.close();
   });
 });
