@@ -30,7 +30,6 @@ export class Nowcast {
     this.metrics = cfg.metrics.enabled
       ? new Metrics({
         streams: () => this.relay.allStreams(),
-        subscribers: (topic) => this.relay.app.numSubscribers(topic),
         publishers: () => this.ingest.publishers(),
         ingest: () => this.ingest.counters,
         relay: () => this.relay,

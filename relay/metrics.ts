@@ -1,5 +1,5 @@
 // Prometheus metrics for /metrics. Pull-based: a scrape (and a 1 s sampler, for rates and the
-// out-bytes estimate) reads the relay's streams and the ingest's counters; nothing is added to
+// bitrate) reads the relay's streams and the ingest's counters; nothing is added to
 // the per-chunk path. Stream labels are bounded: the first `maxStreamLabels` streams that ever
 // published get their own label, everything else is `_other` (never a valid stream name).
 import { readFileSync } from 'node:fs';
@@ -9,11 +9,10 @@ import type { StreamState } from './protocol.js';
 /** What metrics read from one relay stream (relay/stream.ts satisfies it). */
 export interface StreamLike {
   readonly name: string;
-  readonly topic: string;
   readonly state: StreamState;
   readonly generation: number;
   readonly viewerCount: number;
-  readonly counters: { chunks: number; bytes: number; keyframes: number; skips: number; skippedChunks: number };
+  readonly counters: { chunks: number; bytes: number; keyframes: number; skips: number; skippedChunks: number; sentChunks: number; sentBytes: number };
 }
 
 /** One publisher session (ingest/remux.ts PublishStats satisfies it). */
@@ -26,8 +25,6 @@ export interface PublisherLike {
 
 export interface MetricsSources {
   streams(): Iterable<StreamLike>;
-  /** uWS `app.numSubscribers(topic)`: viewers a publish reaches now. */
-  subscribers(topic: string): number;
   publishers(): Iterable<PublisherLike>;
   ingest(): { ffmpegRestarts: number; ffmpegRecycles: number; publishes: number; refused: number };
   relay(): { closedAtCap: number; badMessages: number };
@@ -53,7 +50,7 @@ export interface MetricsOptions {
   maxStreamLabels: number;
   /** process_* and nodejs_* metrics from prom-client. */
   defaultMetrics: boolean;
-  /** Sampler period for rates and the out-bytes estimate, in ms. */
+  /** Sampler period for rates, in ms. */
   sampleIntervalMs: number;
 }
 
@@ -63,7 +60,7 @@ const BITRATE_WINDOW_MS = 5_000;
 /** Viewers whose stall totals and startup are remembered (for deltas); the oldest go first. */
 const QOE_VIEWERS_MAX = 10_000;
 
-interface Snap { chunks: number; bytes: number; skips: number; skippedChunks: number; subs: number }
+interface Snap { chunks: number; bytes: number; skips: number; skippedChunks: number; sentChunks: number; sentBytes: number }
 interface Totals { chunks: number; bytes: number; sentChunks: number; sentBytes: number; skippedChunks: number }
 interface PerStream { snap: Snap; history: Array<[t: number, bytes: number]> }
 
@@ -135,10 +132,10 @@ export class Metrics {
       });
     };
     perStreamTotal('nowcast_ingest_bytes_total', 'fMP4 bytes received from FFmpeg (media in), per stream.', 'bytes');
-    perStreamTotal('nowcast_chunks_total', 'Chunks received from FFmpeg and published once to the stream topic.', 'chunks');
+    perStreamTotal('nowcast_chunks_total', 'Chunks received from FFmpeg (each sent to every live viewer).', 'chunks');
     perStreamTotal('nowcast_egress_bytes_total',
-      'Estimated media bytes sent to viewers: chunk bytes × topic subscribers, sampled each second (joiners\' cached-GOP burst not included).', 'sentBytes');
-    perStreamTotal('nowcast_chunks_sent_total', 'Estimated chunks sent to viewers: chunks × topic subscribers, sampled each second.', 'sentChunks');
+      'Media bytes handed to viewers\' sockets: live chunks and joiners\' cached GOP.', 'sentBytes');
+    perStreamTotal('nowcast_chunks_sent_total', 'Media chunks handed to viewers\' sockets: live chunks and joiners\' cached GOP.', 'sentChunks');
     new Counter({
       name: 'nowcast_chunks_skipped_total', help: 'Chunks viewers did not get, by reason (slow_viewer: dropped to the next keyframe).',
       labelNames: ['stream', 'reason'], registers,
@@ -242,7 +239,7 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  /** Starts the sampler (rates, out-bytes estimate). Scrapes also sample. */
+  /** Starts the sampler (rates). Scrapes also sample. */
   start(): this {
     if (!this.#timer) {
       this.#timer = setInterval(() => this.#sample(), this.#opts.sampleIntervalMs);
@@ -318,12 +315,11 @@ export class Metrics {
   #sample(): void {
     const now = Date.now();
     const current = new Map<StreamLike, PerStream>();
-    for (const s of this.#src.streams()) current.set(s, this.#seen.get(s) ?? { snap: { chunks: 0, bytes: 0, skips: 0, skippedChunks: 0, subs: 0 }, history: [] });
-    for (const [s, st] of this.#seen) if (!current.has(s)) this.#fold(s, st, st.snap.subs);
+    for (const s of this.#src.streams()) current.set(s, this.#seen.get(s) ?? { snap: { chunks: 0, bytes: 0, skips: 0, skippedChunks: 0, sentChunks: 0, sentBytes: 0 }, history: [] });
+    for (const [s, st] of this.#seen) if (!current.has(s)) this.#fold(s, st);
     this.#bitrate.clear();
     for (const [s, st] of current) {
-      const subs = this.#src.subscribers(s.topic);
-      this.#fold(s, st, subs);
+      this.#fold(s, st);
       st.history.push([now, s.counters.bytes]);
       while (st.history.length > 2 && now - st.history[1]![0] >= BITRATE_WINDOW_MS) st.history.shift();
       const [t0, b0] = st.history[0]!;
@@ -334,7 +330,7 @@ export class Metrics {
     this.#seen = current;
   }
 
-  #fold(s: StreamLike, st: PerStream, subs: number): void {
+  #fold(s: StreamLike, st: PerStream): void {
     const c = s.counters;
     const p = st.snap;
     const label = this.#label(s.name, s.generation > 0);
@@ -344,10 +340,10 @@ export class Metrics {
     const dBytes = c.bytes - p.bytes;
     t.chunks += dChunks;
     t.bytes += dBytes;
-    t.sentChunks += dChunks * subs;
-    t.sentBytes += dBytes * subs;
+    t.sentChunks += c.sentChunks - p.sentChunks;
+    t.sentBytes += c.sentBytes - p.sentBytes;
     t.skippedChunks += c.skippedChunks - p.skippedChunks;
     this.#skips += c.skips - p.skips;
-    st.snap = { chunks: c.chunks, bytes: c.bytes, skips: c.skips, skippedChunks: c.skippedChunks, subs };
+    st.snap = { chunks: c.chunks, bytes: c.bytes, skips: c.skips, skippedChunks: c.skippedChunks, sentChunks: c.sentChunks, sentBytes: c.sentBytes };
   }
 }

@@ -119,7 +119,7 @@ export class Relay implements SinkProvider {
     if (!s) {
       const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
       const m = this.#ops.metrics;
-      s = new Stream(name, this.app, limits, this.#service(name), this.#log.child({ stream: name }),
+      s = new Stream(name, limits, this.#service(name), this.#log.child({ stream: name }),
         m?.observeQoe ? (stream, r, viewer) => m.observeQoe!(stream, r, viewer) : undefined);
       this.#streams.set(name, s);
     }

@@ -1,7 +1,14 @@
 // One live stream in the relay: its current init segment, the chunks since the last keyframe
-// (so a new viewer starts at once), and fan-out to viewers through one uWS topic, so each
-// chunk is stored once however many viewers there are.
-import type { TemplatedApp, WebSocket } from 'uWebSockets.js';
+// (so a new viewer starts at once), and fan-out of each chunk's one shared Buffer to the
+// stream's live viewers.
+//
+// Fan-out is a loop of ws.send() over a Set, not a uWS topic, and is not corked: measured by
+// `npm run bench:fanout` at 4000 viewers (bench/RESULTS.md), a topic subscriber (and a corked
+// socket) copies every message into its own send buffer, which keeps its capacity, so 16+ KiB
+// keyframes cost ~23 KiB RSS per viewer; an uncorked send of one message writes straight to
+// the kernel (writev, no copy) and only the part the kernel refuses is buffered. The loop also
+// lets the relay see a send the socket dropped (maxBackpressure) at the chunk it happened.
+import type { WebSocket } from 'uWebSockets.js';
 import type { Logger } from '../app/log.js';
 import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
 import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from './protocol.js';
@@ -33,16 +40,20 @@ export interface StreamCounters {
   keyframes: number;
   skips: number;
   skippedChunks: number;
+  /** Media chunks and bytes handed to viewers' sockets (live chunks and joiners' cached GOP). */
+  sentChunks: number;
+  sentBytes: number;
 }
+
+/** uWS ws.send() result: the socket was over maxBackpressure and the message was dropped. */
+const SEND_DROPPED = 2;
 
 export class Stream {
   readonly name: string;
-  readonly topic: string;
   state: StreamState = 'offline';
   generation = 0;
-  readonly counters: StreamCounters = { chunks: 0, bytes: 0, keyframes: 0, skips: 0, skippedChunks: 0 };
+  readonly counters: StreamCounters = { chunks: 0, bytes: 0, keyframes: 0, skips: 0, skippedChunks: 0, sentChunks: 0, sentBytes: 0 };
   lastChunkAt = 0;
-  #app: TemplatedApp;
   #log: Logger;
   #limits: StreamLimits;
   #info: InfoMessage | null = null;
@@ -52,6 +63,8 @@ export class Stream {
   #gopOpen = false;
   #viewers = new Set<Viewer>();
   #waiting = new Set<Viewer>();
+  /** Viewers that get every chunk: state 'live' and their join burst sent. */
+  #live = new Set<Viewer>();
   #stateCode: string | undefined;
   #stateMessage: string | undefined;
   #closed = false;
@@ -60,12 +73,10 @@ export class Stream {
   /** Viewers' QoE reports for this stream (relay/qoe.ts). */
   readonly qoe: QoeAggregator;
 
-  constructor(name: string, app: TemplatedApp, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener) {
+  constructor(name: string, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener) {
     this.name = name;
     this.service = service;
     this.qoe = new QoeAggregator(name, {}, onQoe);
-    this.topic = `m/${name}`;
-    this.#app = app;
     this.#limits = limits;
     this.#log = log;
   }
@@ -97,7 +108,7 @@ export class Stream {
     this.setState('live');
   }
 
-  /** The hot path: one publish per chunk, whatever the number of viewers. */
+  /** The hot path: the chunk's one Buffer to every live viewer; no allocation per viewer. */
   onChunk(chunk: Chunk): void {
     if (this.#closed || !this.#init) return;
     const c = this.counters;
@@ -118,7 +129,12 @@ export class Stream {
     c.chunks++;
     c.bytes += chunk.bytes.length;
     this.lastChunkAt = Date.now();
-    this.#app.publish(this.topic, chunk.bytes, true);
+    const b = chunk.bytes;
+    for (const v of this.#live) {
+      if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v);
+    }
+    c.sentChunks += this.#live.size;
+    c.sentBytes += this.#live.size * b.length;
   }
 
   /** Publisher gone, back, or failed. Viewers stay connected and are told. */
@@ -134,7 +150,7 @@ export class Stream {
     for (const v of this.#viewers) v.cork(() => v.send(text, false));
   }
 
-  /** Called inside uWS's open handler (already corked). */
+  /** Called inside uWS's open handler (already corked): control messages and init now, media just after. */
   addViewer(v: Viewer): void {
     const d = v.getUserData();
     this.#viewers.add(v);
@@ -145,18 +161,40 @@ export class Stream {
     }
     this.#send(v, this.#stateMsg());
     if (this.#gopOpen && this.#gop.length) {
-      for (const b of this.#gop) v.send(b, true);
       d.state = 'live';
-      v.subscribe(this.topic);
+      // The cached GOP goes out after the open handler returns: inside it the socket is
+      // corked, and corked big messages take uWS's copy path (see the top of this file).
+      setImmediate(() => this.#sendJoinBurst(v));
     } else {
       d.state = 'waiting';
       this.#waiting.add(v);
     }
   }
 
+  #sendJoinBurst(v: Viewer): void {
+    const d = v.getUserData();
+    if (d.closed || this.#closed || d.state !== 'live' || this.#live.has(v)) return;
+    // A keyframe may have come since open, or the cache overflowed: send what is cached now.
+    if (!this.#gopOpen || !this.#gop.length) {
+      d.state = 'waiting';
+      this.#waiting.add(v);
+      return;
+    }
+    for (const b of this.#gop) {
+      if (v.send(b, true) === SEND_DROPPED) {
+        this.#startSkipping(v);
+        return;
+      }
+      this.counters.sentChunks++;
+      this.counters.sentBytes += b.length;
+    }
+    this.#live.add(v);
+  }
+
   removeViewer(v: Viewer): void {
     this.#viewers.delete(v);
     this.#waiting.delete(v);
+    this.#live.delete(v);
   }
 
   /** Reads each viewer's send buffer and applies the drop policy. Runs on a timer. */
@@ -166,29 +204,37 @@ export class Stream {
       if (d.state === 'waiting') continue;
       const next = afterSweep(d.state, v.getBufferedAmount(), this.#limits);
       if (next === d.state) continue;
-      if (next === 'skipping') {
-        v.unsubscribe(this.topic);
-        d.skipFromChunk = this.counters.chunks;
-        d.skipFromBytes = this.counters.bytes;
-        this.counters.skips++;
-        this.#log.debug({ viewer: d.id }, 'viewer too slow; skipping to the next keyframe');
-      } else if (next === 'waiting') {
-        this.#waiting.add(v);
+      if (next === 'skipping') this.#startSkipping(v);
+      else {
+        if (next === 'waiting') this.#waiting.add(v);
+        d.state = next;
       }
-      d.state = next;
     }
+  }
+
+  /** Stops sending media to a viewer until the next keyframe after its buffer drains. */
+  #startSkipping(v: Viewer): void {
+    const d = v.getUserData();
+    if (d.state === 'skipping') return;
+    this.#live.delete(v);
+    this.#waiting.delete(v);
+    d.state = 'skipping';
+    d.skipFromChunk = this.counters.chunks;
+    d.skipFromBytes = this.counters.bytes;
+    this.counters.skips++;
+    this.#log.debug({ viewer: d.id }, 'viewer too slow; skipping to the next keyframe');
   }
 
   #toWaiting(v: Viewer): void {
     const d = v.getUserData();
     // A new generation is a restart, not a skip: nothing is reported as missed.
-    if (d.state === 'live') v.unsubscribe(this.topic);
+    this.#live.delete(v);
     d.skipFromChunk = -1;
     d.state = 'waiting';
     this.#waiting.add(v);
   }
 
-  /** At a keyframe: every waiting viewer is told what it missed and subscribed again. */
+  /** At a keyframe (before it is sent): every waiting viewer is told what it missed and goes live again. */
   #resume(): void {
     for (const v of this.#waiting) {
       const d = v.getUserData();
@@ -199,8 +245,8 @@ export class Stream {
           this.counters.skippedChunks += chunks;
           this.#send(v, { type: 'skip', chunks, bytes: this.counters.bytes - d.skipFromBytes });
         }
-        v.subscribe(this.topic);
       });
+      this.#live.add(v);
       d.skipFromChunk = -1;
     }
     this.#waiting.clear();
@@ -233,5 +279,6 @@ export class Stream {
     this.#viewers.clear();
     for (const v of viewers) if (!v.getUserData().closed) v.end(1001, 'stream closed');
     this.#waiting.clear();
+    this.#live.clear();
   }
 }

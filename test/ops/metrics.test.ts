@@ -91,8 +91,8 @@ describe('/metrics', () => {
     await sleep(100); // chunks published just before the scrape are still on the wire
     const got = a.chunks().length + b.chunks().length - c0;
     const gotBytes = a.concat().length + b.concat().length - bytes0;
-    // The previous test left one viewer open, so three are subscribed.
-    const subs = n.app.relay.app.numSubscribers('m/ops');
+    // The previous test left one viewer open, so three are live.
+    const subs = n.app.relay.stream('ops')!.viewerCount;
     expect(subs).toBe(3);
     const sent = value(m1, 'nowcast_chunks_sent_total', { stream: 'ops' })! - value(m0, 'nowcast_chunks_sent_total', { stream: 'ops' })!;
     const published = value(m1, 'nowcast_chunks_total', { stream: 'ops' })! - value(m0, 'nowcast_chunks_total', { stream: 'ops' })!;
