@@ -130,6 +130,24 @@ export interface Config {
     cert: string;
     key: string;
   };
+  cluster: {
+    /** 'all-in-one': one node, no NATS. 'ingest-only': takes publishers, serves its own viewers
+     *  and publishes every stream to NATS. 'edge-only': no RTMP/SRT; serves viewers with streams
+     *  fetched from NATS while it has viewers for them. See docs/scaling.md. */
+    role: string;
+    /** NATS server URLs (ingest-only and edge-only). */
+    natsServers: string[];
+    /** Subject prefix and KV bucket name (`PREFIX_streams`): clusters can share one NATS. */
+    prefix: string;
+    /** An edge keeps a stream subscribed this long after its last viewer leaves, so a viewer
+     *  who reloads the page finds it warm. */
+    lingerMs: number;
+    /** An edge waits this long for the origin's snapshot (init + cached GOP) before falling back
+     *  to the KV and the next keyframe. */
+    snapshotTimeoutMs: number;
+    /** Delay between NATS connection attempts. */
+    retryMs: number;
+  };
   shutdown: {
     /** On SIGTERM (app/main.ts): /readyz turns 503 and new viewers are refused; connected viewers
      *  keep playing until none is left or this many ms have passed, then everything stops. */
@@ -176,12 +194,14 @@ export const defaults: Config = {
   // Generous: thousands of viewers from 127.0.0.1 in the benchmarks must pass.
   limits: { maxStreams: 1_000, maxViewersPerStream: 100_000, maxViewersPerIp: 200, upgradesPerSecondPerIp: 50, limitLoopback: false },
   tls: { cert: '', key: '' },
+  cluster: { role: 'all-in-one', natsServers: ['nats://127.0.0.1:4222'], prefix: 'nowcast', lingerMs: 5_000, snapshotTimeoutMs: 1_000, retryMs: 250 },
   // Under Kubernetes' default 30 s grace period, with time left for the load balancer to notice /readyz.
   shutdown: { drainMs: 10_000 },
 };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LOG_FORMATS = ['auto', 'json', 'pretty'];
+export const ROLES = ['all-in-one', 'ingest-only', 'edge-only'];
 
 export class ConfigError extends Error {
   /** `source`: where the bad value came from when that is not obvious (the config file's path). */
@@ -283,6 +303,13 @@ function validate(c: Config): Config {
   if (!Number.isInteger(c.metrics.maxStreamLabels) || c.metrics.maxStreamLabels < 0) {
     throw new ConfigError('metrics.maxStreamLabels', `expected a whole number ≥ 0, got ${c.metrics.maxStreamLabels}`);
   }
+  if (!ROLES.includes(c.cluster.role)) throw new ConfigError('cluster.role', `expected one of ${ROLES.join(', ')}, got ${JSON.stringify(c.cluster.role)}`);
+  if (c.cluster.role !== 'all-in-one' && !c.cluster.natsServers.length) throw new ConfigError('cluster.natsServers', `role ${c.cluster.role} needs at least one NATS server`);
+  c.cluster.natsServers.forEach((u, i) => {
+    if (typeof u !== 'string' || !/^(nats|tls|wss?):\/\/[^\s]+$/.test(u)) throw new ConfigError(`cluster.natsServers[${i}]`, `expected a nats:// URL, got ${JSON.stringify(u)}`);
+  });
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(c.cluster.prefix)) throw new ConfigError('cluster.prefix', 'expected 1–32 letters, digits, _ or -');
+  for (const k of ['lingerMs', 'snapshotTimeoutMs', 'retryMs'] as const) positive(`cluster.${k}`, c.cluster[k]);
   if (!Number.isFinite(c.shutdown.drainMs) || c.shutdown.drainMs < 0) {
     throw new ConfigError('shutdown.drainMs', `expected a number of ms ≥ 0, got ${c.shutdown.drainMs}`);
   }

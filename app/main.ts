@@ -22,6 +22,8 @@ Options:
       --log-level LEVEL  fatal, error, warn, info, debug, trace, silent  (log.level)
       --log-format F     json, pretty, or auto (pretty on a terminal)    (log.format)
       --drain-ms N       on SIGTERM, how long connected viewers may stay (shutdown.drainMs)
+      --role ROLE        all-in-one, ingest-only or edge-only            (cluster.role)
+      --nats URL[,URL]   NATS servers for ingest-only and edge-only      (cluster.natsServers)
       --set KEY=VALUE    set any key below, e.g. --set relay.slowViewerBytes=1048576 (repeatable;
                          arrays as JSON: --set 'srt.listeners=[{"port":9000,"stream":"srt"}]')
       --print-config     print the merged configuration as JSON and exit
@@ -37,6 +39,9 @@ Precedence: flags > environment (NOWCAST_…) > config file > defaults.
 
 Signals: SIGTERM drains (/readyz → 503, new viewers refused, connected ones stay up to
   shutdown.drainMs), then stops; SIGINT (Ctrl-C) stops at once; a second signal exits now.
+
+Cluster: --role ingest-only --nats nats://HOST:4222 on the node publishers reach; --role edge-only
+  --nats nats://HOST:4222 on each edge (no RTMP/SRT there). See docs/scaling.md.
 
 Endpoints: / /watch/NAME /live/NAME (WebSocket) /api/streams /metrics /dashboard /livez /readyz
 
@@ -64,6 +69,8 @@ function flagOverrides(values: Record<string, unknown>): Record<string, unknown>
   put('log', 'level', values['log-level']);
   put('log', 'format', values['log-format']);
   if (values.demo) put('demo', 'enabled', true);
+  put('cluster', 'role', values.role);
+  if (typeof values.nats === 'string') put('cluster', 'natsServers', values.nats.split(',').map((u) => u.trim()).filter(Boolean));
   // --set comes first so the named flags win over it.
   return combine(setOverrides((values.set as string[] | undefined) ?? []), o);
 }
@@ -79,6 +86,8 @@ async function main(): Promise<void> {
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       'drain-ms': { type: 'string' },
+      role: { type: 'string' },
+      nats: { type: 'string' },
       set: { type: 'string', multiple: true },
       'print-config': { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
@@ -92,11 +101,13 @@ async function main(): Promise<void> {
   const log = createRootLogger(cfg.log.level, cfg.log.format);
   const app = await new Nowcast(cfg, log).start();
   const host = cfg.host === '0.0.0.0' ? 'localhost' : cfg.host;
-  log.info({ version: VERSION, httpPort: app.httpPort, rtmpPort: app.rtmpPort, config: values.config ?? process.env.NOWCAST_CONFIG ?? null },
+  const edge = cfg.cluster.role === 'edge-only';
+  log.info({ version: VERSION, role: cfg.cluster.role, httpPort: app.httpPort, rtmpPort: app.rtmpPort, config: values.config ?? process.env.NOWCAST_CONFIG ?? null },
     `Nowcast is up: streams at http://${host}:${app.httpPort}/` +
     (app.rtmpPort ? ` ; publish to rtmp://${host}:${app.rtmpPort}/${cfg.rtmp.app} with stream key NAME` : '') +
-    (cfg.srt.listeners.length ? ` ${app.rtmpPort ? 'or' : '; publish to'} srt://${host}:${cfg.srt.listeners[0]!.port}` : '') +
-    (cfg.demo.enabled ? ` ; demo at http://${host}:${app.httpPort}/watch/${cfg.demo.stream}` : '') +
+    (cfg.srt.listeners.length && !edge ? ` ${app.rtmpPort ? 'or' : '; publish to'} srt://${host}:${cfg.srt.listeners[0]!.port}` : '') +
+    (edge ? ` ; edge of ${cfg.cluster.natsServers.join(',')}` : '') +
+    (cfg.demo.enabled && !edge ? ` ; demo at http://${host}:${app.httpPort}/watch/${cfg.demo.stream}` : '') +
     (cfg.metrics.enabled ? ` ; metrics at /metrics, dashboard at /dashboard` : ''));
 
   let signals = 0;
@@ -113,8 +124,7 @@ async function main(): Promise<void> {
       void app.drain().then(exit);
     } else {
       log.info({ sig }, 'stopping');
-      app.close();
-      exit();
+      void app.close().then(exit);
     }
   };
   process.on('SIGINT', onSignal);

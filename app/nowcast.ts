@@ -7,6 +7,11 @@ import { Guard } from '../relay/guard.js';
 import { Metrics } from '../relay/metrics.js';
 import { Ingest } from '../ingest/ingest.js';
 import { TestSource } from '../ingest/test-source.js';
+import { NatsLink } from '../cluster/link.js';
+import { ClusterOrigin } from '../cluster/origin.js';
+import { ClusterEdge } from '../cluster/edge.js';
+import { names } from '../cluster/subjects.js';
+import { hostname } from 'node:os';
 
 export const PLAYER_DIR = fileURLToPath(new URL('../dist/player', import.meta.url));
 
@@ -16,6 +21,10 @@ export class Nowcast {
   /** Null when metrics.enabled is false. */
   readonly metrics: Metrics | null;
   #demo: TestSource | null = null;
+  /** NATS link, origin and edge: set by cluster.role (none for all-in-one). */
+  readonly link: NatsLink | null = null;
+  readonly origin: ClusterOrigin | null = null;
+  readonly edge: ClusterEdge | null = null;
   #cfg: Config;
   #log: Logger;
   #closed = false;
@@ -39,8 +48,21 @@ export class Nowcast {
     this.relay = new Relay(cfg.relay, log.child({ component: 'relay' }), PLAYER_DIR, (name) => latencyServiceFor(cfg, name), {
       ...(this.metrics ? { metrics: this.metrics } : {}),
       extras: (name) => this.#extras(name),
+      directory: () => this.edge?.directory() ?? [],
     }, { guard, tls: cfg.tls });
-    this.ingest = new Ingest(cfg, this.relay, log, (p) => {
+    const role = cfg.cluster.role;
+    if (role !== 'all-in-one') {
+      const n = names(cfg.cluster.prefix);
+      const clog = log.child({ component: 'cluster', role });
+      this.link = new NatsLink({ servers: cfg.cluster.natsServers, name: `nowcast ${role} ${hostname()}:${process.pid}`, bucket: n.bucket, retryMs: cfg.cluster.retryMs }, clog);
+      if (role === 'ingest-only') this.origin = new ClusterOrigin(this.relay, this.link, n, cfg.relay.maxGopCacheBytes, clog);
+      else {
+        const edge = new ClusterEdge(this.relay, this.link, n, cfg.cluster, clog);
+        this.edge = edge;
+        this.relay.onViewers((name, viewers) => edge.viewers(name, viewers));
+      }
+    }
+    this.ingest = new Ingest(cfg, this.origin ?? this.relay, log, (p) => {
       const r = guard.admitPublisher({ ...p, streams: this.relay.streamCount, streamExists: this.relay.stream(p.stream) !== undefined }, Date.now());
       return r && `${r.code}: ${r.message}`;
     });
@@ -48,7 +70,8 @@ export class Nowcast {
 
   async start(): Promise<this> {
     this.httpPort = await this.relay.listen(this.#cfg.host, this.#cfg.http.port);
-    this.rtmpPort = await this.ingest.start();
+    // An edge takes no publishers: its streams come from NATS.
+    if (!this.edge) this.rtmpPort = await this.ingest.start();
     this.metrics?.start();
     const d = this.#cfg.demo;
     if (d.enabled && this.rtmpPort) {
@@ -79,19 +102,26 @@ export class Nowcast {
     this.#draining = (async () => {
       while (!this.#closed && this.viewers > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
       this.#log.info({ viewers: this.viewers, timedOut: this.viewers > 0 }, 'drain finished');
-      this.close();
+      await this.close();
     })();
     return this.#draining;
   }
 
-  /** Stops everything. Safe to call twice. */
-  close(): void {
-    if (this.#closed) return;
+  /**
+   * Stops everything. Safe to call twice. Resolves once NATS has been told (an origin marks its
+   * streams offline in the KV, bounded to 1 s) and the connection is closed.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#closed = true;
     this.metrics?.close();
     this.#demo?.close();
     this.ingest.close();
+    this.edge?.close();
     this.relay.close();
+    const origin = this.origin?.close();
+    const bounded = origin ? Promise.race([origin, new Promise<void>((r) => setTimeout(r, 1000).unref())]) : Promise.resolve();
+    return bounded.then(() => this.link?.close());
   }
 
   #extras(name: string): Record<string, unknown> {

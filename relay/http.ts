@@ -33,6 +33,8 @@ export interface OpsDeps {
   };
   /** Facts /api/streams adds to a stream's summary (bitrate, keyframe interval, publisher). */
   extras?: (stream: string) => Record<string, unknown>;
+  /** Streams that exist elsewhere (an edge's view of the cluster), listed after the local ones. */
+  directory?: () => StreamSummary[];
 }
 
 /** The latency part of /api/streams: viewers' QoE summary (relay/qoe.ts), when reports came in. */

@@ -10,6 +10,9 @@ import { mountHttp, type OpsDeps, type StreamSummary } from './http.js';
 import type { QoeSummary } from './qoe.js';
 import type { Guard } from './guard.js';
 
+/** A stream's viewer count changed (an edge subscribes on the first and leaves after the last). */
+export type ViewersListener = (stream: string, viewers: number) => void;
+
 export class Relay implements SinkProvider {
   readonly app: uWS.TemplatedApp;
   #cfg: Config['relay'];
@@ -31,6 +34,7 @@ export class Relay implements SinkProvider {
   #ops: OpsDeps;
   /** Admission (tokens, Origin, limits); null admits everyone. */
   #guard: Guard | null;
+  #viewerListeners = new Set<ViewersListener>();
 
   constructor(cfg: Config['relay'], log: Logger, playerDir: string,
     service: (stream: string) => ServiceDescription = () => defaults.latency.default, ops: OpsDeps = {},
@@ -47,7 +51,7 @@ export class Relay implements SinkProvider {
     mountHttp(this.app, {
       playerDir,
       log,
-      streams: () => this.summaries(),
+      streams: () => this.listing(),
       ready: () => !this.#draining && !this.#closed && this.#listen !== false,
       ...ops,
     });
@@ -78,6 +82,16 @@ export class Relay implements SinkProvider {
         this.#maybeForget(s);
       },
     };
+  }
+
+  /** Calls `fn` whenever a stream gains or loses a viewer; returns an unsubscribe. */
+  onViewers(fn: ViewersListener): () => void {
+    this.#viewerListeners.add(fn);
+    return () => this.#viewerListeners.delete(fn);
+  }
+
+  #viewersChanged(s: Stream): void {
+    for (const fn of this.#viewerListeners) fn(s.name, s.viewerCount);
   }
 
   stream(name: string): Stream | undefined {
@@ -112,6 +126,13 @@ export class Relay implements SinkProvider {
       skips: s.counters.skips,
       qoe: s.qoe.summary(now),
     }));
+  }
+
+  /** What `/` and /api/streams list: streams held here, then those the ops directory knows elsewhere (an edge's KV view). */
+  listing(): Array<StreamSummary & { qoe?: QoeSummary }> {
+    const local = this.summaries();
+    const remote = this.#ops.directory?.().filter((r) => !this.#streams.has(r.name)) ?? [];
+    return remote.length ? [...local, ...remote] : local;
   }
 
   #stream(name: string): Stream {
@@ -179,7 +200,11 @@ export class Relay implements SinkProvider {
         res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
           req.getHeader('sec-websocket-extensions'), context);
       },
-      open: (ws) => this.#stream(ws.getUserData().stream).addViewer(ws),
+      open: (ws) => {
+        const s = this.#stream(ws.getUserData().stream);
+        s.addViewer(ws);
+        this.#viewersChanged(s);
+      },
       // With closeOnBackpressureLimit uWS drops a message at the cap and then closes the socket.
       dropped: (ws) => this.#onDropped(ws),
       message: (ws, message, isBinary) => this.#onViewerMessage(ws, message, isBinary),
@@ -190,6 +215,7 @@ export class Relay implements SinkProvider {
         const s = this.#streams.get(d.stream);
         if (!s) return;
         s.removeViewer(ws);
+        this.#viewersChanged(s);
         s.qoe.remove(d.id);
         this.#ops.metrics?.forgetViewer?.(d.stream, d.id);
         this.#maybeForget(s);

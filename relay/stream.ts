@@ -14,6 +14,7 @@ import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
 import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from './protocol.js';
 import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
 import { QoeAggregator, type QoeListener } from './qoe.js';
+import { GopCache } from './gop-cache.js';
 
 export interface ViewerData {
   id: number;
@@ -58,9 +59,7 @@ export class Stream {
   #limits: StreamLimits;
   #info: InfoMessage | null = null;
   #init: Buffer | null = null;
-  #gop: Buffer[] = [];
-  #gopBytes = 0;
-  #gopOpen = false;
+  #gop: GopCache<Buffer>;
   #viewers = new Set<Viewer>();
   #waiting = new Set<Viewer>();
   /** Viewers that get every chunk: state 'live' and their join burst sent. */
@@ -78,6 +77,7 @@ export class Stream {
     this.service = service;
     this.qoe = new QoeAggregator(name, {}, onQoe);
     this.#limits = limits;
+    this.#gop = new GopCache(limits.maxGopCacheBytes);
     this.#log = log;
   }
 
@@ -95,7 +95,7 @@ export class Stream {
     this.generation++;
     this.#info = { type: 'info', stream: this.name, generation: this.generation, mime: init.mime, codecs: init.codecs, tracks: init.tracks };
     this.#init = init.bytes;
-    this.#resetGop();
+    this.#gop.reset();
     this.#log.info({ generation: this.generation, mime: init.mime }, 'init segment');
     const infoText = JSON.stringify(this.#info);
     for (const v of this.#viewers) {
@@ -114,18 +114,9 @@ export class Stream {
     const c = this.counters;
     if (chunk.keyframe) {
       c.keyframes++;
-      this.#resetGop();
-      this.#gopOpen = true;
       if (this.#waiting.size) this.#resume();
     }
-    if (this.#gopOpen) {
-      if (this.#gopBytes + chunk.bytes.length <= this.#limits.maxGopCacheBytes) {
-        this.#gop.push(chunk.bytes);
-        this.#gopBytes += chunk.bytes.length;
-      } else {
-        this.#resetGop();
-      }
-    }
+    this.#gop.push(chunk.bytes, chunk.bytes.length, chunk.keyframe);
     c.chunks++;
     c.bytes += chunk.bytes.length;
     this.lastChunkAt = Date.now();
@@ -144,7 +135,7 @@ export class Stream {
     this.state = state;
     this.#stateCode = code;
     this.#stateMessage = message;
-    if (state !== 'live') this.#resetGop();
+    if (state !== 'live') this.#gop.reset();
     this.#log.info({ state, code }, 'stream state');
     const text = JSON.stringify(this.#stateMsg());
     for (const v of this.#viewers) v.cork(() => v.send(text, false));
@@ -160,7 +151,7 @@ export class Stream {
       v.send(this.#init, true);
     }
     this.#send(v, this.#stateMsg());
-    if (this.#gopOpen && this.#gop.length) {
+    if (this.#gop.items.length) {
       d.state = 'live';
       // The cached GOP goes out after the open handler returns: inside it the socket is
       // corked, and corked big messages take uWS's copy path (see the top of this file).
@@ -175,12 +166,12 @@ export class Stream {
     const d = v.getUserData();
     if (d.closed || this.#closed || d.state !== 'live' || this.#live.has(v)) return;
     // A keyframe may have come since open, or the cache overflowed: send what is cached now.
-    if (!this.#gopOpen || !this.#gop.length) {
+    if (!this.#gop.items.length) {
       d.state = 'waiting';
       this.#waiting.add(v);
       return;
     }
-    for (const b of this.#gop) {
+    for (const b of this.#gop.items) {
       if (v.send(b, true) === SEND_DROPPED) {
         this.#startSkipping(v);
         return;
@@ -252,12 +243,6 @@ export class Stream {
     this.#waiting.clear();
   }
 
-  #resetGop(): void {
-    this.#gop = [];
-    this.#gopBytes = 0;
-    this.#gopOpen = false;
-  }
-
   #stateMsg(): ServerMessage {
     const m: ServerMessage = { type: 'state', stream: this.name, state: this.state };
     if (this.#stateCode) m.code = this.#stateCode;
@@ -273,7 +258,7 @@ export class Stream {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#resetGop();
+    this.#gop.reset();
     this.#init = null;
     const viewers = [...this.#viewers];
     this.#viewers.clear();
