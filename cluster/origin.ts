@@ -64,10 +64,8 @@ export class ClusterOrigin implements SinkProvider {
   sink(name: string): MediaSink {
     const local = this.#local.sink(name);
     return {
-      init: (i) => {
-        local.init(i);
-        this.#onInit(name, i);
-      },
+      // The local relay takes the origin's numbering, so every node shows a stream's generation alike.
+      init: (i) => local.init(i, this.#onInit(name, i)),
       chunk: (c) => {
         local.chunk(c);
         this.#onChunk(name, c);
@@ -92,8 +90,9 @@ export class ClusterOrigin implements SinkProvider {
     return s;
   }
 
-  #onInit(name: string, i: InitSegment): void {
-    if (this.#closed) return;
+  /** Publishes a new init; returns the stream's new generation. */
+  #onInit(name: string, i: InitSegment): number | undefined {
+    if (this.#closed) return undefined;
     const s = this.#stream(name);
     s.generation++;
     s.seq = 0;
@@ -104,6 +103,7 @@ export class ClusterOrigin implements SinkProvider {
     this.#publish(name, s.init);
     this.#serveSnapshots(name, s);
     void this.#putKv(name, s);
+    return s.generation;
   }
 
   #onChunk(name: string, c: Chunk): void {

@@ -86,7 +86,7 @@ export class Sequencer {
         this.#generation = f.generation;
         this.#init = f.init;
         this.#lastSeq = -1;
-        this.#sink.init(f.init);
+        this.#sink.init(f.init, f.generation);
         return;
       case 'chunk':
         if (!this.#init || f.generation !== this.#generation || (this.#lastSeq >= 0 && f.seq <= this.#lastSeq)) {
@@ -95,7 +95,7 @@ export class Sequencer {
         }
         if (this.#lastSeq >= 0 && f.seq !== this.#lastSeq + 1) {
           this.counters.gaps++;
-          this.#sink.init(this.#init);
+          this.#sink.init(this.#init, this.#generation);
         }
         this.#lastSeq = f.seq;
         this.#sink.chunk(f.chunk);

@@ -3,7 +3,12 @@
 import type { Chunk, InitSegment } from './fmp4/types.js';
 
 export interface MediaSink {
-  init(init: InitSegment): void;
+  /**
+   * A new init segment starts a new generation. `generation` is given when the media comes from
+   * another node (a cluster edge mirrors its origin's numbering, so a player failing over from
+   * one edge to another sees the same generation and keeps its timeline).
+   */
+  init(init: InitSegment, generation?: number): void;
   chunk(chunk: Chunk): void;
   /** Media for this stream failed (bad fMP4, FFmpeg error); viewers are told, the stream is kept. */
   failure(code: string, message: string): void;

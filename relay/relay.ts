@@ -73,7 +73,7 @@ export class Relay implements SinkProvider {
   /** Looks the stream up on every call: a stream forgotten while offline is made anew. */
   sink(name: string): MediaSink {
     return {
-      init: (i) => this.#stream(name).onInit(i),
+      init: (i, generation) => this.#stream(name).onInit(i, generation),
       chunk: (c) => this.#stream(name).onChunk(c),
       failure: (code, message) => this.#stream(name).setState('error', code, message),
       offline: (reason) => {

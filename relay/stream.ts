@@ -89,10 +89,13 @@ export class Stream {
     return this.#info;
   }
 
-  /** A new init segment: a new generation. Everyone gets it, then waits for its first keyframe. */
-  onInit(init: InitSegment): void {
+  /**
+   * A new init segment: a new generation (the next one, or the origin's on a cluster edge).
+   * Everyone gets it, then waits for its first keyframe.
+   */
+  onInit(init: InitSegment, generation?: number): void {
     if (this.#closed) return;
-    this.generation++;
+    this.generation = generation ?? this.generation + 1;
     this.#info = { type: 'info', stream: this.name, generation: this.generation, mime: init.mime, codecs: init.codecs, tracks: init.tracks };
     this.#init = init.bytes;
     this.#gop.reset();
