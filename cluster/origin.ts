@@ -3,7 +3,7 @@
 // subject, keeps the init and state in the KV bucket for edges that start later, and answers
 // an edge's snapshot request with init, state and the cached GOP so its first viewer starts at
 // a keyframe at once.
-import type { Msg, Subscription } from 'nats';
+import type { Msg, NatsConnection, Subscription } from 'nats';
 import type { Logger } from '../app/log.js';
 import type { MediaSink, SinkProvider } from '../ingest/sink.js';
 import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
@@ -32,6 +32,8 @@ interface OriginStream {
   state: StateBody;
   gop: GopCache<Buffer>;
   snapSub: Subscription | null;
+  /** The connection snapSub belongs to: nats.js carries subscriptions over a reconnect, not over a new connection. */
+  snapNc: NatsConnection | null;
 }
 
 export class ClusterOrigin implements SinkProvider {
@@ -54,7 +56,6 @@ export class ClusterOrigin implements SinkProvider {
     // A (re)connected or restarted server: answer snapshots again and rewrite the KV state.
     this.#offUp = link.on('up', () => {
       for (const [name, s] of this.#streams) {
-        s.snapSub = null;
         if (s.init) this.#serveSnapshots(name, s);
         void this.#putKv(name, s);
       }
@@ -84,7 +85,7 @@ export class ClusterOrigin implements SinkProvider {
   #stream(name: string): OriginStream {
     let s = this.#streams.get(name);
     if (!s) {
-      s = { generation: 0, seq: 0, init: null, codecs: undefined, state: { state: 'offline' }, gop: new GopCache(this.#maxGopBytes), snapSub: null };
+      s = { generation: 0, seq: 0, init: null, codecs: undefined, state: { state: 'offline' }, gop: new GopCache(this.#maxGopBytes), snapSub: null, snapNc: null };
       this.#streams.set(name, s);
     }
     return s;
@@ -155,7 +156,8 @@ export class ClusterOrigin implements SinkProvider {
   /** Subscribes to the stream's snapshot subject (once per connection) while it has an init. */
   #serveSnapshots(name: string, s: OriginStream): void {
     const nc = this.#link.nc;
-    if (!nc || s.snapSub) return;
+    if (!nc || (s.snapSub && s.snapNc === nc && !s.snapSub.isClosed())) return;
+    s.snapNc = nc;
     s.snapSub = nc.subscribe(this.#names.snapshot(name), { callback: (err, msg) => { if (!err) this.#answer(name, msg); } });
   }
 

@@ -45,7 +45,8 @@ describe('a cluster of one ingest node and three edges over NATS', () => {
       const first = v.chunks()[0]!;
       expect(first.keyframe).toBe(true);
       // The cached GOP comes with the first viewer on an edge too (the origin's snapshot).
-      expect(first.at - opened[i]!).toBeLessThan(1000);
+      const counters = i ? JSON.stringify(edges[Math.floor((i - 1) / 2)]!.app.edge!.counters) : 'ingest';
+      expect(first.at - opened[i]!, `viewer ${i} first chunk (${counters})`).toBeLessThan(1000);
       expect(contiguous(seqs(v))).toBe(true);
     });
     // Over the range every viewer has, the same chunks, byte for byte.
