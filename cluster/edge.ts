@@ -17,6 +17,8 @@ export interface EdgeOptions {
   lingerMs: number;
   /** Wait this long for the origin's snapshot before falling back to the KV (ms). */
   snapshotTimeoutMs: number;
+  /** Every live frame's NATS hop (ms, origin publish → here); the benchmark records them all. */
+  onHop?: (ms: number) => void;
 }
 
 export class ClusterEdge {
@@ -96,7 +98,9 @@ export class ClusterEdge {
   }
 
   #noteHop(sentAt: number): void {
-    this.hop[this.hopCount++ % this.hop.length] = wallMs() - sentAt;
+    const ms = wallMs() - sentAt;
+    this.hop[this.hopCount++ % this.hop.length] = ms;
+    this.#opts.onHop?.(ms);
   }
 
   async #watchDirectory(): Promise<void> {
