@@ -11,6 +11,7 @@ import { NatsLink } from '../cluster/link.js';
 import { ClusterOrigin } from '../cluster/origin.js';
 import { ClusterEdge } from '../cluster/edge.js';
 import { names } from '../cluster/subjects.js';
+import { registerClusterMetrics } from '../cluster/metrics.js';
 import { hostname } from 'node:os';
 
 export const PLAYER_DIR = fileURLToPath(new URL('../dist/player', import.meta.url));
@@ -61,6 +62,7 @@ export class Nowcast {
         this.edge = edge;
         this.relay.onViewers((name, viewers) => edge.viewers(name, viewers));
       }
+      if (this.metrics) registerClusterMetrics(this.metrics.registry, role, this.link, this.origin, this.edge);
     }
     this.ingest = new Ingest(cfg, this.origin ?? this.relay, log, (p) => {
       const r = guard.admitPublisher({ ...p, streams: this.relay.streamCount, streamExists: this.relay.stream(p.stream) !== undefined }, Date.now());

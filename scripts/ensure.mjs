@@ -3,7 +3,7 @@
 // npm dependencies always; ffmpeg (and chromium for tests) via apt when root, otherwise an
 // exact message saying what to install. Uses only Node built-ins: it runs before npm install.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
@@ -18,6 +18,8 @@ const need = [];
 if (!has('ffmpeg') || !has('ffprobe')) need.push('ffmpeg');
 if (mode === 'test' && !existsSync('/usr/bin/chromium')) need.push('chromium');
 if (mode === 'test' && !has('openssl')) need.push('openssl');
+// The cluster tests run a real NATS server (Debian/Ubuntu package nats-server).
+if (mode === 'test' && !has('nats-server')) need.push('nats-server');
 
 if (need.length) {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -38,7 +40,9 @@ if (m && (Number(m[1]) < 5 || (Number(m[1]) === 5 && Number(m[2]) < 1))) {
 
 // npm dependencies: install when missing or older than the lock file.
 const marker = join(root, 'node_modules', '.package-lock.json');
-if (!existsSync(marker) || !existsSync(join(root, 'node_modules', 'uWebSockets.js'))) {
+const lock = join(root, 'package-lock.json');
+const stale = existsSync(marker) && existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000;
+if (!existsSync(marker) || stale || !existsSync(join(root, 'node_modules', 'uWebSockets.js')) || !existsSync(join(root, 'node_modules', 'nats'))) {
   console.error('[nowcast] installing npm dependencies…');
   run('npm', [existsSync(join(root, 'package-lock.json')) ? 'ci' : 'install', '--no-audit', '--no-fund'], process.env);
 }

@@ -102,5 +102,10 @@ describe('a cluster of one ingest node and three edges over NATS', () => {
     expect(contiguous(after.slice(k).map((c) => c.seq))).toBe(true);
     expect(remote.texts('state').at(-1)).toMatchObject({ state: 'live' });
     expect(remote.closed).toBe(false);
+    // The edge reports it to operators too.
+    const m = await (await fetch(`${edges[0]!.http}/metrics`)).text();
+    expect(m).toMatch(/^nowcast_cluster_nats_losses_total 1$/m);
+    expect(m).toMatch(/^nowcast_cluster_nats_connected\{role="edge-only"\} 1$/m);
+    expect(m).toMatch(/^nowcast_cluster_events_total\{event="sync"\} [2-9]/m);
   }, 40_000);
 });
