@@ -2,6 +2,9 @@
 // Precedence: flags (overrides) > env (NOWCAST_…) > config file (--config / NOWCAST_CONFIG, JSON) > defaults.
 import { readFileSync } from 'node:fs';
 import type { ServiceDescription } from '../relay/protocol.js';
+import { ConfigError, validate } from './config-validate.js';
+
+export { ConfigError, ROLES } from './config-validate.js';
 
 export interface SrtListener {
   /** UDP port FFmpeg's libsrt listens on. */
@@ -199,18 +202,6 @@ export const defaults: Config = {
   shutdown: { drainMs: 10_000 },
 };
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const LOG_FORMATS = ['auto', 'json', 'pretty'];
-export const ROLES = ['all-in-one', 'ingest-only', 'edge-only'];
-
-export class ConfigError extends Error {
-  /** `source`: where the bad value came from when that is not obvious (the config file's path). */
-  constructor(readonly key: string, message: string, readonly source?: string) {
-    super(`config ${key}: ${message}${source ? ` (in ${source})` : ''}`);
-    this.name = 'ConfigError';
-  }
-}
-
 type Plain = Record<string, unknown>;
 const isPlain = (v: unknown): v is Plain => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -233,87 +224,6 @@ function mergeInto(base: Plain, patch: Plain, path: string, source?: string): Pl
     }
   }
   return out;
-}
-
-const port = (key: string, v: number, allowZero = false): void => {
-  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1) || v > 65535) throw new ConfigError(key, `expected a port, got ${v}`);
-};
-const positive = (key: string, v: number): void => {
-  if (!Number.isFinite(v) || v <= 0) throw new ConfigError(key, `expected a positive number, got ${v}`);
-};
-
-function validate(c: Config): Config {
-  port('http.port', c.http.port, true);
-  port('rtmp.port', c.rtmp.port, true);
-  port('rtmp.tlsPort', c.rtmp.tlsPort, true);
-  const passphrase = (key: string, v: string | undefined): void => {
-    // libsrt's own rule; FFmpeg would only say "Input/output error".
-    if (v && (typeof v !== 'string' || v.length < 10 || v.length > 79)) throw new ConfigError(key, 'an SRT passphrase has 10 to 79 characters');
-  };
-  passphrase('srt.passphrase', c.srt.passphrase);
-  c.srt.listeners.forEach((l, i) => {
-    passphrase(`srt.listeners[${i}].passphrase`, l.passphrase);
-    port(`srt.listeners[${i}].port`, l.port);
-    if (typeof l.stream !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(l.stream)) {
-      throw new ConfigError(`srt.listeners[${i}].stream`, `invalid stream name ${JSON.stringify(l.stream)}`);
-    }
-  });
-  for (const k of ['fragmentUs', 'analyzeDurationUs', 'probeSizeBytes', 'restartDelayMs', 'maxRestartDelayMs', 'maxBoxBytes', 'maxInitBytes'] as const) {
-    positive(`remux.${k}`, c.remux[k]);
-  }
-  for (const k of ['maxBackpressureBytes', 'slowViewerBytes', 'resumeBytes', 'maxGopCacheBytes', 'sweepIntervalMs', 'maxViewerMessageBytes', 'idleTimeoutS'] as const) {
-    positive(`relay.${k}`, c.relay[k]);
-  }
-  if (c.relay.slowViewerBytes >= c.relay.maxBackpressureBytes) {
-    throw new ConfigError('relay.slowViewerBytes', 'must be below relay.maxBackpressureBytes');
-  }
-  const services: Array<[string, Partial<LatencyService>]> = [['latency.default', c.latency.default],
-    ...c.latency.streams.map((o, i): [string, Partial<LatencyService>] => [`latency.streams[${i}]`, o])];
-  for (const [key, l] of services) {
-    for (const k of ['targetMs', 'minMs', 'maxMs', 'minRate', 'maxRate'] as const) {
-      if (l[k] !== undefined) positive(`${key}.${k}`, l[k]);
-    }
-    if (l.pinned !== undefined && typeof l.pinned !== 'boolean') throw new ConfigError(`${key}.pinned`, 'expected a boolean');
-  }
-  for (const [i, o] of c.latency.streams.entries()) {
-    if (typeof o.stream !== 'string') throw new ConfigError(`latency.streams[${i}].stream`, 'expected a stream name');
-  }
-  for (const k of ['maxStreams', 'maxViewersPerStream', 'maxViewersPerIp', 'upgradesPerSecondPerIp'] as const) {
-    positive(`limits.${k}`, c.limits[k]);
-  }
-  c.security.publishKeys.forEach((k, i) => {
-    if (typeof k?.stream !== 'string' || typeof k.key !== 'string' || !k.key) {
-      throw new ConfigError(`security.publishKeys[${i}]`, 'expected {"stream": NAME, "key": KEY}');
-    }
-  });
-  if ((c.security.requireViewerToken || c.security.requirePublishAuth) && !c.security.secret && !c.security.publishKeys.length) {
-    throw new ConfigError('security.secret', 'required when tokens are required');
-  }
-  if (Boolean(c.tls.cert) !== Boolean(c.tls.key)) throw new ConfigError(c.tls.cert ? 'tls.key' : 'tls.cert', 'set both tls.cert and tls.key');
-  if (c.rtmp.tlsPort && !c.tls.cert) throw new ConfigError('rtmp.tlsPort', 'RTMPS needs tls.cert and tls.key');
-  if (c.relay.maxGopCacheBytes >= c.relay.maxBackpressureBytes) {
-    // A joiner is sent the whole cached GOP at once; past the hard cap it would be disconnected.
-    throw new ConfigError('relay.maxGopCacheBytes', 'must be below relay.maxBackpressureBytes');
-  }
-  if (c.relay.resumeBytes >= c.relay.slowViewerBytes) {
-    throw new ConfigError('relay.resumeBytes', 'must be below relay.slowViewerBytes');
-  }
-  if (!LOG_LEVELS.includes(c.log.level)) throw new ConfigError('log.level', `expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(c.log.level)}`);
-  if (!LOG_FORMATS.includes(c.log.format)) throw new ConfigError('log.format', `expected one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(c.log.format)}`);
-  if (!Number.isInteger(c.metrics.maxStreamLabels) || c.metrics.maxStreamLabels < 0) {
-    throw new ConfigError('metrics.maxStreamLabels', `expected a whole number ≥ 0, got ${c.metrics.maxStreamLabels}`);
-  }
-  if (!ROLES.includes(c.cluster.role)) throw new ConfigError('cluster.role', `expected one of ${ROLES.join(', ')}, got ${JSON.stringify(c.cluster.role)}`);
-  if (c.cluster.role !== 'all-in-one' && !c.cluster.natsServers.length) throw new ConfigError('cluster.natsServers', `role ${c.cluster.role} needs at least one NATS server`);
-  c.cluster.natsServers.forEach((u, i) => {
-    if (typeof u !== 'string' || !/^(nats|tls|wss?):\/\/[^\s]+$/.test(u)) throw new ConfigError(`cluster.natsServers[${i}]`, `expected a nats:// URL, got ${JSON.stringify(u)}`);
-  });
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(c.cluster.prefix)) throw new ConfigError('cluster.prefix', 'expected 1–32 letters, digits, _ or -');
-  for (const k of ['lingerMs', 'snapshotTimeoutMs', 'retryMs'] as const) positive(`cluster.${k}`, c.cluster[k]);
-  if (!Number.isFinite(c.shutdown.drainMs) || c.shutdown.drainMs < 0) {
-    throw new ConfigError('shutdown.drainMs', `expected a number of ms ≥ 0, got ${c.shutdown.drainMs}`);
-  }
-  return c;
 }
 
 /** The env var for a key path: `relay.slowViewerBytes` → `NOWCAST_RELAY_SLOW_VIEWER_BYTES`. */

@@ -39,6 +39,10 @@ describe('configuration', () => {
     ['a non-numeric env var', {}, { NOWCAST_RTMP_PORT: 'abc' }, /^config rtmp\.port: NOWCAST_RTMP_PORT=abc is not a number/],
     ['a bad SRT stream name', { srt: { listeners: [{ port: 9000, stream: '../x' }] } }, {}, /^config srt\.listeners\[0\]\.stream: invalid stream name/],
     ['contradictory limits', { relay: { slowViewerBytes: 10, resumeBytes: 20 } }, {}, /^config relay\.resumeBytes: must be below/],
+    ['an unknown cluster role', { cluster: { role: 'origin' } }, {}, /^config cluster\.role: expected one of all-in-one, ingest-only, edge-only, got "origin"/],
+    ['an edge without NATS servers', { cluster: { role: 'edge-only', natsServers: [] } }, {}, /^config cluster\.natsServers: role edge-only needs at least one NATS server/],
+    ['a NATS server that is not a URL', {}, { NOWCAST_CLUSTER_NATS_SERVERS: '["127.0.0.1:4222"]' }, /^config cluster\.natsServers\[0\]: expected a nats:\/\/ URL/],
+    ['a subject prefix with a dot', { cluster: { prefix: 'a.b' } }, {}, /^config cluster\.prefix: expected 1–32 letters/],
   ])('rejects %s with an error naming the key', (_what, overrides, env, message) => {
     expect(() => loadConfig(overrides, env)).toThrow(message);
   });
@@ -105,7 +109,7 @@ describe('the nowcast command', () => {
 
   it('prints help listing every flag, the precedence and every key with its env var, from any directory', () => {
     const out = execFileSync(process.execPath, [BIN, '--help'], { cwd: '/', encoding: 'utf8' });
-    for (const flag of ['--config', '--demo', '--host', '--http-port', '--rtmp-port', '--log-level', '--log-format', '--drain-ms', '--set', '--print-config', '--version', '--help']) {
+    for (const flag of ['--config', '--demo', '--host', '--http-port', '--rtmp-port', '--log-level', '--log-format', '--drain-ms', '--role', '--nats', '--set', '--print-config', '--version', '--help']) {
       expect(out).toContain(flag);
     }
     expect(out).toContain('flags > environment (NOWCAST_…) > config file > defaults');
@@ -123,6 +127,13 @@ describe('the nowcast command', () => {
     expect(c.http.port).toBe(7201);
     expect(c.rtmp.port).toBe(7204);
     expect(c.relay.idleTimeoutS).toBe(45);
+  });
+
+  it('sets the cluster role and NATS servers from --role and --nats', () => {
+    const r = run(['--role', 'edge-only', '--nats', 'nats://a:4222, nats://b:4222', '--print-config'], {});
+    expect(r.status).toBe(0);
+    const c = JSON.parse(r.out) as typeof defaults;
+    expect(c.cluster).toMatchObject({ role: 'edge-only', natsServers: ['nats://a:4222', 'nats://b:4222'] });
   });
 
   it('exits 1 with one line naming the key when the config file is wrong', () => {
