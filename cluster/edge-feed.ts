@@ -93,6 +93,12 @@ export class EdgeFeed {
 
   #onSnapshot(msg: Msg): void {
     if (!this.seq.syncing) return;
+    // NATS answers "no responders" (status 503, no payload) when no ingest node has the stream.
+    if (msg.data.length === 0 && msg.headers?.code === 503) {
+      this.#clearTimer();
+      void this.#fallback();
+      return;
+    }
     const f = this.#decode(msg);
     if (!f) return;
     if (f.kind !== 'end') {

@@ -80,6 +80,26 @@ describe('a cluster of one ingest node and three edges over NATS', () => {
     expect(body.streams.find((s) => s.name === 'cam')).toMatchObject({ state: 'live', codecs: expect.stringContaining('avc1') });
   });
 
+  it('lets a viewer wait on an edge for a stream that starts later, then plays it', async () => {
+    const e = edges[1]!;
+    const v = view(e.ws('later'));
+    await v.until(() => v.texts('state').length > 0, 5_000, 'a state message');
+    expect(v.texts('state')[0]).toMatchObject({ state: 'offline' });
+    // No ingest node has it: NATS says so at once, and the edge falls back to the KV.
+    await v.until(() => e.app.edge!.counters.fallbacks >= 1, 3_000, 'the edge to fall back');
+    const p = new Publisher({ url: ingest.rtmp('later'), durationS: 30 });
+    try {
+      await v.until(() => v.chunks().length > 10, 20_000, 'media on the edge');
+      expect(v.chunks()[0]!.keyframe).toBe(true);
+      expect(v.texts('state').at(-1)).toMatchObject({ state: 'live' });
+    } finally {
+      await p.stop();
+    }
+    // The publisher left: the edge's viewer hears it from the origin.
+    await v.until(() => v.texts('state').at(-1)?.type === 'state' && (v.texts('state').at(-1) as { state: string }).state === 'offline', 10_000, 'offline');
+    v.close();
+  });
+
   it('keeps the ingest node\'s viewers playing while NATS is down; edges report it and recover', async () => {
     const local = view(ingest.ws('cam'));
     const remote = view(edges[0]!.ws('cam'));
