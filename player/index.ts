@@ -1,5 +1,6 @@
 // Nowcast player: a live fMP4-over-WebSocket stream into a <video> through MSE.
 //   const player = new Player(video, { url: 'ws://host/live/NAME' });
+//   // or, with edges to fail over between: { url: ['wss://edge-1/live/NAME', 'wss://edge-2/live/NAME'] }
 //   player.on('error', (e) => ...); ... player.destroy();
 import { PROTOCOL_VERSION } from '../relay/protocol.js';
 import type { QoeMessage, ServerMessage, ServiceDescription } from '../relay/protocol.js';
@@ -148,6 +149,7 @@ export class Player {
       maxRate: this.playback.maxRateUsed,
       rateChanges: this.playback.rateChanges,
       jumps: this.playback.jumps,
+      unstalls: this.playback.unstalls,
       policy: this._config.policy,
       pinned: this._config.pinned,
       safeMode: this.playback.params.safeMode,
