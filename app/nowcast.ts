@@ -46,11 +46,19 @@ export class Nowcast {
       }, { maxStreamLabels: cfg.metrics.maxStreamLabels, defaultMetrics: cfg.metrics.processMetrics })
       : null;
     const guard = new Guard({ ...cfg.security, ...cfg.limits });
-    this.relay = new Relay(cfg.relay, log.child({ component: 'relay' }), PLAYER_DIR, (name) => latencyServiceFor(cfg, name), {
-      ...(this.metrics ? { metrics: this.metrics } : {}),
-      extras: (name) => this.#extras(name),
-      directory: () => this.edge?.directory() ?? [],
-    }, { guard, tls: cfg.tls });
+    this.relay = new Relay({
+      config: cfg.relay,
+      log: log.child({ component: 'relay' }),
+      playerDir: PLAYER_DIR,
+      service: (name) => latencyServiceFor(cfg, name),
+      ops: {
+        ...(this.metrics ? { metrics: this.metrics } : {}),
+        extras: (name) => this.#extras(name),
+        directory: () => this.edge?.directory() ?? [],
+      },
+      guard,
+      tls: cfg.tls,
+    });
     const role = cfg.cluster.role;
     if (role !== 'all-in-one') {
       const n = names(cfg.cluster.prefix);

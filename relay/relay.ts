@@ -10,6 +10,21 @@ import { mountHttp, type OpsDeps, type StreamSummary } from './http.js';
 import type { QoeSummary } from './qoe.js';
 import type { Guard } from './guard.js';
 
+export interface RelayOptions {
+  config: Config['relay'];
+  log: Logger;
+  /** Directory with the built player (nowcast-player.js, watch.js). */
+  playerDir: string;
+  /** The latency service announced to a stream's players (hello.service); default: latency.default. */
+  service?: (stream: string) => ServiceDescription;
+  /** Metrics, /api/streams extras, an edge's directory: optional, so a bare relay serves without them. */
+  ops?: OpsDeps;
+  /** Admission (tokens, Origin, limits); none admits everyone. */
+  guard?: Guard;
+  /** PEM files: serve HTTPS/WSS. */
+  tls?: { cert: string; key: string };
+}
+
 /** A stream's viewer count changed (an edge subscribes on the first and leaves after the last). */
 export type ViewersListener = (stream: string, viewers: number) => void;
 
@@ -36,16 +51,16 @@ export class Relay implements SinkProvider {
   #guard: Guard | null;
   #viewerListeners = new Set<ViewersListener>();
 
-  constructor(cfg: Config['relay'], log: Logger, playerDir: string,
-    service: (stream: string) => ServiceDescription = () => defaults.latency.default, ops: OpsDeps = {},
-    access: { guard?: Guard; tls?: { cert: string; key: string } } = {}) {
+  constructor(o: RelayOptions) {
+    const { config: cfg, log, playerDir } = o;
     this.#cfg = cfg;
-    this.#service = service;
+    this.#service = o.service ?? (() => defaults.latency.default);
     this.#log = log;
-    this.#guard = access.guard ?? null;
+    this.#guard = o.guard ?? null;
+    const ops = o.ops ?? {};
     this.#ops = ops;
-    this.app = access.tls?.cert
-      ? uWS.SSLApp({ cert_file_name: access.tls.cert, key_file_name: access.tls.key })
+    this.app = o.tls?.cert
+      ? uWS.SSLApp({ cert_file_name: o.tls.cert, key_file_name: o.tls.key })
       : uWS.App();
     this.#mountWebSocket();
     mountHttp(this.app, {

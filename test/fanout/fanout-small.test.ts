@@ -48,7 +48,7 @@ function fatSource(): Source {
 }
 
 beforeAll(async () => {
-  relay = new Relay(loadConfig({}, {}).relay, createRootLogger('silent'), join(dir, 'no-player'));
+  relay = new Relay({ config: loadConfig({}, {}).relay, log: createRootLogger('silent'), playerDir: join(dir, 'no-player') });
   await relay.listen('127.0.0.1', 0);
 });
 
