@@ -36,6 +36,7 @@ export class ClusterEdge {
   /** Streams the KV says exist, for `/` and /api/streams on an edge. */
   #directory = new Map<string, StreamSummary>();
   #offs: Array<() => void>;
+  #watcher: { stop(): void } | null = null;
   #closed = false;
 
   constructor(sinks: SinkProvider, link: NatsLink, names: Names, opts: EdgeOptions, log: Logger) {
@@ -103,16 +104,19 @@ export class ClusterEdge {
     this.#opts.onHop?.(ms);
   }
 
+  /** Follows every stream's state key; started anew on each (re)connection, replacing the last. */
   async #watchDirectory(): Promise<void> {
+    this.#watcher?.stop();
+    this.#watcher = null;
     const kv = await this.#link.kv();
     if (!kv || this.#closed) return;
     try {
       const w = await kv.watch({ key: this.#names.allStates });
+      this.#watcher = w;
+      // The watch replays every current key first: start from an empty list.
+      this.#directory.clear();
       for await (const e of w) {
-        if (this.#closed || !this.#link.connected) {
-          w.stop();
-          break;
-        }
+        if (this.#closed || this.#watcher !== w) break;
         const name = streamOfStateKey(e.key);
         if (!name) continue;
         if (e.operation !== 'PUT') {
@@ -141,6 +145,8 @@ export class ClusterEdge {
     this.#linger.clear();
     for (const f of this.#feeds.values()) f.close();
     this.#feeds.clear();
+    this.#watcher?.stop();
+    this.#watcher = null;
     this.#directory.clear();
   }
 }

@@ -17,9 +17,22 @@ export interface LinkOptions {
 
 type Listener = () => void;
 
-/** Wall clock in ms with sub-ms resolution: stamps frames so the NATS hop can be measured. */
+let wallOffset: number | undefined;
+
+/**
+ * Wall clock in ms with sub-ms resolution: stamps frames so the NATS hop can be measured.
+ * Date.now() has whole ms only, and performance.timeOrigin is off by up to 1 ms from one
+ * process to the next, so the offset is taken once at the instant Date.now() ticks over
+ * (a spin of at most 1 ms): processes on one machine then agree to a few µs.
+ */
 export function wallMs(): number {
-  return performance.timeOrigin + performance.now();
+  if (wallOffset === undefined) {
+    const t0 = Date.now();
+    let t = t0;
+    while (t === t0) t = Date.now();
+    wallOffset = t - performance.now();
+  }
+  return performance.now() + wallOffset;
 }
 
 export class NatsLink {

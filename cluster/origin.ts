@@ -182,9 +182,14 @@ export class ClusterOrigin implements SinkProvider {
     try {
       const kv = await this.#link.kv();
       if (!kv || this.#closed) return;
+      // An offline stream leaves the bucket: a missing key means offline, and names don't pile up.
+      if (s.state.state === 'offline') {
+        await kv.delete(this.#names.stateKey(name));
+        await kv.delete(this.#names.initKey(name));
+        return;
+      }
       await kv.put(this.#names.stateKey(name), encodeState(s.state, s.generation, s.seq, wallMs()));
       if (s.init) await kv.put(this.#names.initKey(name), s.init);
-      else await kv.delete(this.#names.initKey(name));
     } catch (err) {
       this.#log.debug({ stream: name, err: String(err) }, 'NATS KV write failed; rewritten on reconnect');
     }

@@ -97,6 +97,8 @@ describe('a cluster of one ingest node and three edges over NATS', () => {
     }
     // The publisher left: the edge's viewer hears it from the origin.
     await v.until(() => v.texts('state').at(-1)?.type === 'state' && (v.texts('state').at(-1) as { state: string }).state === 'offline', 10_000, 'offline');
+    // ...and the stream leaves the cluster's listing.
+    await v.until(() => !e.app.edge!.directory().some((s) => s.name === 'later'), 5_000, 'the KV listing to drop the stream');
     v.close();
   });
 
