@@ -29,8 +29,10 @@ process.on('message', (m: { type: string }) => {
     chunks = 0;
   } else if (m.type === 'stop') {
     recording = false;
-    process.send?.({ type: 'done', hops, chunks, inits, counters: edge.counters, gaps: edge.counters.gaps });
     edge.close();
-    void link.close().then(() => process.exit(0));
+    // Exit only once the (large) message has left: process.exit would cut the IPC write short.
+    process.send?.({ type: 'done', hops, chunks, inits, counters: edge.counters, gaps: edge.counters.gaps }, undefined, {}, () => {
+      void link.close().then(() => process.exit(0));
+    });
   }
 });

@@ -37,8 +37,7 @@ const tick = (): void => {
   }
   if (now < end) setTimeout(tick, Math.max(0, t0 + k * CHUNK_MS - performance.now()));
   else void origin.close().then(() => link.close()).then(() => {
-    process.send?.({ type: 'done', chunks: k, counters: origin.counters });
-    process.exit(0);
+    process.send?.({ type: 'done', chunks: k, counters: origin.counters }, undefined, {}, () => process.exit(0));
   });
 };
 tick();
