@@ -53,8 +53,14 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   // hello.service normally overrides these (app/config.ts latency.default: 130 ms, 1.25×).
   targetLatency: 0.13,
   minLatency: 0.1,
-  maxLatency: 2,
+  // A 2 s outage puts the player at ~2.15 s (target + 2 s): with a 2 s ceiling it jumped (3
+  // jumps in the bench's backlog row); at 3 s the rate alone drains it within the 9 s target.
+  maxLatency: 3,
   pinned: false,
+  // Pinned mode never raises a viewer's own target, so it starts with the headroom that the
+  // stall raise gives the free mode: at 0.13 s pinned viewers stalled 6 times in 20 s (clean,
+  // 3 viewers); the free mode settled at 0.13–0.29 s over 10 minutes. 0 turns the floor off.
+  pinnedMinLatency: 0.3,
   // Within ±5–15 % audio pitch correction is inaudible enough; a page may allow 1.25×.
   minRate: 0.95,
   maxRate: 1.15,
@@ -66,13 +72,21 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   // narrow: correct past 40 ms, stop within 10 ms.
   deadbandEnter: 0.04,
   deadbandExit: 0.01,
-  minBuffer: 0.12,
+  // Chromium stalls with 0.05–0.09 s still buffered ahead (bench:latency, 10-minute run). A/B,
+  // 3 viewers × 30 s, 130 ms target: 0.12 → clean g2g p50 191 ms, 50±20 ms jitter 2 stalls;
+  // 0.13 → 193 ms, 1 stall; 0.15 → 203 ms, 0 stalls (10 min clean: p50 214, the floor binds in
+  // tabs whose frames show late). 0.13 keeps the 200 ms clean target; the stall raise covers jitter.
+  minBuffer: 0.13,
   lowBuffer: 0.08,
   // A stall adds 0.1 s to the target (hls.js adds 1 s, Shaka 0.5 s, and neither is sub-second);
   // 20 s without a stall halves the raise again (Shaka: 60 s; hls.js: never).
   stallTargetStep: 0.1,
   maxStallRaise: 1,
   stableMs: 20_000,
+  // Chromium doubles the audio it wants queued after each underflow (stalls of 0.25, 0.68,
+  // 1.46, 2.9 s in a row in a 10-minute run, data arriving all along); a seek resets that. Two
+  // control ticks, so a `waiting` that clears by itself is left alone.
+  stallBreakMs: 100,
   safeMode: 'auto' as SafeMode | 'auto',
   visibleJump: 0.5,
   backBufferSeconds: 10,
@@ -99,6 +113,7 @@ const NUMBER_RULES: ReadonlyArray<readonly [NumberKey, number, boolean?]> = [
   ['targetLatency', 0],
   ['minLatency', 0],
   ['maxLatency', 0, true],
+  ['pinnedMinLatency', 0],
   ['minRate', 0, true],
   ['maxRate', 0, true],
   ['rateStep', 0, true],
@@ -110,6 +125,7 @@ const NUMBER_RULES: ReadonlyArray<readonly [NumberKey, number, boolean?]> = [
   ['stallTargetStep', 0],
   ['maxStallRaise', 0],
   ['stableMs', 0],
+  ['stallBreakMs', 0],
   ['visibleJump', 0],
   ['backBufferSeconds', 1],
   ['maxGapJump', 0],
@@ -232,6 +248,7 @@ export function optionsFromQuery(q: URLSearchParams): Omit<PlayerOptions, 'url'>
   o.maxLatency = num('max', 1 / 1000);
   o.minRate = num('minRate');
   o.maxRate = num('maxRate');
+  o.minBuffer = num('minBuffer', 1 / 1000);
   if (q.has('pinned')) o.pinned = !['0', 'false'].includes(q.get('pinned') ?? '');
   if (q.has('debug')) o.debug = true;
   return o;

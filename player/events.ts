@@ -38,7 +38,7 @@ export interface SkipEvent {
   bytes: number;
 }
 
-export type SeekReason = 'start' | 'live' | 'gap' | 'visible' | 'reconnect';
+export type SeekReason = 'start' | 'live' | 'gap' | 'visible' | 'reconnect' | 'unstall';
 
 export interface SeekEvent {
   from: number;
@@ -82,6 +82,8 @@ export interface PlayerStats {
   rateChanges: number;
   /** Seeks to live after the start (controller ceiling, tab visible, reconnect, baselines). */
   jumps: number;
+  /** Seeks in place that ended a stall the browser prolonged. */
+  unstalls: number;
   policy: Policy;
   pinned: boolean;
   /** Safari safe mode in force ('off' elsewhere). */

@@ -11,13 +11,20 @@
 //   playback below 1× (below `lowBuffer`: minRate at once);
 // - a jump to live only past the hard ceiling `maxLatency`, to the latest keyframe or to
 //   buffered end − target buffer;
-// - each stall raises the target by `stallTargetStep` (not in pinned mode); after `stableMs`
-//   without a stall the raise halves, and so on back to the base target;
+// - each stall raises the target by `stallTargetStep` when it ends (not in pinned mode, not
+//   while joining, not for a stall longer than the largest raise); after `stableMs` without a
+//   stall the raise halves, and so on back to the base target; a stall soon after a halving
+//   doubles that period (up to 8×), a period that holds halves it again;
+// - a stall that outlasts its cause is broken by a seek in place: Chromium doubles the audio it
+//   wants queued before resuming after each underflow (measured stalls of 0.25, 0.68, 1.46,
+//   2.9 s in a row with data arriving throughout; a seek resets it), so once the target buffer
+//   is there and playback still waits, a flush resumes it at once;
 // - hidden tab: hands off (1×); when visible again, jump to live if well behind;
 // - Safari safe mode: 'coarse' uses only 1× and one catch-up rate, never below 1×, changed
 //   rarely; 'seek' never touches the rate and only jumps.
 // Pinned mode: the target is the stream's, exactly, for every viewer (no stall raise), so all
 // viewers show the same moment; the clock offset makes latencies comparable across clients.
+// As no viewer may raise its own target, pinned mode holds at least `pinnedMinLatency`.
 // Baselines for comparison: 'none', 'seek' (Flussonic/jmuxer-like), 'mpegts' (mpegts.js).
 
 export type Policy = 'nowcast' | 'none' | 'seek' | 'mpegts';
@@ -51,12 +58,16 @@ export interface ControlParams {
   lowBuffer: number;
   /** Every viewer holds exactly targetLatency behind the server clock: no stall raise. */
   pinned: boolean;
+  /** Pinned mode's floor (s) for the target: the headroom it cannot gain from stall raises. */
+  pinnedMinLatency: number;
   /** Raise of the target (s) per stall... */
   stallTargetStep: number;
   /** ...up to this much in total (s). */
   maxStallRaise: number;
   /** After this long (ms) without a stall the raise halves (again after each further period). */
   stableMs: number;
+  /** A stall this old (ms) with the target buffer in hand is ended by a seek in place; 0: never. */
+  stallBreakMs: number;
   safeMode: SafeMode;
   /** Back in a visible tab, jump to live if more than this (s) behind target. */
   visibleJump: number;
@@ -94,6 +105,14 @@ export interface ControlState {
   stallsSeen: number;
   /** Last stall, or last halving of the raise (ms). */
   raiseAt: number;
+  /** Last halving of the raise (ms). */
+  halvedAt: number;
+  /** The stable period is stableMs · 2^backoff: each stall soon after a halving doubles it. */
+  backoff: number;
+  /** Start (ms) of the stall in progress; NaN when playing. */
+  stallSince: number;
+  /** First decision (ms) since the start (or a new MediaSource). */
+  startedAt: number;
   wasHidden: boolean;
   lastNow: number;
   lastRateChange: number;
@@ -101,7 +120,7 @@ export interface ControlState {
 }
 
 export type ControlReason =
-  | 'idle' | 'hold' | 'catch-up' | 'slow-down' | 'low-buffer' | 'seek' | 'visible' | 'stalled' | 'hidden';
+  | 'idle' | 'hold' | 'catch-up' | 'slow-down' | 'low-buffer' | 'seek' | 'visible' | 'stalled' | 'unstall' | 'hidden';
 
 export interface Decision {
   rate: number;
@@ -129,6 +148,25 @@ export const COARSE_MAX_RATE = 1.25;
 export const SAFARI_SEEK_S = 0.5;
 /** After a seek, give the buffer this long (ms) to settle before seeking again. */
 export const SEEK_COOLDOWN_MS = 2000;
+/**
+ * Stalls that begin this soon (ms) after the start do not raise the target: in the benchmark
+ * 4 of 6 viewers stalled once 0.4–1.7 s after joining (0.12–0.19 s long, while the others
+ * joined too), and a raise then sat in the measured window for 20 s.
+ */
+export const JOIN_GRACE_MS = 3000;
+/**
+ * Pinned mode corrects past this error (s) instead of deadbandEnter: inside a 40 ms band one of
+ * three pinned viewers sat 31 ms above the other two for a whole 30 s run, and ±50 ms between
+ * viewers leaves each about ±20 ms.
+ */
+export const PINNED_ENTER_S = 0.02;
+/**
+ * Up to stableMs · 2^this between halvings. Under 50 ± 20 ms jitter the target came down from
+ * +0.1 to +0.05 after 20 s and the viewer stalled again 0.6 s later.
+ */
+export const MAX_BACKOFF = 3;
+/** At most one stall-breaking seek per this long (ms): the seek itself needs time to land. */
+export const STALL_BREAK_COOLDOWN_MS = 1000;
 /** Assumed pipeline delay (s) before one is measured. */
 export const DEFAULT_PIPELINE_S = 0.03;
 /** A keyframe up to this much (s) further back than the target buffer is a good seek point. */
@@ -148,6 +186,10 @@ export function initialControlState(): ControlState {
     raise: 0,
     stallsSeen: 0,
     raiseAt: -Infinity,
+    halvedAt: -Infinity,
+    backoff: 0,
+    stallSince: NaN,
+    startedAt: NaN,
     wasHidden: false,
     lastNow: NaN,
     lastRateChange: -Infinity,
@@ -169,9 +211,13 @@ export function rateCurve(e: number, p: Pick<ControlParams, 'minRate' | 'maxRate
   return e >= 0 ? 1 + (p.maxRate - 1) * Math.tanh(e / p.rateScale) : 1 - (1 - p.minRate) * Math.tanh(-e / p.rateScale);
 }
 
-/** The effective target (s): base (+ stall raise unless pinned), within [minLatency, maxLatency]. */
+/**
+ * The effective target (s): base + stall raise, or in pinned mode max(base, pinnedMinLatency),
+ * within [minLatency, maxLatency].
+ */
 export function effectiveTarget(p: ControlParams, raise: number): number {
-  const t = p.targetLatency + (p.pinned || p.policy !== 'nowcast' ? 0 : raise);
+  if (p.policy !== 'nowcast') return p.targetLatency;
+  const t = p.pinned ? Math.max(p.targetLatency, p.pinnedMinLatency) : p.targetLatency + raise;
   return Math.round(1e6 * clamp(t, p.minLatency, Math.max(p.minLatency, p.maxLatency))) / 1e6;
 }
 
@@ -214,16 +260,34 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   const { now, latency, bufferAhead, bufferEnd, keyframe } = input;
   const state: ControlState = { ...prev, lastNow: now };
 
-  // Stall-adaptive target: raise on each new stall, halve the raise per stable period.
-  if (input.stalls > prev.stallsSeen) {
-    if (!p.pinned) state.raise = Math.min(p.maxStallRaise, prev.raise + p.stallTargetStep * (input.stalls - prev.stallsSeen));
-    state.stallsSeen = input.stalls;
-    state.raiseAt = now;
-  } else if (state.raise > 0 && !input.stalled && now - prev.raiseAt >= p.stableMs) {
-    state.raise = state.raise / 2 < 0.01 ? 0 : state.raise / 2;
-    state.raiseAt = now;
+  // Stall-adaptive target: a stall raises the target when it ends, unless it began while the
+  // viewer was joining or outlasted the largest raise (no raise could have absorbed it); the
+  // raise halves per stable period.
+  if (!Number.isFinite(state.startedAt)) state.startedAt = now;
+  const counts = (since: number): boolean => since - state.startedAt >= JOIN_GRACE_MS;
+  const fresh = input.stalls - prev.stallsSeen;
+  state.stallsSeen = input.stalls;
+  let raises = 0;
+  if (Number.isFinite(prev.stallSince) && !input.stalled) {
+    if (now - prev.stallSince <= p.maxStallRaise * 1000 && counts(prev.stallSince)) raises = 1;
+  } else if (fresh > 0 && !input.stalled && !Number.isFinite(prev.stallSince) && counts(now)) {
+    raises = fresh; // began and ended between two ticks
   }
-  if (input.stalled) state.raiseAt = now; // "stable" counts from the end of the stall
+  state.stallSince = input.stalled ? (Number.isFinite(prev.stallSince) ? prev.stallSince : now) : NaN;
+  const period = p.stableMs * 2 ** prev.backoff;
+  if (raises > 0 && !p.pinned) {
+    state.raise = Math.min(p.maxStallRaise, prev.raise + p.stallTargetStep * raises);
+    // The last halving went too far: come down more slowly from now on.
+    if (now - prev.halvedAt < period) state.backoff = Math.min(MAX_BACKOFF, prev.backoff + 1);
+  }
+  if (fresh > 0 || input.stalled || Number.isFinite(prev.stallSince)) state.raiseAt = now; // "stable" counts from a stall's end
+  else if (state.raise > 0 && now - prev.raiseAt >= period) {
+    state.raise = state.raise / 2 < 0.01 ? 0 : state.raise / 2;
+    // A whole period held since the last halving: come down faster again.
+    if (prev.raiseAt === prev.halvedAt) state.backoff = Math.max(0, prev.backoff - 1);
+    state.raiseAt = now;
+    state.halvedAt = now;
+  }
   const target = effectiveTarget(p, state.raise);
   const done = (rate: number, reason: ControlReason, extra: Partial<ControlState> = {}, seekTo?: number): Decision => {
     const s = { ...state, ...extra, rate };
@@ -233,9 +297,17 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
 
   if (input.hidden) return done(1, 'hidden', { wasHidden: true, correcting: false, refilling: false });
   if (!Number.isFinite(bufferAhead)) return done(1, 'idle', { correcting: false, refilling: false, error: NaN });
-  if (input.stalled) return done(1, 'stalled', { correcting: false, error: NaN });
-
   const known = Number.isFinite(latency);
+  if (input.stalled) {
+    // The data for the target is here and playback still waits: flush in place (no media
+    // skipped; the rate then drains what the stall added).
+    const buffer = Math.max(p.minBuffer, target - (Number.isFinite(prev.pipeline) ? prev.pipeline : DEFAULT_PIPELINE_S));
+    if (p.stallBreakMs > 0 && now - state.stallSince >= p.stallBreakMs && bufferAhead >= buffer && now - prev.lastSeek >= STALL_BREAK_COOLDOWN_MS) {
+      return done(1, 'unstall', { correcting: false, refilling: false, error: NaN, lastSeek: now, lastRateChange: now }, bufferEnd - bufferAhead);
+    }
+    return done(1, 'stalled', { correcting: false, error: NaN });
+  }
+
   if (known) {
     const d = latency - bufferAhead;
     const dt = Math.max(0, now - prev.lastNow);
@@ -291,7 +363,8 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
     return done(rate, correcting ? 'catch-up' : 'hold', { correcting, refilling: false });
   }
 
-  const correcting = prev.correcting ? Math.abs(error) > p.deadbandExit : Math.abs(error) > p.deadbandEnter;
+  const enter = p.pinned ? Math.min(p.deadbandEnter, PINNED_ENTER_S) : p.deadbandEnter;
+  const correcting = prev.correcting ? Math.abs(error) > p.deadbandExit : Math.abs(error) > enter;
   let rate = 1;
   if (correcting) {
     rate = quantise(rateCurve(error, p), p.rateStep);

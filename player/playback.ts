@@ -59,6 +59,8 @@ export class Playback {
   liveSeeks = 0;
   /** Seeks to live after the start: controller ceiling, tab visible again, reconnect, baselines. */
   jumps = 0;
+  /** Seeks in place that ended a stall the browser prolonged (see player/latency.ts). */
+  unstalls = 0;
   rateChanges = 0;
   /** Highest playback rate set so far. */
   maxRateUsed = 1;
@@ -196,7 +198,10 @@ export class Playback {
     this.control = d.state;
     this.target = d.target;
     this.reason = d.reason;
-    if (d.seekTo !== undefined) {
+    if (d.seekTo !== undefined && d.reason === 'unstall') {
+      this.unstalls += 1;
+      this.seek(d.seekTo, 'unstall', false);
+    } else if (d.seekTo !== undefined) {
       if (d.seekTo > t) {
         this.liveSeeks += 1;
         this.jumps += 1;
@@ -257,7 +262,10 @@ export class Playback {
     if (resetControl) {
       const c = this.control;
       // Keep what the controller learnt (stall raise, pipeline), forget the rate and band.
-      this.control = { ...initialControlState(), raise: c.raise, raiseAt: c.raiseAt, stallsSeen: c.stallsSeen, pipeline: c.pipeline, lastSeek: performance.now() };
+      this.control = {
+        ...initialControlState(), raise: c.raise, raiseAt: c.raiseAt, stallsSeen: c.stallsSeen, stallSince: c.stallSince, startedAt: c.startedAt,
+        halvedAt: c.halvedAt, backoff: c.backoff, pipeline: c.pipeline, lastSeek: performance.now(),
+      };
     }
     this.setRate(this.control.rate);
     this.host.emit('seek', { from, to, reason });

@@ -33,6 +33,8 @@ export interface RowMetrics {
   freezes: number;
   freezeMs: number;
   seeks: number;
+  /** Stall-breaking seeks in place (player stats.unstalls), summed over viewers. */
+  unstalls: number;
   maxRate: number;
   minRate: number;
   /**
@@ -148,7 +150,7 @@ export function reduce(tabs: TabData[], w: Window): RowMetrics {
   const perTab = tabs.map((t) => t.glass.filter((s) => inWin(s.shownAt)));
   const all = perTab.flat().map((s) => s.latencyMs).sort((a, b) => a - b);
 
-  let stalls = 0, stallMs = 0, freezes = 0, freezeMs = 0, seeks = 0, dropped = 0;
+  let stalls = 0, stallMs = 0, freezes = 0, freezeMs = 0, seeks = 0, dropped = 0, unstalls = 0;
   let maxRate = -Infinity, minRate = Infinity;
   const policies = new Set<string>(), pinned = new Set<string>(), targets = new Set<number>();
   for (const [i, t] of tabs.entries()) {
@@ -170,6 +172,7 @@ export function reduce(tabs: TabData[], w: Window): RowMetrics {
     for (const r of rates) { maxRate = Math.max(maxRate, r); minRate = Math.min(minRate, r); }
     const polls = t.lat.poll.filter((p) => inWin(p.t));
     if (polls.length) dropped += polls.at(-1)!.dropped - polls[0]!.dropped;
+    if (polls.length) unstalls += (polls.at(-1)!.unstalls ?? 0) - (polls[0]!.unstalls ?? 0);
     for (const p of polls) {
       policies.add(p.policy ?? '(none reported)');
       pinned.add(p.pinned === undefined ? '?' : String(p.pinned));
@@ -216,7 +219,7 @@ export function reduce(tabs: TabData[], w: Window): RowMetrics {
     frames: all.length,
     p50: percentile(all, 50), p95: percentile(all, 95), p99: percentile(all, 99), max: all.at(-1) ?? NaN,
     tabP50: perTab.map((f) => median(f.map((s) => s.latencyMs))),
-    stalls, stallMs: Math.round(stallMs), freezes, freezeMs: Math.round(freezeMs), seeks,
+    stalls, stallMs: Math.round(stallMs), freezes, freezeMs: Math.round(freezeMs), seeks, unstalls,
     maxRate: Number.isFinite(maxRate) ? maxRate : NaN, minRate: Number.isFinite(minRate) ? minRate : NaN,
     recoveryS, recoveryRefS, recoveryPlayerS, referenceMs, peakMs, offsetMs, joinStalls,
     spreadP50: percentile(spreads, 50), spreadP95: percentile(spreads, 95), spreadMax: spreads.at(-1) ?? NaN,

@@ -16,6 +16,7 @@ export interface PollRow {
   pinned?: boolean;
   maxRate?: number;
   jumps?: number;
+  unstalls?: number;
   clockOffsetMs?: number;
   dropped: number;
   decoded: number;
@@ -57,7 +58,7 @@ export function latencyProbeScript(pollMs: number): string {
         buffer: num(s.buffer), stalls: num(s.stalls), stallMs: num(s.stallMs),
         policy: typeof s.policy === 'string' ? s.policy : undefined,
         pinned: typeof s.pinned === 'boolean' ? s.pinned : undefined,
-        maxRate: num(s.maxRate), jumps: num(s.jumps), clockOffsetMs: num(s.clockOffsetMs),
+        maxRate: num(s.maxRate), jumps: num(s.jumps), unstalls: num(s.unstalls), clockOffsetMs: num(s.clockOffsetMs),
         dropped: q.droppedVideoFrames, decoded: q.totalVideoFrames });
     }, ${pollMs});
   };

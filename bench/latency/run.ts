@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startNowcast, type Running } from '../../test/helpers/nowcast.js';
+import { defaults as appDefaults, type LatencyService } from '../../app/config.js';
 import { Publisher } from '../../test/helpers/publisher.js';
 import { CHROMIUM_PATH } from '../../test/helpers/browser.js';
 import { pixelClockScript, pixelClockArgs, type GlassState } from '../lib/pixel-clock.js';
@@ -28,9 +29,15 @@ const { values } = parseArgs({ options: {
   browsers: { type: 'string', default: 'per-tab' },
   target: { type: 'string' },
   long: { type: 'boolean', default: false },
+  /** Scenarios of the 10-minute runs --long adds (first policy). */
+  'long-scenarios': { type: 'string', default: 'clean' },
   'no-write': { type: 'boolean', default: false },
   /** Keep the rows of an earlier run's JSON (bench/latency/out/) that this run does not redo. */
   merge: { type: 'string' },
+  /** Extra watch-page query for every tab, e.g. 'minBuffer=120'. */
+  query: { type: 'string' },
+  /** JSON merged over the relay's announced latency.default, e.g. '{"maxMs":3000}'. */
+  service: { type: 'string' },
 } });
 
 // ---- scenarios and policies ---------------------------------------------------------------
@@ -68,7 +75,9 @@ const warmupMs = Number(values.warmup) * 1000;
 if (values.browsers !== 'per-tab' && values.browsers !== 'shared') throw new Error('--browsers is per-tab or shared');
 /** One Chromium per viewer (as real viewers are), or all tabs in one Chromium. */
 const perTabBrowser = values.browsers === 'per-tab';
-const targetQuery = values.target ? `&target=${Number(values.target)}` : '';
+const targetQuery = (values.target ? `&target=${Number(values.target)}` : '') + (values.query ? `&${values.query}` : '');
+const serviceOverride = values.service ? (JSON.parse(values.service) as Partial<LatencyService>) : {};
+const service: LatencyService = { ...appDefaults.latency.default, ...serviceOverride };
 const STREAM = 'latbench';
 
 if (process.getuid?.() !== 0) {
@@ -225,10 +234,12 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
   const pages: Page[] = [];
   let note = '';
   try {
+    // Every Chromium starts before the first tab joins: a launch takes ~1 s of both cores, and
+    // launched between joins it made the tabs already playing stall (join stalls raise the target).
+    const browsers: Browser[] = [browser];
+    for (let i = 1; i < tabsN && perTabBrowser; i++) { const b = await launch(); extraBrowsers.add(b); browsers.push(b); }
     for (let i = 0; i < tabsN; i++) {
-      let b = browser;
-      if (i > 0 && perTabBrowser) { b = await launch(); extraBrowsers.add(b); }
-      const t = await openTab(b, url(i, query));
+      const t = await openTab(browsers[i] ?? browser, url(i, query));
       pages.push(t.page);
       firstFrameMs.push(t.firstFrameMs);
     }
@@ -263,6 +274,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
     const reads = proxies.reduce((a, p) => a + p.counters.reads, 0);
     if (scenario === 'loss') note = `${lossEvents} of ${reads} server → viewer reads (${Math.round((lossEvents / Math.max(1, reads)) * 1000) / 10}%, join and warm-up included) waited one RTO with everything behind them`;
     if (scenario === 'backlog') note = `back within ±${BAND_MS} ms per viewer: ${m.recoveryS.map(fmtS).join(' / ')} s of the player's target on the pixel scale (pixel − player latency offset ${m.offsetMs.map((x) => Math.round(x)).join(' / ')} ms), ${m.recoveryRefS.map(fmtS).join(' / ')} s of the pre-outage median (${m.referenceMs.map((x) => Math.round(x)).join(' / ')} ms), ${m.recoveryPlayerS.map(fmtS).join(' / ')} s on the player's own figures; peak after resume ${Math.round(m.peakMs)} ms`;
+    if (m.unstalls) note += `${note ? '; ' : ''}${m.unstalls} of the seeks were stall-breaking seeks in place`;
     if (m.joinStalls) note += `${note ? '; ' : ''}${m.joinStalls} stall(s) while joining / warming up (not counted)`;
     if (m.targets.length > 1) note += `${note ? '; ' : ''}player targets seen in the window ${m.targets.join(' / ')} ms`;
     series.push({ scenario, variant, from, to, pauseAt, tabs: tabs.map((t) => ({
@@ -288,7 +300,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
 // ---- main ---------------------------------------------------------------------------------
 
 net.create(CHROMIUM_PATH);
-nowcast = await startNowcast({ srt: { listeners: [] } });
+nowcast = await startNowcast({ srt: { listeners: [] }, latency: { default: service, streams: [] } });
 const ports: number[] = [];
 for (let i = 0; i < tabsN; i++) {
   const p = new ImpairedProxy({ host: '127.0.0.1', port: nowcast.app.httpPort });
@@ -300,7 +312,9 @@ for (let i = 0; i < tabsN; i++) {
 // One publisher for the whole benchmark, bounded by the longest plan the flags allow.
 const perRunOverheadS = 12 + warmupMs / 1000;
 const maxSeconds = Number(values.seconds ?? 60);
-const maxBudgetS = 30 + scenarios.length * variants.length * (maxSeconds + perRunOverheadS) + (values.long ? 600 + perRunOverheadS : 0);
+const longScenarios = values['long-scenarios']!.split(',').map((x) => x.trim()).filter(Boolean) as ScenarioName[];
+for (const s of longScenarios) if (!(s in SCENARIOS) || SCENARIOS[s].event) throw new Error(`--long-scenarios: ${s} is not a steady scenario`);
+const maxBudgetS = 30 + scenarios.length * variants.length * (maxSeconds + perRunOverheadS) + (values.long ? longScenarios.length * (600 + perRunOverheadS) : 0);
 publisher = new Publisher({ url: nowcast.rtmp(STREAM), width: 640, height: 360, fps: 30, clockStrip: true, durationS: Math.ceil(maxBudgetS * 1.5 + 120) });
 await sleep(2_500);
 let landed = false;
@@ -332,7 +346,7 @@ if (scenarios.includes('bandwidth') && seconds * 1000 < EVENT_AT_MS + CUT_MS + 2
 
 const plan: Array<{ variant: string; scenario: ScenarioName; seconds: number }> = [];
 for (const scenario of scenarios) for (const variant of variants) plan.push({ variant, scenario, seconds });
-if (values.long) plan.push({ variant: variants[0]!, scenario: 'clean', seconds: 600 });
+if (values.long) for (const s of longScenarios) plan.push({ variant: variants[0]!, scenario: s, seconds: 600 });
 const budgetS = plan.reduce((a, p) => a + p.seconds + perRunOverheadS, 0);
 console.log(`plan: ${plan.length} runs, ≈ ${Math.round(budgetS / 60)} min`);
 // A bound on the whole benchmark, whatever happens inside.
@@ -391,8 +405,9 @@ function report(final: boolean): void {
   const targetRows = variants.map((v) => {
     const clean = find(v, 'clean'), jit = find(v, 'jitter'), back = find(v, 'backlog');
     const long = rows.find((r) => r.variant === v && r.scenario === 'clean' && r.seconds >= 300);
+    const jitLong = rows.find((r) => r.variant === v && r.scenario === 'jitter' && r.seconds >= 300);
     const spreadRow = v === 'pinned' ? clean : undefined;
-    return `| ${v} | ${check(clean && clean.p50 <= 200)} (${ms(clean?.p50 ?? NaN)}) | ${check(clean && clean.p99 <= 350)} (${ms(clean?.p99 ?? NaN)}) | ${long ? `${check(long.stalls === 0)} (${long.stalls} in ${Math.round(long.seconds / 60)} min)` : clean ? `${check(clean.stalls === 0)} (${clean.stalls} in ${Math.round(clean.seconds)} s)` : '–'} | ${back ? `${check(worst(back.recoveryS) <= 9)} (${Number.isFinite(worst(back.recoveryS)) ? worst(back.recoveryS).toFixed(1) + ' s' : 'never'})` : '–'} | ${back ? `${check(back.maxRate <= 1.25)} (${back.maxRate.toFixed(2)}×)` : '–'} | ${back ? `${check(back.stalls === 0)} (${back.stalls})` : '–'} | ${check(jit && jit.p50 <= 400)} (${ms(jit?.p50 ?? NaN)}) | ${jit ? `${check(per10min(jit) <= 1)} (${per10min(jit).toFixed(1)})` : '–'} | ${spreadRow ? `${check(spreadRow.spreadMax <= 50)} (p95 ${ms(spreadRow.spreadP95)}, max ${ms(spreadRow.spreadMax)})` : '–'} |`;
+    return `| ${v} | ${check(clean && clean.p50 <= 200)} (${ms(clean?.p50 ?? NaN)}) | ${check(clean && clean.p99 <= 350)} (${ms(clean?.p99 ?? NaN)}) | ${long ? `${check(long.stalls === 0)} (${long.stalls} in ${Math.round(long.seconds / 60)} min)` : clean ? `${check(clean.stalls === 0)} (${clean.stalls} in ${Math.round(clean.seconds)} s)` : '–'} | ${back ? `${check(worst(back.recoveryS) <= 9)} (${Number.isFinite(worst(back.recoveryS)) ? worst(back.recoveryS).toFixed(1) + ' s' : 'never'})` : '–'} | ${back ? `${check(back.maxRate <= 1.25)} (${back.maxRate.toFixed(2)}×)` : '–'} | ${back ? `${check(back.stalls === 0)} (${back.stalls})` : '–'} | ${check(jit && jit.p50 <= 400)} (${ms(jit?.p50 ?? NaN)}) | ${jitLong ? `${check(per10min(jitLong) <= 1)} (${per10min(jitLong).toFixed(1)}, ${Math.round(jitLong.seconds / 60)}-min run)` : jit ? `${check(per10min(jit) <= 1)} (${per10min(jit).toFixed(1)})` : '–'} | ${spreadRow ? `${check(spreadRow.spreadMax <= 50)} (p95 ${ms(spreadRow.spreadP95)}, max ${ms(spreadRow.spreadMax)})` : '–'} |`;
   });
   const targets = [
     '| policy | clean p50 ≤ 200 | clean p99 ≤ 350 | clean 0 stalls | backlog: back in ±50 ms ≤ 9 s | backlog: rate ≤ 1.25× | backlog: 0 stalls | jitter p50 ≤ 400 | jitter ≤ 1 stall / 10 min / viewer | pinned: viewers within ±50 ms |',
@@ -401,11 +416,13 @@ function report(final: boolean): void {
   ].join('\n');
   if (final) console.log(table + '\n\n' + notes + '\n\n' + targets);
 
-  const command = `flock /tmp/nowcast-heavy.lock npm run bench:latency -- --seconds ${seconds} --policies ${values.policies} --scenarios ${scenarios.join(',')} --tabs ${tabsN} --browsers ${values.browsers}${values.long ? ' --long' : ''}${values.target ? ` --target ${values.target}` : ''}${values.merge ? ` --merge ${values.merge.replace(/^.*\/bench\//, 'bench/')}` : ''}`;
+  const command = `flock /tmp/nowcast-heavy.lock npm run bench:latency -- --seconds ${seconds} --warmup ${warmupMs / 1000} --policies ${values.policies} --scenarios ${scenarios.join(',')} --tabs ${tabsN} --browsers ${values.browsers}${values.long ? ` --long${values['long-scenarios'] !== 'clean' ? ` --long-scenarios ${values['long-scenarios']}` : ''}` : ''}${values.target ? ` --target ${values.target}` : ''}${values.query ? ` --query '${values.query}'` : ''}${values.service ? ` --service '${values.service}'` : ''}${values.merge ? ` --merge ${values.merge.replace(/^.*\/bench\//, 'bench/')}` : ''}`;
   if (!values['no-write'] && rows.length) {
     writeSection('Latency control (npm run bench:latency)', `
 Date: ${new Date().toISOString()}${final ? '' : ` (partial: ${rows.length - kept.length} of ${plan.length} runs so far)`}. Machine: ${machine()}.${kept.length ? ` Rows marked † are kept from earlier runs (\`--merge\`, measured ${keptTimes()}); the others were measured in this run. The player may have changed between runs: a kept row measured the player as built at its time.` : ''}
 Command: \`${command}\`
+
+Relay's announced latency service (\`hello.service\`): \`${JSON.stringify(service)}\`${values.service ? ' (app default with `--service` applied)' : ' (the app default)'}.
 
 ${tabsN} viewers (${perTabBrowser ? 'each its own headless Chromium' : 'tabs of one headless Chromium'}) in their own network namespace watch one stream (FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency 1.5 Mb/s, keyframe every 1 s, AAC 96 kb/s, RTMP → 30 ms fMP4 chunks → relay) through a user-space proxy that models delay, jitter, TCP head-of-line stalls from loss and a 2 s outage, and HTB on the veth for the bandwidth cut (model: bench/latency/README.md).
 Glass-to-glass is read from the pixels of every presented frame (capture wall clock burned in by the source). Each row: ${warmupMs / 1000} s warm-up after the tabs join, then a ${seconds} s window; events start ${EVENT_AT_MS / 1000} s into it. Figures pool all viewers; stalls, freezes and seeks are summed over the ${tabsN} viewers. In the backlog row the outage's own stall and freeze are not counted.
