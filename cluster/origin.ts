@@ -44,6 +44,7 @@ export class ClusterOrigin implements SinkProvider {
   #log: Logger;
   #maxGopBytes: number;
   #streams = new Map<string, OriginStream>();
+  #kvChain = new Map<string, Promise<void>>();
   #offUp: () => void;
   #closed = false;
 
@@ -122,13 +123,15 @@ export class ClusterOrigin implements SinkProvider {
     s.state = s.codecs && state.state !== 'offline' ? { ...state, codecs: s.codecs } : state;
     s.gop.reset();
     this.#publish(name, encodeState(s.state, s.generation, s.seq, wallMs()));
+    void this.#putKv(name, s);
     if (state.state === 'offline') {
       // Nothing to snapshot until the next publisher; edges learn it from the frame and the KV.
+      // Forgotten, like the relay forgets an offline stream, so names can't pile up.
       s.init = null;
       s.snapSub?.unsubscribe();
       s.snapSub = null;
+      this.#streams.delete(name);
     }
-    void this.#putKv(name, s);
   }
 
   #publish(name: string, frame: Buffer): void {
@@ -178,35 +181,50 @@ export class ClusterOrigin implements SinkProvider {
     }
   }
 
-  async #putKv(name: string, s: OriginStream): Promise<void> {
-    try {
-      const kv = await this.#link.kv();
-      if (!kv || this.#closed) return;
-      // An offline stream leaves the bucket: a missing key means offline, and names don't pile up.
-      if (s.state.state === 'offline') {
-        await kv.delete(this.#names.stateKey(name));
-        await kv.delete(this.#names.initKey(name));
-        return;
+  /**
+   * Writes the stream's KV entries as they are now. Writes for one stream are chained, so a
+   * quick unpublish/republish can't land out of order (a delete after the new put).
+   */
+  #putKv(name: string, s: OriginStream): Promise<void> {
+    const offline = s.state.state === 'offline';
+    const state = encodeState(s.state, s.generation, s.seq, wallMs());
+    const init = s.init;
+    const write = async (): Promise<void> => {
+      try {
+        const kv = await this.#link.kv();
+        if (!kv) return;
+        // An offline stream leaves the bucket: a missing key means offline, and names don't pile up.
+        if (offline) {
+          await kv.delete(this.#names.stateKey(name));
+          await kv.delete(this.#names.initKey(name));
+          return;
+        }
+        await kv.put(this.#names.stateKey(name), state);
+        if (init) await kv.put(this.#names.initKey(name), init);
+      } catch (err) {
+        this.#log.debug({ stream: name, err: String(err) }, 'NATS KV write failed; rewritten on reconnect');
       }
-      await kv.put(this.#names.stateKey(name), encodeState(s.state, s.generation, s.seq, wallMs()));
-      if (s.init) await kv.put(this.#names.initKey(name), s.init);
-    } catch (err) {
-      this.#log.debug({ stream: name, err: String(err) }, 'NATS KV write failed; rewritten on reconnect');
-    }
+    };
+    const next = (this.#kvChain.get(name) ?? Promise.resolve()).then(write);
+    this.#kvChain.set(name, next);
+    void next.then(() => { if (this.#kvChain.get(name) === next) this.#kvChain.delete(name); });
+    return next;
   }
 
   /** Marks every stream offline in the KV (best effort) and stops answering. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#closed = true;
+    this.#offUp();
+    const writes: Array<Promise<void>> = [];
     for (const [name, s] of this.#streams) {
       s.state = { state: 'offline', code: 'SERVER_SHUTDOWN' };
       s.init = null;
       this.#publish(name, encodeState(s.state, s.generation, s.seq, wallMs()));
-      await this.#putKv(name, s);
+      writes.push(this.#putKv(name, s));
       s.snapSub?.unsubscribe();
     }
-    this.#closed = true;
-    this.#offUp();
     this.#streams.clear();
+    await Promise.all(writes);
   }
 }
