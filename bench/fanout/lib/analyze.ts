@@ -72,6 +72,8 @@ export interface Analysis {
     resumedTotal: number;
     /** Slow viewers that got media after their last skip. */
     recovered: number;
+    /** Slow viewers that resumed (a chunk after a skip) at least once; unlike `recovered`, not confused by a skip that arrives just before the run stops. */
+    resumedViewers?: number;
     /** Fraction of the window's chunks slow viewers received. */
     receivedFraction: number;
     latency: LatencyStats | null;
@@ -150,10 +152,12 @@ export function analyze(receipts: Receipt[], viewers: ViewerLog[], t0: number, t
   let resumedAtKeyframe = 0;
   let resumedTotal = 0;
   let recovered = 0;
+  let resumedViewers = 0;
   let slowReceived = 0;
   const slowLat: number[] = [];
   for (const v of slow) {
     let mySkips = 0;
+    let myResumes = 0;
     let lastSkip = -1;
     for (let j = 0; j < v.keys.length; j++) {
       const k = v.keys[j]!;
@@ -163,6 +167,7 @@ export function analyze(receipts: Receipt[], viewers: ViewerLog[], t0: number, t
         const nextKey = v.keys[j + 1];
         if (nextKey !== undefined && nextKey !== -1) {
           resumedTotal++;
+          myResumes++;
           if (all.get(nextKey)?.keyframe) resumedAtKeyframe++;
         }
         continue;
@@ -173,6 +178,7 @@ export function analyze(receipts: Receipt[], viewers: ViewerLog[], t0: number, t
     skips += mySkips;
     if (mySkips) viewersSkipped++;
     if (mySkips && lastSkip < v.keys.length - 1) recovered++;
+    if (myResumes) resumedViewers++;
   }
 
   const lastSorted = Float64Array.from(lastPerChunk.filter((x) => Number.isFinite(x))).sort();
@@ -202,6 +208,7 @@ export function analyze(receipts: Receipt[], viewers: ViewerLog[], t0: number, t
       resumedAtKeyframe,
       resumedTotal,
       recovered,
+      resumedViewers,
       receivedFraction: slow.length && W ? slowReceived / (slow.length * W) : 0,
       latency: slowLat.length ? stats(Float64Array.from(slowLat)) : null,
       closed: slow.filter((v) => v.closed).length,

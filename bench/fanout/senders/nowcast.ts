@@ -1,10 +1,9 @@
-// Our relay, unmodified, fed the recorded stream in real time through its MediaSink.
-// With --copy, upstream + the change in ../relay-copy/make.ts (send loop instead of a uWS topic).
-// Args: --port --source FILE --receipts OUT [--max-s 120] [--config JSON relay overrides] [--copy]
+// Our relay, unmodified (relay/relay.ts as shipped), fed the recorded stream in real time
+// through its MediaSink.
+// Args: --port --source FILE --receipts OUT [--max-s 120] [--config JSON relay overrides]
 import { loadConfig } from '../../../app/config.js';
 import { createRootLogger } from '../../../app/log.js';
-import { Relay as RealRelay } from '../../../relay/relay.js';
-import { makeRelayCopy } from '../relay-copy/make.js';
+import { Relay } from '../../../relay/relay.js';
 import { emitEvent, num, onStop, parseArgs, str } from '../lib/control.js';
 import { Pacer } from '../lib/pacer.js';
 import { loadSource } from '../lib/source.js';
@@ -14,9 +13,7 @@ const maxS = num(args, 'max-s', 120);
 const src = loadSource(str(args, 'source'));
 const relayOverrides = args.config ? JSON.parse(args.config) as Record<string, unknown> : {};
 const cfg = loadConfig({ relay: relayOverrides }, {});
-// --copy: upstream relay + the proposed change, generated now (see relay-copy/make.ts).
-const Relay: typeof RealRelay = args.copy ? ((await import(makeRelayCopy())) as { Relay: typeof RealRelay }).Relay : RealRelay;
-const relay = new Relay(cfg.relay, createRootLogger('silent'), '/nonexistent-player-dir');
+const relay = new Relay({ config: cfg.relay, log: createRootLogger('silent'), playerDir: '/nonexistent-player-dir' });
 const port = await relay.listen('127.0.0.1', num(args, 'port'));
 const sink = relay.sink('bench');
 sink.init(src.init);
