@@ -25,6 +25,8 @@ export interface FeedCounters {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Least time between two syncs started because live chunks came without an init. */
+export const RESYNC_MS = 1000;
 
 export class EdgeFeed {
   readonly seq: Sequencer;
@@ -38,6 +40,7 @@ export class EdgeFeed {
   #live: Subscription | null = null;
   #snap: Subscription | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #lastSyncAt = 0;
   #closed = false;
 
   constructor(name: string, sink: MediaSink, link: NatsLink, names: Names, timeoutMs: number,
@@ -57,6 +60,7 @@ export class EdgeFeed {
     const nc = this.#link.nc;
     if (this.#closed || !nc) return;
     this.#unsubscribe();
+    this.#lastSyncAt = Date.now();
     this.#counters.syncs++;
     this.seq.beginSync();
     this.#live = nc.subscribe(this.#names.stream(this.#name), { callback: (err, msg) => { if (!err) this.#onLive(msg); } });
@@ -89,6 +93,9 @@ export class EdgeFeed {
     this.#counters.bytes += msg.data.length;
     this.#onHop(f.sentAt);
     this.seq.live(f);
+    // Chunks of a live stream, and no init to play them with: the last sync found nothing (the
+    // origin or JetStream was not back yet after an outage, say). Sync again, at most once a second.
+    if (f.kind === 'chunk' && this.seq.needsInit && !this.seq.syncing && Date.now() - this.#lastSyncAt >= RESYNC_MS) this.sync();
   }
 
   #onSnapshot(msg: Msg): void {

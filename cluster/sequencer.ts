@@ -36,6 +36,11 @@ export class Sequencer {
     return this.#syncing;
   }
 
+  /** True while no init is applied: chunks are being ignored. */
+  get needsInit(): boolean {
+    return this.#init === null;
+  }
+
   /** A snapshot is coming: hold live frames, and re-init from whatever init comes first. */
   beginSync(): void {
     this.#syncing = true;

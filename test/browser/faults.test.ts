@@ -57,7 +57,8 @@ describe('faults in the browser', () => {
     const s = await snap(bad);
     expect(s.errors[0]!.code).toBe('CODEC_UNSUPPORTED');
     expect(s.errors[0]!.message).toMatch(/hev1|hvc1/);
-    expect(await bad.locator('#stats').textContent()).toContain('CODEC_UNSUPPORTED');
+    // The overlay re-renders on the next stats tick (every 250 ms): wait for it, don't sample once.
+    await bad.waitForFunction(() => document.getElementById('stats')?.textContent?.includes('CODEC_UNSUPPORTED') === true, null, { timeout: 5_000 });
     await playing(good);
     expect((await snap(good)).errors).toHaveLength(0);
     await bad.close();
