@@ -106,6 +106,8 @@ describe('a cluster of one ingest node and three edges over NATS', () => {
     const local = view(ingest.ws('cam'));
     const remote = view(edges[0]!.ws('cam'));
     await Promise.all([local, remote].map((v) => v.until(() => v.chunks().length > 15, 10_000, 'chunks')));
+    // Counted before the outage: the edge may re-sync before nats.start() even returns.
+    const inits = remote.inits().length;
     await nats.kill();
     const [l0, r0] = [local.chunks().length, remote.chunks().length];
     await remote.until(() => remote.texts('state').some((m) => m.type === 'state' && m.code === 'ORIGIN_UNREACHABLE'), 5_000, 'the edge to report the loss');
@@ -115,8 +117,11 @@ describe('a cluster of one ingest node and three edges over NATS', () => {
     expect(contiguous(seqs(local))).toBe(true);
     expect(remote.chunks().length - r0).toBeLessThanOrEqual(2);
     await nats.start();
-    const inits = remote.inits().length;
-    await remote.until(() => remote.inits().length > inits && remote.chunks().length > r0 + 30, 15_000, 'the edge to resume');
+    await remote.until(() => remote.inits().length > inits && remote.chunks().length > r0 + 30, 15_000, 'the edge to resume').catch((err: Error) => {
+      const e = edges[0]!.app;
+      throw new Error(`${err.message}: ${JSON.stringify({ edge: e.edge!.counters, edgeUp: e.link!.connected, ingestUp: ingest.app.link!.connected,
+        origin: ingest.app.origin!.counters, texts: remote.texts().slice(-4), inits: remote.inits().length, chunks: remote.chunks().length - r0 })}`);
+    });
     // It resumes at a keyframe, in a new generation, and plays on without holes.
     const after = remote.chunks().slice(r0);
     const k = after.findIndex((c) => c.keyframe);
