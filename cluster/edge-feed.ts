@@ -7,15 +7,14 @@ import type { Logger } from '../app/log.js';
 import type { MediaSink } from '../ingest/sink.js';
 import type { NatsLink } from './link.js';
 import type { Names } from './subjects.js';
-import { Sequencer } from './sequencer.js';
+import { Sequencer, type SequencerCounters } from './sequencer.js';
 import { decode, type Frame } from './wire.js';
 
-export interface FeedCounters {
+/** An edge's totals over all its streams; gaps and ignored frames are the Sequencer's. */
+export interface FeedCounters extends SequencerCounters {
   /** Live frames and bytes received. */
   frames: number;
   bytes: number;
-  /** Holes in a chunk sequence (the local stream was re-initialised). */
-  gaps: number;
   /** Snapshot syncs started (first viewer, and after every NATS loss). */
   syncs: number;
   /** Frames that did not decode. */
@@ -46,7 +45,7 @@ export class EdgeFeed {
   constructor(name: string, sink: MediaSink, link: NatsLink, names: Names, timeoutMs: number,
     counters: FeedCounters, onHop: (sentAt: number) => void, log: Logger) {
     this.#name = name;
-    this.seq = new Sequencer(sink);
+    this.seq = new Sequencer(sink, counters);
     this.#link = link;
     this.#names = names;
     this.#timeoutMs = timeoutMs;

@@ -22,7 +22,7 @@ export interface EdgeOptions {
 }
 
 export class ClusterEdge {
-  readonly counters: FeedCounters = { frames: 0, bytes: 0, gaps: 0, syncs: 0, badFrames: 0, fallbacks: 0 };
+  readonly counters: FeedCounters = { frames: 0, bytes: 0, gaps: 0, ignored: 0, syncs: 0, badFrames: 0, fallbacks: 0 };
   /** NATS hop latency samples (ms, origin publish → edge receipt), a ring for the benchmark and /metrics. */
   readonly hop: Float64Array = new Float64Array(4096);
   hopCount = 0;

@@ -19,7 +19,7 @@ export interface SequencerCounters {
 }
 
 export class Sequencer {
-  readonly counters: SequencerCounters = { gaps: 0, ignored: 0 };
+  readonly counters: SequencerCounters;
   #sink: MediaSink;
   #generation = -1;
   /** Last chunk seq applied; -1 right after an init (the next chunk starts the count). */
@@ -28,8 +28,10 @@ export class Sequencer {
   #syncing = false;
   #held: Frame[] = [];
 
-  constructor(sink: MediaSink) {
+  /** `counters` may be shared (an edge's totals over all its streams). */
+  constructor(sink: MediaSink, counters: SequencerCounters = { gaps: 0, ignored: 0 }) {
     this.#sink = sink;
+    this.counters = counters;
   }
 
   get syncing(): boolean {

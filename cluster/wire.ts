@@ -97,11 +97,6 @@ export function encodeEnd(generation: number, seq: number, sentAt: number): Buff
   return header(KIND.end, 0, generation, seq, sentAt, 0);
 }
 
-/** The header's sentAt, without decoding the rest (for the hop measurement). */
-export function sentAtOf(b: Uint8Array): number {
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).readDoubleBE(16);
-}
-
 const STATES: readonly StreamState[] = ['offline', 'live', 'error'];
 
 /** Decodes one frame; throws WireError saying what is wrong. Payloads are views, not copies. */

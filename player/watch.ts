@@ -43,10 +43,6 @@ function streamUrls(scheme: string, name: string, q: URLSearchParams): string[] 
   return hosts.map((h) => `${scheme}//${h}${suffix}`);
 }
 
-function fmtMs(seconds: number): string {
-  return Number.isFinite(seconds) ? `${Math.round(seconds * 1000)} ms` : '–';
-}
-
 /** What the graph panel (panel.ts) doesn't show: policy, clock, events, and any error. */
 function render(s: PlayerStats, note: string): string {
   const rows: Array<[string, string]> = [

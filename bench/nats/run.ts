@@ -9,16 +9,15 @@
 //
 // Options: --streams 1,10,40  --edges 3  --seconds 15 (measured window, after 3 s warm-up)
 //          --modes staggered,aligned (streams spread over the frame interval, or all at once)
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { percentile } from '../../relay/qoe.js';
 import { machine, writeSection } from '../lib/results.js';
 import { record, loadSource } from '../fanout/lib/source.js';
+import { NatsServer } from '../../test/helpers/nats-server.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -42,24 +41,6 @@ function cpuSeconds(pid: number): number {
 
 function pin(pid: number, core: number): void {
   spawnSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
-}
-
-async function port(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function reachable(p: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect(p, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
 }
 
 type Msg = { type: string; [k: string]: unknown };
@@ -97,13 +78,10 @@ interface Row {
 }
 
 async function runOnce(S: number, source: string, transport: 'nats' | 'tcp', mode: 'staggered' | 'aligned'): Promise<Row> {
-  const store = mkdtempSync(join(tmpdir(), 'nowcast-bench-nats-'));
-  const natsPort = await port();
-  const nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort), '-js', '-sd', store], { stdio: 'ignore' });
+  const nats = await new NatsServer().start();
   try {
-    while (!(await reachable(natsPort))) await sleep(50);
-    pin(nats.pid!, 0);
-    const url = `nats://127.0.0.1:${natsPort}`;
+    pin(nats.pid, 0);
+    const url = nats.url;
     const edges = Array.from({ length: EDGES }, () => child('edge.ts', transport === 'nats' ? ['--nats', url, '--streams', String(S)] : ['--tcp']));
     const ports: number[] = [];
     for (const e of edges) { ports.push(Number((await e.next('ready')).port)); pin(e.p.pid!, 1); }
@@ -140,8 +118,7 @@ async function runOnce(S: number, source: string, transport: 'nats' | 'tcp', mod
       gaps: done.reduce((a, d) => a + (d.gaps as number), 0), cpu,
     };
   } finally {
-    nats.kill('SIGKILL');
-    rmSync(store, { recursive: true, force: true });
+    await nats.close();
   }
 }
 

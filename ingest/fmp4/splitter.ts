@@ -34,7 +34,6 @@ interface OpenBox {
   parts: Buffer[];
 }
 
-const PREFIX_TYPES = new Set(['emsg', 'styp', 'sidx']);
 const PARSED: ReadonlySet<Role> = new Set<Role>(['moov', 'moof', 'prft']);
 
 function raise(code: Fmp4ErrorCode, message: string): never {

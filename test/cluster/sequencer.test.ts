@@ -63,6 +63,15 @@ describe('Sequencer', () => {
     expect(s.counters.gaps).toBe(1);
   });
 
+  it('counts holes into the totals it is given, so an edge sums them over its streams', () => {
+    const totals = { gaps: 3, ignored: 0 };
+    const t = new Sequencer(sink, totals);
+    t.live(init(1));
+    t.live(chunk(1, 1, true));
+    t.live(chunk(1, 3));
+    expect(totals).toEqual({ gaps: 4, ignored: 0 });
+  });
+
   it('ignores a repeated init of the same generation, and follows a new one', () => {
     s.live(init(1));
     s.live(chunk(1, 1, true));

@@ -13,6 +13,11 @@ export class NatsServer {
   #child: ChildProcess | null = null;
   log = '';
 
+  /** The running server's pid (0 when stopped). */
+  get pid(): number {
+    return this.#child?.pid ?? 0;
+  }
+
   get url(): string {
     return `nats://127.0.0.1:${this.port}`;
   }

@@ -6,6 +6,7 @@ import type { Chunk } from '../../../ingest/fmp4/types.js';
 import { monoMs } from './clock.js';
 import { ReceiptLog } from './receipts.js';
 import { CHUNK_MS, type Source } from './source.js';
+import { emitEvent, onStop } from './control.js';
 
 export class Pacer {
   readonly receipts: ReceiptLog;
@@ -59,4 +60,26 @@ export class Pacer {
     this.#emit(chunk);
     this.receipts.add(seq, t, bytes.length, src.keyframe, t - due);
   }
+}
+
+/**
+ * What every paced sender does around its own fan-out: replay `src` into `emit`, announce
+ * `listening` and `live`, and on stop write the receipts, report `stopped` (with `report()`'s
+ * fields), run `close()` and exit.
+ */
+export function runPacedSender(o: {
+  src: Source; maxS: number; receipts: string; emit: (c: Chunk) => void;
+  listening: Record<string, unknown>; report: () => Record<string, unknown>; close: () => void;
+}): void {
+  const pacer = new Pacer(o.src, o.maxS, o.emit);
+  pacer.start();
+  emitEvent('listening', { ...o.listening, pid: process.pid });
+  emitEvent('live');
+  onStop(o.maxS, (why) => {
+    pacer.stop();
+    pacer.receipts.write(o.receipts);
+    emitEvent('stopped', { why, chunks: pacer.count, ...o.report() });
+    o.close();
+    setTimeout(() => process.exit(0), 50);
+  });
 }

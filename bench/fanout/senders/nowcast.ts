@@ -4,8 +4,8 @@
 import { loadConfig } from '../../../app/config.js';
 import { createRootLogger } from '../../../app/log.js';
 import { Relay } from '../../../relay/relay.js';
-import { emitEvent, num, onStop, parseArgs, str } from '../lib/control.js';
-import { Pacer } from '../lib/pacer.js';
+import { num, parseArgs, str } from '../lib/control.js';
+import { runPacedSender } from '../lib/pacer.js';
 import { loadSource } from '../lib/source.js';
 
 const args = parseArgs();
@@ -17,16 +17,12 @@ const relay = new Relay({ config: cfg.relay, log: createRootLogger('silent'), pl
 const port = await relay.listen('127.0.0.1', num(args, 'port'));
 const sink = relay.sink('bench');
 sink.init(src.init);
-const pacer = new Pacer(src, maxS, (c) => sink.chunk(c));
-pacer.start();
-emitEvent('listening', { port, pid: process.pid, config: cfg.relay });
-emitEvent('live');
-
-onStop(maxS, (why) => {
-  pacer.stop();
-  const s = relay.stream('bench');
-  pacer.receipts.write(str(args, 'receipts'));
-  emitEvent('stopped', { why, chunks: pacer.count, counters: s?.counters ?? null, viewers: s?.viewerCount ?? 0, badMessages: relay.badMessages });
-  relay.close();
-  setTimeout(() => process.exit(0), 50);
+runPacedSender({
+  src, maxS, receipts: str(args, 'receipts'), emit: (c) => sink.chunk(c),
+  listening: { port, config: cfg.relay },
+  report: () => {
+    const s = relay.stream('bench');
+    return { counters: s?.counters ?? null, viewers: s?.viewerCount ?? 0, badMessages: relay.badMessages };
+  },
+  close: () => relay.close(),
 });

@@ -5,8 +5,8 @@
 // Same protocol subset as the C floor (binary chunk frames only). Args as senders/nowcast.ts
 // plus --mode.
 import uWS from 'uWebSockets.js';
-import { emitEvent, num, onStop, parseArgs, str } from '../lib/control.js';
-import { Pacer } from '../lib/pacer.js';
+import { num, parseArgs, str } from '../lib/control.js';
+import { runPacedSender } from '../lib/pacer.js';
 import { loadSource } from '../lib/source.js';
 import type { Chunk } from '../../../ingest/fmp4/types.js';
 
@@ -31,14 +31,8 @@ const emit = mode === 'publish'
   : mode === 'send'
     ? (c: Chunk) => { const b = c.bytes; for (const v of viewers) v.cork(() => v.send(b, true)); }
     : (c: Chunk) => { const b = c.bytes; for (const v of viewers) v.send(b, true); };
-const pacer = new Pacer(src, maxS, emit);
-pacer.start();
-emitEvent('listening', { port: num(args, 'port'), pid: process.pid });
-emitEvent('live');
-onStop(maxS, (why) => {
-  pacer.stop();
-  pacer.receipts.write(str(args, 'receipts'));
-  emitEvent('stopped', { why, chunks: pacer.count, viewers: mode === 'publish' ? app.numSubscribers('m') : viewers.size });
-  app.close();
-  setTimeout(() => process.exit(0), 50);
+runPacedSender({
+  src, maxS, receipts: str(args, 'receipts'), emit, listening: { port: num(args, 'port') },
+  report: () => ({ viewers: mode === 'publish' ? app.numSubscribers('m') : viewers.size }),
+  close: () => app.close(),
 });

@@ -6,8 +6,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../../../app/config.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../../../relay/protocol.js';
 import type { Chunk } from '../../../ingest/fmp4/types.js';
-import { emitEvent, num, onStop, parseArgs, str } from '../lib/control.js';
-import { Pacer } from '../lib/pacer.js';
+import { num, parseArgs, str } from '../lib/control.js';
+import { runPacedSender } from '../lib/pacer.js';
 import { loadSource } from '../lib/source.js';
 
 const args = parseArgs();
@@ -61,16 +61,11 @@ function onChunk(ch: Chunk): void {
   }
 }
 
-const pacer = new Pacer(src, maxS, onChunk);
-pacer.start();
-emitEvent('listening', { port: num(args, 'port'), pid: process.pid });
-emitEvent('live');
-
-onStop(maxS, (why) => {
-  pacer.stop();
-  pacer.receipts.write(str(args, 'receipts'));
-  emitEvent('stopped', { why, chunks: pacer.count, viewers: clients.size, skips });
-  for (const c of clients) c.ws.terminate();
-  wss.close();
-  setTimeout(() => process.exit(0), 50);
+runPacedSender({
+  src, maxS, receipts: str(args, 'receipts'), emit: onChunk, listening: { port: num(args, 'port') },
+  report: () => ({ viewers: clients.size, skips }),
+  close: () => {
+    for (const c of clients) c.ws.terminate();
+    wss.close();
+  },
 });
