@@ -156,6 +156,7 @@ describe('Transport', () => {
   });
 
   it('fails over to the next URL of a list at once, and wraps around', () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const { t, events, last } = harness(Infinity, ['ws://edge-a/live/x', 'ws://edge-b/live/x']);
     t.connect();
     expect(last().url).toBe('ws://edge-a/live/x');
@@ -166,10 +167,14 @@ describe('Transport', () => {
     vi.advanceTimersByTime(0);
     expect(last().url).toBe('ws://edge-b/live/x');
     last().drop();
-    // Not healthy: the next retry backs off, and goes back to the first edge.
-    expect(events.closes[1]?.retry?.delayMs).toBeLessThan(500);
-    vi.advanceTimersByTime(500);
+    // Not healthy: the next retry is a backed-off second attempt (not another instant one), and
+    // goes back to the first edge.
+    expect(events.closes[1]?.retry).toEqual({ attempt: 2, delayMs: 250 }); // half of base·2
+    vi.advanceTimersByTime(249);
+    expect(last().url).toBe('ws://edge-b/live/x');
+    vi.advanceTimersByTime(1);
     expect(last().url).toBe('ws://edge-a/live/x');
     t.close();
+    vi.restoreAllMocks();
   });
 });
