@@ -4,6 +4,10 @@
 //
 // Args: --sender nowcast|ws|nms|c|uws-publish|uws-send|uws-send-nocork  --n N
 //       [--client node|c] [--slow-every 0] [--warmup-s 3] [--window-s 10] [--config JSON] [--perf]
+//       [--diag: sample /proc (cores, the sender's threads) every 10 ms and log the sender's GC
+//        pauses and sweeps into the work dir; with --keep, for bench/fanout/diagnose.ts;
+//        --sample-ms 0 turns the /proc sampler off, as it costs its core some CPU)]
+//       [--helpers-nice N: nowcast sender's non-main threads' nice, default 19 (0: left at 0)]
 //       --source FILE --chunkfile FILE --bin DIR --out RESULT.json [--tag TEXT]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -17,6 +21,7 @@ import { allCpu, coreTimes, cpuSeconds, otherCpuSeconds, rssBytes, tcpKernelByte
 import { readReceipts } from './lib/receipts.js';
 import { analyze, readArrivals, type Analysis } from './lib/analyze.js';
 import { loadSource } from './lib/source.js';
+import { startSampler } from './lib/sampler.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = parseArgs();
@@ -40,6 +45,8 @@ interface Child {
   waitFor(event: string, ms: number): Promise<Record<string, unknown>>;
   stop(ms?: number): Promise<void>;
   stderr: string;
+  /** --diag: stdout lines that are not events (e.g. V8 traces), with the time they were read. */
+  otherLines: string[];
 }
 
 function start(cmd: string[], cpu: string, name: string): Child {
@@ -50,6 +57,7 @@ function start(cmd: string[], cpu: string, name: string): Child {
     proc,
     events,
     stderr: '',
+    otherLines: [],
     waitFor: (event, ms) => new Promise((res, rej) => {
       const check = (): boolean => {
         const e = events.find((x) => x.event === event);
@@ -72,7 +80,7 @@ function start(cmd: string[], cpu: string, name: string): Child {
     },
   };
   createInterface({ input: proc.stdout! }).on('line', (line) => {
-    if (!line.startsWith('{')) return;
+    if (!line.startsWith('{')) { if (args.diag) c.otherLines.push(`${monoMs().toFixed(1)} ${line}`); return; }
     try { events.push(JSON.parse(line) as Record<string, unknown>); } catch { return; }
     for (const w of waiters.splice(0)) w();
   });
@@ -124,7 +132,8 @@ async function main(): Promise<void> {
     let mode = 'fmp4';
     const common = ['--port', String(port), '--receipts', receiptsFile, '--max-s', String(maxS)];
     if (sender === 'nowcast') {
-      const extra = args.config ? ['--config', args.config] : [];
+      const extra = [...(args.config ? ['--config', args.config] : []), ...(args.diag ? ['--diag', join(work, 'sender-diag.json')] : []),
+        ...(args['v8-flags'] ? ['--v8-flags', args['v8-flags']] : []), ...(args['helpers-nice'] ? ['--helpers-nice', args['helpers-nice']] : [])];
       relay = start(tsx('senders/nowcast.ts', [...common, '--source', source, ...extra]), RELAY_CPU, sender);
     } else if (sender === 'ws') {
       relay = start(tsx('senders/ws-baseline.ts', [...common, '--source', source]), RELAY_CPU, 'ws');
@@ -148,6 +157,8 @@ async function main(): Promise<void> {
     const listening = await relay.waitFor('listening', 30_000);
     await relay.waitFor('live', 30_000);
     const relayPid = Number(listening.pid ?? relay.proc.pid);
+    // Our sender's process setting: nice of its non-main threads (senders/nowcast.ts); rows without it ran them at 0.
+    if (listening.helpersNice !== undefined) result.helpersNice = listening.helpersNice;
     await sleep(2000);
     const rssIdle = rssBytes(relayPid);
     const kernIdle = tcpKernelBytes();
@@ -159,6 +170,8 @@ async function main(): Promise<void> {
         String(Math.round(src.bitrate / 4)), String(maxS), arrivalsFile], GEN_CPU, 'c-client');
     children.push(gen);
     const genPid = gen.proc.pid!;
+    const sampleMs = num(args, 'sample-ms', args.diag ? 10 : 0);
+    const sampler = sampleMs > 0 ? startSampler(relayPid, new Set([process.pid, relayPid, genPid, relay.proc.pid!]), sampleMs) : null;
     const allJoin = allCpu();
     const cJoin = coreTimes();
     const rJoin = cpuSeconds(relayPid);
@@ -190,6 +203,7 @@ async function main(): Promise<void> {
       if (r > RSS_LIMIT) { aborted = `sender RSS ${(r / 2 ** 20).toFixed(0)} MiB over the limit`; break; }
     }
     const t1 = monoMs();
+    if (sampler) writeFileSync(join(work, 'samples.json'), JSON.stringify(sampler.stop()));
     const r1 = cpuSeconds(relayPid);
     const g1 = cpuSeconds(genPid);
     const c1 = coreTimes();
@@ -219,6 +233,7 @@ async function main(): Promise<void> {
       kernelTcpPerViewer: (kernEnd - kernIdle) / N,
     };
     result.aborted = aborted;
+    result.windowAt = { t0, t1 };
     if (perf) {
       await new Promise<void>((r) => { if (perf.exitCode !== null) r(); else perf.once('exit', () => r()); });
       result.profile = perfDso(perfFile);
@@ -244,6 +259,11 @@ async function main(): Promise<void> {
     result.cpuPerGbps = relayCpu / analysis.deliveredGbps;
   } finally {
     for (const c of children) await c.stop(5000).catch(() => undefined);
+    if (args.diag && children[0]) {
+      // The sender's last stdout lines can be read after its exit event.
+      await sleep(300);
+      writeFileSync(join(work, 'sender-stdout.txt'), children[0].otherLines.join('\n') + '\n');
+    }
     if (publisher && publisher.exitCode === null) publisher.kill('SIGKILL');
     if (!args.keep) rmSync(work, { recursive: true, force: true });
   }

@@ -58,7 +58,7 @@ export class Pacer {
     this.#k++;
     const t = monoMs();
     this.#emit(chunk);
-    this.receipts.add(seq, t, bytes.length, src.keyframe, t - due);
+    this.receipts.add(seq, t, bytes.length, src.keyframe, t - due, monoMs() - t);
   }
 }
 

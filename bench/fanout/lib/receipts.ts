@@ -1,7 +1,8 @@
 // The relay's receipt log: for every chunk, the key viewers will identify it by (mfhd sequence
 // number, or FLV tag timestamp for NMS), the shared-clock time the relay received it, its size
 // whether it starts with a keyframe, and how late the replay handed it over (pacing lag: a
-// sender too busy to take chunks on time). Text, one chunk per line: "key t_ms bytes keyframe lag_ms".
+// sender too busy to take chunks on time), and how long the hand-over (the fan-out loop) took.
+// Text, one chunk per line: "key t_ms bytes keyframe lag_ms [dur_ms]".
 import { readFileSync, writeFileSync } from 'node:fs';
 
 export class ReceiptLog {
@@ -10,6 +11,7 @@ export class ReceiptLog {
   #size: Float64Array;
   #kf: Uint8Array;
   #lag: Float64Array;
+  #dur: Float64Array;
   #n = 0;
 
   constructor(capacity: number) {
@@ -18,11 +20,12 @@ export class ReceiptLog {
     this.#size = new Float64Array(capacity);
     this.#kf = new Uint8Array(capacity);
     this.#lag = new Float64Array(capacity);
+    this.#dur = new Float64Array(capacity);
   }
 
   get length(): number { return this.#n; }
 
-  add(key: number, t: number, size: number, keyframe: boolean, lag = 0): void {
+  add(key: number, t: number, size: number, keyframe: boolean, lag = 0, dur = 0): void {
     const i = this.#n;
     if (i >= this.#key.length) return;
     this.#key[i] = key;
@@ -30,6 +33,7 @@ export class ReceiptLog {
     this.#size[i] = size;
     this.#kf[i] = keyframe ? 1 : 0;
     this.#lag[i] = lag;
+    this.#dur[i] = dur;
     this.#n = i + 1;
   }
 
@@ -42,19 +46,20 @@ export class ReceiptLog {
 
   write(file: string): void {
     const lines: string[] = [];
-    for (let i = 0; i < this.#n; i++) lines.push(`${this.#key[i]} ${this.#t[i]!.toFixed(4)} ${this.#size[i]} ${this.#kf[i]} ${this.#lag[i]!.toFixed(3)}`);
+    for (let i = 0; i < this.#n; i++) lines.push(`${this.#key[i]} ${this.#t[i]!.toFixed(4)} ${this.#size[i]} ${this.#kf[i]} ${this.#lag[i]!.toFixed(3)} ${this.#dur[i]!.toFixed(3)}`);
     writeFileSync(file, lines.join('\n') + '\n');
   }
 }
 
-export interface Receipt { key: number; t: number; size: number; keyframe: boolean; lag: number }
+/** dur: how long the sender's hand-over call (its fan-out loop) took, ms (0 where not recorded). */
+export interface Receipt { key: number; t: number; size: number; keyframe: boolean; lag: number; dur?: number }
 
 export function readReceipts(file: string): Receipt[] {
   const out: Receipt[] = [];
   for (const line of readFileSync(file, 'latin1').split('\n')) {
     if (!line) continue;
-    const [k, t, s, kf, lag] = line.split(' ');
-    out.push({ key: Number(k), t: Number(t), size: Number(s), keyframe: kf === '1', lag: Number(lag ?? 0) });
+    const [k, t, s, kf, lag, dur] = line.split(' ');
+    out.push({ key: Number(k), t: Number(t), size: Number(s), keyframe: kf === '1', lag: Number(lag ?? 0), dur: Number(dur ?? 0) });
   }
   return out;
 }

@@ -42,6 +42,8 @@ export interface RunResult {
   publisherCpu?: number;
   aborted?: string | null;
   profile?: Array<{ dso: string; pct: number }>;
+  /** Our sender's non-main threads' nice (senders/nowcast.ts); absent: rows from before it was set, at 0. */
+  helpersNice?: number;
 }
 
 export const TARGET_P99_MS = 33;
@@ -123,9 +125,29 @@ export interface Env {
   durationMin: number;
 }
 
-/** Every measurement of a sender at N with healthy viewers only (main row and repeats), of the relay as shipped. */
-function runsAt(results: RunResult[], sender: string, n: number): RunResult[] {
+/** A row of ours whose sender ran its V8/loader helper threads at the main thread's priority on its one core (before helpersNice). */
+export function helpersAtNice0(r: RunResult): boolean {
+  return r.sender === 'nowcast' && !r.helpersNice;
+}
+
+function allRunsAt(results: RunResult[], sender: string, n: number): RunResult[] {
   return results.filter((r) => ['main', 'repeat'].includes(r.spec.scenario) && r.sender === sender && r.n === n && ok(r) && !stale(r));
+}
+
+/**
+ * Every measurement of a sender at N with healthy viewers only (main row and repeats), of the relay as shipped;
+ * where some of ours ran with the helper threads deprioritised, only those (the others are listed apart).
+ */
+function runsAt(results: RunResult[], sender: string, n: number): RunResult[] {
+  const rs = allRunsAt(results, sender, n);
+  return rs.some((r) => !helpersAtNice0(r)) ? rs.filter((r) => !helpersAtNice0(r)) : rs;
+}
+
+/** Rows of ours at N left out of runsAt because they ran the helper threads at nice 0. */
+function nice0RunsAt(results: RunResult[], n: number): RunResult[] {
+  const all = allRunsAt(results, 'nowcast', n);
+  const used = new Set(runsAt(results, 'nowcast', n));
+  return all.filter((r) => !used.has(r));
 }
 
 const median = (xs: number[]): number => { const a = [...xs].sort((x, y) => x - y); return a.length % 2 ? a[(a.length - 1) / 2]! : (a[a.length / 2 - 1]! + a[a.length / 2]!) / 2; };
@@ -186,6 +208,14 @@ export function buildSection(results: RunResult[], env: Env, analysisText: strin
       const cpu = rs.map((r) => r.relay!.cpu);
       const p99 = rs.map((r) => r.analysis!.healthy.latency.p99);
       L.push(`| ${SENDER_NAMES[s]} | ${rs.length} | ${cpu.map((x) => pct(x)).join(', ')} | ${p99.map((x) => f(x)).join(', ')} | ${pct(median(cpu))} | ${f(median(p99))} | ${rs.filter((r) => meets(r)).length} |`);
+      if (s === 'nowcast') {
+        const old = nice0RunsAt(results, 4000);
+        if (old.length) {
+          const oc = old.map((r) => r.relay!.cpu);
+          const op = old.map((r) => r.analysis!.healthy.latency.p99);
+          L.push(`| ${SENDER_NAMES[s]}, helper threads at nice 0 (kept rows from before the sender set them to 19; not in the figures) | ${old.length} | ${oc.map((x) => pct(x)).join(', ')} | ${op.map((x) => f(x)).join(', ')} | ${pct(median(oc))} | ${f(median(op))} | ${old.filter((r) => meets(r)).length} |`);
+        }
+      }
     }
   }
 
@@ -304,7 +334,7 @@ export function buildSection(results: RunResult[], env: Env, analysisText: strin
     const met = ours4000.filter(meets).length;
     const verdict = met === ours4000.length ? 'met' : met * 2 > ours4000.length ? `met in ${met} of ${ours4000.length} runs (median), not reliably` : `missed (${met} of ${ours4000.length} runs)`;
     L.push(`- ≥ 4000 viewers × 2 Mbps on one relay core, p99 ≤ 33 ms, 0 missing: **${verdict}** — ${ours4000.length} runs at 4000: ${cpus.map((x) => pct(x, 0)).join(', ')}% of a core, ` +
-      `p99 ${p99s.map((x) => f(x)).join(', ')} ms (median ${f(median(p99s))}, worst ${f((Math.max(...p99s) / TARGET_P99_MS - 1) * 100, 0)}% over 33 ms), 0 missing` +
+      `p99 ${p99s.map((x) => f(x)).join(', ')} ms (median ${f(median(p99s))}, ${Math.max(...p99s) > TARGET_P99_MS ? `worst ${f((Math.max(...p99s) / TARGET_P99_MS - 1) * 100, 0)}% over 33 ms` : `worst ${f(Math.max(...p99s))}`}), 0 missing` +
       (dues.length ? `; counted from when each chunk was due (intake lag included) p99 median ${f(median(dues))} ms` : '') + '.' +
       (c4000.length ? ` The C floor at 4000: p99 median ${f(median(c4000.map((r) => r.analysis!.healthy.latency.p99)))} ms at ${pct(median(c4000.map((r) => r.relay!.cpu)), 0)}% of a core.` : ''));
   }
