@@ -38,7 +38,7 @@ export interface SkipEvent {
   bytes: number;
 }
 
-export type SeekReason = 'start' | 'live' | 'gap' | 'visible' | 'reconnect' | 'unstall';
+export type SeekReason = 'start' | 'live' | 'gap' | 'visible' | 'reconnect' | 'unstall' | 'pin';
 
 export interface SeekEvent {
   from: number;
@@ -105,6 +105,8 @@ export interface PlayerStats {
   rtt: number;
   /** Server minus local clock (ms) from that ping/pong; NaN until the first pong. */
   clockOffsetMs: number;
+  /** Chunk arrival jitter (s): p98 of the delay above the least over 10 s; NaN until known. */
+  jitter: number;
   generation: number;
   codecs: string;
 }

@@ -3,7 +3,8 @@
 // the prft wall clock of every chunk to the MediaClock.
 import type { InfoMessage } from '../relay/protocol.js';
 import { isInitSegment, readFirstSampleSync, readFirstTfdt, readPrft } from './boxes.js';
-import { MediaClock } from './clock.js';
+import { localNow, MediaClock } from './clock.js';
+import { ArrivalJitter } from './jitter.js';
 import { isTypeSupported, MseSink } from './mse.js';
 import type { MseHandlers } from './mse.js';
 import { placeOffset, toRanges } from './timeline.js';
@@ -21,6 +22,7 @@ export type FrameKind = 'init' | 'media' | 'dropped';
 
 export class MediaFeed {
   readonly clock = new MediaClock();
+  readonly jitter = new ArrivalJitter();
   readonly sink: MseSink;
   /** Describes what is appended now; `pending` describes the next init segment. */
   info: InfoMessage | undefined;
@@ -54,6 +56,7 @@ export class MediaFeed {
   /** The socket dropped: whatever the next connection sends starts with a fresh info + init. */
   disconnected(): void {
     this.pending = undefined;
+    this.jitter.reset();
     this.placeNext = false;
   }
 
@@ -84,6 +87,7 @@ export class MediaFeed {
     }
     const prft = readPrft(bytes);
     if (prft) {
+      this.jitter.add(localNow(), prft.unixMs);
       const ts = timescaleOf(info, prft.referenceTrackId);
       // Queued so it reads the timestampOffset this very chunk is appended with.
       this.sink.enqueue((sb) => {
@@ -142,6 +146,7 @@ export class MediaFeed {
     this.timelineGeneration = undefined;
     this.keyframes = [];
     this.clock.reset();
+    this.jitter.reset();
     this.host.restarted();
   }
 }

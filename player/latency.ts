@@ -22,9 +22,16 @@
 // - hidden tab: hands off (1×); when visible again, jump to live if well behind;
 // - Safari safe mode: 'coarse' uses only 1× and one catch-up rate, never below 1×, changed
 //   rarely; 'seek' never touches the rate and only jumps.
+// - the buffer floor is minBuffer plus the measured arrival jitter past `jitterFree` (at most
+//   `maxJitterBuffer`): where chunks come late again and again (jitter, TCP loss) the player
+//   holds what covers them instead of stalling and waiting for a stall raise, and a clean
+//   path pays nothing; the reported target is then at least what that floor holds;
 // Pinned mode: the target is the stream's, exactly, for every viewer (no stall raise), so all
 // viewers show the same moment; the clock offset makes latencies comparable across clients.
-// As no viewer may raise its own target, pinned mode holds at least `pinnedMinLatency`.
+// As no viewer may raise its own target, pinned mode holds at least `pinnedMinLatency`. A pinned
+// viewer more than `pinnedSeek` late whose buffer holds the target moment seeks straight to it:
+// rates drain from wherever each viewer resumed, so after a 2 s backlog three viewers drained
+// ~170 ms apart for seconds, while a seek to the same wall-clock moment lines them all up.
 // Baselines for comparison: 'none', 'seek' (Flussonic/jmuxer-like), 'mpegts' (mpegts.js).
 
 export type Policy = 'nowcast' | 'none' | 'seek' | 'mpegts';
@@ -56,10 +63,16 @@ export interface ControlParams {
   minBuffer: number;
   /** Below this buffer (s), play at minRate until back at minBuffer. */
   lowBuffer: number;
+  /** Arrival jitter (s) that minBuffer already absorbs; the buffer floor adds what is above it... */
+  jitterFree: number;
+  /** ...up to this much (s). 0: the floor ignores jitter. */
+  maxJitterBuffer: number;
   /** Every viewer holds exactly targetLatency behind the server clock: no stall raise. */
   pinned: boolean;
   /** Pinned mode's floor (s) for the target: the headroom it cannot gain from stall raises. */
   pinnedMinLatency: number;
+  /** Pinned mode: more than this (s) late, seek to the target moment if it is buffered; 0: never. */
+  pinnedSeek: number;
   /** Raise of the target (s) per stall... */
   stallTargetStep: number;
   /** ...up to this much in total (s). */
@@ -90,6 +103,8 @@ export interface ControlInput {
   stalled: boolean;
   /** The tab is hidden. */
   hidden: boolean;
+  /** Arrival jitter (s) of the chunks (ArrivalJitter); NaN when unknown. */
+  jitter: number;
 }
 
 export interface ControlState {
@@ -100,6 +115,8 @@ export interface ControlState {
   error: number;
   /** Smoothed latency − buffer (s): the part of latency no rate can remove. */
   pipeline: number;
+  /** Buffer (s) catch-up leaves in place: minBuffer plus the jitter allowance. */
+  floor: number;
   /** Current raise of the target (s) from stalls. */
   raise: number;
   stallsSeen: number;
@@ -120,7 +137,7 @@ export interface ControlState {
 }
 
 export type ControlReason =
-  | 'idle' | 'hold' | 'catch-up' | 'slow-down' | 'low-buffer' | 'seek' | 'visible' | 'stalled' | 'unstall' | 'hidden';
+  | 'idle' | 'hold' | 'catch-up' | 'slow-down' | 'low-buffer' | 'seek' | 'pin' | 'visible' | 'stalled' | 'unstall' | 'hidden';
 
 export interface Decision {
   rate: number;
@@ -183,6 +200,7 @@ export function initialControlState(): ControlState {
     refilling: false,
     error: NaN,
     pipeline: NaN,
+    floor: NaN,
     raise: 0,
     stallsSeen: 0,
     raiseAt: -Infinity,
@@ -219,6 +237,12 @@ export function effectiveTarget(p: ControlParams, raise: number): number {
   if (p.policy !== 'nowcast') return p.targetLatency;
   const t = p.pinned ? Math.max(p.targetLatency, p.pinnedMinLatency) : p.targetLatency + raise;
   return Math.round(1e6 * clamp(t, p.minLatency, Math.max(p.minLatency, p.maxLatency))) / 1e6;
+}
+
+/** minBuffer plus the arrival jitter past jitterFree, up to maxJitterBuffer; none when pinned. */
+export function bufferFloor(p: ControlParams, jitter: number): number {
+  if (p.pinned || !(jitter > p.jitterFree)) return p.minBuffer;
+  return p.minBuffer + Math.min(p.maxJitterBuffer, jitter - p.jitterFree);
 }
 
 export function decide(input: ControlInput, prev: ControlState, p: ControlParams): Decision {
@@ -288,7 +312,11 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
     state.raiseAt = now;
     state.halvedAt = now;
   }
-  const target = effectiveTarget(p, state.raise);
+  const floor = bufferFloor(p, input.jitter);
+  state.floor = floor;
+  const pipelineNow = Number.isFinite(prev.pipeline) ? prev.pipeline : DEFAULT_PIPELINE_S;
+  // A floor above the target's buffer holds the latency at pipeline + floor: say so.
+  const target = Math.max(effectiveTarget(p, state.raise), floor > p.minBuffer ? Math.round(1e6 * (pipelineNow + floor)) / 1e6 : 0);
   const done = (rate: number, reason: ControlReason, extra: Partial<ControlState> = {}, seekTo?: number): Decision => {
     const s = { ...state, ...extra, rate };
     if (rate !== prev.rate) s.lastRateChange = now;
@@ -301,7 +329,7 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   if (input.stalled) {
     // The data for the target is here and playback still waits: flush in place (no media
     // skipped; the rate then drains what the stall added).
-    const buffer = Math.max(p.minBuffer, target - (Number.isFinite(prev.pipeline) ? prev.pipeline : DEFAULT_PIPELINE_S));
+    const buffer = Math.max(floor, target - pipelineNow);
     if (p.stallBreakMs > 0 && now - state.stallSince >= p.stallBreakMs && bufferAhead >= buffer && now - prev.lastSeek >= STALL_BREAK_COOLDOWN_MS) {
       return done(1, 'unstall', { correcting: false, refilling: false, error: NaN, lastSeek: now, lastRateChange: now }, bufferEnd - bufferAhead);
     }
@@ -314,7 +342,7 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
     state.pipeline = !Number.isFinite(prev.pipeline) ? d : prev.pipeline + (1 - Math.exp(-dt / 1000)) * (d - prev.pipeline);
   }
   const pipeline = Number.isFinite(state.pipeline) ? state.pipeline : DEFAULT_PIPELINE_S;
-  const targetBuffer = Math.max(p.minBuffer, target - pipeline);
+  const targetBuffer = Math.max(floor, target - pipeline);
   const latencyNow = known ? latency : pipeline + bufferAhead;
 
   // Where a jump to live lands: the latest keyframe if it leaves about the target buffer
@@ -334,8 +362,15 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   }
   if (latencyNow > p.maxLatency && canSeek) return jump('seek');
 
+  // Pinned and late with the target moment in the buffer: go to that moment, not to "live", so
+  // every pinned viewer lands on the same frame whatever state it resumed in.
+  const late = latency - target;
+  if (p.pinned && known && p.pinnedSeek > 0 && late > p.pinnedSeek && now - prev.lastSeek >= SEEK_COOLDOWN_MS && bufferAhead - late >= p.minBuffer) {
+    return done(1, 'pin', { correcting: false, refilling: false, error: NaN, lastSeek: now, lastRateChange: now }, bufferEnd - bufferAhead + late);
+  }
+
   // Only what sits in the buffer can be drained; a thin buffer pulls the error negative.
-  const raw = Math.min(known ? latency - target : bufferAhead - targetBuffer, bufferAhead - p.minBuffer);
+  const raw = Math.min(known ? latency - target : bufferAhead - targetBuffer, bufferAhead - floor);
   let error: number;
   if (!Number.isFinite(prev.error) || Math.abs(raw - prev.error) > SNAP_SECONDS) error = raw;
   else error = prev.error + (1 - Math.exp(-Math.max(0, now - prev.lastNow) / SMOOTHING_MS)) * (raw - prev.error);

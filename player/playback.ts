@@ -30,6 +30,8 @@ export interface PlaybackHost {
   offsetMs(): number;
   /** The latest buffered keyframe (s) at or before `end`; NaN when unknown. */
   keyframe(end: number): number;
+  /** Arrival jitter (s) of the chunks; NaN when unknown. */
+  jitter(): number;
   /** No publisher: the stream is waiting, playback is not stalling. */
   offline(): boolean;
   /** The current config (it changes when the relay announces the stream's service). */
@@ -193,7 +195,7 @@ export class Playback {
     const prevRate = this.control.rate;
     const d = decide({
       now, latency, bufferAhead: buf.toEnd, bufferEnd: buf.end, keyframe: this.host.keyframe(buf.end),
-      stalls: this.stalls.count, stalled: this.stalls.stalled, hidden,
+      stalls: this.stalls.count, stalled: this.stalls.stalled, hidden, jitter: this.host.jitter(),
     }, this.control, this.params);
     this.control = d.state;
     this.target = d.target;
@@ -205,7 +207,7 @@ export class Playback {
       if (d.seekTo > t) {
         this.liveSeeks += 1;
         this.jumps += 1;
-        this.seek(Math.max(d.seekTo, buf.lastStart), d.reason === 'visible' ? 'visible' : 'live', false);
+        this.seek(Math.max(d.seekTo, buf.lastStart), d.reason === 'visible' ? 'visible' : d.reason === 'pin' ? 'pin' : 'live', false);
       }
     } else if (d.rate !== prevRate || Math.abs(v.playbackRate - d.rate) > 1e-3) {
       this.setRate(d.rate);
@@ -229,7 +231,8 @@ export class Playback {
   private targetBuffer(): number {
     const p = this.params;
     const pipeline = Number.isFinite(this.control.pipeline) ? this.control.pipeline : DEFAULT_PIPELINE_S;
-    return Math.max(p.minBuffer, effectiveTarget(p, this.control.raise) - pipeline);
+    const floor = Number.isFinite(this.control.floor) ? this.control.floor : p.minBuffer;
+    return Math.max(floor, effectiveTarget(p, this.control.raise) - pipeline);
   }
 
   private buf(): ReturnType<typeof bufferInfo> {
@@ -264,7 +267,7 @@ export class Playback {
       // Keep what the controller learnt (stall raise, pipeline), forget the rate and band.
       this.control = {
         ...initialControlState(), raise: c.raise, raiseAt: c.raiseAt, stallsSeen: c.stallsSeen, stallSince: c.stallSince, startedAt: c.startedAt,
-        halvedAt: c.halvedAt, backoff: c.backoff, pipeline: c.pipeline, lastSeek: performance.now(),
+        halvedAt: c.halvedAt, backoff: c.backoff, pipeline: c.pipeline, floor: c.floor, lastSeek: performance.now(),
       };
     }
     this.setRate(this.control.rate);

@@ -6,6 +6,7 @@ import {
   JOIN_GRACE_MS, MAX_BACKOFF, PINNED_ENTER_S, STALL_BREAK_COOLDOWN_MS,
 } from '../../player/latency.js';
 import type { ControlInput, ControlParams, ControlState, Decision } from '../../player/latency.js';
+import { ArrivalJitter } from '../../player/jitter.js';
 
 const FPS = 30;
 const TICK_MS = 50;
@@ -35,6 +36,10 @@ interface SimOptions {
   /** Client clock minus server clock (ms), and the offset the player estimated (ms). */
   skewMs?: number;
   offsetEstimateMs?: number;
+  /** Feed each frame's arrival to an ArrivalJitter and hand its figure to the controller. */
+  measureJitter?: boolean;
+  /** TCP: a late frame holds back every frame behind it (the buffered end is the last in-order arrival). */
+  inOrder?: boolean;
 }
 
 interface Sample { s: number; latency: number; buffer: number; rate: number; target: number; reason: string }
@@ -73,9 +78,26 @@ function simulate(o: SimOptions): SimResult {
     return (i + 1) / FPS; // end of that frame
   };
   let t0set = false;
+  const meter = new ArrivalJitter();
+  // Exact arrival time (s) of frame i: in order behind every frame before it, held by outages.
+  let fed = Math.floor(-net * FPS);
+  let lastArrival = -Infinity;
+  const arrivalOf = (i: number): number => {
+    let a = Math.max(lastArrival, i / FPS + net + (o.jitter?.(i) ?? 0));
+    const out = o.outage && a >= o.outage[0] && a < o.outage[1] ? o.outage : o.outageAt?.(a);
+    if (out && (i + 1) / FPS > out[0] - net) a = Math.max(a, out[1]);
+    return a;
+  };
   for (let tick = 1; tick <= (o.seconds * 1000) / TICK_MS; tick++) {
     const s = (tick * TICK_MS) / 1000;
-    const end = arrived(s);
+    if (o.measureJitter || o.inOrder) {
+      for (let a = arrivalOf(fed + 1); a <= s; a = arrivalOf(fed + 1)) {
+        fed += 1;
+        lastArrival = a;
+        if (o.measureJitter) meter.add(a * 1000, (fed / FPS) * 1000);
+      }
+    }
+    const end = o.inOrder ? (fed + 1) / FPS : arrived(s);
     if (!t0set) { t = end - 0.15 - (o.backlog ?? 0); t0set = true; }
     if (stalled) {
       stallTicks++;
@@ -93,6 +115,7 @@ function simulate(o: SimOptions): SimResult {
     const lastKey = Math.floor(Math.max(0, end * FPS - 1) / gop) * gop / FPS;
     const input: ControlInput = {
       now: tick * TICK_MS, latency, bufferAhead: end - t, bufferEnd: end, keyframe: lastKey, stalls, stalled, hidden,
+      jitter: o.measureJitter ? meter.value(s * 1000) : NaN,
     };
     const d: Decision = decide(input, state, p);
     state = d.state;
@@ -127,7 +150,7 @@ function settledAt(r: SimResult, tol: number): number {
 }
 
 const input = (over: Partial<ControlInput> = {}): ControlInput => ({
-  now: 1000, latency: 0.2, bufferAhead: 0.17, bufferEnd: 100, keyframe: NaN, stalls: 0, stalled: false, hidden: false, ...over,
+  now: 1000, latency: 0.2, bufferAhead: 0.17, bufferEnd: 100, keyframe: NaN, stalls: 0, stalled: false, hidden: false, jitter: NaN, ...over,
 });
 
 describe('rate curve', () => {
@@ -430,6 +453,88 @@ describe('nowcast controller', () => {
       expect(Math.abs(sa.latency - sb.latency)).toBeLessThan(0.05);
       expect(Math.abs(sb.latency - 0.5)).toBeLessThan(0.05);
     }
+  });
+
+  it('pinned: viewers that resume differently after a 2 s outage seek to the same moment, where rates alone leave them apart', () => {
+    // Each viewer's connection comes back at its own moment (TCP backoff, a stall-breaking seek).
+    const viewers = (pinnedSeek: number): SimResult[] => [6, 6.3, 6.6].map((back) =>
+      simulate({ seconds: 14, outage: [4, back], params: { pinned: true, targetLatency: 0.3, maxLatency: 3, pinnedSeek } }));
+    /** Largest spread of the moment on screen across viewers over server time [from, to). */
+    const spread = (rs: SimResult[], from: number, to: number): number => {
+      let worst = 0;
+      rs[0]!.samples.forEach((x, i) => {
+        if (x.s < from || x.s >= to) return;
+        const l = rs.map((r) => r.samples[i]!.latency);
+        worst = Math.max(worst, Math.max(...l) - Math.min(...l));
+      });
+      return worst;
+    };
+    const rates = viewers(0);
+    const seeks = viewers(DEFAULTS.pinnedSeek);
+    expect(rates.every((r) => r.seeks.length === 0)).toBe(true);
+    expect(spread(rates, 8, 10)).toBeGreaterThan(0.2);
+    for (const r of seeks) {
+      expect(r.seeks.filter((x) => x.reason === 'pin')).toHaveLength(1);
+      expect(r.seeks[0]!.s).toBeGreaterThanOrEqual(6);
+      expect(r.stalls).toBe(1);
+    }
+    // From shortly after the last viewer's data is back, within ±50 ms.
+    expect(spread(seeks, 7.2, 14)).toBeLessThan(0.05);
+    for (const r of seeks) expect(Math.abs(r.samples.at(-1)!.latency - 0.3)).toBeLessThan(0.05);
+  });
+
+  it('pinned: a viewer near its target, or without the target moment buffered, does not seek', () => {
+    const p: ControlParams = { ...BASE, pinned: true, targetLatency: 0.3, pinnedMinLatency: 0 };
+    const late = DEFAULTS.pinnedSeek + 0.05;
+    expect(decide(input({ latency: 0.3 + DEFAULTS.pinnedSeek - 0.01, bufferAhead: 1 }), initialControlState(), p).seekTo).toBeUndefined();
+    // Buffer ahead less than lateness + minBuffer: the target moment is not there yet.
+    expect(decide(input({ latency: 0.3 + late, bufferAhead: late + p.minBuffer - 0.01 }), initialControlState(), p).seekTo).toBeUndefined();
+    const d = decide(input({ latency: 0.3 + late, bufferAhead: 1, bufferEnd: 100 }), initialControlState(), p);
+    expect(d).toMatchObject({ reason: 'pin', rate: 1 });
+    expect(d.seekTo).toBeCloseTo(99 + late, 9);
+    // Not pinned: the same lateness is left to the rate.
+    expect(decide(input({ latency: 0.3 + late, bufferAhead: 1 }), initialControlState(), { ...p, pinned: false }).seekTo).toBeUndefined();
+    // Under 50 ± 20 ms jitter a pinned viewer never seeks.
+    const j = simulate({ seconds: 30, netDelay: 0.05, jitter: (i) => ((i * 7919) % 41) / 1000, params: { pinned: true, targetLatency: 0.3 } });
+    expect(j.seeks).toHaveLength(0);
+  });
+
+  it('jitter floor: a path that holds chunks back again and again gets a deeper buffer, not a stall each time', () => {
+    // TCP loss as the viewer sees it: one chunk in 20 waits 200 ms with everything behind it.
+    const hol = (i: number): number => (i % 20 === 10 ? 0.2 : 0);
+    const run = (maxJitterBuffer: number): SimResult =>
+      simulate({ seconds: 40, jitter: hol, inOrder: true, resumeAt: 0.1, measureJitter: true, params: { maxJitterBuffer, stallTargetStep: 0, targetLatency: 0.13 } });
+    const without = run(0);
+    const withFloor = run(DEFAULTS.maxJitterBuffer);
+    expect(without.stalls).toBeGreaterThan(20);
+    // After the first 10 s window has filled, no stall at all.
+    expect(withFloor.stalls).toBeLessThanOrEqual(3);
+    const late = withFloor.samples.filter((x) => x.s > 15);
+    const floor = BASE.minBuffer + 0.2 - DEFAULTS.jitterFree;
+    // Each hold drains up to 0.2 s of it; between holds it is back at the floor.
+    const buffers = late.map((x) => x.buffer).sort((a, b) => a - b);
+    expect(buffers[Math.floor(buffers.length * 0.9)]!).toBeGreaterThan(floor - 0.03);
+    expect(buffers[0]!).toBeGreaterThan(0.05);
+    // The reported target says where it holds.
+    expect(late.at(-1)!.target).toBeGreaterThan(0.3);
+    expect(Math.abs(late.at(-1)!.latency - late.at(-1)!.target)).toBeLessThan(0.06);
+  });
+
+  it('jitter floor: a clean path, and one 2 s outage, leave the control exactly as without it', () => {
+    for (const o of [{}, { outage: [10, 12] as [number, number] }]) {
+      const a = simulate({ seconds: 30, ...o, measureJitter: true });
+      const b = simulate({ seconds: 30, ...o });
+      expect(a.samples.map((x) => [x.rate, x.target])).toEqual(b.samples.map((x) => [x.rate, x.target]));
+    }
+  });
+
+  it('jitter floor: pinned viewers ignore it, so all keep the same target', () => {
+    const p: ControlParams = { ...BASE, pinned: true, targetLatency: 0.3 };
+    const d = decide(input({ latency: 0.3, bufferAhead: 0.27, jitter: 0.3 }), initialControlState(), p);
+    expect(d.target).toBe(0.3);
+    expect(d.state.floor).toBe(p.minBuffer);
+    const free = decide(input({ latency: 0.3, bufferAhead: 0.27, jitter: 0.3 }), initialControlState(), { ...p, pinned: false });
+    expect(free.state.floor).toBeCloseTo(p.minBuffer + 0.3 - p.jitterFree, 9);
   });
 
   it('falls back to the buffer when latency is unknown', () => {

@@ -1,0 +1,85 @@
+// Arrival jitter: how much later than the earliest chunk of a sliding window a chunk reaches
+// the page. Each chunk's delay is "local now − its prft wall clock": the offset between the two
+// clocks is the same for every chunk of the window, so the spread needs no clock sync.
+// The latency controller keeps this much buffer on top of minBuffer (less a free allowance),
+// so a jittery or lossy path holds a deeper buffer and a clean one pays nothing.
+//
+// A burst (a chunk landing sooner than half its media spacing after the one before: a join's
+// GOP, the release of an outage, everything a TCP retransmission held back) counts once, as
+// its first and latest chunk: a single outage is one sample and leaves the quantile alone,
+// while a path that holds chunks back again and again (loss on TCP, jitter) shows in it.
+// The first GRACE_MS after a (re)start are not sampled: the page is busy joining (MSE set-up,
+// the first decode), and on clean loopback those late dispatches alone raised the floor by up
+// to 0.17 s for the next 10 s.
+
+interface Arrival {
+  at: number;
+  delay: number;
+}
+
+/** Enough for the window at 30 chunks/s with audio and video in separate chunks. */
+const MAX_ARRIVALS = 1024;
+/** The quantile of the delays above the window's minimum that counts as the jitter. */
+export const JITTER_QUANTILE = 0.98;
+/** Arrivals this soon (ms) after the first one since a reset are not sampled. */
+export const GRACE_MS = 3000;
+/** Recompute the quantile at most this often (ms): the controller asks every tick. */
+const RECOMPUTE_MS = 250;
+
+export class ArrivalJitter {
+  private arrivals: Arrival[] = [];
+  private lastAt = -Infinity;
+  private lastWall = NaN;
+  private firstAt = NaN;
+  private cached = NaN;
+  private cachedAt = -Infinity;
+
+  constructor(
+    /** Window (ms). */
+    private readonly windowMs = 10_000,
+  ) {}
+
+  /** A chunk written at `wall` (ms, the server's clock) arrived at local time `at` (ms). */
+  add(at: number, wall: number): void {
+    if (!Number.isFinite(at) || !Number.isFinite(wall)) return;
+    if (Number.isNaN(this.firstAt)) this.firstAt = at;
+    const spacing = wall - this.lastWall;
+    const burst = spacing > 0 && at - this.lastAt < spacing / 2;
+    this.lastAt = at;
+    this.lastWall = wall;
+    if (burst || at - this.firstAt < GRACE_MS) return;
+    this.arrivals.push({ at, delay: at - wall });
+    this.prune(at);
+    if (this.arrivals.length > MAX_ARRIVALS) this.arrivals.splice(0, this.arrivals.length - MAX_ARRIVALS);
+  }
+
+  /**
+   * The JITTER_QUANTILE of (delay − the window's least delay), in seconds, over the window
+   * ending at `now` (ms); NaN with fewer than 10 samples.
+   */
+  value(now: number): number {
+    if (now - this.cachedAt < RECOMPUTE_MS && now >= this.cachedAt) return this.cached;
+    this.prune(now);
+    this.cachedAt = now;
+    const n = this.arrivals.length;
+    if (n < 10) return (this.cached = NaN);
+    const d = this.arrivals.map((a) => a.delay).sort((a, b) => a - b);
+    return (this.cached = (d[Math.min(n - 1, Math.floor(JITTER_QUANTILE * n))]! - d[0]!) / 1000);
+  }
+
+  /** A reconnect or a new timeline: delays before it say nothing about the path now. */
+  reset(): void {
+    this.arrivals = [];
+    this.lastAt = -Infinity;
+    this.lastWall = NaN;
+    this.firstAt = NaN;
+    this.cached = NaN;
+    this.cachedAt = -Infinity;
+  }
+
+  private prune(now: number): void {
+    let i = 0;
+    while (i < this.arrivals.length && now - this.arrivals[i]!.at > this.windowMs) i++;
+    if (i > 0) this.arrivals.splice(0, i);
+  }
+}

@@ -1,0 +1,62 @@
+// ArrivalJitter: the spread of chunk arrival delays that the buffer floor covers.
+import { describe, expect, it } from 'vitest';
+import { ArrivalJitter, GRACE_MS } from '../../player/jitter.js';
+
+const SPACING = 1000 / 30;
+
+/** Feeds 10 s of 30 fps chunks, chunk i written at i·SPACING and arriving `delay(i)` ms later (in order). */
+function feed(delay: (i: number) => number, frames = 400): ArrivalJitter {
+  const m = new ArrivalJitter();
+  let last = -Infinity;
+  for (let i = 0; i < frames; i++) {
+    const wall = 1_000_000 + i * SPACING;
+    last = Math.max(last, wall + delay(i));
+    m.add(last, wall);
+  }
+  return m;
+}
+/** 400 chunks: 3 s of join grace (GRACE_MS), then the 10 s window the figure is read over. */
+const END = 1_000_000 + 400 * SPACING + 100;
+
+describe('ArrivalJitter', () => {
+  const cases: Array<[string, (i: number) => number, number, number]> = [
+    ['a steady path has none, whatever its fixed delay or clock offset', () => 5_000, 0, 0.001],
+    ['a few ms of scheduling noise stays a few ms', (i) => 40 + ((i * 37) % 5), 0, 0.006],
+    ['50 ± 20 ms jitter shows as about its 40 ms range', (i) => 50 + (((i * 7919) % 41) - 20), 0.03, 0.042],
+    ['one chunk in 15 held 200 ms (TCP loss) shows the hold', (i) => (i % 15 === 7 ? 230 : 30), 0.19, 0.21],
+    ['a single 2 s outage released at once is one sample and leaves the quantile alone', (i) => (i >= 250 && i < 310 ? 2030 - (i - 250) * SPACING : 30), 0, 0.001],
+    ['a join burst (the GOP arriving together) counts once', (i) => (i >= 200 && i < 230 ? 1000 - (i - 200) * SPACING : 30), 0, 0.001],
+  ];
+  it.each(cases)('%s', (_name, delay, lo, hi) => {
+    const j = feed(delay).value(END);
+    expect(j).toBeGreaterThanOrEqual(lo);
+    expect(j).toBeLessThanOrEqual(hi);
+  });
+
+  it('does not sample late dispatches while the page joins (the first GRACE_MS)', () => {
+    // 10 s of chunks, the window covering all of it: only the grace keeps the early ones out.
+    const m = feed((i) => (i < 80 && i % 4 === 0 ? 200 : 30), 300);
+    expect(m.value(1_000_000 + 300 * SPACING)).toBe(0);
+    const late = feed((i) => (i >= 100 && i < 180 && i % 4 === 0 ? 200 : 30), 300);
+    expect(late.value(1_000_000 + 300 * SPACING)).toBeGreaterThan(0.15);
+  });
+
+  it('is unknown with too few chunks, forgets what left the window, and resets', () => {
+    expect(GRACE_MS).toBe(3000);
+    expect(feed(() => 30, 95).value(END)).toBeNaN();
+    const m = feed((i) => (i % 15 === 7 ? 230 : 30));
+    expect(m.value(END)).toBeGreaterThan(0.15);
+    // 11 s later nothing is in the window.
+    expect(m.value(END + 11_000)).toBeNaN();
+    const r = feed((i) => (i % 15 === 7 ? 230 : 30));
+    r.reset();
+    expect(r.value(END + 1000)).toBeNaN();
+  });
+
+  it('ignores samples it cannot place', () => {
+    const m = feed(() => 30);
+    m.add(NaN, 1);
+    m.add(END, Infinity);
+    expect(m.value(END + 300)).toBe(0);
+  });
+});
