@@ -25,7 +25,7 @@
 // - the buffer floor is minBuffer plus the measured arrival jitter past `jitterFree` (at most
 //   `maxJitterBuffer`): where chunks come late again and again (jitter, TCP loss) the player
 //   holds what covers them instead of stalling and waiting for a stall raise, and a clean
-//   path pays nothing; the reported target is then at least what that floor holds;
+//   path pays nothing; latency then sits above the target by what the floor holds;
 // Pinned mode: the target is the stream's, exactly, for every viewer (no stall raise), so all
 // viewers show the same moment; the clock offset makes latencies comparable across clients.
 // As no viewer may raise its own target, pinned mode holds at least `pinnedMinLatency`. A pinned
@@ -315,8 +315,9 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   const floor = bufferFloor(p, input.jitter);
   state.floor = floor;
   const pipelineNow = Number.isFinite(prev.pipeline) ? prev.pipeline : DEFAULT_PIPELINE_S;
-  // A floor above the target's buffer holds the latency at pipeline + floor: say so.
-  const target = Math.max(effectiveTarget(p, state.raise), floor > p.minBuffer ? Math.round(1e6 * (pipelineNow + floor)) / 1e6 : 0);
+  // Not raised by the floor: the error's buffer term already holds the floor, and the pipeline
+  // estimate swings for a moment after an outage (a raised target read 0.46 s for 0.4 s).
+  const target = effectiveTarget(p, state.raise);
   const done = (rate: number, reason: ControlReason, extra: Partial<ControlState> = {}, seekTo?: number): Decision => {
     const s = { ...state, ...extra, rate };
     if (rate !== prev.rate) s.lastRateChange = now;
