@@ -77,6 +77,12 @@ export interface Config {
     maxViewerMessageBytes: number;
     /** Close viewers idle this long (uWS idleTimeout, seconds; pings keep players alive). */
     idleTimeoutS: number;
+    /**
+     * Nice value (0–19) for the process's threads other than the event loop (V8's GC and
+     * compiler workers, libuv's pool): 19 keeps them from preempting fan-out on a relay
+     * confined to one CPU (relay/threads.ts). 0 leaves them alone.
+     */
+    helperThreadsNice: number;
   };
   latency: {
     /** Announced to every player in `hello`; the page or player options may override it. */
@@ -181,6 +187,8 @@ export const defaults: Config = {
     sweepIntervalMs: 50,
     maxViewerMessageBytes: 16 * 1024,
     idleTimeoutS: 60,
+    // Off: by default the relay is not confined to one CPU, and then the helpers have another.
+    helperThreadsNice: 0,
   },
   latency: {
     // 130 ms of wall-clock latency at the player (≈ 200 ms glass-to-glass, 0 stalls, bench:glass);

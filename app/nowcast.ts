@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { latencyServiceFor, type Config } from './config.js';
 import type { Logger } from './log.js';
 import { Relay } from '../relay/relay.js';
+import { niceHelperThreads } from '../relay/threads.js';
 import { Guard } from '../relay/guard.js';
 import { Metrics } from '../relay/metrics.js';
 import { Ingest } from '../ingest/ingest.js';
@@ -83,6 +84,9 @@ export class Nowcast {
     // An edge takes no publishers: its streams come from NATS.
     if (!this.edge) this.rtmpPort = await this.ingest.start();
     this.metrics?.start();
+    // Once up: the helper threads that exist by now are the ones that compete with fan-out.
+    const nice = this.#cfg.relay.helperThreadsNice;
+    if (nice > 0) this.#log.debug({ nice, threads: niceHelperThreads(nice) }, 'helper threads reniced');
     const d = this.#cfg.demo;
     if (d.enabled && this.rtmpPort) {
       this.#demo = new TestSource(this.#cfg.remux.ffmpegPath, {

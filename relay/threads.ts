@@ -1,0 +1,36 @@
+// Helper threads at low priority. A Node process is more than its event loop: V8's platform
+// workers (concurrent GC marking and sweeping, compilation), libuv's pool and, under tsx, the
+// loader-hooks worker with a V8 heap of its own. Confined to one CPU (taskset, a 1-CPU
+// container) they preempt the fan-out loop: at 4,000 viewers a GC of the idle loader isolate
+// 8–9.5 s after start stretched single send loops from ~20 to 52–60 ms (bench/RESULTS.md,
+// Fan-out). At nice 19 they run in the CPU's idle time instead; V8's GC policy is unchanged.
+// Linux only: elsewhere, or for a thread that is gone, it does nothing.
+import { readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
+
+/** Highest nice value: the kernel's lowest priority. */
+export const MAX_NICE = 19;
+
+/**
+ * Sets the nice value of every thread of this process but the main one (whose thread id is the
+ * pid). Threads started later inherit the nice of the thread that starts them, mostly the main
+ * thread's (0), so call it once the process is up. Returns how many threads it changed.
+ */
+export function niceHelperThreads(nice: number): number {
+  if (!Number.isInteger(nice) || nice < 0 || nice > MAX_NICE) throw new RangeError(`nice must be an integer from 0 to ${MAX_NICE}, got ${nice}`);
+  let tids: number[];
+  try {
+    tids = readdirSync('/proc/self/task').map(Number);
+  } catch {
+    return 0; // no procfs: not Linux
+  }
+  let n = 0;
+  for (const tid of tids) {
+    if (tid === process.pid) continue;
+    try {
+      setPriority(tid, nice);
+      n++;
+    } catch { /* exited meanwhile */ }
+  }
+  return n;
+}
