@@ -82,18 +82,24 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   // tabs whose frames show late). 0.13 keeps the 200 ms clean target; the stall raise covers jitter.
   minBuffer: 0.13,
   lowBuffer: 0.08,
-  // The buffer floor adds the chunks' arrival jitter (p98 over 10 s, bursts counted once) past
-  // jitterFree, up to maxJitterBuffer: 0.13 + 0.35 s + ~0.03 s pipeline ≈ 0.5 s, the product's
-  // poor-network figure. bench:latency, 3 viewers × 30 s: with 0.03 s free, clean loopback
-  // measured up to ~0.06 s (page dispatch) and its p50 rose from 190 to 213 ms; 1% TCP loss
-  // went from 8 stalls to 0 (p50 427 ms). 0.06 s keeps the clean path as it was.
-  jitterFree: 0.06,
+  // The buffer floor adds the chunks' arrival jitter (p98 over 10 s, bursts counted once, the
+  // first 3 s after a join not sampled) past jitterFree, up to maxJitterBuffer: 0.13 + 0.35 s +
+  // ~0.03 s pipeline ≈ 0.5 s, the product's poor-network figure. bench:latency, 3 viewers ×
+  // 60 s (AMD EPYC): clean loopback measured p50 0.01 s, p90 0.015–0.027 s, so 0.03 s free costs
+  // the clean path nothing; 50 ± 20 ms jitter measures ~0.04 s. 1% TCP loss: 8 stalls → 0.
+  jitterFree: 0.03,
   maxJitterBuffer: 0.35,
   // A stall adds 0.1 s to the target (hls.js adds 1 s, Shaka 0.5 s, and neither is sub-second);
   // 20 s without a stall halves the raise again (Shaka: 60 s; hls.js: never).
   stallTargetStep: 0.1,
   maxStallRaise: 1,
   stableMs: 20_000,
+  // The raise comes down no lower than where the last stall happened + 0.025 s, and that memory
+  // halves after 5 minutes without a stall. bench:latency on a slower machine (AMD EPYC, Chromium
+  // using ~50 % more CPU): the raise fell back to the target it had stalled at and stalled there
+  // again every 20–40 s, clean (3 stalls in 60 s × 3 viewers) and under 50 ± 20 ms jitter (5).
+  stallMemoryStep: 0.025,
+  stallMemoryMs: 300_000,
   // Chromium doubles the audio it wants queued after each underflow (stalls of 0.25, 0.68,
   // 1.46, 2.9 s in a row in a 10-minute run, data arriving all along); a seek resets that. Two
   // control ticks, so a `waiting` that clears by itself is left alone.
@@ -139,6 +145,8 @@ const NUMBER_RULES: ReadonlyArray<readonly [NumberKey, number, boolean?]> = [
   ['stallTargetStep', 0],
   ['maxStallRaise', 0],
   ['stableMs', 0],
+  ['stallMemoryStep', 0],
+  ['stallMemoryMs', 0],
   ['stallBreakMs', 0],
   ['visibleJump', 0],
   ['backBufferSeconds', 1],

@@ -14,7 +14,11 @@
 // - each stall raises the target by `stallTargetStep` when it ends (not in pinned mode, not
 //   while joining, not for a stall longer than the largest raise); after `stableMs` without a
 //   stall the raise halves, and so on back to the base target; a stall soon after a halving
-//   doubles that period (up to 8×), a period that holds halves it again;
+//   doubles that period (up to 8×), a period that holds halves it again; the raise never halves
+//   below the level it last stalled at plus `stallMemoryStep` (the stall memory), which itself
+//   halves after `stallMemoryMs` without a stall: on a browser or path that needs a little more
+//   than the base target the raise used to come back down to where it had stalled and stall again
+//   every 20–40 s; now each stall teaches it a level that holds;
 // - a stall that outlasts its cause is broken by a seek in place: Chromium doubles the audio it
 //   wants queued before resuming after each underflow (measured stalls of 0.25, 0.68, 1.46,
 //   2.9 s in a row with data arriving throughout; a seek resets it), so once the target buffer
@@ -79,6 +83,10 @@ export interface ControlParams {
   maxStallRaise: number;
   /** After this long (ms) without a stall the raise halves (again after each further period). */
   stableMs: number;
+  /** The raise halves no lower than the raise a stall happened at plus this (s); 0: no memory. */
+  stallMemoryStep: number;
+  /** After this long (ms) without a stall that lower bound halves (again after each period). */
+  stallMemoryMs: number;
   /** A stall this old (ms) with the target buffer in hand is ended by a seek in place; 0: never. */
   stallBreakMs: number;
   safeMode: SafeMode;
@@ -119,6 +127,10 @@ export interface ControlState {
   floor: number;
   /** Current raise of the target (s) from stalls. */
   raise: number;
+  /** Stall memory: the raise does not halve below this (s). */
+  memory: number;
+  /** Last stall, or last halving of the memory (ms). */
+  memoryAt: number;
   stallsSeen: number;
   /** Last stall, or last halving of the raise (ms). */
   raiseAt: number;
@@ -202,6 +214,8 @@ export function initialControlState(): ControlState {
     pipeline: NaN,
     floor: NaN,
     raise: 0,
+    memory: 0,
+    memoryAt: -Infinity,
     stallsSeen: 0,
     raiseAt: -Infinity,
     halvedAt: -Infinity,
@@ -301,12 +315,20 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   const period = p.stableMs * 2 ** prev.backoff;
   if (raises > 0 && !p.pinned) {
     state.raise = Math.min(p.maxStallRaise, prev.raise + p.stallTargetStep * raises);
+    // It stalled at prev.raise: that level is not enough here, so do not come back down to it.
+    if (p.stallMemoryStep > 0) state.memory = Math.min(state.raise, Math.max(prev.memory, prev.raise + p.stallMemoryStep));
     // The last halving went too far: come down more slowly from now on.
     if (now - prev.halvedAt < period) state.backoff = Math.min(MAX_BACKOFF, prev.backoff + 1);
   }
-  if (fresh > 0 || input.stalled || Number.isFinite(prev.stallSince)) state.raiseAt = now; // "stable" counts from a stall's end
-  else if (state.raise > 0 && now - prev.raiseAt >= period) {
-    state.raise = state.raise / 2 < 0.01 ? 0 : state.raise / 2;
+  if (fresh > 0 || input.stalled || Number.isFinite(prev.stallSince)) {
+    state.raiseAt = now; // "stable" counts from a stall's end
+    state.memoryAt = now;
+  } else if (state.memory > 0 && now - prev.memoryAt >= p.stallMemoryMs) {
+    state.memory = state.memory / 2 < 0.01 ? 0 : state.memory / 2;
+    state.memoryAt = now;
+  }
+  if (state.raiseAt !== now && state.raise > state.memory && now - prev.raiseAt >= period) {
+    state.raise = Math.max(state.memory, state.raise / 2 < 0.01 ? 0 : state.raise / 2);
     // A whole period held since the last halving: come down faster again.
     if (prev.raiseAt === prev.halvedAt) state.backoff = Math.max(0, prev.backoff - 1);
     state.raiseAt = now;

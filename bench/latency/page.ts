@@ -18,6 +18,8 @@ export interface PollRow {
   jumps?: number;
   unstalls?: number;
   clockOffsetMs?: number;
+  /** Player's measured chunk arrival jitter (s). */
+  jitter?: number;
   dropped: number;
   decoded: number;
 }
@@ -58,7 +60,7 @@ export function latencyProbeScript(pollMs: number): string {
         buffer: num(s.buffer), stalls: num(s.stalls), stallMs: num(s.stallMs),
         policy: typeof s.policy === 'string' ? s.policy : undefined,
         pinned: typeof s.pinned === 'boolean' ? s.pinned : undefined,
-        maxRate: num(s.maxRate), jumps: num(s.jumps), unstalls: num(s.unstalls), clockOffsetMs: num(s.clockOffsetMs),
+        maxRate: num(s.maxRate), jumps: num(s.jumps), unstalls: num(s.unstalls), clockOffsetMs: num(s.clockOffsetMs), jitter: num(s.jitter),
         dropped: q.droppedVideoFrames, decoded: q.totalVideoFrames });
     }, ${pollMs});
   };

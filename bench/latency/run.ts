@@ -278,7 +278,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
     if (m.joinStalls) note += `${note ? '; ' : ''}${m.joinStalls} stall(s) while joining / warming up (not counted)`;
     if (m.targets.length > 1) note += `${note ? '; ' : ''}player targets seen in the window ${m.targets.join(' / ')} ms`;
     series.push({ scenario, variant, from, to, pauseAt, tabs: tabs.map((t) => ({
-      poll: t.lat.poll.filter((p) => p.t >= from - warmupMs - 5_000).map((p) => [p.t - from, p.rate, p.latency, p.targetLatency, p.buffer, p.stalls]),
+      poll: t.lat.poll.filter((p) => p.t >= from - warmupMs - 5_000).map((p) => [p.t - from, p.rate, p.latency, p.targetLatency, p.buffer, p.stalls, p.jitter]),
       stalls: t.lat.stalls.map(([a, z]) => [a - from, z ? z - from : null]), seeks: t.lat.seeks.map((x) => x - from),
       glass: t.glass.map((g) => [Math.round(g.shownAt - from), Math.round(g.latencyMs)]) })) });
     return {

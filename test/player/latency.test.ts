@@ -40,6 +40,8 @@ interface SimOptions {
   measureJitter?: boolean;
   /** TCP: a late frame holds back every frame behind it (the buffered end is the last in-order arrival). */
   inOrder?: boolean;
+  /** The browser underflows with this much (s) still buffered ahead (Chromium: 0.05–0.09 s). */
+  underflow?: number;
 }
 
 interface Sample { s: number; latency: number; buffer: number; rate: number; target: number; reason: string }
@@ -104,8 +106,8 @@ function simulate(o: SimOptions): SimResult {
       if (end - t >= resumeAt) stalled = false;
     } else {
       const next = t + (TICK_MS / 1000) * rate;
-      if (next >= end) {
-        t = end; stalled = true; stalls++;
+      if (next >= end - (o.underflow ?? 0)) {
+        t = Math.min(next, end); stalled = true; stalls++;
         if (o.doubling && stalls > 1) resumeAt = Math.min(3, resumeAt * 2);
       } else t = next;
     }
@@ -279,16 +281,19 @@ describe('nowcast controller', () => {
   });
 
   it('raises the target after a stall, then brings it back down once playback is stable', () => {
-    const p: Partial<ControlParams> = { stableMs: 5000, stallTargetStep: 0.1 };
-    const r = simulate({ seconds: 40, outage: [3, 4], params: p });
+    const p: Partial<ControlParams> = { stableMs: 5000, stallTargetStep: 0.1, stallMemoryStep: 0.025, stallMemoryMs: 30_000 };
+    const r = simulate({ seconds: 80, outage: [3, 4], params: p });
     expect(r.stalls).toBe(1);
     const after = r.samples.find((x) => x.s > 4.2)!;
     expect(after.target).toBeCloseTo(0.3, 6);
-    // Halves every stable period: 0.3 → 0.25 → 0.225 → ... back to 0.2.
+    // Halves every stable period: 0.3 → 0.25 → 0.225, where the stall memory holds it (it
+    // stalled at 0.2)...
     const at = (s: number): number => r.samples.find((x) => x.s >= s)!.target;
     expect(at(12)).toBeLessThan(0.3);
-    expect(at(39)).toBeCloseTo(0.2, 2);
-    expect(at(39)).toBeLessThan(0.21);
+    expect(at(30)).toBeCloseTo(0.225, 6);
+    // ...until stallMemoryMs without a stall halves the memory, and so on back to the base 0.2.
+    expect(at(79)).toBeCloseTo(0.2, 2);
+    expect(at(79)).toBeLessThan(0.21);
     // And latency follows it down without stalling again.
     expect(r.stalls).toBe(1);
     expect(Math.abs(r.samples.at(-1)!.latency - r.samples.at(-1)!.target)).toBeLessThan(0.05);
@@ -314,7 +319,7 @@ describe('nowcast controller', () => {
   });
 
   it('comes down more slowly after a halving that was followed by a stall, and faster again once a period holds', () => {
-    const p: ControlParams = { ...BASE, stableMs: 20_000, stallTargetStep: 0.1 };
+    const p: ControlParams = { ...BASE, stableMs: 20_000, stallTargetStep: 0.1, stallMemoryStep: 0 };
     let st = decide(input({ now: 0 }), initialControlState(), p).state;
     let now = JOIN_GRACE_MS;
     let n = 0;
@@ -345,6 +350,61 @@ describe('nowcast controller', () => {
     expect(st.backoff).toBe(0);
     for (let k = 0; k < 10; k++) { wait(100); stall(); wait(st.raise > 0 ? 20_000 * 2 ** st.backoff : 0); }
     expect(st.backoff).toBeLessThanOrEqual(MAX_BACKOFF);
+  });
+
+  it('stall memory: comes down no lower than just above where it stalled, and forgets that after stallMemoryMs', () => {
+    const p: ControlParams = { ...BASE, stableMs: 20_000, stallTargetStep: 0.1, stallMemoryStep: 0.025, stallMemoryMs: 300_000 };
+    let st = decide(input({ now: 0 }), initialControlState(), p).state;
+    let now = JOIN_GRACE_MS;
+    let n = 0;
+    const stall = (): void => {
+      n += 1;
+      st = decide(input({ now, stalls: n, stalled: true }), st, p).state;
+      now += 100;
+      st = decide(input({ now, stalls: n }), st, p).state;
+    };
+    const wait = (ms: number): void => {
+      for (const end = now + ms; now < end;) { now += 50; st = decide(input({ now, stalls: n }), st, p).state; }
+    };
+    stall(); // at the base target
+    expect(st.raise).toBeCloseTo(0.1, 9);
+    expect(st.memory).toBeCloseTo(0.025, 9);
+    wait(200_000);
+    expect(st.raise).toBeCloseTo(0.025, 9); // 0.1 → 0.05 → held at 0.025, not 0.0125
+    stall(); // at +0.025: that is not enough either
+    expect(st.raise).toBeCloseTo(0.125, 9);
+    expect(st.memory).toBeCloseTo(0.05, 9);
+    wait(299_000);
+    expect(st.raise).toBeCloseTo(0.05, 9);
+    wait(2_000); // 5 min without a stall: the memory halves, and the raise follows at its next halving
+    expect(st.memory).toBeCloseTo(0.025, 9);
+    wait(600_000);
+    expect(st.memory).toBe(0);
+    expect(st.raise).toBe(0);
+    // Pinned viewers never raise, so they remember nothing either.
+    const pinned = decide(input({ now: JOIN_GRACE_MS + 10, stalls: 1 }), decide(input({ now: 0 }), initialControlState(), { ...p, pinned: true }).state, { ...p, pinned: true });
+    expect(pinned.state).toMatchObject({ raise: 0, memory: 0 });
+  });
+
+  it('stall memory: a browser that needs more buffer than the target stalls a few times, then holds, where forgetting stalled every cycle', () => {
+    // Underflows with 0.11 s still buffered (a slow machine); 0–40 ms arrival jitter, in order (TCP).
+    const jitter = (i: number): number => ((i * 7919) % 41) / 1000;
+    const run = (stallMemoryStep: number): SimResult => simulate({
+      seconds: 600, jitter, inOrder: true, underflow: 0.11, resumeAt: 0.15,
+      params: { targetLatency: 0.13, minBuffer: 0.13, stallBreakMs: 0, stallMemoryStep, maxJitterBuffer: 0 },
+    });
+    // Stalls that began after the join grace (the simulated join itself underflows a few times).
+    const counted = (r: SimResult): number[] => r.samples
+      .filter((x, i) => x.reason === 'stalled' && r.samples[i - 1]?.reason !== 'stalled' && x.s * 1000 > JOIN_GRACE_MS)
+      .map((x) => x.s);
+    const forgetting = counted(run(0));
+    const remembering = run(DEFAULTS.stallMemoryStep);
+    // Without memory: back down to where it stalled every 80–120 s, for the whole 10 minutes.
+    expect(forgetting.length).toBeGreaterThanOrEqual(6);
+    expect(forgetting.filter((s) => s > 300).length).toBeGreaterThanOrEqual(3);
+    // With it: the first stall, one more 0.025 s short, then one after the memory halves at 5 min.
+    expect(counted(remembering).length).toBeLessThanOrEqual(3);
+    expect(remembering.samples.at(-1)!.target).toBeLessThan(0.13 + 0.2);
   });
 
   it('caps the raise and keeps it within maxLatency', () => {
