@@ -155,6 +155,28 @@ const input = (over: Partial<ControlInput> = {}): ControlInput => ({
   now: 1000, latency: 0.2, bufferAhead: 0.17, bufferEnd: 100, keyframe: NaN, stalls: 0, stalled: false, hidden: false, jitter: NaN, ...over,
 });
 
+/** Drives the controller tick by tick (50 ms) from just past the join grace, with 100 ms stalls. */
+class StallClock {
+  st: ControlState;
+  now = JOIN_GRACE_MS;
+  private n = 0;
+  constructor(private readonly p: ControlParams) {
+    this.st = decide(input({ now: 0 }), initialControlState(), p).state;
+  }
+  stall(): void {
+    this.n += 1;
+    this.st = decide(input({ now: this.now, stalls: this.n, stalled: true }), this.st, this.p).state;
+    this.now += 100;
+    this.st = decide(input({ now: this.now, stalls: this.n }), this.st, this.p).state;
+  }
+  wait(ms: number): void {
+    for (const end = this.now + ms; this.now < end;) {
+      this.now += 50;
+      this.st = decide(input({ now: this.now, stalls: this.n }), this.st, this.p).state;
+    }
+  }
+}
+
 describe('rate curve', () => {
   it('is 1 at zero error, smooth, monotone and bounded by minRate..maxRate', () => {
     expect(rateCurve(0, BASE)).toBe(1);
@@ -320,67 +342,49 @@ describe('nowcast controller', () => {
 
   it('comes down more slowly after a halving that was followed by a stall, and faster again once a period holds', () => {
     const p: ControlParams = { ...BASE, stableMs: 20_000, stallTargetStep: 0.1, stallMemoryStep: 0 };
-    let st = decide(input({ now: 0 }), initialControlState(), p).state;
-    let now = JOIN_GRACE_MS;
-    let n = 0;
-    const stall = (): void => {
-      n += 1;
-      st = decide(input({ now, stalls: n, stalled: true }), st, p).state;
-      now += 100;
-      st = decide(input({ now, stalls: n }), st, p).state;
-    };
-    const wait = (ms: number): void => {
-      for (const end = now + ms; now < end;) { now += 50; st = decide(input({ now, stalls: n }), st, p).state; }
-    };
+    const c = new StallClock(p);
+    const stall = (): void => c.stall();
+    const wait = (ms: number): void => c.wait(ms);
     stall();
-    expect(st).toMatchObject({ backoff: 0 });
-    expect(st.raise).toBeCloseTo(0.1, 9);
+    expect(c.st).toMatchObject({ backoff: 0 });
+    expect(c.st.raise).toBeCloseTo(0.1, 9);
     wait(20_000);
-    expect(st.raise).toBeCloseTo(0.05, 9); // halved after stableMs
+    expect(c.st.raise).toBeCloseTo(0.05, 9); // halved after stableMs
     wait(500);
     stall(); // too soon after the halving
-    expect(st.backoff).toBe(1);
+    expect(c.st.backoff).toBe(1);
     wait(20_000);
-    expect(st.raise).toBeCloseTo(0.15, 9); // not yet: the period is now 40 s
+    expect(c.st.raise).toBeCloseTo(0.15, 9); // not yet: the period is now 40 s
     wait(20_100);
-    expect(st.raise).toBeCloseTo(0.075, 9);
+    expect(c.st.raise).toBeCloseTo(0.075, 9);
     // That level holds a whole (40 s) period: the next halving comes after 20 s again.
     wait(40_000);
-    expect(st.raise).toBeCloseTo(0.0375, 9);
-    expect(st.backoff).toBe(0);
-    for (let k = 0; k < 10; k++) { wait(100); stall(); wait(st.raise > 0 ? 20_000 * 2 ** st.backoff : 0); }
-    expect(st.backoff).toBeLessThanOrEqual(MAX_BACKOFF);
+    expect(c.st.raise).toBeCloseTo(0.0375, 9);
+    expect(c.st.backoff).toBe(0);
+    for (let k = 0; k < 10; k++) { wait(100); stall(); wait(c.st.raise > 0 ? 20_000 * 2 ** c.st.backoff : 0); }
+    expect(c.st.backoff).toBeLessThanOrEqual(MAX_BACKOFF);
   });
 
   it('stall memory: comes down no lower than just above where it stalled, and forgets that after stallMemoryMs', () => {
     const p: ControlParams = { ...BASE, stableMs: 20_000, stallTargetStep: 0.1, stallMemoryStep: 0.025, stallMemoryMs: 300_000 };
-    let st = decide(input({ now: 0 }), initialControlState(), p).state;
-    let now = JOIN_GRACE_MS;
-    let n = 0;
-    const stall = (): void => {
-      n += 1;
-      st = decide(input({ now, stalls: n, stalled: true }), st, p).state;
-      now += 100;
-      st = decide(input({ now, stalls: n }), st, p).state;
-    };
-    const wait = (ms: number): void => {
-      for (const end = now + ms; now < end;) { now += 50; st = decide(input({ now, stalls: n }), st, p).state; }
-    };
+    const c = new StallClock(p);
+    const stall = (): void => c.stall();
+    const wait = (ms: number): void => c.wait(ms);
     stall(); // at the base target
-    expect(st.raise).toBeCloseTo(0.1, 9);
-    expect(st.memory).toBeCloseTo(0.025, 9);
+    expect(c.st.raise).toBeCloseTo(0.1, 9);
+    expect(c.st.memory).toBeCloseTo(0.025, 9);
     wait(200_000);
-    expect(st.raise).toBeCloseTo(0.025, 9); // 0.1 → 0.05 → held at 0.025, not 0.0125
+    expect(c.st.raise).toBeCloseTo(0.025, 9); // 0.1 → 0.05 → held at 0.025, not 0.0125
     stall(); // at +0.025: that is not enough either
-    expect(st.raise).toBeCloseTo(0.125, 9);
-    expect(st.memory).toBeCloseTo(0.05, 9);
+    expect(c.st.raise).toBeCloseTo(0.125, 9);
+    expect(c.st.memory).toBeCloseTo(0.05, 9);
     wait(299_000);
-    expect(st.raise).toBeCloseTo(0.05, 9);
+    expect(c.st.raise).toBeCloseTo(0.05, 9);
     wait(2_000); // 5 min without a stall: the memory halves, and the raise follows at its next halving
-    expect(st.memory).toBeCloseTo(0.025, 9);
+    expect(c.st.memory).toBeCloseTo(0.025, 9);
     wait(600_000);
-    expect(st.memory).toBe(0);
-    expect(st.raise).toBe(0);
+    expect(c.st.memory).toBe(0);
+    expect(c.st.raise).toBe(0);
     // Pinned viewers never raise, so they remember nothing either.
     const pinned = decide(input({ now: JOIN_GRACE_MS + 10, stalls: 1 }), decide(input({ now: 0 }), initialControlState(), { ...p, pinned: true }).state, { ...p, pinned: true });
     expect(pinned.state).toMatchObject({ raise: 0, memory: 0 });
