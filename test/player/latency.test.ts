@@ -570,7 +570,7 @@ describe('nowcast controller', () => {
       simulate({ seconds: 40, jitter: hol, inOrder: true, resumeAt: 0.1, measureJitter: true, params: { maxJitterBuffer, stallTargetStep: 0, targetLatency: 0.13 } });
     const without = run(0);
     const withFloor = run(DEFAULTS.maxJitterBuffer);
-    expect(without.stalls).toBeGreaterThan(20);
+    expect(without.stalls).toBeGreaterThanOrEqual(15); // one hold in four or more stalls
     // After the first 10 s window has filled, no stall at all.
     expect(withFloor.stalls).toBeLessThanOrEqual(3);
     const late = withFloor.samples.filter((x) => x.s > 15);
