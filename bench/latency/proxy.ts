@@ -41,13 +41,24 @@ export interface ProxyCounters {
   lossEvents: number;
   /** Largest number of bytes held in one lane. */
   maxHeldBytes: number;
+  /** Server → viewer: longest wait (ms) between two reads from the relay (stalls upstream of the proxy). */
+  maxReadGapMs: number;
+  /** Date.now() of each such wait over GAP_MS, at most MAX_GAPS of them. */
+  readGaps: number[];
+  /** Longest a read was released after its due time (ms): this process's own timer lag. */
+  maxReleaseLateMs: number;
 }
+
+/** A wait between two relay reads longer than this (ms) is listed in ProxyCounters.readGaps... */
+export const GAP_MS = 100;
+const MAX_GAPS = 100;
 
 /** One direction of one connection. */
 class Lane {
   private q: Held[] = [];
   private held = 0;
   private lastRelease = 0;
+  private lastRead = NaN;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private blocked = false;
   private closed = false;
@@ -76,7 +87,14 @@ class Lane {
     const imp = this.proxy.impairment;
     const now = performance.now();
     let at = now + imp.delayMs + (imp.jitterMs > 0 ? (Math.random() * 2 - 1) * imp.jitterMs : 0);
-    if (this.downstream) this.proxy.counters.reads += 1;
+    if (this.downstream) {
+      const c = this.proxy.counters;
+      c.reads += 1;
+      const gap = now - this.lastRead;
+      if (gap > c.maxReadGapMs) c.maxReadGapMs = gap;
+      if (gap > GAP_MS && c.readGaps.length < MAX_GAPS) c.readGaps.push(Date.now());
+      this.lastRead = now;
+    }
     if (this.downstream && imp.loss > 0) {
       const segments = Math.max(1, Math.ceil(buf.length / MSS));
       if (Math.random() < 1 - (1 - imp.loss) ** segments) {
@@ -106,6 +124,7 @@ class Lane {
     }
     while (!this.blocked && this.q.length && this.q[0]!.at <= now + 0.5) {
       const h = this.q.shift()!;
+      if (this.downstream && now - h.at > this.proxy.counters.maxReleaseLateMs) this.proxy.counters.maxReleaseLateMs = now - h.at;
       this.held -= h.buf.length;
       if (this.downstream) this.proxy.countDown(h.buf.length);
       if (!this.dst.write(h.buf)) this.blocked = true;
@@ -119,7 +138,7 @@ export class ImpairedProxy {
   impairment: Impairment = { ...NO_IMPAIRMENT };
   /** performance.now() until which nothing is delivered in either direction. */
   holdUntil = 0;
-  readonly counters: ProxyCounters = { connections: 0, reads: 0, lossEvents: 0, maxHeldBytes: 0 };
+  readonly counters: ProxyCounters = { connections: 0, reads: 0, lossEvents: 0, maxHeldBytes: 0, maxReadGapMs: 0, readGaps: [], maxReleaseLateMs: 0 };
   private server: Server | undefined;
   private sockets = new Set<Socket>();
   private lanes = new Set<Lane>();
@@ -175,6 +194,9 @@ export class ImpairedProxy {
     this.counters.lossEvents = 0;
     this.counters.reads = 0;
     this.counters.maxHeldBytes = 0;
+    this.counters.maxReadGapMs = 0;
+    this.counters.readGaps = [];
+    this.counters.maxReleaseLateMs = 0;
   }
 
   close(): Promise<void> {

@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startNowcast, type Running } from '../../test/helpers/nowcast.js';
 import { defaults as appDefaults, type LatencyService } from '../../app/config.js';
@@ -16,7 +17,7 @@ import { CHROMIUM_PATH } from '../../test/helpers/browser.js';
 import { pixelClockScript, pixelClockArgs, type GlassState } from '../lib/pixel-clock.js';
 import { writeSection, machine } from '../lib/results.js';
 import { NetLab } from './netns.js';
-import { ImpairedProxy, NO_IMPAIRMENT, type Impairment } from './proxy.js';
+import { GAP_MS, ImpairedProxy, NO_IMPAIRMENT, type Impairment } from './proxy.js';
 import { latencyProbeScript, type LatState } from './page.js';
 import { reduce, BAND_MS, FREEZE_MS, HOLD_MS, type RowMetrics, type TabData } from './metrics.js';
 
@@ -246,6 +247,9 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
     await sleep(warmupMs);
     const from = Date.now();
     const c0 = cpuTicks();
+    // This process runs the relay, the ingest and the proxies: its own stalls reach every viewer.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
     let pauseAt: number | undefined, resumeAt: number | undefined, streamKbps: number | undefined, shapedKbps: number | undefined;
     if (sc.event === 'cut') {
       await sleepUntil(from + EVENT_AT_MS);
@@ -267,6 +271,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
     await sleepUntil(from + seconds * 1000);
     const to = Date.now();
     const c1 = cpuTicks();
+    loop.disable();
     const tabs: TabData[] = [];
     for (const [i, p] of pages.entries()) tabs.push({ ...(await collect(p, from, to)), firstFrameMs: firstFrameMs[i]! });
     const m = reduce(tabs, { from, to, pauseAt, resumeAt });
@@ -274,6 +279,11 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
     const reads = proxies.reduce((a, p) => a + p.counters.reads, 0);
     if (scenario === 'loss') note = `${lossEvents} of ${reads} server → viewer reads (${Math.round((lossEvents / Math.max(1, reads)) * 1000) / 10}%, join and warm-up included) waited one RTO with everything behind them`;
     if (scenario === 'backlog') note = `back within ±${BAND_MS} ms per viewer: ${m.recoveryS.map(fmtS).join(' / ')} s of the player's target on the pixel scale (pixel − player latency offset ${m.offsetMs.map((x) => Math.round(x)).join(' / ')} ms), ${m.recoveryRefS.map(fmtS).join(' / ')} s of the pre-outage median (${m.referenceMs.map((x) => Math.round(x)).join(' / ')} ms), ${m.recoveryPlayerS.map(fmtS).join(' / ')} s on the player's own figures; peak after resume ${Math.round(m.peakMs)} ms`;
+    // Where delivery stopped for every viewer at once: the relay's reads (upstream: FFmpeg, the
+    // relay, this event loop) or the proxy's timers (this event loop).
+    const gapTimes = [...new Set(proxies.flatMap((p) => p.counters.readGaps).filter((t) => t >= from && t <= to).map((t) => Math.round((t - from) / 100) / 10))].sort((a, b) => a - b);
+    const upstream = `relay → proxy read gaps > ${GAP_MS} ms: ${gapTimes.length ? `at ${gapTimes.slice(0, 12).join(', ')}${gapTimes.length > 12 ? ', …' : ''} s` : 'none'} (longest ${Math.round(Math.max(...proxies.map((p) => p.counters.maxReadGapMs)))} ms, join included); proxy releases late by up to ${Math.round(Math.max(...proxies.map((p) => p.counters.maxReleaseLateMs)))} ms; bench event loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} / max ${(loop.max / 1e6).toFixed(0)} ms`;
+    note += `${note ? '; ' : ''}${upstream}`;
     if (m.unstalls) note += `${note ? '; ' : ''}${m.unstalls} of the seeks were stall-breaking seeks in place`;
     if (m.joinStalls) note += `${note ? '; ' : ''}${m.joinStalls} stall(s) while joining / warming up (not counted)`;
     if (m.targets.length > 1) note += `${note ? '; ' : ''}player targets seen in the window ${m.targets.join(' / ')} ms`;
