@@ -51,7 +51,8 @@ export class NetLab {
     return join(this.dir, 'chromium-in-ns.sh');
   }
 
-  create(chromium = '/usr/bin/chromium'): void {
+  /** `nice`: the viewers' browsers run at this nice value (0: as the server side). */
+  create(chromium = '/usr/bin/chromium', nice = 0): void {
     const o = this.o;
     this.cleanupLeftover();
     ip('netns', 'add', o.ns);
@@ -66,7 +67,8 @@ export class NetLab {
     ip('-n', o.ns, 'link', 'set', o.peerIf, 'up');
     ip('-n', o.ns, 'link', 'set', 'lo', 'up');
     this.dir = mkdtempSync(join(tmpdir(), 'nowcast-latbench-'));
-    writeFileSync(this.chromiumWrapper, `#!/bin/sh\nexec ip netns exec ${o.ns} ${chromium} "$@"\n`);
+    const niced = nice ? `nice -n ${nice} ` : '';
+    writeFileSync(this.chromiumWrapper, `#!/bin/sh\nexec ip netns exec ${o.ns} ${niced}${chromium} "$@"\n`);
     chmodSync(this.chromiumWrapper, 0o755);
   }
 
