@@ -19,6 +19,7 @@ import { writeSection, machine } from '../lib/results.js';
 import { NetLab } from './netns.js';
 import { GAP_MS, ImpairedProxy, NO_IMPAIRMENT, type Impairment } from './proxy.js';
 import { latencyProbeScript, type LatState } from './page.js';
+import { intakeGaps, recordIntake } from './intake.js';
 import { reduce, BAND_MS, FREEZE_MS, HOLD_MS, type RowMetrics, type TabData } from './metrics.js';
 
 const { values } = parseArgs({ options: {
@@ -94,6 +95,7 @@ if (process.getuid?.() !== 0) {
 
 // ---- lifetime: everything we start is stopped on every exit path ----------------------------
 
+recordIntake();
 const net = new NetLab();
 const proxies: ImpairedProxy[] = [];
 let nowcast: Running | undefined;
@@ -289,7 +291,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
     // relay, this event loop) or the proxy's timers (this event loop).
     const gapTimes = [...new Set(proxies.flatMap((p) => p.counters.readGaps).filter((t) => t >= from && t <= to).map((t) => Math.round((t - from) / 100) / 10))].sort((a, b) => a - b);
     const upstream = `relay → proxy read gaps > ${GAP_MS} ms: ${gapTimes.length ? `at ${gapTimes.slice(0, 12).join(', ')}${gapTimes.length > 12 ? ', …' : ''} s` : 'none'} (longest ${Math.round(Math.max(...proxies.map((p) => p.counters.maxReadGapMs)))} ms, join included); proxy releases late by up to ${Math.round(Math.max(...proxies.map((p) => p.counters.maxReleaseLateMs)))} ms; bench event loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(0)} / max ${(loop.max / 1e6).toFixed(0)} ms`;
-    note += `${note ? '; ' : ''}${upstream}`;
+    note += `${note ? '; ' : ''}${upstream}; relay intake gaps > ${GAP_MS} ms: ${intakeGaps(from, to, GAP_MS)}`;
     if (m.unstalls) note += `${note ? '; ' : ''}${m.unstalls} of the seeks were stall-breaking seeks in place`;
     if (m.joinStalls) note += `${note ? '; ' : ''}${m.joinStalls} stall(s) while joining / warming up (not counted)`;
     if (m.targets.length > 1) note += `${note ? '; ' : ''}player targets seen in the window ${m.targets.join(' / ')} ms`;
