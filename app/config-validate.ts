@@ -1,7 +1,7 @@
 // Validation of a merged config: every rule that spans keys or needs more than a type check.
 // Each error names the key it is about.
 import type { Config, LatencyService } from './config.js';
-import { MAX_NICE } from '../relay/threads.js';
+import { isNice, MAX_NICE } from '../relay/threads.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export const LOG_FORMATS = ['auto', 'json', 'pretty'];
@@ -44,7 +44,7 @@ export function validate(c: Config): Config {
   for (const k of ['maxBackpressureBytes', 'slowViewerBytes', 'resumeBytes', 'maxGopCacheBytes', 'sweepIntervalMs', 'maxViewerMessageBytes', 'idleTimeoutS'] as const) {
     positive(`relay.${k}`, c.relay[k]);
   }
-  if (!Number.isInteger(c.relay.helperThreadsNice) || c.relay.helperThreadsNice < 0 || c.relay.helperThreadsNice > MAX_NICE) {
+  if (!isNice(c.relay.helperThreadsNice)) {
     throw new ConfigError('relay.helperThreadsNice', `expected an integer from 0 to ${MAX_NICE}, got ${JSON.stringify(c.relay.helperThreadsNice)}`);
   }
   if (c.relay.slowViewerBytes >= c.relay.maxBackpressureBytes) {

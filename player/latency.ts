@@ -229,6 +229,11 @@ export function initialControlState(): ControlState {
   };
 }
 
+/** Half of x (s), or 0 once that is under 10 ms. */
+function halve(x: number): number {
+  return x / 2 < 0.01 ? 0 : x / 2;
+}
+
 function clamp(v: number, lo: number, hi: number): number {
   return Math.min(hi, Math.max(lo, v));
 }
@@ -323,16 +328,18 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   if (fresh > 0 || input.stalled || Number.isFinite(prev.stallSince)) {
     state.raiseAt = now; // "stable" counts from a stall's end
     state.memoryAt = now;
-  } else if (state.memory > 0 && now - prev.memoryAt >= p.stallMemoryMs) {
-    state.memory = state.memory / 2 < 0.01 ? 0 : state.memory / 2;
-    state.memoryAt = now;
-  }
-  if (state.raiseAt !== now && state.raise > state.memory && now - prev.raiseAt >= period) {
-    state.raise = Math.max(state.memory, state.raise / 2 < 0.01 ? 0 : state.raise / 2);
-    // A whole period held since the last halving: come down faster again.
-    if (prev.raiseAt === prev.halvedAt) state.backoff = Math.max(0, prev.backoff - 1);
-    state.raiseAt = now;
-    state.halvedAt = now;
+  } else {
+    if (state.memory > 0 && now - prev.memoryAt >= p.stallMemoryMs) {
+      state.memory = halve(state.memory);
+      state.memoryAt = now;
+    }
+    if (state.raise > state.memory && now - prev.raiseAt >= period) {
+      state.raise = Math.max(state.memory, halve(state.raise));
+      // A whole period held since the last halving: come down faster again.
+      if (prev.raiseAt === prev.halvedAt) state.backoff = Math.max(0, prev.backoff - 1);
+      state.raiseAt = now;
+      state.halvedAt = now;
+    }
   }
   const floor = bufferFloor(p, input.jitter);
   state.floor = floor;

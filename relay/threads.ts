@@ -11,13 +11,18 @@ import { setPriority } from 'node:os';
 /** Highest nice value: the kernel's lowest priority. */
 export const MAX_NICE = 19;
 
+/** A nice value this module accepts: an integer from 0 to MAX_NICE. */
+export function isNice(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= MAX_NICE;
+}
+
 /**
  * Sets the nice value of every thread of this process but the main one (whose thread id is the
  * pid). Threads started later inherit the nice of the thread that starts them, mostly the main
  * thread's (0), so call it once the process is up. Returns how many threads it changed.
  */
 export function niceHelperThreads(nice: number): number {
-  if (!Number.isInteger(nice) || nice < 0 || nice > MAX_NICE) throw new RangeError(`nice must be an integer from 0 to ${MAX_NICE}, got ${nice}`);
+  if (!isNice(nice)) throw new RangeError(`nice must be an integer from 0 to ${MAX_NICE}, got ${nice}`);
   let tids: number[];
   try {
     tids = readdirSync('/proc/self/task').map(Number);

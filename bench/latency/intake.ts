@@ -9,9 +9,12 @@ interface Intake { at: number; prft: number; dts: number }
 
 const MAX = 40_000; // > 10 min at 30 chunks/s with audio
 const log: Intake[] = [];
+let wrapped = false;
 
-/** Wraps Stream.prototype.onChunk once; the relay itself is unchanged. */
+/** Wraps Stream.prototype.onChunk (once, whatever the calls); the relay itself is unchanged. */
 export function recordIntake(): void {
+  if (wrapped) return;
+  wrapped = true;
   const orig = Stream.prototype.onChunk;
   Stream.prototype.onChunk = function (this: Stream, c: Chunk): void {
     if (log.length >= MAX) log.splice(0, MAX / 2);

@@ -20,6 +20,7 @@ import { NetLab } from './netns.js';
 import { GAP_MS, ImpairedProxy, NO_IMPAIRMENT, type Impairment } from './proxy.js';
 import { latencyProbeScript, type LatState } from './page.js';
 import { intakeGaps, recordIntake } from './intake.js';
+import { isNice, MAX_NICE } from '../../relay/threads.js';
 import { reduce, BAND_MS, FREEZE_MS, HOLD_MS, type RowMetrics, type TabData } from './metrics.js';
 
 const { values } = parseArgs({ options: {
@@ -318,7 +319,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
 // ---- main ---------------------------------------------------------------------------------
 
 const viewerNice = Number(values['viewer-nice']);
-if (!Number.isInteger(viewerNice) || viewerNice < 0 || viewerNice > 19) throw new Error('--viewer-nice: an integer from 0 to 19');
+if (!isNice(viewerNice)) throw new Error(`--viewer-nice: an integer from 0 to ${MAX_NICE}`);
 net.create(CHROMIUM_PATH, viewerNice);
 nowcast = await startNowcast({ srt: { listeners: [] }, latency: { default: service, streams: [] } });
 const ports: number[] = [];

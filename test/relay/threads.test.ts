@@ -1,5 +1,6 @@
 // niceHelperThreads on a real process: read each thread's nice value back from /proc.
 import { spawnSync } from 'node:child_process';
+import { getPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { niceHelperThreads } from '../../relay/threads.js';
@@ -24,13 +25,14 @@ function childThreads(nice: number): { pid: number; changed: number; threads: Ar
 }
 
 describe('helper threads at low priority', () => {
-  it('sets every thread but the main one to the nice value, and leaves the event loop at 0', () => {
+  it('sets every thread but the main one to the nice value, and leaves the event loop as it was', () => {
     const { pid, changed, threads } = childThreads(19);
     const helpers = threads.filter(([tid]) => tid !== pid);
     expect(helpers.length).toBeGreaterThan(2); // V8's platform workers at least
     expect(changed).toBe(helpers.length);
     expect(helpers.every(([, n]) => n === 19)).toBe(true);
-    expect(threads.find(([tid]) => tid === pid)?.[1]).toBe(0);
+    // The child inherits this runner's nice (0 in CI, more under `nice npm test`).
+    expect(threads.find(([tid]) => tid === pid)?.[1]).toBe(getPriority());
   });
 
   it('rejects a nice value outside 0–19', () => {
