@@ -5,7 +5,7 @@
 import { Stream } from '../../relay/stream.js';
 import type { Chunk } from '../../ingest/fmp4/types.js';
 
-interface Intake { at: number; prft: number; dts: number }
+export interface Intake { at: number; prft: number; dts: number }
 
 const MAX = 40_000; // > 10 min at 30 chunks/s with audio
 const log: Intake[] = [];
@@ -21,6 +21,11 @@ export function recordIntake(): void {
     log.push({ at: Date.now(), prft: c.prftMs ?? NaN, dts: c.dts });
     orig.call(this, c);
   };
+}
+
+/** The record itself, for the run's JSON (bench/latency/out/). */
+export function intakeLog(): readonly Intake[] {
+  return log;
 }
 
 /** Intake gaps over `minMs` in [from, to] (Date.now() ms), each with the prft and media-time gap across it. */

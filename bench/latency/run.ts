@@ -19,7 +19,7 @@ import { writeSection, machine } from '../lib/results.js';
 import { NetLab } from './netns.js';
 import { GAP_MS, ImpairedProxy, NO_IMPAIRMENT, type Impairment } from './proxy.js';
 import { latencyProbeScript, type LatState } from './page.js';
-import { intakeGaps, recordIntake } from './intake.js';
+import { intakeGaps, intakeLog, recordIntake } from './intake.js';
 import { isNice, MAX_NICE } from '../../relay/threads.js';
 import { reduce, BAND_MS, FREEZE_MS, HOLD_MS, type RowMetrics, type TabData } from './metrics.js';
 
@@ -42,11 +42,11 @@ const { values } = parseArgs({ options: {
   /** JSON merged over the relay's announced latency.default, e.g. '{"maxMs":3000}'. */
   service: { type: 'string' },
   /**
-   * Nice value of the viewers' Chromiums (0: the server side's priority, the default). Tried
-   * because every viewer stalled at once at gaps in what the relay received; at 10 those gaps
-   * stayed (bench/RESULTS.md, every long run), so it is an option, not the default.
+   * Nice value of every thread of the viewers' Chromiums (0: the server side's priority). At 0,
+   * Chromium's own nice −8 threads preempted the relay, ingest and encoder on these 2 cores, and
+   * every viewer stalled at the same intake gaps (bench/latency/README.md).
    */
-  'viewer-nice': { type: 'string', default: '0' },
+  'viewer-nice': { type: 'string', default: '10' },
 } });
 
 // ---- scenarios and policies ---------------------------------------------------------------
@@ -437,7 +437,7 @@ function report(final: boolean): void {
   ].join('\n');
   if (final) console.log(table + '\n\n' + notes + '\n\n' + targets);
 
-  const command = `flock /tmp/nowcast-heavy.lock npm run bench:latency -- --seconds ${seconds} --warmup ${warmupMs / 1000} --policies ${values.policies} --scenarios ${scenarios.join(',')} --tabs ${tabsN} --browsers ${values.browsers}${values.long ? ` --long${values['long-scenarios'] !== 'clean' ? ` --long-scenarios ${values['long-scenarios']}` : ''}` : ''}${values.target ? ` --target ${values.target}` : ''}${values.query ? ` --query '${values.query}'` : ''}${values.service ? ` --service '${values.service}'` : ''}${viewerNice ? ` --viewer-nice ${viewerNice}` : ''}${values.merge ? ` --merge ${values.merge.replace(/^.*\/bench\//, 'bench/')}` : ''}`;
+  const command = `flock /tmp/nowcast-heavy.lock npm run bench:latency -- --seconds ${seconds} --warmup ${warmupMs / 1000} --policies ${values.policies} --scenarios ${scenarios.join(',')} --tabs ${tabsN} --browsers ${values.browsers}${values.long ? ` --long${values['long-scenarios'] !== 'clean' ? ` --long-scenarios ${values['long-scenarios']}` : ''}` : ''}${values.target ? ` --target ${values.target}` : ''}${values.query ? ` --query '${values.query}'` : ''}${values.service ? ` --service '${values.service}'` : ''}${viewerNice !== 10 ? ` --viewer-nice ${viewerNice}` : ''}${values.merge ? ` --merge ${values.merge.replace(/^.*\/bench\//, 'bench/')}` : ''}`;
   if (!values['no-write'] && rows.length) {
     writeSection('Latency control (npm run bench:latency)', `
 Date: ${new Date().toISOString()}${final ? '' : ` (partial: ${rows.length - kept.length} of ${plan.length} runs so far)`}. Machine: ${machine()}.${kept.length ? ` Rows marked † are kept from earlier runs (\`--merge\`, measured ${keptTimes()}); the others were measured in this run. The player may have changed between runs: a kept row measured the player as built at its time.` : ''}
@@ -445,7 +445,7 @@ Command: \`${command}\`
 
 Relay's announced latency service (\`hello.service\`): \`${JSON.stringify(service)}\`${values.service ? ' (app default with `--service` applied)' : ' (the app default)'}.
 
-${tabsN} viewers (${perTabBrowser ? 'each its own headless Chromium' : 'tabs of one headless Chromium'}${viewerNice ? `, at nice ${viewerNice}` : ''}) in their own network namespace watch one stream (FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency 1.5 Mb/s, keyframe every 1 s, AAC 96 kb/s, RTMP → 30 ms fMP4 chunks → relay) through a user-space proxy that models delay, jitter, TCP head-of-line stalls from loss and a 2 s outage, and HTB on the veth for the bandwidth cut (model: bench/latency/README.md).
+${tabsN} viewers (${perTabBrowser ? 'each its own headless Chromium' : 'tabs of one headless Chromium'}${viewerNice ? `, every thread at nice ${viewerNice} (CAP_SYS_NICE dropped: bench/latency/README.md)` : ''}) in their own network namespace watch one stream (FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency 1.5 Mb/s, keyframe every 1 s, AAC 96 kb/s, RTMP → 30 ms fMP4 chunks → relay) through a user-space proxy that models delay, jitter, TCP head-of-line stalls from loss and a 2 s outage, and HTB on the veth for the bandwidth cut (model: bench/latency/README.md).
 Glass-to-glass is read from the pixels of every presented frame (capture wall clock burned in by the source). Each row: ${warmupMs / 1000} s warm-up after the tabs join, then a ${seconds} s window; events start ${EVENT_AT_MS / 1000} s into it. Figures pool all viewers; stalls, freezes and seeks are summed over the ${tabsN} viewers. In the backlog row the outage's own stall and freeze are not counted.
 Policies: ${landed ? `the player reports \`stats.policy\`; the column shows what it reported for the policy asked` : `**the player does not implement \`?policy=\` yet (stats has no \`policy\`), so only the default player ran**`}. Player stats keys seen: ${statsKeys.map((k) => `\`${k}\``).join(', ')}.
 "Back within ±50 ms": from resume until every later 250 ms median of the pixel latency stays within ±${BAND_MS} ms of the player's own target (\`stats.targetLatency\`) put on the pixel scale by adding that viewer's median (pixel latency − \`stats.latency\`), and holds for ≥ ${HOLD_MS / 1000} s; in brackets the same on the player's own figures only. Spread: per 100 ms of wall time, max − min of the viewers' mean latency. Freeze: a gap > ${FREEZE_MS} ms between presented frames.
@@ -474,7 +474,7 @@ for (const [k, p] of plan.entries()) {
   rows.push(row);
   const { tabP50, ...brief } = row;
   console.log('  ' + JSON.stringify({ ...brief, tabP50: tabP50.map(Math.round) }));
-  writeFileSync(`${outDir}/latency-${stamp}.json`, JSON.stringify({ statsKeys, landed, rows: allRows(), series }));
+  writeFileSync(`${outDir}/latency-${stamp}.json`, JSON.stringify({ statsKeys, landed, rows: allRows(), series, intake: intakeLog() }));
   report(false);
   if (publisher.child.exitCode !== null) { console.error('publisher exited early'); break; }
 }
