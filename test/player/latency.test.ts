@@ -304,18 +304,19 @@ describe('nowcast controller', () => {
 
   it('raises the target after a stall, then brings it back down once playback is stable', () => {
     const p: Partial<ControlParams> = { stableMs: 5000, stallTargetStep: 0.1, stallMemoryStep: 0.025, stallMemoryMs: 30_000 };
-    const r = simulate({ seconds: 80, outage: [3, 4], params: p });
+    // The outage starts after the join grace (JOIN_GRACE_MS).
+    const r = simulate({ seconds: 84, outage: [7, 8], params: p });
     expect(r.stalls).toBe(1);
-    const after = r.samples.find((x) => x.s > 4.2)!;
+    const after = r.samples.find((x) => x.s > 8.2)!;
     expect(after.target).toBeCloseTo(0.3, 6);
     // Halves every stable period: 0.3 → 0.25 → 0.225, where the stall memory holds it (it
     // stalled at 0.2)...
     const at = (s: number): number => r.samples.find((x) => x.s >= s)!.target;
-    expect(at(12)).toBeLessThan(0.3);
-    expect(at(30)).toBeCloseTo(0.225, 6);
+    expect(at(16)).toBeLessThan(0.3);
+    expect(at(34)).toBeCloseTo(0.225, 6);
     // ...until stallMemoryMs without a stall halves the memory, and so on back to the base 0.2.
-    expect(at(79)).toBeCloseTo(0.2, 2);
-    expect(at(79)).toBeLessThan(0.21);
+    expect(at(83)).toBeCloseTo(0.2, 2);
+    expect(at(83)).toBeLessThan(0.21);
     // And latency follows it down without stalling again.
     expect(r.stalls).toBe(1);
     expect(Math.abs(r.samples.at(-1)!.latency - r.samples.at(-1)!.target)).toBeLessThan(0.05);
@@ -391,10 +392,11 @@ describe('nowcast controller', () => {
   });
 
   it('stall memory: a browser that needs more buffer than the target stalls a few times, then holds, where forgetting stalled every cycle', () => {
-    // Underflows with 0.11 s still buffered (a slow machine); 0–40 ms arrival jitter, in order (TCP).
+    // Underflows with 0.12 s still buffered (a slow machine); 0–40 ms arrival jitter, in order
+    // (TCP): at the 0.13 s target it needs ~0.16 s, which the deadband alone may not hold.
     const jitter = (i: number): number => ((i * 7919) % 41) / 1000;
     const run = (stallMemoryStep: number): SimResult => simulate({
-      seconds: 600, jitter, inOrder: true, underflow: 0.11, resumeAt: 0.15,
+      seconds: 600, jitter, inOrder: true, underflow: 0.12, resumeAt: 0.15,
       params: { targetLatency: 0.13, minBuffer: 0.13, stallBreakMs: 0, stallMemoryStep, maxJitterBuffer: 0 },
     });
     // Stalls that began after the join grace (the simulated join itself underflows a few times).
