@@ -67,10 +67,15 @@ export class NetLab {
     ip('-n', o.ns, 'link', 'set', o.peerIf, 'up');
     ip('-n', o.ns, 'link', 'set', 'lo', 'up');
     this.dir = mkdtempSync(join(tmpdir(), 'nowcast-latbench-'));
-    // Chromium raises its own display and media threads to nice -8 (as root it may), above the
-    // server side at 0, whatever the process's nice: without CAP_SYS_NICE it keeps `nice`.
+    // playwright starts each browser in a session of its own, and with CONFIG_SCHED_AUTOGROUP
+    // (on in Debian's kernels) every session is a scheduler group that gets an equal share
+    // against the group holding the relay, ingest and encoder, whatever the nice of any thread
+    // in it: so the group's own nice is set (/proc/self/autogroup, inherited by the exec'd
+    // browser). Without autogroups the process nice counts, and then Chromium, as root, would
+    // raise its compositor and media threads to nice -8: hence no CAP_SYS_NICE.
     const niced = nice ? `setpriv --bounding-set=-sys_nice --inh-caps=-sys_nice nice -n ${nice} ` : '';
-    writeFileSync(this.chromiumWrapper, `#!/bin/sh\nexec ip netns exec ${o.ns} ${niced}${chromium} "$@"\n`);
+    const group = nice ? `echo ${nice} > /proc/self/autogroup 2>/dev/null\n` : '';
+    writeFileSync(this.chromiumWrapper, `#!/bin/sh\n${group}exec ip netns exec ${o.ns} ${niced}${chromium} "$@"\n`);
     chmodSync(this.chromiumWrapper, 0o755);
   }
 

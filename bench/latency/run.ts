@@ -42,9 +42,9 @@ const { values } = parseArgs({ options: {
   /** JSON merged over the relay's announced latency.default, e.g. '{"maxMs":3000}'. */
   service: { type: 'string' },
   /**
-   * Nice value of every thread of the viewers' Chromiums (0: the server side's priority). At 0,
-   * Chromium's own nice −8 threads preempted the relay, ingest and encoder on these 2 cores, and
-   * every viewer stalled at the same intake gaps (bench/latency/README.md).
+   * Priority of the viewers' Chromiums (0: the server side's): the nice of their scheduler
+   * autogroup and of every thread. At equal shares they preempted the relay, ingest and encoder
+   * on these 2 cores, and every viewer stalled at the same intake gaps (bench/latency/README.md).
    */
   'viewer-nice': { type: 'string', default: '10' },
 } });
@@ -445,7 +445,7 @@ Command: \`${command}\`
 
 Relay's announced latency service (\`hello.service\`): \`${JSON.stringify(service)}\`${values.service ? ' (app default with `--service` applied)' : ' (the app default)'}.
 
-${tabsN} viewers (${perTabBrowser ? 'each its own headless Chromium' : 'tabs of one headless Chromium'}${viewerNice ? `, every thread at nice ${viewerNice} (CAP_SYS_NICE dropped: bench/latency/README.md)` : ''}) in their own network namespace watch one stream (FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency 1.5 Mb/s, keyframe every 1 s, AAC 96 kb/s, RTMP → 30 ms fMP4 chunks → relay) through a user-space proxy that models delay, jitter, TCP head-of-line stalls from loss and a 2 s outage, and HTB on the veth for the bandwidth cut (model: bench/latency/README.md).
+${tabsN} viewers (${perTabBrowser ? 'each its own headless Chromium' : 'tabs of one headless Chromium'}${viewerNice ? `, their scheduler autogroup and every thread at nice ${viewerNice} (bench/latency/README.md)` : ''}) in their own network namespace watch one stream (FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency 1.5 Mb/s, keyframe every 1 s, AAC 96 kb/s, RTMP → 30 ms fMP4 chunks → relay) through a user-space proxy that models delay, jitter, TCP head-of-line stalls from loss and a 2 s outage, and HTB on the veth for the bandwidth cut (model: bench/latency/README.md).
 Glass-to-glass is read from the pixels of every presented frame (capture wall clock burned in by the source). Each row: ${warmupMs / 1000} s warm-up after the tabs join, then a ${seconds} s window; events start ${EVENT_AT_MS / 1000} s into it. Figures pool all viewers; stalls, freezes and seeks are summed over the ${tabsN} viewers. In the backlog row the outage's own stall and freeze are not counted.
 Policies: ${landed ? `the player reports \`stats.policy\`; the column shows what it reported for the policy asked` : `**the player does not implement \`?policy=\` yet (stats has no \`policy\`), so only the default player ran**`}. Player stats keys seen: ${statsKeys.map((k) => `\`${k}\``).join(', ')}.
 "Back within ±50 ms": from resume until every later 250 ms median of the pixel latency stays within ±${BAND_MS} ms of the player's own target (\`stats.targetLatency\`) put on the pixel scale by adding that viewer's median (pixel latency − \`stats.latency\`), and holds for ≥ ${HOLD_MS / 1000} s; in brackets the same on the player's own figures only. Spread: per 100 ms of wall time, max − min of the viewers' mean latency. Freeze: a gap > ${FREEZE_MS} ms between presented frames.
