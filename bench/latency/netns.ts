@@ -51,7 +51,7 @@ export class NetLab {
     return join(this.dir, 'chromium-in-ns.sh');
   }
 
-  /** `nice`: every thread of the viewers' browsers runs at this nice value (0: as the server side, and Chromium raises some). */
+  /** `nice`: the viewers' browsers run at this nice, their scheduler autogroup and every thread (0: untouched). */
   create(chromium = '/usr/bin/chromium', nice = 0): void {
     const o = this.o;
     this.cleanupLeftover();
