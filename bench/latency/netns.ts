@@ -51,8 +51,12 @@ export class NetLab {
     return join(this.dir, 'chromium-in-ns.sh');
   }
 
-  /** `nice`: the viewers' browsers run at this nice, their scheduler autogroup and every thread (0: untouched). */
-  create(chromium = '/usr/bin/chromium', nice = 0): void {
+  /**
+   * `nice`: the viewers' browsers run at this nice, their scheduler autogroup and every thread
+   * (0: untouched). `normal`: the browsers start under SCHED_OTHER, for when the process that
+   * launches them runs real-time (the server side under --server-rt).
+   */
+  create(chromium = '/usr/bin/chromium', nice = 0, normal = false): void {
     const o = this.o;
     this.cleanupLeftover();
     ip('netns', 'add', o.ns);
@@ -75,7 +79,8 @@ export class NetLab {
     // raise its compositor and media threads to nice -8: hence no CAP_SYS_NICE.
     const niced = nice ? `setpriv --bounding-set=-sys_nice --inh-caps=-sys_nice nice -n ${nice} ` : '';
     const group = nice ? `echo ${nice} > /proc/self/autogroup 2>/dev/null\n` : '';
-    writeFileSync(this.chromiumWrapper, `#!/bin/sh\n${group}exec ip netns exec ${o.ns} ${niced}${chromium} "$@"\n`);
+    const other = normal ? 'chrt --other 0 ' : '';
+    writeFileSync(this.chromiumWrapper, `#!/bin/sh\n${group}exec ${other}ip netns exec ${o.ns} ${niced}${chromium} "$@"\n`);
     chmodSync(this.chromiumWrapper, 0o755);
   }
 

@@ -17,6 +17,7 @@ import { CHROMIUM_PATH } from '../../test/helpers/browser.js';
 import { pixelClockScript, pixelClockArgs, type GlassState } from '../lib/pixel-clock.js';
 import { writeSection, machine } from '../lib/results.js';
 import { NetLab } from './netns.js';
+import { demoteHelpers, isRtPriority, MAX_RT, serverRealtime } from './sched.js';
 import { GAP_MS, ImpairedProxy, NO_IMPAIRMENT, type Impairment } from './proxy.js';
 import { latencyProbeScript, type LatState } from './page.js';
 import { intakeGaps, intakeLog, recordIntake } from './intake.js';
@@ -47,6 +48,12 @@ const { values } = parseArgs({ options: {
    * on these 2 cores, and every viewer stalled at the same intake gaps (bench/latency/README.md).
    */
   'viewer-nice': { type: 'string', default: '10' },
+  /**
+   * SCHED_RR priority of the server side: this process's main thread (relay, proxies) and the
+   * FFmpegs it starts (encoder, remux); its helper threads and the viewers' Chromiums stay
+   * SCHED_OTHER. It stands in for the server's own machine on these 2 shared cores (0: off).
+   */
+  'server-rt': { type: 'string', default: '0' },
 } });
 
 // ---- scenarios and policies ---------------------------------------------------------------
@@ -239,6 +246,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
   const sc = SCENARIOS[scenario];
   const query = VARIANTS[variant]!;
   for (const p of proxies) { p.reset(); p.impairment = { ...sc.imp }; }
+  if (serverRt) demoteHelpers();
   browser = await launch();
   const firstFrameMs: number[] = [];
   const pages: Page[] = [];
@@ -320,7 +328,11 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
 
 const viewerNice = Number(values['viewer-nice']);
 if (!isNice(viewerNice)) throw new Error(`--viewer-nice: an integer from 0 to ${MAX_NICE}`);
-net.create(CHROMIUM_PATH, viewerNice);
+const serverRt = Number(values['server-rt']);
+if (!isRtPriority(serverRt)) throw new Error(`--server-rt: an integer from 0 (off) to ${MAX_RT}`);
+// Before anything starts: the FFmpegs spawned later inherit the main thread's policy.
+if (serverRt) serverRealtime(serverRt);
+net.create(CHROMIUM_PATH, viewerNice, serverRt > 0);
 nowcast = await startNowcast({ srt: { listeners: [] }, latency: { default: service, streams: [] } });
 const ports: number[] = [];
 for (let i = 0; i < tabsN; i++) {
@@ -437,7 +449,7 @@ function report(final: boolean): void {
   ].join('\n');
   if (final) console.log(table + '\n\n' + notes + '\n\n' + targets);
 
-  const command = `flock /tmp/nowcast-heavy.lock npm run bench:latency -- --seconds ${seconds} --warmup ${warmupMs / 1000} --policies ${values.policies} --scenarios ${scenarios.join(',')} --tabs ${tabsN} --browsers ${values.browsers}${values.long ? ` --long${values['long-scenarios'] !== 'clean' ? ` --long-scenarios ${values['long-scenarios']}` : ''}` : ''}${values.target ? ` --target ${values.target}` : ''}${values.query ? ` --query '${values.query}'` : ''}${values.service ? ` --service '${values.service}'` : ''}${viewerNice !== 10 ? ` --viewer-nice ${viewerNice}` : ''}${values.merge ? ` --merge ${values.merge.replace(/^.*\/bench\//, 'bench/')}` : ''}`;
+  const command = `flock /tmp/nowcast-heavy.lock npm run bench:latency -- --seconds ${seconds} --warmup ${warmupMs / 1000} --policies ${values.policies} --scenarios ${scenarios.join(',')} --tabs ${tabsN} --browsers ${values.browsers}${values.long ? ` --long${values['long-scenarios'] !== 'clean' ? ` --long-scenarios ${values['long-scenarios']}` : ''}` : ''}${values.target ? ` --target ${values.target}` : ''}${values.query ? ` --query '${values.query}'` : ''}${values.service ? ` --service '${values.service}'` : ''}${viewerNice !== 10 ? ` --viewer-nice ${viewerNice}` : ''}${serverRt ? ` --server-rt ${serverRt}` : ''}${values.merge ? ` --merge ${values.merge.replace(/^.*\/bench\//, 'bench/')}` : ''}`;
   if (!values['no-write'] && rows.length) {
     writeSection('Latency control (npm run bench:latency)', `
 Date: ${new Date().toISOString()}${final ? '' : ` (partial: ${rows.length - kept.length} of ${plan.length} runs so far)`}. Machine: ${machine()}.${kept.length ? ` Rows marked † are kept from earlier runs (\`--merge\`, measured ${keptTimes()}); the others were measured in this run. The player may have changed between runs: a kept row measured the player as built at its time.` : ''}
@@ -445,7 +457,7 @@ Command: \`${command}\`
 
 Relay's announced latency service (\`hello.service\`): \`${JSON.stringify(service)}\`${values.service ? ' (app default with `--service` applied)' : ' (the app default)'}.
 
-${tabsN} viewers (${perTabBrowser ? 'each its own headless Chromium' : 'tabs of one headless Chromium'}${viewerNice ? `, their scheduler autogroup and every thread at nice ${viewerNice} (bench/latency/README.md)` : ''}) in their own network namespace watch one stream (FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency 1.5 Mb/s, keyframe every 1 s, AAC 96 kb/s, RTMP → 30 ms fMP4 chunks → relay) through a user-space proxy that models delay, jitter, TCP head-of-line stalls from loss and a 2 s outage, and HTB on the veth for the bandwidth cut (model: bench/latency/README.md).
+${tabsN} viewers (${perTabBrowser ? 'each its own headless Chromium' : 'tabs of one headless Chromium'}${viewerNice ? `, their scheduler autogroup and every thread at nice ${viewerNice} (bench/latency/README.md)` : ''}${serverRt ? `; the server side (the relay's and proxies' event loop, the encoder and remux FFmpeg) at SCHED_RR ${serverRt}, standing in for its own machine (bench/latency/README.md)` : ''}) in their own network namespace watch one stream (FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency 1.5 Mb/s, keyframe every 1 s, AAC 96 kb/s, RTMP → 30 ms fMP4 chunks → relay) through a user-space proxy that models delay, jitter, TCP head-of-line stalls from loss and a 2 s outage, and HTB on the veth for the bandwidth cut (model: bench/latency/README.md).
 Glass-to-glass is read from the pixels of every presented frame (capture wall clock burned in by the source). Each row: ${warmupMs / 1000} s warm-up after the tabs join, then a ${seconds} s window; events start ${EVENT_AT_MS / 1000} s into it. Figures pool all viewers; stalls, freezes and seeks are summed over the ${tabsN} viewers. In the backlog row the outage's own stall and freeze are not counted.
 Policies: ${landed ? `the player reports \`stats.policy\`; the column shows what it reported for the policy asked` : `**the player does not implement \`?policy=\` yet (stats has no \`policy\`), so only the default player ran**`}. Player stats keys seen: ${statsKeys.map((k) => `\`${k}\``).join(', ')}.
 "Back within ±50 ms": from resume until every later 250 ms median of the pixel latency stays within ±${BAND_MS} ms of the player's own target (\`stats.targetLatency\`) put on the pixel scale by adding that viewer's median (pixel latency − \`stats.latency\`), and holds for ≥ ${HOLD_MS / 1000} s; in brackets the same on the player's own figures only. Spread: per 100 ms of wall time, max − min of the viewers' mean latency. Freeze: a gap > ${FREEZE_MS} ms between presented frames.
