@@ -16,22 +16,24 @@ export function isNice(n: number): boolean {
   return Number.isInteger(n) && n >= 0 && n <= MAX_NICE;
 }
 
+/** Thread ids of this process but the main one (whose thread id is the pid); [] without procfs. */
+export function helperThreadIds(): number[] {
+  try {
+    return readdirSync('/proc/self/task').map(Number).filter((tid) => tid !== process.pid);
+  } catch {
+    return []; // no procfs: not Linux
+  }
+}
+
 /**
- * Sets the nice value of every thread of this process but the main one (whose thread id is the
- * pid). Threads started later inherit the nice of the thread that starts them, mostly the main
- * thread's (0), so call it once the process is up. Returns how many threads it changed.
+ * Sets the nice value of every thread of this process but the main one. Threads started later
+ * inherit the nice of the thread that starts them, mostly the main thread's (0), so call it
+ * once the process is up. Returns how many threads it changed.
  */
 export function niceHelperThreads(nice: number): number {
   if (!isNice(nice)) throw new RangeError(`nice must be an integer from 0 to ${MAX_NICE}, got ${nice}`);
-  let tids: number[];
-  try {
-    tids = readdirSync('/proc/self/task').map(Number);
-  } catch {
-    return 0; // no procfs: not Linux
-  }
   let n = 0;
-  for (const tid of tids) {
-    if (tid === process.pid) continue;
+  for (const tid of helperThreadIds()) {
     try {
       setPriority(tid, nice);
       n++;

@@ -6,7 +6,7 @@
 // at RR on both cores for ~170 ms of a 180 ms window (ftrace), and the encoder, at the same
 // priority, waited out RR's 100 ms slice: the very hiccup the flag is there to remove.
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { helperThreadIds } from '../../relay/threads.js';
 
 export const MAX_RT = 99;
 
@@ -32,10 +32,9 @@ export function serverRealtime(priority: number): void {
  */
 export function demoteHelpers(): number {
   let n = 0;
-  for (const tid of readdirSync('/proc/self/task')) {
-    if (Number(tid) === process.pid) continue;
+  for (const tid of helperThreadIds()) {
     try {
-      chrt('--other', '--pid', '0', tid);
+      chrt('--other', '--pid', '0', String(tid));
       n++;
     } catch { /* exited meanwhile */ }
   }
