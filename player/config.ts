@@ -39,6 +39,11 @@ export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {
   muted: boolean;
   /** Log protocol and control decisions to the console. */
   debug: boolean;
+  /**
+   * Run the socket and the SourceBuffer in a dedicated worker where the browser can
+   * (MediaSource.canConstructInDedicatedWorker: Chromium ≥ 108); false keeps them on the page.
+   */
+  worker: boolean;
 }
 
 export type PlayerOptions = Partial<PlayerConfig> & { url: string | readonly string[] };
@@ -122,6 +127,9 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   qoeIntervalMs: 5000,
   muted: true,
   debug: false,
+  // A busy page thread then cannot hold chunks back from the SourceBuffer: under CPU load the
+  // page's main thread waited up to 250 ms for a core while the decoder played the buffer out.
+  worker: true,
 });
 
 type NumberKey = { [K in keyof PlayerConfig]: PlayerConfig[K] extends number ? K : never }[keyof PlayerConfig];
@@ -162,7 +170,7 @@ const NUMBER_RULES: ReadonlyArray<readonly [NumberKey, number, boolean?]> = [
   ['bitrateWindowMs', 100],
   ['qoeIntervalMs', 1000],
 ];
-const BOOLEAN_KEYS: readonly BooleanKey[] = ['reconnect', 'muted', 'debug', 'pinned', 'qoe'];
+const BOOLEAN_KEYS: readonly BooleanKey[] = ['reconnect', 'muted', 'debug', 'pinned', 'qoe', 'worker'];
 const SAFE_MODES: ReadonlyArray<SafeMode | 'auto'> = ['auto', 'off', 'coarse', 'seek'];
 
 function fail(key: string, why: string): never {
@@ -275,6 +283,7 @@ export function optionsFromQuery(q: URLSearchParams): Omit<PlayerOptions, 'url'>
   o.minBuffer = num('minBuffer', 1 / 1000);
   if (q.has('pinned')) o.pinned = !['0', 'false'].includes(q.get('pinned') ?? '');
   if (q.has('debug')) o.debug = true;
+  if (q.has('worker')) o.worker = !['0', 'false'].includes(q.get('worker') ?? '');
   return o;
 }
 

@@ -109,6 +109,8 @@ export interface PlayerStats {
   jitter: number;
   generation: number;
   codecs: string;
+  /** The socket and SourceBuffer run in a dedicated worker (config.worker and browser support). */
+  mseWorker: boolean;
 }
 
 export interface PlayerEventMap {

@@ -1,12 +1,13 @@
 // Binary frames -> SourceBuffer timeline: pairs each init segment with its `info`, places
-// the first chunk after every init on the timeline (generations, reconnects), and feeds
-// the prft wall clock of every chunk to the MediaClock.
+// the first chunk after every init on the timeline (generations, reconnects), and reports
+// what the playback side needs: each chunk's prft wall clock on the SourceBuffer timeline
+// (anchor), its arrival (jitter) and the keyframes. It runs beside the SourceBuffer, on the
+// page or in the MSE worker; the playback side keeps a MediaMirror of what it reports.
 import type { InfoMessage } from '../relay/protocol.js';
 import { isInitSegment, readFirstSampleSync, readFirstTfdt, readPrft } from './boxes.js';
-import { localNow, MediaClock } from './clock.js';
-import { ArrivalJitter } from './jitter.js';
+import { localNow } from './clock.js';
 import { isTypeSupported, MseSink } from './mse.js';
-import type { MseHandlers } from './mse.js';
+import type { MediaAttachment, MseHandlers } from './mse.js';
 import { placeOffset, toRanges } from './timeline.js';
 
 export interface FeedHost extends MseHandlers {
@@ -14,6 +15,16 @@ export interface FeedHost extends MseHandlers {
   started(): boolean;
   /** The MediaSource was recreated: playback must start over at the live edge. */
   restarted(): void;
+  /** The socket dropped: arrivals before it say nothing about the path now. */
+  disconnected(): void;
+  /** Media time `media` (s, SourceBuffer timeline) was written at server Unix ms `wallMs`. */
+  anchor(media: number, wallMs: number): void;
+  /** A chunk written at server ms `wallMs` arrived at local ms `at`. */
+  arrival(at: number, wallMs: number): void;
+  /** A keyframe at media time `at` (s, SourceBuffer timeline) was appended. */
+  keyframe(at: number): void;
+  /** The info of what is appended now changed (undefined after a recreate). */
+  current(info: InfoMessage | undefined): void;
   protocolError(message: string): void;
   log(...args: unknown[]): void;
 }
@@ -21,8 +32,6 @@ export interface FeedHost extends MseHandlers {
 export type FrameKind = 'init' | 'media' | 'dropped';
 
 export class MediaFeed {
-  readonly clock = new MediaClock();
-  readonly jitter = new ArrivalJitter();
   readonly sink: MseSink;
   /** Describes what is appended now; `pending` describes the next init segment. */
   info: InfoMessage | undefined;
@@ -31,14 +40,12 @@ export class MediaFeed {
   /** The next chunk is the first after an init: place it on the timeline. */
   private placeNext = false;
   private timelineGeneration: number | undefined;
-  /** Media times (s, on the SourceBuffer timeline) of the latest keyframes, oldest first. */
-  private keyframes: number[] = [];
 
   constructor(
-    private readonly video: HTMLVideoElement,
+    private readonly element: MediaAttachment,
     private readonly host: FeedHost,
   ) {
-    this.sink = new MseSink(video, host);
+    this.sink = new MseSink(element, host);
   }
 
   /** True while the announced codecs cannot be decoded: media is dropped until a new info. */
@@ -56,14 +63,15 @@ export class MediaFeed {
   /** The socket dropped: whatever the next connection sends starts with a fresh info + init. */
   disconnected(): void {
     this.pending = undefined;
-    this.jitter.reset();
     this.placeNext = false;
+    this.host.disconnected();
   }
 
   /** A new MediaSource (after a media error): nothing is on the timeline any more. */
   recreate(): void {
     this.sink.recreate();
     this.info = undefined;
+    this.host.current(undefined);
     this.reset();
   }
 
@@ -80,29 +88,22 @@ export class MediaFeed {
     if (video && tfdt && tfdt.trackId === video.id && readFirstSampleSync(bytes, video.id) === true) {
       const at = tfdt.baseMediaDecodeTime / timescaleOf(info, tfdt.trackId);
       this.sink.enqueue((sb) => {
-        this.keyframes.push(at + sb.timestampOffset);
-        if (this.keyframes.length > 8) this.keyframes.shift();
+        this.host.keyframe(at + sb.timestampOffset);
         return false;
       });
     }
     const prft = readPrft(bytes);
     if (prft) {
-      this.jitter.add(localNow(), prft.unixMs);
+      this.host.arrival(localNow(), prft.unixMs);
       const ts = timescaleOf(info, prft.referenceTrackId);
       // Queued so it reads the timestampOffset this very chunk is appended with.
       this.sink.enqueue((sb) => {
-        this.clock.add(prft.mediaTime / ts + sb.timestampOffset, prft.unixMs);
+        this.host.anchor(prft.mediaTime / ts + sb.timestampOffset, prft.unixMs);
         return false;
       });
     }
     this.sink.appendMedia(bytes);
     return 'media';
-  }
-
-  /** The latest keyframe (s) at or before `end`; NaN when none is known. */
-  latestKeyframe(end: number): number {
-    for (let i = this.keyframes.length - 1; i >= 0; i--) if (this.keyframes[i]! <= end) return this.keyframes[i]!;
-    return NaN;
   }
 
   destroy(): void {
@@ -117,6 +118,7 @@ export class MediaFeed {
       return 'dropped';
     }
     if (this.unsupported) return 'dropped';
+    if (info !== this.info) this.host.current(info);
     this.info = info;
     if (this.sink.appendInit(info.mime, bytes)) this.reset();
     this.placeNext = true;
@@ -128,7 +130,7 @@ export class MediaFeed {
     this.sink.enqueue((sb) => {
       const offset = placeOffset({
         ranges: toRanges(sb.buffered),
-        currentTime: this.video.currentTime,
+        currentTime: this.element.currentTime(),
         started: this.host.started(),
         firstDts,
         generation,
@@ -144,9 +146,6 @@ export class MediaFeed {
 
   private reset(): void {
     this.timelineGeneration = undefined;
-    this.keyframes = [];
-    this.clock.reset();
-    this.jitter.reset();
     this.host.restarted();
   }
 }

@@ -9,12 +9,14 @@ import { applyService, mergeConfig } from './config.js';
 import type { PlayerConfig, PlayerOptions } from './config.js';
 import { Emitter } from './events.js';
 import type { Listener, PlayerError, PlayerEventMap, PlayerState, PlayerStats } from './events.js';
-import { MediaFeed } from './feed.js';
+import type { EngineEvent } from './engine.js';
+import { openMediaPath } from './media-path.js';
+import type { MediaPath } from './media-path.js';
+import { MediaMirror } from './mirror.js';
 import { mediaSourceCtor } from './mse.js';
 import { Playback } from './playback.js';
 import { BitrateMeter } from './stats.js';
 import { bufferInfo, toRanges } from './timeline.js';
-import { Transport } from './transport.js';
 
 export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
 export type { PlayerConfig, PlayerOptions } from './config.js';
@@ -47,8 +49,10 @@ export class Player {
   private readonly emitter = new Emitter<PlayerEventMap>();
   private readonly bitrate: BitrateMeter;
   private readonly playback: Playback;
-  private transport: Transport | undefined;
-  private feed: MediaFeed | undefined;
+  /** The socket, feed and SourceBuffer: in a worker where possible (player/media-path.ts). */
+  private media: MediaPath | undefined;
+  private readonly mirror = new MediaMirror();
+  private connected = false;
   private timers: Array<ReturnType<typeof setInterval>> = [];
   private _state: PlayerState = 'connecting';
   private destroyed = false;
@@ -66,11 +70,11 @@ export class Player {
     video.playsInline = true;
     video.addEventListener('error', this.onVideoError);
     this.playback = new Playback(video, {
-      buffered: () => this.feed?.sink.buffered,
-      wallAt: (t) => this.feed?.clock.wallAt(t) ?? NaN,
+      buffered: () => (this.media ? this.video.buffered : undefined),
+      wallAt: (t) => this.mirror.clock.wallAt(t),
       offsetMs: () => (Number.isFinite(this.clockSync.offsetMs) ? this.clockSync.offsetMs : 0),
-      keyframe: (end) => this.feed?.latestKeyframe(end) ?? NaN,
-      jitter: () => this.feed?.jitter.value(localNow()) ?? NaN,
+      keyframe: (end) => this.mirror.latestKeyframe(end),
+      jitter: () => this.mirror.jitter.value(localNow()),
       config: () => this._config,
       offline: () => this._state === 'offline',
       emit: (event, payload) => this.emitter.emit(event, payload),
@@ -135,7 +139,7 @@ export class Player {
   get stats(): PlayerStats {
     const now = performance.now();
     const q = typeof this.video.getVideoPlaybackQuality === 'function' ? this.video.getVideoPlaybackQuality() : undefined;
-    const buf = bufferInfo(toRanges(this.feed?.sink.buffered), this.video.currentTime);
+    const buf = bufferInfo(toRanges(this.media ? this.video.buffered : undefined), this.video.currentTime);
     return {
       state: this._state,
       latency: this.latency,
@@ -159,12 +163,13 @@ export class Player {
       ...this.counts,
       gapJumps: this.playback.gapJumps,
       liveSeeks: this.playback.liveSeeks,
-      droppedChunks: this.feed?.sink.droppedChunks ?? 0,
+      droppedChunks: this.mirror.droppedChunks,
       rtt: this.clockSync.rttMs,
-      jitter: this.feed?.jitter.value(localNow()) ?? NaN,
+      jitter: this.mirror.jitter.value(localNow()),
       clockOffsetMs: this.clockSync.offsetMs,
-      generation: this.feed?.info?.generation ?? -1,
-      codecs: this.feed?.info?.codecs ?? '',
+      generation: this.mirror.info?.generation ?? -1,
+      codecs: this.mirror.info?.codecs ?? '',
+      mseWorker: this.media?.inWorker ?? false,
     };
   }
 
@@ -174,12 +179,10 @@ export class Player {
     this.destroyed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.transport?.close();
-    this.transport = undefined;
     this.video.removeEventListener('error', this.onVideoError);
     this.playback.destroy();
-    this.feed?.destroy();
-    this.feed = undefined;
+    this.media?.close();
+    this.media = undefined;
     this.setState('destroyed');
     this.emitter.clear();
   }
@@ -190,42 +193,24 @@ export class Player {
       this.fail('MSE_UNSUPPORTED', 'This browser has no MediaSource Extensions');
       return;
     }
-    this.feed = new MediaFeed(this.video, {
-      idle: () => this.playback.onIdle(),
-      error: (code, message) => this.onMediaError(code, message),
-      started: () => this.playback.started,
-      restarted: () => this.playback.reset(),
-      protocolError: (message) => this.error('PROTOCOL_ERROR', message, false),
-      log: (...args) => this.log(...args),
-    });
     const c = this.config;
-    this.transport = new Transport(
-      c.url,
-      { reconnect: c.reconnect, baseMs: c.reconnectBaseMs, maxMs: c.reconnectMaxMs, maxAttempts: c.maxReconnectAttempts },
+    this.media = openMediaPath(
+      this.video,
       {
-        open: () => {
-          this.pingsThisSocket = 0;
-          this.nextPingAt = localNow() + FIRST_PING_MS;
-        },
-        message: (m) => this.onMessage(m),
-        binary: (d) => this.onBinary(d),
-        close: (info) => {
-          this.log('socket closed', info);
-          if (!info.retry) return;
-          this.counts.reconnects += 1;
-          this.playback.noteReconnect();
-          this.feed?.disconnected();
-          this.setState('reconnecting', String(info.code), info.reason);
-          this.emitter.emit('reconnect', info.retry);
-        },
-        malformed: (text) => this.error('PROTOCOL_ERROR', `Malformed text frame: ${text.slice(0, 80)}`, false),
-        giveUp: (n) => this.fail('RECONNECT_EXHAUSTED', `Gave up after ${n} reconnect attempts`),
+        urls: typeof c.url === 'string' ? [c.url] : [...c.url],
+        reconnect: c.reconnect,
+        reconnectBaseMs: c.reconnectBaseMs,
+        reconnectMaxMs: c.reconnectMaxMs,
+        maxReconnectAttempts: c.maxReconnectAttempts,
       },
+      c.worker,
+      (ev) => this.onEngine(ev),
+      { started: () => this.playback.started },
     );
-    this.transport.connect();
     this.timers.push(
       setInterval(() => {
-        this.feed?.sink.trimBackBuffer(this._config.backBufferSeconds);
+        const started = this.playback.started;
+        this.media?.command({ type: 'tick', currentTime: this.video.currentTime, started, backBufferSeconds: this._config.backBufferSeconds });
         this.playback.tick();
         this.maybePing();
         this.maybeQoe();
@@ -234,7 +219,55 @@ export class Player {
     );
   }
 
-  private onMessage(msg: ServerMessage): void {
+  private onEngine(ev: EngineEvent): void {
+    if (this.destroyed || this.mirror.apply(ev)) return;
+    switch (ev.type) {
+      case 'open':
+        this.connected = true;
+        this.pingsThisSocket = 0;
+        this.nextPingAt = localNow() + FIRST_PING_MS;
+        break;
+      case 'close':
+        this.connected = false;
+        this.log('socket closed', ev.info);
+        if (!ev.info.retry) break;
+        this.counts.reconnects += 1;
+        this.playback.noteReconnect();
+        this.setState('reconnecting', String(ev.info.code), ev.info.reason);
+        this.emitter.emit('reconnect', ev.info.retry);
+        break;
+      case 'message':
+        this.onMessage(ev.msg, ev.at, ev.unsupported);
+        break;
+      case 'malformed':
+        this.error('PROTOCOL_ERROR', `Malformed text frame: ${ev.text.slice(0, 80)}`, false);
+        break;
+      case 'giveUp':
+        this.fail('RECONNECT_EXHAUSTED', `Gave up after ${ev.attempts} reconnect attempts`);
+        break;
+      case 'frame':
+        this.bitrate.add(ev.bytes, performance.now());
+        if (ev.kind === 'media' && this._state !== 'live' && this._state !== 'offline') this.setState('live');
+        break;
+      case 'restarted':
+        this.playback.reset();
+        break;
+      case 'idle':
+        this.playback.onIdle();
+        break;
+      case 'mediaError':
+        this.onMediaError(ev.code, ev.message);
+        break;
+      case 'protocolError':
+        this.error('PROTOCOL_ERROR', ev.message, false);
+        break;
+      case 'log':
+        this.log(ev.text);
+        break;
+    }
+  }
+
+  private onMessage(msg: ServerMessage, at: number, unsupported: string | undefined): void {
     switch (msg.type) {
       case 'hello':
         if (msg.version !== PROTOCOL_VERSION) {
@@ -252,9 +285,8 @@ export class Player {
         break;
       case 'info': {
         this.emitter.emit('info', msg);
-        const bad = this.feed?.announce(msg);
-        if (bad !== undefined) {
-          const text = `This browser cannot play codec ${bad} (${msg.mime})`;
+        if (unsupported !== undefined) {
+          const text = `This browser cannot play codec ${unsupported} (${msg.mime})`;
           this.setState('error', 'CODEC_UNSUPPORTED', text);
           this.error('CODEC_UNSUPPORTED', text, true);
         }
@@ -262,7 +294,7 @@ export class Player {
       }
       case 'state':
         // The relay's "live" does not make an undecodable stream playable.
-        if (msg.state === 'live' && this.feed?.unsupported) break;
+        if (msg.state === 'live' && this.mirror.unsupported) break;
         this.setState(msg.state, msg.code, msg.message);
         if (msg.state === 'error') this.error(msg.code ?? 'STREAM_ERROR', msg.message ?? 'The stream failed', false);
         break;
@@ -275,18 +307,12 @@ export class Player {
         break;
       case 'pong': {
         if (typeof msg.t0 !== 'number' || typeof msg.serverTime !== 'number') break;
-        this.clockSync.add(msg.t0, localNow(), msg.serverTime);
-        if (this.feed && Number.isFinite(this.clockSync.offsetMs)) this.feed.clock.offsetMs = this.clockSync.offsetMs;
+        // Timed where it arrived (the worker, maybe): a busy page does not inflate the RTT.
+        this.clockSync.add(msg.t0, at, msg.serverTime);
+        if (Number.isFinite(this.clockSync.offsetMs)) this.mirror.clock.offsetMs = this.clockSync.offsetMs;
         break;
       }
     }
-  }
-
-  private onBinary(data: ArrayBuffer): void {
-    if (!this.feed) return;
-    this.bitrate.add(data.byteLength, performance.now());
-    const kind = this.feed.push(new Uint8Array(data));
-    if (kind === 'media' && this._state !== 'live' && this._state !== 'offline') this.setState('live');
   }
 
   /** Local ms from start to the first presented frame; NaN before it. */
@@ -297,20 +323,20 @@ export class Player {
   /** Pings from the tick: a few quick ones once the join burst is over, then every pingIntervalMs. */
   private maybePing(): void {
     const now = localNow();
-    if (!this.transport?.connected || now < this.nextPingAt) return;
+    if (!this.connected || now < this.nextPingAt) return;
     this.pingsThisSocket += 1;
     this.nextPingAt = now + (this.pingsThisSocket < QUICK_PINGS ? QUICK_PING_MS : this._config.pingIntervalMs);
-    // t0 on the high-resolution clock (sub-ms), the same clock the pong is timed with.
-    this.transport.send({ type: 'ping', t0: localNow() });
+    // The engine stamps t0 as the ping leaves, on the clock the pong is timed with.
+    this.media?.command({ type: 'ping' });
   }
 
   private maybeQoe(): void {
     const c = this._config;
     const now = localNow();
-    if (!c.qoe || now - this.lastQoeAt < c.qoeIntervalMs || !this.transport?.connected) return;
+    if (!c.qoe || now - this.lastQoeAt < c.qoeIntervalMs || !this.connected) return;
     const intervalMs = now - this.lastQoeAt;
     this.lastQoeAt = now;
-    this.transport.send(this.qoeReport(intervalMs));
+    this.media?.command({ type: 'send', msg: this.qoeReport(intervalMs) });
   }
 
   /** The QoE report for the interval just ended (see relay/protocol.ts QoeMessage). */
@@ -340,7 +366,7 @@ export class Player {
   }
 
   private onMediaError(code: 'APPEND_FAILED' | 'MEDIA_ERROR', message: string): void {
-    if (this.destroyed || !this.feed) return;
+    if (this.destroyed || !this.media) return;
     const now = performance.now();
     // One broken append fires both a SourceBuffer and a <video> error: count it once.
     const last = this.recoveries[this.recoveries.length - 1];
@@ -353,8 +379,7 @@ export class Player {
     }
     this.error(code, `${message}; recovering`, false);
     // A new MediaSource and a new connection: the relay resends info, init and a keyframe.
-    this.feed.recreate();
-    this.transport?.reconnectNow();
+    this.media.command({ type: 'recreate' });
   }
 
   private readonly onVideoError = (): void => {
@@ -379,7 +404,7 @@ export class Player {
   private fail(code: PlayerError['code'], message: string): void {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    this.transport?.close();
+    this.media?.command({ type: 'stop' });
     this.setState('error', code, message);
     this.error(code, message, true);
   }

@@ -5,6 +5,39 @@
 /** Runs with the SourceBuffer idle; returns true if it started an update (wait for updateend). */
 export type SourceBufferOp = (sb: SourceBuffer) => boolean;
 
+/**
+ * Where the MediaSource plays: the page's <video> (same thread, an object URL), or a worker's
+ * MediaSource whose handle the page attaches (player/worker.ts).
+ */
+export interface MediaAttachment {
+  /** Attaches a fresh MediaSource to the element; returns what undoes the attach. */
+  attach(ms: MediaSource): () => void;
+  /** The element's currentTime (s): live on the page, as last reported in a worker. */
+  currentTime(): number;
+  /** The last MediaSource is gone: release the element's decoder. */
+  release(): void;
+}
+
+/** The same-thread attachment: an object URL as the <video>'s src. */
+export function elementAttachment(video: HTMLVideoElement): MediaAttachment {
+  return {
+    attach(ms) {
+      if ('ManagedMediaSource' in globalThis && !('MediaSource' in globalThis)) {
+        // ManagedMediaSource only opens when remote playback (AirPlay) is disabled.
+        video.disableRemotePlayback = true;
+      }
+      const url = URL.createObjectURL(ms);
+      video.src = url;
+      return () => URL.revokeObjectURL(url);
+    },
+    currentTime: () => video.currentTime,
+    release() {
+      video.removeAttribute('src');
+      video.load(); // releases the decoder and the old MediaSource
+    },
+  };
+}
+
 export interface MseHandlers {
   /** The queue drained after doing work. */
   idle(): void;
@@ -34,7 +67,7 @@ function isQuotaError(e: unknown): boolean {
 
 export class MseSink {
   private ms: MediaSource | undefined;
-  private url = '';
+  private undoAttach: (() => void) | undefined;
   private sb: SourceBuffer | undefined;
   private mime = '';
   private queue: SourceBufferOp[] = [];
@@ -43,7 +76,7 @@ export class MseSink {
   droppedChunks = 0;
 
   constructor(
-    private readonly video: HTMLVideoElement,
+    private readonly element: MediaAttachment,
     private readonly on: MseHandlers,
   ) {
     this.attach();
@@ -103,7 +136,7 @@ export class MseSink {
   trimBackBuffer(seconds: number): void {
     const b = this.buffered;
     if (!b || b.length === 0) return;
-    const cut = this.video.currentTime - seconds;
+    const cut = this.element.currentTime() - seconds;
     if (cut - b.start(0) < TRIM_SLACK_S) return;
     this.enqueue((sb) => {
       const r = sb.buffered;
@@ -121,8 +154,7 @@ export class MseSink {
 
   destroy(): void {
     this.detach();
-    this.video.removeAttribute('src');
-    this.video.load(); // releases the decoder and the old MediaSource
+    this.element.release();
   }
 
   private attach(): void {
@@ -131,12 +163,7 @@ export class MseSink {
     const ms = new Ctor();
     this.ms = ms;
     ms.addEventListener('sourceopen', this.onSourceOpen);
-    if ('ManagedMediaSource' in globalThis && !('MediaSource' in globalThis)) {
-      // ManagedMediaSource only opens when remote playback (AirPlay) is disabled.
-      this.video.disableRemotePlayback = true;
-    }
-    this.url = URL.createObjectURL(ms);
-    this.video.src = this.url;
+    this.undoAttach = this.element.attach(ms);
   }
 
   private detach(): void {
@@ -154,10 +181,10 @@ export class MseSink {
         }
       }
     }
-    if (this.url) URL.revokeObjectURL(this.url);
+    this.undoAttach?.();
+    this.undoAttach = undefined;
     this.ms = undefined;
     this.sb = undefined;
-    this.url = '';
     this.mime = '';
     this.queue = [];
   }
@@ -202,7 +229,7 @@ export class MseSink {
       } catch (e) {
         if (!isQuotaError(e)) throw e;
         const r = sb.buffered;
-        const cut = this.video.currentTime - HARD_EVICT_KEEP_S;
+        const cut = this.element.currentTime() - HARD_EVICT_KEEP_S;
         if (!retried && r.length > 0 && cut > r.start(0)) {
           // Evict harder, then run this same append again right after the remove.
           retried = true;

@@ -2,6 +2,7 @@
 // Builds the browser player:
 //   player/index.ts -> dist/player/nowcast-player.js  (the library, ESM)
 //   player/watch.ts -> dist/player/watch.js           (the /watch/NAME page script)
+//   player/worker.ts -> a string inside both (__NOWCAST_WORKER__, the MSE worker's script)
 //   declarations    -> dist/player/types/player/index.d.ts
 // Exits non-zero on any error.
 import { spawn } from 'node:child_process';
@@ -45,9 +46,12 @@ function declarations() {
 try {
   // esbuild only strips types; the declaration pass is also the library's type check.
   // Outputs are overwritten in place (no clean): tsc's incremental build info sits in types/.
+  // The worker is inlined (started from a blob: URL), so a page needs the one file only.
+  const worker = await esbuild.build({ ...common, format: 'iife', sourcemap: false, write: false, entryPoints: [join(root, 'player/worker.ts')] });
+  const define = { __NOWCAST_WORKER__: JSON.stringify(worker.outputFiles[0].text) };
   await Promise.all([
-    esbuild.build({ ...common, entryPoints: [join(root, 'player/index.ts')], outfile: join(out, 'nowcast-player.js') }),
-    esbuild.build({ ...common, entryPoints: [join(root, 'player/watch.ts')], outfile: join(out, 'watch.js') }),
+    esbuild.build({ ...common, define, entryPoints: [join(root, 'player/index.ts')], outfile: join(out, 'nowcast-player.js') }),
+    esbuild.build({ ...common, define, entryPoints: [join(root, 'player/watch.ts')], outfile: join(out, 'watch.js') }),
     declarations(),
   ]);
   console.log(`build-player: dist/player built in ${Math.round(performance.now() - started)} ms`);

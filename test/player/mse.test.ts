@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MseSink } from '../../player/mse.js';
+import { elementAttachment, MseSink } from '../../player/mse.js';
 
 /** Records every SourceBuffer call; appends complete on a later microtask, like the real one. */
 class FakeSourceBuffer extends EventTarget {
@@ -82,7 +82,7 @@ describe('MseSink', () => {
 
   it('queues appends until the MediaSource opens, then runs them one at a time in order', async () => {
     const idle = vi.fn();
-    const sink = new MseSink(video, { idle, error: vi.fn() });
+    const sink = new MseSink(elementAttachment(video), { idle, error: vi.fn() });
     sink.appendInit('video/mp4; codecs="avc1.42c01e"', bytes(1));
     sink.appendMedia(bytes(2));
     sink.appendMedia(bytes(3));
@@ -96,7 +96,7 @@ describe('MseSink', () => {
   });
 
   it('switches codecs with changeType after the media already queued for the old one', async () => {
-    const sink = new MseSink(video, { idle: vi.fn(), error: vi.fn() });
+    const sink = new MseSink(elementAttachment(video), { idle: vi.fn(), error: vi.fn() });
     FakeMediaSource.last!.open();
     sink.appendInit('video/mp4; codecs="avc1.42c01e"', bytes(1));
     sink.appendMedia(bytes(2));
@@ -114,7 +114,7 @@ describe('MseSink', () => {
   });
 
   it('evicts harder and retries once on QuotaExceededError, then drops and counts the chunk', async () => {
-    const sink = new MseSink(video, { idle: vi.fn(), error: vi.fn() });
+    const sink = new MseSink(elementAttachment(video), { idle: vi.fn(), error: vi.fn() });
     FakeMediaSource.last!.open();
     sink.appendInit('video/mp4; codecs="avc1.42c01e"', bytes(1));
     await settle();
@@ -137,7 +137,7 @@ describe('MseSink', () => {
   });
 
   it('trims the back buffer in batches rather than on every call', async () => {
-    const sink = new MseSink(video, { idle: vi.fn(), error: vi.fn() });
+    const sink = new MseSink(elementAttachment(video), { idle: vi.fn(), error: vi.fn() });
     FakeMediaSource.last!.open();
     sink.appendInit('video/mp4; codecs="avc1.42c01e"', bytes(1));
     await settle();

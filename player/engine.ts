@@ -1,0 +1,171 @@
+// The media side of the player: the WebSocket, the feed and the SourceBuffer. It runs in a
+// dedicated worker where the browser can play a worker's MediaSource (Chromium ≥ 108), so
+// chunks reach the SourceBuffer even while the page's main thread is busy; else on the page.
+// Either way it speaks only in EngineCommands and EngineEvents (structured-cloneable), and
+// the Player on the page keeps a MediaMirror of what it reports.
+import type { ClientMessage, InfoMessage, ServerMessage } from '../relay/protocol.js';
+import { localNow } from './clock.js';
+import { MediaFeed } from './feed.js';
+import type { FrameKind } from './feed.js';
+import type { MediaAttachment } from './mse.js';
+import { Transport } from './transport.js';
+import type { CloseInfo } from './transport.js';
+
+export interface EngineOptions {
+  urls: readonly string[];
+  reconnect: boolean;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+  maxReconnectAttempts: number;
+}
+
+/** Page -> engine. */
+export type EngineCommand =
+  /** Every control tick: where playback is, and the back buffer to keep (s). */
+  | { type: 'tick'; currentTime: number; started: boolean; backBufferSeconds: number }
+  /** Send a ping stamped with the engine's clock when it leaves. */
+  | { type: 'ping' }
+  | { type: 'send'; msg: ClientMessage }
+  /** After a media error: a new MediaSource and a new connection. */
+  | { type: 'recreate' }
+  /** A fatal error: close the socket for good, keep what is on screen. */
+  | { type: 'stop' }
+  | { type: 'close' };
+
+/** Engine -> page. */
+export type EngineEvent =
+  | { type: 'open' }
+  | { type: 'close'; info: CloseInfo }
+  /** A control message; `at` is the local ms it arrived (pongs are timed with it). */
+  | { type: 'message'; msg: ServerMessage; at: number; unsupported?: string }
+  | { type: 'malformed'; text: string }
+  | { type: 'giveUp'; attempts: number }
+  | { type: 'frame'; kind: FrameKind; bytes: number }
+  | { type: 'arrival'; at: number; wall: number }
+  | { type: 'anchor'; media: number; wall: number }
+  | { type: 'keyframe'; at: number }
+  | { type: 'current'; info: InfoMessage | undefined }
+  | { type: 'disconnected' }
+  | { type: 'restarted' }
+  | { type: 'idle' }
+  | { type: 'dropped'; chunks: number }
+  | { type: 'mediaError'; code: 'APPEND_FAILED' | 'MEDIA_ERROR'; message: string }
+  | { type: 'protocolError'; message: string }
+  | { type: 'log'; text: string };
+
+/** Where playback is, when the engine can read it directly (same thread). */
+export interface PlaybackView {
+  started(): boolean;
+}
+
+export class MediaEngine {
+  private readonly feed: MediaFeed;
+  private readonly transport: Transport;
+  private started = false;
+  private currentTime = 0;
+  private dropped = 0;
+  private closed = false;
+
+  constructor(
+    options: EngineOptions,
+    private readonly emit: (event: EngineEvent) => void,
+    element: MediaAttachment,
+    private readonly view?: PlaybackView,
+  ) {
+    this.feed = new MediaFeed(element, {
+      idle: () => emit({ type: 'idle' }),
+      error: (code, message) => emit({ type: 'mediaError', code, message }),
+      started: () => this.view?.started() ?? this.started,
+      restarted: () => {
+        this.started = false;
+        emit({ type: 'restarted' });
+      },
+      disconnected: () => emit({ type: 'disconnected' }),
+      anchor: (media, wall) => emit({ type: 'anchor', media, wall }),
+      arrival: (at, wall) => emit({ type: 'arrival', at, wall }),
+      keyframe: (at) => emit({ type: 'keyframe', at }),
+      current: (info) => emit({ type: 'current', info }),
+      protocolError: (message) => emit({ type: 'protocolError', message }),
+      log: (...args) => emit({ type: 'log', text: args.map(String).join(' ') }),
+    });
+    this.transport = new Transport(
+      options.urls,
+      { reconnect: options.reconnect, baseMs: options.reconnectBaseMs, maxMs: options.reconnectMaxMs, maxAttempts: options.maxReconnectAttempts },
+      {
+        open: () => emit({ type: 'open' }),
+        message: (msg) => this.onMessage(msg),
+        binary: (data) => this.onBinary(data),
+        close: (info) => {
+          if (info.retry) this.feed.disconnected();
+          emit({ type: 'close', info });
+        },
+        malformed: (text) => emit({ type: 'malformed', text }),
+        giveUp: (attempts) => emit({ type: 'giveUp', attempts }),
+      },
+    );
+    this.transport.connect();
+  }
+
+  /** The element's currentTime as last reported by a tick (s). */
+  get reportedTime(): number {
+    return this.currentTime;
+  }
+
+  command(c: EngineCommand): void {
+    if (this.closed) return;
+    switch (c.type) {
+      case 'tick':
+        this.currentTime = c.currentTime;
+        this.started = c.started;
+        this.feed.sink.trimBackBuffer(c.backBufferSeconds);
+        this.reportDropped();
+        break;
+      case 'ping':
+        // t0 on the clock the pong is timed with, taken as the ping leaves.
+        this.transport.send({ type: 'ping', t0: localNow() });
+        break;
+      case 'send':
+        this.transport.send(c.msg);
+        break;
+      case 'recreate':
+        this.feed.recreate();
+        this.transport.reconnectNow();
+        break;
+      case 'stop':
+        this.transport.close();
+        break;
+      case 'close':
+        this.close();
+        break;
+    }
+  }
+
+  /** Idempotent: the socket, then the MediaSource. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.transport.close();
+    this.feed.destroy();
+  }
+
+  private onMessage(msg: ServerMessage): void {
+    const at = localNow();
+    // The feed must know the next init's info before that init arrives.
+    const unsupported = msg.type === 'info' ? this.feed.announce(msg) : undefined;
+    this.emit(unsupported === undefined ? { type: 'message', msg, at } : { type: 'message', msg, at, unsupported });
+  }
+
+  private onBinary(data: ArrayBuffer): void {
+    const kind = this.feed.push(new Uint8Array(data));
+    this.emit({ type: 'frame', kind, bytes: data.byteLength });
+    this.reportDropped();
+  }
+
+  /** Drops happen as the queue reaches a chunk, so the count is checked per frame and tick. */
+  private reportDropped(): void {
+    const dropped = this.feed.sink.droppedChunks;
+    if (dropped === this.dropped) return;
+    this.dropped = dropped;
+    this.emit({ type: 'dropped', chunks: dropped });
+  }
+}

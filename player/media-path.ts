@@ -1,0 +1,141 @@
+// Picks where the media engine runs: a dedicated worker when the browser plays a worker's
+// MediaSource (MediaSource.canConstructInDedicatedWorker, Chromium ≥ 108), else the page.
+// The worker's script is bundled into the library as a string (scripts/build-player.mjs), so
+// the player stays one file; a page whose CSP refuses blob: workers falls back to the page.
+import { MediaEngine } from './engine.js';
+import type { EngineCommand, EngineEvent, EngineOptions, PlaybackView } from './engine.js';
+import { elementAttachment } from './mse.js';
+
+/** esbuild defines this as the worker bundle's source; undefined outside a bundle (tests). */
+declare const __NOWCAST_WORKER__: string | undefined;
+
+/** Page -> worker. */
+export type WorkerCommand = { type: 'start'; options: EngineOptions } | EngineCommand;
+/** Worker -> page, posted in batches (one postMessage per worker task). */
+export type WorkerEvent = EngineEvent | { type: 'attach'; handle: MediaSourceHandle };
+
+export interface MediaPath {
+  /** The engine runs in a worker (false: on this thread). */
+  readonly inWorker: boolean;
+  command(c: EngineCommand): void;
+  /** Idempotent: closes the socket and releases the MediaSource and the element's decoder. */
+  close(): void;
+}
+
+function workerSource(): string | undefined {
+  return typeof __NOWCAST_WORKER__ === 'string' ? __NOWCAST_WORKER__ : undefined;
+}
+
+/** The browser can run the MSE worker and this build carries it. */
+export function canUseWorker(): boolean {
+  const MS = (globalThis as { MediaSource?: { canConstructInDedicatedWorker?: boolean } }).MediaSource;
+  return workerSource() !== undefined && typeof Worker === 'function' && MS?.canConstructInDedicatedWorker === true;
+}
+
+class LocalPath implements MediaPath {
+  readonly inWorker = false;
+  private readonly engine: MediaEngine;
+
+  constructor(video: HTMLVideoElement, options: EngineOptions, onEvent: (ev: EngineEvent) => void, view: PlaybackView) {
+    this.engine = new MediaEngine(options, onEvent, elementAttachment(video), view);
+  }
+
+  command(c: EngineCommand): void {
+    this.engine.command(c);
+  }
+
+  close(): void {
+    this.engine.close();
+  }
+}
+
+class WorkerPath implements MediaPath {
+  readonly inWorker = true;
+  private readonly url: string;
+  private readonly worker: Worker;
+  private heard = false;
+  private closed = false;
+
+  constructor(
+    private readonly video: HTMLVideoElement,
+    options: EngineOptions,
+    private readonly onEvent: (ev: EngineEvent) => void,
+    /** The worker failed before it said anything: run on the page instead. */
+    private readonly failed: (why: string) => void,
+  ) {
+    this.url = URL.createObjectURL(new Blob([workerSource()!], { type: 'text/javascript' }));
+    try {
+      this.worker = new Worker(this.url, { name: 'nowcast-mse' });
+    } catch (e) {
+      URL.revokeObjectURL(this.url);
+      throw e;
+    }
+    this.worker.onmessage = (e: MessageEvent<WorkerEvent[]>) => this.receive(e.data);
+    this.worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      const why = `MSE worker error: ${e.message || 'failed to start'}`;
+      if (!this.heard) this.failed(why);
+      else this.onEvent({ type: 'mediaError', code: 'MEDIA_ERROR', message: why });
+    };
+    this.post({ type: 'start', options });
+  }
+
+  command(c: EngineCommand): void {
+    this.post(c);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Terminating closes the worker's socket and MediaSource with it.
+    this.worker.terminate();
+    URL.revokeObjectURL(this.url);
+    this.video.srcObject = null;
+    this.video.load(); // releases the decoder
+  }
+
+  private post(c: WorkerCommand): void {
+    if (!this.closed) this.worker.postMessage(c);
+  }
+
+  private receive(batch: WorkerEvent[]): void {
+    if (this.closed) return;
+    this.heard = true;
+    for (const ev of batch) {
+      // TypeScript's DOM types lack MediaSourceHandle as a MediaProvider; browsers take it.
+      if (ev.type === 'attach') this.video.srcObject = ev.handle as unknown as MediaProvider;
+      else this.onEvent(ev);
+    }
+  }
+}
+
+/** The worker path if wanted and possible, else (or when it fails to start) the page. */
+export function openMediaPath(
+  video: HTMLVideoElement,
+  options: EngineOptions,
+  wantWorker: boolean,
+  onEvent: (ev: EngineEvent) => void,
+  view: PlaybackView,
+): MediaPath {
+  const local = (): MediaPath => new LocalPath(video, options, onEvent, view);
+  if (!wantWorker || !canUseWorker()) return local();
+  let path: MediaPath;
+  const fallBack = (why: string): void => {
+    path.close();
+    onEvent({ type: 'log', text: `${why}; running on the main thread` });
+    path = local();
+  };
+  try {
+    path = new WorkerPath(video, options, onEvent, fallBack);
+  } catch (e) {
+    onEvent({ type: 'log', text: `MSE worker refused (${String(e)}); running on the main thread` });
+    return local();
+  }
+  return {
+    get inWorker() {
+      return path.inWorker;
+    },
+    command: (c) => path.command(c),
+    close: () => path.close(),
+  };
+}

@@ -1,0 +1,63 @@
+// The page's copy of what the media engine reports (player/engine.ts): the prft anchors as a
+// MediaClock, the arrivals as ArrivalJitter, the latest keyframes, and what is appended now.
+// The engine may run in a worker, so the playback side reads only this copy.
+import type { InfoMessage } from '../relay/protocol.js';
+import { MediaClock } from './clock.js';
+import type { EngineEvent } from './engine.js';
+import { ArrivalJitter } from './jitter.js';
+
+/** Keyframes kept: enough to find the latest one at or before the buffered end. */
+const MAX_KEYFRAMES = 8;
+
+export class MediaMirror {
+  readonly clock = new MediaClock();
+  readonly jitter = new ArrivalJitter();
+  /** The info of what is appended now. */
+  info: InfoMessage | undefined;
+  /** The announced codecs cannot be decoded (media is dropped until a new info). */
+  unsupported = false;
+  droppedChunks = 0;
+  /** Media times (s, on the SourceBuffer timeline) of the latest keyframes, oldest first. */
+  private keyframes: number[] = [];
+
+  /** Applies an event; returns false for events the mirror does not keep. */
+  apply(ev: EngineEvent): boolean {
+    switch (ev.type) {
+      case 'anchor':
+        this.clock.add(ev.media, ev.wall);
+        return true;
+      case 'arrival':
+        this.jitter.add(ev.at, ev.wall);
+        return true;
+      case 'keyframe':
+        this.keyframes.push(ev.at);
+        if (this.keyframes.length > MAX_KEYFRAMES) this.keyframes.shift();
+        return true;
+      case 'current':
+        this.info = ev.info;
+        return true;
+      case 'dropped':
+        this.droppedChunks = ev.chunks;
+        return true;
+      case 'disconnected':
+        this.jitter.reset();
+        return false;
+      case 'restarted':
+        this.keyframes = [];
+        this.clock.reset();
+        this.jitter.reset();
+        return false;
+      case 'message':
+        if (ev.msg.type === 'info') this.unsupported = ev.unsupported !== undefined;
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** The latest keyframe (s) at or before `end`; NaN when none is known. */
+  latestKeyframe(end: number): number {
+    for (let i = this.keyframes.length - 1; i >= 0; i--) if (this.keyframes[i]! <= end) return this.keyframes[i]!;
+    return NaN;
+  }
+}
