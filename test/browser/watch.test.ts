@@ -22,12 +22,12 @@ interface PageReport {
 const report = (page: Page): Promise<PageReport> => page.evaluate(() => {
   const v = document.querySelector('video') as HTMLVideoElement;
   const q = v.getVideoPlaybackQuality();
-  const w = window as unknown as { __nowcast?: { player: { latency: number } }; __errors: string[]; __glass: GlassState };
+  const w = window as unknown as { __nowcast?: { player: { latency: number } }; __errors?: string[]; __glass: GlassState };
   return {
     currentTime: v.currentTime,
     decoded: q.totalVideoFrames,
     dropped: q.droppedVideoFrames,
-    error: v.error ? `${v.error.code}: ${v.error.message}` : (w.__errors[0] ?? null),
+    error: v.error ? `${v.error.code}: ${v.error.message}` : (w.__errors?.[0] ?? null),
     latency: w.__nowcast?.player.latency ?? NaN,
     glass: w.__glass,
   };
@@ -72,6 +72,29 @@ describe('the watch page in Chromium', () => {
     expect(recent.length).toBeGreaterThan(60);
     expect(percentile(recent, 50)).toBeLessThan(1000);
     expect(percentile(recent, 95)).toBeLessThan(1000);
+    await page.close();
+  });
+
+  // The MSE worker is the default where Chromium supports it; ?worker=0 keeps it on the page.
+  it.each([
+    ['', true],
+    ['?worker=0', false],
+  ])('with the query "%s" the engine runs in a worker: %s, and the page still decodes frames', async (query, inWorker) => {
+    const page = await browser.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
+    await page.goto(`${n.http}/watch/browser${query}`);
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0.5, null, { timeout: 20_000 });
+    const a = await report(page);
+    await page.waitForTimeout(2_000);
+    const b = await report(page);
+    const stats = await page.evaluate(() => {
+      const w = window as unknown as { __nowcast: { player: { stats: { mseWorker: boolean; chunks: number } } } };
+      return w.__nowcast.player.stats;
+    });
+    expect(stats.mseWorker).toBe(inWorker);
+    expect(b.error).toBeNull();
+    expect(b.decoded).toBeGreaterThan(a.decoded + 40);
+    expect(b.latency).toBeLessThan(1);
     await page.close();
   });
 });

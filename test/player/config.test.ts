@@ -38,6 +38,7 @@ describe('mergeConfig', () => {
     ['a reconnect cap below the base', { reconnectMaxMs: 100 }, /"reconnectMaxMs" must be >= reconnectBaseMs/],
     ['an infinite back buffer', { backBufferSeconds: Infinity }, /"backBufferSeconds" must be finite/],
     ['a number where a boolean belongs', { reconnect: 1 }, /"reconnect" must be a boolean/],
+    ['a string for worker', { worker: 'no' }, /"worker" must be a boolean/],
   ])('throws a TypeError naming the key for %s', (_name, extra, message) => {
     const options = { url, ...extra } as PlayerOptions;
     expect(() => mergeConfig(options)).toThrow(TypeError);
@@ -85,6 +86,13 @@ describe('watch page query', () => {
     expect(applyService({ url, ...o }, { targetMs: 400, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false }).targetLatency).toBe(0.4);
     expect(() => optionsFromQuery(new URLSearchParams('target=soon'))).toThrow(/target=soon is not a number/);
     expect(optionsFromQuery(new URLSearchParams('pinned=0')).pinned).toBe(false);
+  });
+
+  it('runs the engine in a worker unless the query says worker=0', () => {
+    expect(DEFAULTS.worker).toBe(true);
+    expect(optionsFromQuery(new URLSearchParams('')).worker).toBeUndefined();
+    expect(optionsFromQuery(new URLSearchParams('worker=0')).worker).toBe(false);
+    expect(optionsFromQuery(new URLSearchParams('worker=1')).worker).toBe(true);
   });
 });
 
