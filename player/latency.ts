@@ -140,6 +140,8 @@ export interface ControlState {
   backoff: number;
   /** Start (ms) of the stall in progress; NaN when playing. */
   stallSince: number;
+  /** Since when (ms) the stall in progress has had the buffer it needs; NaN otherwise. */
+  heldSince: number;
   /** First decision (ms) since the start (or a new MediaSource). */
   startedAt: number;
   wasHidden: boolean;
@@ -224,6 +226,7 @@ export function initialControlState(): ControlState {
     halvedAt: -Infinity,
     backoff: 0,
     stallSince: NaN,
+    heldSince: NaN,
     startedAt: NaN,
     wasHidden: false,
     lastNow: NaN,
@@ -320,6 +323,7 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
     raises = fresh; // began and ended between two ticks
   }
   state.stallSince = input.stalled ? (Number.isFinite(prev.stallSince) ? prev.stallSince : now) : NaN;
+  if (!input.stalled) state.heldSince = NaN;
   const period = p.stableMs * 2 ** prev.backoff;
   if (raises > 0 && !p.pinned) {
     state.raise = Math.min(p.maxStallRaise, prev.raise + p.stallTargetStep * raises);
@@ -362,11 +366,15 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   if (input.stalled) {
     // The data for the target is here and playback still waits: flush in place (no media
     // skipped; the rate then drains what the stall added).
+    // Counted from when the buffer got there, not from the stall's start: after an outage the
+    // backlog arrives at once and Chromium resumes by itself, and a seek then only costs time.
     const buffer = Math.max(floor, target - pipelineNow);
-    if (p.stallBreakMs > 0 && now - state.stallSince >= p.stallBreakMs && bufferAhead >= buffer && now - prev.lastSeek >= STALL_BREAK_COOLDOWN_MS) {
-      return done(1, 'unstall', { correcting: false, refilling: false, error: NaN, lastSeek: now, lastRateChange: now }, bufferEnd - bufferAhead);
+    const heldSince = bufferAhead >= buffer ? (Number.isFinite(prev.heldSince) ? prev.heldSince : now) : NaN;
+    if (p.stallBreakMs > 0 && now - heldSince >= p.stallBreakMs && now - prev.lastSeek >= STALL_BREAK_COOLDOWN_MS) {
+      // The rate was already 1 while stalled, so the catch-up may start on the next tick.
+      return done(1, 'unstall', { correcting: false, refilling: false, error: NaN, lastSeek: now, heldSince: now }, bufferEnd - bufferAhead);
     }
-    return done(1, 'stalled', { correcting: false, error: NaN });
+    return done(1, 'stalled', { correcting: false, error: NaN, heldSince });
   }
 
   if (known) {

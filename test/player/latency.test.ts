@@ -443,6 +443,29 @@ describe('nowcast controller', () => {
     expect(decide(input({ now: 1100 + STALL_BREAK_COOLDOWN_MS, stalls: 1, stalled: true, bufferAhead: 0.3 }), d.state, p).reason).toBe('unstall');
   });
 
+  it('counts stallBreakMs from when the buffer arrived, so a backlog that lands at once and plays by itself is not seeked', () => {
+    const p: ControlParams = { ...BASE, stallBreakMs: 100, maxLatency: 3 };
+    // An outage: the buffer ran dry at 1000 ms; at 3000 ms the 2 s backlog arrives in one burst.
+    let st = decide(input({ now: 1000, stalls: 1, stalled: true, bufferAhead: 0.02, latency: 0.2 }), initialControlState(), p).state;
+    st = decide(input({ now: 2950, stalls: 1, stalled: true, bufferAhead: 0.02, latency: 2.1 }), st, p).state;
+    const landed = decide(input({ now: 3000, stalls: 1, stalled: true, bufferAhead: 2, latency: 2.15 }), st, p);
+    expect(landed).toMatchObject({ reason: 'stalled', rate: 1 });
+    expect(landed.seekTo).toBeUndefined();
+    // Chromium resumes by itself on the next tick: no seek, and the catch-up starts at once.
+    const resumed = decide(input({ now: 3050, stalls: 1, stalled: false, bufferAhead: 2, latency: 2.15 }), landed.state, p);
+    expect(resumed.seekTo).toBeUndefined();
+    expect(resumed.reason).toBe('catch-up');
+    expect(resumed.rate).toBe(p.maxRate);
+    // Had it still waited stallBreakMs after the data came, the seek in place ends the stall.
+    const waiting = decide(input({ now: 3050, stalls: 1, stalled: true, bufferAhead: 2, latency: 2.2 }), landed.state, p);
+    expect(waiting.seekTo).toBeUndefined();
+    const broken = decide(input({ now: 3100, stalls: 1, stalled: true, bufferAhead: 2, latency: 2.25 }), waiting.state, p);
+    expect(broken.reason).toBe('unstall');
+    // And the catch-up is not held back by a rate hold after that seek.
+    const after = decide(input({ now: 3150, stalls: 1, stalled: false, bufferAhead: 2, latency: 2.25 }), broken.state, p);
+    expect(after.rate).toBe(p.maxRate);
+  });
+
   it('does not break a stall while the buffer is short of the target buffer, nor when stallBreakMs is 0', () => {
     const thin = { stalls: 1, stalled: true, bufferAhead: 0.05, latency: 0.3 };
     let st = decide(input({ now: 1000, ...thin }), initialControlState(), BASE).state;
