@@ -80,8 +80,10 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   // backlog ÷ (maxRate − 1) bound, and glides in over the last ~0.15 s.
   rateScale: 0.15,
   // Latency per presented frame is steady to a few ms (no chunk saw-tooth), so the band is
-  // narrow: correct past 40 ms, stop within 10 ms.
-  deadbandEnter: 0.04,
+  // narrow: correct past 25 ms, stop within 10 ms. At 40 ms the clean 10-minute run held
+  // 0.15 s against a 0.13 s target (p50), the viewers drifting up to the band's edge between
+  // corrections (Chromium, CPU-starved, loses a few ms now and then).
+  deadbandEnter: 0.025,
   deadbandExit: 0.01,
   // Chromium stalls with 0.05–0.09 s still buffered ahead (bench:latency, 10-minute run). A/B,
   // 3 viewers × 30 s, 130 ms target: 0.12 → clean g2g p50 191 ms, 50±20 ms jitter 2 stalls;
