@@ -5,6 +5,7 @@ import { isNice, MAX_NICE } from '../relay/threads.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export const LOG_FORMATS = ['auto', 'json', 'pretty'];
+export const MUXERS = ['nowcast', 'ffmpeg'];
 export const ROLES = ['all-in-one', 'ingest-only', 'edge-only'];
 
 export class ConfigError extends Error {
@@ -41,6 +42,8 @@ export function validate(c: Config): Config {
   for (const k of ['fragmentUs', 'analyzeDurationUs', 'probeSizeBytes', 'restartDelayMs', 'maxRestartDelayMs', 'maxBoxBytes', 'maxInitBytes'] as const) {
     positive(`remux.${k}`, c.remux[k]);
   }
+  if (!Number.isFinite(c.remux.chunkWaitMs) || c.remux.chunkWaitMs < 0) throw new ConfigError('remux.chunkWaitMs', `expected a number ≥ 0, got ${c.remux.chunkWaitMs}`);
+  if (!MUXERS.includes(c.remux.muxer)) throw new ConfigError('remux.muxer', `expected one of ${MUXERS.join(', ')}, got ${JSON.stringify(c.remux.muxer)}`);
   for (const k of ['maxBackpressureBytes', 'slowViewerBytes', 'resumeBytes', 'maxGopCacheBytes', 'sweepIntervalMs', 'maxViewerMessageBytes', 'idleTimeoutS'] as const) {
     positive(`relay.${k}`, c.relay[k]);
   }

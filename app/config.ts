@@ -61,6 +61,18 @@ export interface Config {
     maxBoxBytes: number;
     /** Upper bound on the init segment (ftyp+moov). */
     maxInitBytes: number;
+    /**
+     * Who writes the fMP4 of RTMP publishers: 'nowcast' (FFmpeg copies to FLV, ingest/flv writes
+     * each frame's chunk as it arrives) or 'ffmpeg' (its mp4 muxer, which holds every frame one
+     * frame interval for the packet after it). SRT always uses FFmpeg's.
+     */
+    muxer: string;
+    /**
+     * Muxer 'nowcast': the longest a frame waits for the audio that covers it, so a frame and its
+     * audio leave as one chunk (about one chunk per frame) instead of one chunk per packet. 0 writes
+     * every packet as it arrives.
+     */
+    chunkWaitMs: number;
   };
   relay: {
     /** uWS hard cap per socket; past it uWS would drop silently, so we close instead. */
@@ -178,6 +190,8 @@ export const defaults: Config = {
     maxRestartDelayMs: 5_000,
     maxBoxBytes: 16 * 1024 * 1024,
     maxInitBytes: 1024 * 1024,
+    muxer: 'nowcast',
+    chunkWaitMs: 25,
   },
   relay: {
     maxBackpressureBytes: 4 * 1024 * 1024,

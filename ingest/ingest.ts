@@ -3,10 +3,15 @@
 import type { Logger } from '../app/log.js';
 import type { Config } from '../app/config.js';
 import type { SinkProvider } from './sink.js';
+import type { Fmp4Unit } from './fmp4/types.js';
 import { RtmpIngest, type RtmpPublisher } from './rtmp.js';
 import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
 import { Remux, PublishStats } from './remux.js';
+import { FlvTap } from './flv/tap.js';
+
+/** What turns one RTMP publish into fMP4: node-media-server's FLV in process, or an FFmpeg pull. */
+type PublishRemux = Pick<Remux, 'close' | 'detach'>;
 import { STREAM_NAME_RE } from '../relay/protocol.js';
 
 /** What ingest asks before accepting a publisher: a refusal reason, or null. */
@@ -34,9 +39,9 @@ export class Ingest {
   #rtmp: RtmpIngest | null = null;
   #srt: SrtIngest[] = [];
   /** Live RTMP publishers by stream name, with their remux. */
-  #publishers = new Map<string, { p: RtmpPublisher; remux: Remux; stats: PublishStats }>();
+  #publishers = new Map<string, { p: RtmpPublisher; remux: PublishRemux; stats: PublishStats }>();
   /** Remuxes of publishers that left, still flushing their last chunks. */
-  #flushing = new Map<string, Remux>();
+  #flushing = new Map<string, PublishRemux>();
   #rtmpPort = 0;
   #closed = false;
 
@@ -99,23 +104,29 @@ export class Ingest {
     this.#flushing.delete(p.name);
     const log = this.#root.child({ component: 'remux', stream: p.name });
     const sink = this.#sinks.sink(p.name);
-    const args = remuxArgs({
-      input: { kind: 'rtmp', url: `rtmp://127.0.0.1:${this.#rtmpPort}/${this.#cfg.rtmp.app}/${p.name}` },
-      fragmentUs: this.#cfg.remux.fragmentUs,
-      analyzeDurationUs: this.#cfg.remux.analyzeDurationUs,
-      probeSizeBytes: this.#cfg.remux.probeSizeBytes,
-    });
     const stats = new PublishStats(p.name, 'rtmp', Date.now());
-    const remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure' }, {
-      unit: (u) => {
+    const remuxSink = {
+      unit: (u: Fmp4Unit) => {
         stats.unit(u);
         if (u.kind === 'init') sink.init(u);
         else sink.chunk(u);
       },
-      failure: (code, message) => sink.failure(code, message),
+      failure: (code: string, message: string) => sink.failure(code, message),
       exit: () => {},
-      restart: (clean) => { if (clean) this.counters.ffmpegRecycles++; else this.counters.ffmpegRestarts++; },
-    }, log);
+      restart: (clean: boolean) => { if (clean) this.counters.ffmpegRecycles++; else this.counters.ffmpegRestarts++; },
+    };
+    let remux: PublishRemux;
+    if (this.#cfg.remux.muxer === 'nowcast') {
+      remux = new FlvTap(p.subscribe, this.#cfg.remux, remuxSink, log);
+    } else {
+      const args = remuxArgs({
+        input: { kind: 'rtmp', url: `rtmp://127.0.0.1:${this.#rtmpPort}/${this.#cfg.rtmp.app}/${p.name}` },
+        fragmentUs: this.#cfg.remux.fragmentUs,
+        analyzeDurationUs: this.#cfg.remux.analyzeDurationUs,
+        probeSizeBytes: this.#cfg.remux.probeSizeBytes,
+      });
+      remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure' }, remuxSink, log);
+    }
     this.#publishers.set(p.name, { p, remux, stats });
     this.#log.info({ stream: p.name, ip: p.ip }, 'rtmp publisher connected');
     return null;

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import type { Server } from 'node:net';
 import type { Logger } from '../app/log.js';
 import type ContextType from 'node-media-server/src/core/context.js';
-import type { NmsSession } from 'node-media-server/src/core/context.js';
+import type { NmsSession, NmsSubscriber } from 'node-media-server/src/core/context.js';
 import type NodeRtmpServerType from 'node-media-server/src/server/rtmp_server.js';
 import type loggerType from 'node-media-server/src/core/logger.js';
 
@@ -21,6 +21,13 @@ export interface RtmpPublisher {
   key: string | undefined;
   /** Disconnects the publisher. */
   close(): void;
+  /**
+   * Receives the publish as FLV (header, sequence headers, then every tag as node-media-server
+   * parses it from the socket), in process; returns the unsubscribe, safe to call twice.
+   * `cached`: start with what node-media-server holds (sequence headers and the tags since the
+   * last keyframe); without it, only tags from now on.
+   */
+  subscribe(onData: (flv: Buffer) => void, cached: boolean): () => void;
 }
 
 export interface RtmpEvents {
@@ -32,6 +39,30 @@ export interface RtmpEvents {
 
 const LOOPBACK = /^(::ffff:)?127\.|^::1$/;
 let instances = 0;
+let subscribers = 0;
+
+/** An internal FLV subscriber of one broadcast (ip '' keeps node-media-server's play events quiet). */
+function subscribe(streamPath: string, onData: (flv: Buffer) => void, cached: boolean): () => void {
+  const broadcast = Context.broadcasts.get(streamPath);
+  if (!broadcast) throw new Error(`rtmp: no broadcast for ${streamPath}`);
+  // postPlay sends the FLV header, then (synchronously) whatever the broadcast caches. When the
+  // same client republishes within node-media-server's 30 s grace, that cache is the previous
+  // session's: a new publish must not start with it.
+  let replaying = !cached;
+  let sent = 0;
+  const sub: NmsSubscriber = {
+    id: `nowcast-${++subscribers}`, ip: '', protocol: 'flv', streamPath, streamQuery: {}, endTime: 0,
+    sendBuffer: (b) => { if (!replaying || sent++ === 0) onData(b); },
+  };
+  broadcast.postPlay(sub);
+  replaying = false;
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    broadcast.donePlay(sub);
+  };
+}
 
 export class RtmpIngest {
   #server: InstanceType<typeof NodeRtmpServerType>;
@@ -96,7 +127,11 @@ export class RtmpIngest {
       const broadcast = Context.broadcasts.get(session.streamPath);
       if (!broadcast || broadcast.publisher !== session || session.socket?.destroyed) return;
       const token = session.streamQuery?.token;
-      const p: RtmpPublisher = { name: session.streamName, ip: session.ip, key: typeof token === 'string' ? token : undefined, close: () => session.close() };
+      const p: RtmpPublisher = {
+        name: session.streamName, ip: session.ip, key: typeof token === 'string' ? token : undefined,
+        close: () => session.close(),
+        subscribe: (onData, cached) => subscribe(session.streamPath, onData, cached),
+      };
       if (session.streamApp !== this.#app) {
         this.#log.warn({ app: session.streamApp, stream: session.streamName }, `rtmp: unknown app; publish to rtmp://HOST/${this.#app}`);
         return session.close();

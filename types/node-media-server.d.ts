@@ -19,6 +19,20 @@ declare module 'node-media-server/src/core/context.js' {
 
   export interface NmsBroadcast {
     publisher: NmsSession | null;
+    /** Adds a subscriber: protocol 'flv' gets FLV bytes through sendBuffer; ip '' marks an internal one. */
+    postPlay(session: NmsSubscriber): string | null;
+    donePlay(session: NmsSubscriber): void;
+  }
+
+  /** What postPlay and donePlay read of a subscriber. */
+  export interface NmsSubscriber {
+    id: string;
+    ip: string;
+    protocol: 'flv';
+    streamPath: string;
+    streamQuery: Record<string, string>;
+    endTime: number;
+    sendBuffer(buffer: Buffer): void;
   }
 
   export interface NmsConfig {

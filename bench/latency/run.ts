@@ -54,6 +54,8 @@ const { values } = parseArgs({ options: {
    * SCHED_OTHER. It stands in for the server's own machine on these 2 shared cores (0: off).
    */
   'server-rt': { type: 'string', default: '0' },
+  /** Who writes the RTMP publish's fMP4 (remux.muxer): nowcast (in process) or ffmpeg. */
+  muxer: { type: 'string', default: appDefaults.remux.muxer },
 } });
 
 // ---- scenarios and policies ---------------------------------------------------------------
@@ -333,7 +335,7 @@ if (!isRtPriority(serverRt)) throw new Error(`--server-rt: an integer from 0 (of
 // Before anything starts: the FFmpegs spawned later inherit the main thread's policy.
 if (serverRt) serverRealtime(serverRt);
 net.create(CHROMIUM_PATH, viewerNice, serverRt > 0);
-nowcast = await startNowcast({ srt: { listeners: [] }, latency: { default: service, streams: [] } });
+nowcast = await startNowcast({ srt: { listeners: [] }, remux: { muxer: values.muxer }, latency: { default: service, streams: [] } });
 const ports: number[] = [];
 for (let i = 0; i < tabsN; i++) {
   const p = new ImpairedProxy({ host: '127.0.0.1', port: nowcast.app.httpPort });
@@ -457,7 +459,7 @@ Command: \`${command}\`
 
 Relay's announced latency service (\`hello.service\`): \`${JSON.stringify(service)}\`${values.service ? ' (app default with `--service` applied)' : ' (the app default)'}.
 
-${tabsN} viewers (${perTabBrowser ? 'each its own headless Chromium' : 'tabs of one headless Chromium'}${viewerNice ? `, their scheduler autogroup and every thread at nice ${viewerNice} (bench/latency/README.md)` : ''}${serverRt ? `; the server side (the relay's and proxies' event loop, the encoder and remux FFmpeg) at SCHED_RR ${serverRt}, standing in for its own machine (bench/latency/README.md)` : ''}) in their own network namespace watch one stream (FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency 1.5 Mb/s, keyframe every 1 s, AAC 96 kb/s, RTMP → 30 ms fMP4 chunks → relay) through a user-space proxy that models delay, jitter, TCP head-of-line stalls from loss and a 2 s outage, and HTB on the veth for the bandwidth cut (model: bench/latency/README.md).
+${tabsN} viewers (${perTabBrowser ? 'each its own headless Chromium' : 'tabs of one headless Chromium'}${viewerNice ? `, their scheduler autogroup and every thread at nice ${viewerNice} (bench/latency/README.md)` : ''}${serverRt ? `; the server side (the relay's and proxies' event loop, the encoder and remux FFmpeg) at SCHED_RR ${serverRt}, standing in for its own machine (bench/latency/README.md)` : ''}) in their own network namespace watch one stream (FFmpeg testsrc2 640×360 30 fps, x264 ultrafast zerolatency 1.5 Mb/s, keyframe every 1 s, AAC 96 kb/s, RTMP → ${values.muxer === 'ffmpeg' ? 'FFmpeg pull, 30 ms fMP4 chunks' : 'fMP4 chunks written in process as each frame and audio packet arrive (remux.muxer nowcast)'} → relay) through a user-space proxy that models delay, jitter, TCP head-of-line stalls from loss and a 2 s outage, and HTB on the veth for the bandwidth cut (model: bench/latency/README.md).
 Glass-to-glass is read from the pixels of every presented frame (capture wall clock burned in by the source). Each row: ${warmupMs / 1000} s warm-up after the tabs join, then a ${seconds} s window; events start ${EVENT_AT_MS / 1000} s into it. Figures pool all viewers; stalls, freezes and seeks are summed over the ${tabsN} viewers. In the backlog row the outage's own stall and freeze are not counted.
 Policies: ${landed ? `the player reports \`stats.policy\`; the column shows what it reported for the policy asked` : `**the player does not implement \`?policy=\` yet (stats has no \`policy\`), so only the default player ran**`}. Player stats keys seen: ${statsKeys.map((k) => `\`${k}\``).join(', ')}.
 "Back within ±50 ms": from resume until every later 250 ms median of the pixel latency stays within ±${BAND_MS} ms of the player's own target (\`stats.targetLatency\`) put on the pixel scale by adding that viewer's median (pixel latency − \`stats.latency\`), and holds for ≥ ${HOLD_MS / 1000} s; in brackets the same on the player's own figures only. Spread: per 100 ms of wall time, max − min of the viewers' mean latency. Freeze: a gap > ${FREEZE_MS} ms between presented frames.

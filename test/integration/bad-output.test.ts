@@ -12,7 +12,8 @@ let n: Running;
 const pubs: Publisher[] = [];
 
 beforeAll(async () => {
-  n = await startNowcast({ remux: { ffmpegPath: fakeFfmpeg, restartDelayMs: 100, maxRestartDelayMs: 400 } });
+  // remux.muxer ffmpeg: RTMP publishes go through the (fake) FFmpeg remux too.
+  n = await startNowcast({ remux: { muxer: 'ffmpeg', ffmpegPath: fakeFfmpeg, restartDelayMs: 100, maxRestartDelayMs: 400 } });
 });
 
 afterAll(async () => {

@@ -1,0 +1,233 @@
+// FLV tags (an RTMP publish, as node-media-server hands them over in process) to fragmented
+// MP4, a chunk written as soon as a frame and the audio covering it are in (ready()/flush(),
+// timed by ingest/flv/tap.ts). FFmpeg cannot do that: its mp4 muxer closes a fragment only
+// when the packet after it arrives, and its interleaver holds the last packet of each burst
+// until the next one, so every frame and its audio waited about one frame interval
+// (npm run bench:ingest). The cost: a chunk's last video sample has no known duration yet; it
+// gets the interval between the two frames before it (as mpegts.js does), and the next
+// chunk's decode time is exact either way.
+import { parseAacConfig, parseAvcConfig, type AacConfig, type AvcConfig } from './codecs.js';
+import { AUDIO_TRACK_ID, VIDEO_TRACK_ID, chunk, initSegment, type Sample, type TrackRun } from './mp4-writer.js';
+import { FlvError, FlvReader, TAG_AUDIO, TAG_VIDEO, type FlvTag } from './reader.js';
+
+export interface FlvRemuxerOptions {
+  maxTagBytes: number;
+  /** Called once per kind of thing dropped (an unsupported codec, a frame before its config). */
+  warn?: (message: string) => void;
+  /** Wall clock for the prft boxes; Date.now by default. */
+  now?: () => number;
+}
+
+const CODEC_AVC = 7;
+const FORMAT_AAC = 10;
+/** AAC frames are 1024 samples (in the AudioSpecificConfig's rate, also for HE-AAC). */
+const AAC_FRAME = 1024;
+/** The frame interval assumed until two frames have been seen (30 fps). */
+const DEFAULT_FRAME_MS = 33;
+/** Audio held for the next frame goes out alone past this much (video stopped), in ms of media. */
+const MAX_AUDIO_HOLD_MS = 100;
+
+export class FlvRemuxer {
+  readonly #reader: FlvReader;
+  readonly #warn: (message: string) => void;
+  readonly #now: () => number;
+  readonly #warned = new Set<string>();
+  #video: AvcConfig | undefined;
+  #audio: AacConfig | undefined;
+  /** Whether the init segment of the current configuration has been written. */
+  #initDone = false;
+  #seq = 0;
+  /** Samples waiting to be written, in decode order per track. */
+  #videoRun: TrackRun | null = null;
+  #audioRun: TrackRun | null = null;
+  /** Where the next audio sample starts, in samples; NaN before the first. */
+  #audioNext = NaN;
+  /** Decode time (ms) of the last video frame and the end of what has been written of video. */
+  #lastVideoDts = NaN;
+  #videoEndMs = NaN;
+  #frameMs = DEFAULT_FRAME_MS;
+  /** Timestamp unwrapping (32-bit ms wraps after 49.7 days). */
+  #lastTs = 0;
+  #wraps = 0;
+
+  constructor(opts: FlvRemuxerOptions) {
+    this.#reader = new FlvReader({ maxTagBytes: opts.maxTagBytes });
+    this.#warn = opts.warn ?? (() => {});
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get bufferedBytes(): number {
+    return this.#reader.bufferedBytes;
+  }
+
+  /**
+   * Feeds FLV bytes. Samples are held until flush(), except that a keyframe, a discontinuity or
+   * a new codec configuration first writes what came before it through `emit` (each fMP4 unit,
+   * init segment or chunk, as one buffer). Throws FlvError on bad input.
+   */
+  push(data: Buffer, emit: (fmp4: Buffer) => void): void {
+    for (const tag of this.#reader.push(data)) {
+      if (tag.type === TAG_VIDEO) this.#onVideo(tag, emit);
+      else if (tag.type === TAG_AUDIO) this.#onAudio(tag, emit);
+      // Script data (onMetaData) says nothing the sequence headers don't.
+    }
+  }
+
+  #warnOnce(key: string, message: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#warn(message);
+  }
+
+  /** Media of a codec we cannot carry: fatal only when nothing playable is left. */
+  #unsupported(key: string, message: string): void {
+    this.#warnOnce(key, message);
+    if (!this.#video && !this.#audio) throw new FlvError('FLV_NO_TRACK', `${message}, and there is no H.264 or AAC track to play`);
+  }
+
+  #ms(tag: FlvTag): number {
+    if (tag.timestamp < this.#lastTs - 2 ** 31) this.#wraps++;
+    this.#lastTs = tag.timestamp;
+    return tag.timestamp + this.#wraps * 2 ** 32;
+  }
+
+  #onVideo(tag: FlvTag, emit: (b: Buffer) => void): void {
+    const b = tag.body;
+    if (b.length < 1) return;
+    const frameType = b[0]! >> 4;
+    const codec = b[0]! & 0x0f;
+    if (frameType === 5) return; // video info/command frame, no picture
+    if (codec !== CODEC_AVC || b[0]! & 0x80) {
+      this.#unsupported('vcodec', `video codec id ${codec}${b[0]! & 0x80 ? ' (enhanced RTMP)' : ''} is not supported over RTMP, only H.264; video dropped`);
+      return;
+    }
+    if (b.length < 5) throw new FlvError('FLV_BAD_TAG', `AVC video tag of ${b.length} bytes, under its 5-byte header`);
+    const packetType = b[1]!;
+    if (packetType === 0) {
+      const record = b.subarray(5);
+      if (!this.#video || !this.#video.record.equals(record)) {
+        const next = parseAvcConfig(Buffer.from(record));
+        this.flush(emit); // what came before goes out under the old init segment
+        this.#video = next;
+        this.#initDone = false; // a new picture size or profile: a new init segment
+      }
+      return;
+    }
+    if (packetType !== 1) return; // 2: end of sequence
+    const ms = this.#ms(tag);
+    if (!this.#video) {
+      this.#warnOnce('vnoconfig', 'H.264 frames before any AVC sequence header; dropped');
+      return;
+    }
+    const sync = frameType === 1;
+    let run = this.#videoRun;
+    // A keyframe starts a chunk, so the relay can start viewers and resume skipped ones there.
+    if (run && sync) {
+      this.flush(emit);
+      run = null;
+    }
+    const interval = ms - this.#lastVideoDts;
+    const contiguous = interval > 0 && interval <= 1000;
+    if (contiguous) {
+      this.#frameMs = interval;
+      const last = run?.samples.at(-1);
+      if (last) last.duration = interval;
+    }
+    this.#lastVideoDts = ms;
+    const sample: Sample = { data: b.subarray(5), duration: this.#frameMs, cts: b.readIntBE(2, 3), sync };
+    if (run && contiguous) run.samples.push(sample);
+    else {
+      if (run) this.flush(emit);
+      this.#videoRun = { trackId: VIDEO_TRACK_ID, dts: ms, samples: [sample] };
+    }
+  }
+
+  #onAudio(tag: FlvTag, emit: (b: Buffer) => void): void {
+    const b = tag.body;
+    if (b.length < 1) return;
+    const format = b[0]! >> 4;
+    if (format !== FORMAT_AAC) {
+      this.#unsupported('acodec', `audio format ${format} is not supported over RTMP, only AAC; audio dropped`);
+      return;
+    }
+    if (b.length < 2) throw new FlvError('FLV_BAD_TAG', `AAC audio tag of ${b.length} bytes, under its 2-byte header`);
+    if (b[1] === 0) {
+      const asc = b.subarray(2);
+      if (!this.#audio || !this.#audio.asc.equals(asc)) {
+        const next = parseAacConfig(Buffer.from(asc));
+        this.flush(emit);
+        this.#audio = next;
+        this.#initDone = false;
+        this.#audioNext = NaN;
+      }
+      return;
+    }
+    const ms = this.#ms(tag);
+    if (!this.#audio) {
+      this.#warnOnce('anoconfig', 'AAC frames before any AAC sequence header; dropped');
+      return;
+    }
+    const rate = this.#audio.sampleRate;
+    // Consecutive frames abut exactly (1024 samples), so MSE sees no gaps or overlaps from
+    // millisecond rounding; a jump of over half a frame from the FLV clock is a real discontinuity.
+    const fromTag = Math.round((ms * rate) / 1000);
+    const dts = Math.abs(fromTag - this.#audioNext) <= AAC_FRAME / 2 ? this.#audioNext : fromTag;
+    this.#audioNext = dts + AAC_FRAME;
+    const sample: Sample = { data: b.subarray(2), duration: AAC_FRAME, cts: 0, sync: true };
+    const run = this.#audioRun;
+    if (run && run.dts + run.samples.length * AAC_FRAME === dts) run.samples.push(sample);
+    else {
+      if (run) this.flush(emit); // a discontinuity: its own run
+      this.#audioRun = { trackId: AUDIO_TRACK_ID, dts, samples: [sample] };
+    }
+  }
+
+  /**
+   * Whether what is pending should be written now. MSE plays up to the earlier of the audio and
+   * video ends, and publishers send each frame shortly before the audio that covers it (their
+   * interleavers release a frame once audio past its start exists, and that audio once the next
+   * frame exists). So a frame waits for audio that reaches its end, and audio alone is written
+   * only if it extends what can be played; otherwise the next frame carries it. The caller
+   * bounds the wait (remux.chunkWaitMs).
+   */
+  ready(): boolean {
+    const video = this.#videoRun;
+    const audio = this.#audioRun;
+    if (!video && !audio) return false;
+    if (!this.#video || !this.#audio) return true; // one track: nothing to wait for
+    const rate = this.#audio.sampleRate;
+    const audioEndMs = ((audio ? audio.dts + audio.samples.length * AAC_FRAME : this.#audioNext) * 1000) / rate;
+    if (video) return audioEndMs >= video.dts + video.samples.reduce((n, x) => n + x.duration, 0);
+    // Audio alone: the audio written so far ends where this run starts.
+    const heldMs = (audio!.samples.length * AAC_FRAME * 1000) / rate;
+    return (audio!.dts * 1000) / rate < this.#videoEndMs || heldMs >= MAX_AUDIO_HOLD_MS;
+  }
+
+  /** Whether anything is waiting to be written. */
+  get pending(): boolean {
+    return this.#videoRun !== null || this.#audioRun !== null;
+  }
+
+  /** Writes what is pending as one chunk, after the init segment if the configuration is new. */
+  flush(emit: (fmp4: Buffer) => void): void {
+    const video = this.#videoRun;
+    const audio = this.#audioRun;
+    if (!video && !audio) return;
+    this.#videoRun = null;
+    this.#audioRun = null;
+    if (!this.#initDone) {
+      emit(initSegment({ video: this.#video, audio: this.#audio }));
+      this.#initDone = true;
+    }
+    const runs: TrackRun[] = [];
+    if (video && this.#video) {
+      runs.push(video);
+      this.#videoEndMs = video.dts + video.samples.reduce((n, x) => n + x.duration, 0);
+    }
+    if (audio && this.#audio) runs.push(audio);
+    if (!runs.length) return;
+    const first = runs[0]!;
+    const mediaTime = first === video ? video.dts + video.samples[0]!.cts : first.dts;
+    emit(chunk(++this.#seq, runs, { refTrackId: first.trackId, unixMs: this.#now(), mediaTime }));
+  }
+}

@@ -1,0 +1,147 @@
+// RTMP publish → fMP4 in process: node-media-server's FLV tags go through FlvRemuxer and the
+// same splitter that checks FFmpeg's output, into the stream's sink. No FFmpeg, no loopback
+// hop, no interleaver: tags that arrive in one turn of the event loop (a frame and the audio
+// the publisher sent with it) leave as one chunk at the end of that turn.
+import type { Logger } from '../../app/log.js';
+import { Fmp4Splitter } from '../fmp4/splitter.js';
+import { Fmp4Error, type Fmp4Unit } from '../fmp4/types.js';
+import type { RemuxSink } from '../remux.js';
+import { restartDelay } from '../backoff.js';
+import { FlvError } from './reader.js';
+import { FlvRemuxer } from './remuxer.js';
+
+export interface FlvTapOptions {
+  maxBoxBytes: number;
+  maxInitBytes: number;
+  restartDelayMs: number;
+  maxRestartDelayMs: number;
+  /** Longest a frame waits for the audio that covers it before it is written without it, in ms. */
+  chunkWaitMs: number;
+}
+
+/**
+ * Subscribes to an FLV feed; returns the unsubscribe. `cached`: start from the feed's cached
+ * sequence headers and tags since the last keyframe (a restart), not only from now (a new publish).
+ */
+export type FlvSubscribe = (onData: (flv: Buffer) => void, cached: boolean) => () => void;
+
+export class FlvTap {
+  readonly #subscribe: FlvSubscribe;
+  readonly #opts: FlvTapOptions;
+  readonly #sink: RemuxSink;
+  readonly #log: Logger;
+  #unsubscribe: (() => void) | null = null;
+  #pending: Buffer[] = [];
+  #scheduled: NodeJS.Immediate | null = null;
+  #remuxer!: FlvRemuxer;
+  #splitter!: Fmp4Splitter;
+  #timer: NodeJS.Timeout | null = null;
+  /** Writes a frame whose audio is late (chunkWaitMs). */
+  #wait: NodeJS.Timeout | null = null;
+  #attempt = 0;
+  #closed = false;
+  /** Subscriptions made, including the first (a failure resubscribes: a new generation). */
+  starts = 0;
+
+  constructor(subscribe: FlvSubscribe, opts: FlvTapOptions, sink: RemuxSink, log: Logger) {
+    this.#subscribe = subscribe;
+    this.#opts = opts;
+    this.#sink = sink;
+    this.#log = log;
+    this.#start();
+  }
+
+  #start(): void {
+    this.#timer = null;
+    if (this.#closed) return;
+    this.starts++;
+    this.#remuxer = new FlvRemuxer({ maxTagBytes: this.#opts.maxBoxBytes, warn: (m) => this.#log.warn(m) });
+    this.#splitter = new Fmp4Splitter({ maxBoxBytes: this.#opts.maxBoxBytes, maxInitBytes: this.#opts.maxInitBytes });
+    this.#unsubscribe = this.#subscribe((b) => {
+      this.#pending.push(b);
+      this.#scheduled ??= setImmediate(this.#drain);
+    }, this.starts > 1);
+  }
+
+  readonly #drain = (): void => {
+    this.#scheduled = null;
+    const pending = this.#pending;
+    this.#pending = [];
+    if (this.#closed || !pending.length) return;
+    try {
+      this.#remuxer.push(pending.length === 1 ? pending[0]! : Buffer.concat(pending), this.#write);
+      if (this.#opts.chunkWaitMs === 0 || this.#remuxer.ready()) this.#flush();
+      else if (this.#remuxer.pending) this.#wait ??= setTimeout(this.#flushLate, this.#opts.chunkWaitMs);
+    } catch (err) {
+      this.#fail(err);
+    }
+  };
+
+  readonly #write = (b: Buffer): void => this.#splitter.push(b, this.#emit);
+  readonly #emit = (u: Fmp4Unit): void => this.#sink.unit(u);
+
+  #flush(): void {
+    if (this.#wait) clearTimeout(this.#wait);
+    this.#wait = null;
+    this.#remuxer.flush(this.#write);
+  }
+
+  readonly #flushLate = (): void => {
+    this.#wait = null;
+    try {
+      this.#flush();
+    } catch (err) {
+      this.#fail(err);
+    }
+  };
+
+  /** Reports bad media and starts over with a fresh subscription (a new init segment), after a backoff. */
+  #fail(err: unknown): void {
+    const code = err instanceof FlvError || err instanceof Fmp4Error ? err.code : 'REMUX_FAILED';
+    const message = err instanceof Error ? err.message : String(err);
+    this.#log.error({ code, err: message }, 'unusable media from the RTMP publisher; starting over');
+    this.#sink.failure(code, message);
+    this.#stop();
+    const delay = restartDelay(this.#attempt++, this.#opts.restartDelayMs, this.#opts.maxRestartDelayMs);
+    this.#timer = setTimeout(() => this.#start(), delay);
+  }
+
+  #stop(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    if (this.#scheduled) clearImmediate(this.#scheduled);
+    this.#scheduled = null;
+    if (this.#wait) clearTimeout(this.#wait);
+    this.#wait = null;
+    this.#pending = [];
+  }
+
+  /** Unsubscribes; what already arrived is written first (nothing published is lost). Safe to call twice. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#unsubscribe?.();
+    this.#unsubscribe = null;
+    if (this.#scheduled) {
+      clearImmediate(this.#scheduled);
+      this.#drain();
+    }
+    if (!this.#timer) {
+      try {
+        this.#flush();
+      } catch {
+        // Bad last bytes: the viewers keep what they have; the publisher is gone anyway.
+      }
+    }
+    this.#closed = true;
+    this.#stop();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    return Promise.resolve();
+  }
+
+  /** Stops forwarding at once (a new publisher owns the stream now) and closes. */
+  detach(): void {
+    this.#pending = [];
+    void this.close();
+  }
+}
