@@ -117,7 +117,7 @@ export function spsSize(nal: Buffer): { width: number; height: number } {
 
 /** Reads an AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1). */
 export function parseAvcConfig(record: Buffer): AvcConfig {
-  if (record.length < 7 || record[0] !== 1) bad(`AVC sequence header is not an AVCDecoderConfigurationRecord (${record.length} bytes, version ${record[0]})`);
+  if (record.length < 8 || record[0] !== 1) bad(`AVC sequence header is not an AVCDecoderConfigurationRecord (${record.length} bytes, version ${record[0]})`);
   const spsCount = record[5]! & 0x1f;
   if (spsCount === 0) bad('AVC sequence header has no SPS');
   const len = record.readUInt16BE(6);

@@ -24,6 +24,8 @@ const FORMAT_AAC = 10;
 const AAC_FRAME = 1024;
 /** The frame interval assumed until two frames have been seen (30 fps). */
 const DEFAULT_FRAME_MS = 33;
+/** Tags of codecs we cannot carry, with no H.264 or AAC configuration seen, before the stream fails. */
+const MAX_UNSUPPORTED_TAGS = 60;
 /** Audio held for the next frame goes out alone past this much (video stopped), in ms of media. */
 const MAX_AUDIO_HOLD_MS = 100;
 
@@ -49,6 +51,7 @@ export class FlvRemuxer {
   /** Timestamp unwrapping (32-bit ms wraps after 49.7 days). */
   #lastTs = 0;
   #wraps = 0;
+  #unsupportedTags = 0;
 
   constructor(opts: FlvRemuxerOptions) {
     this.#reader = new FlvReader({ maxTagBytes: opts.maxTagBytes });
@@ -79,10 +82,26 @@ export class FlvRemuxer {
     this.#warn(message);
   }
 
-  /** Media of a codec we cannot carry: fatal only when nothing playable is left. */
+  /**
+   * A new init segment comes next (a new picture size, profile or audio config); its media may
+   * start a new timeline, so nothing carries over but the frame interval.
+   */
+  #newConfig(): void {
+    this.#initDone = false;
+    this.#audioNext = NaN;
+    this.#lastVideoDts = NaN;
+    this.#videoEndMs = NaN;
+  }
+
+  /**
+   * A tag of a codec we cannot carry: dropped with a warning. Fatal only when nothing playable
+   * has shown up after a while (the other track's sequence header may come after this one's).
+   */
   #unsupported(key: string, message: string): void {
     this.#warnOnce(key, message);
-    if (!this.#video && !this.#audio) throw new FlvError('FLV_NO_TRACK', `${message}, and there is no H.264 or AAC track to play`);
+    if (!this.#video && !this.#audio && ++this.#unsupportedTags >= MAX_UNSUPPORTED_TAGS) {
+      throw new FlvError('FLV_NO_TRACK', `${message}, and there is no H.264 or AAC track to play`);
+    }
   }
 
   #ms(tag: FlvTag): number {
@@ -109,7 +128,7 @@ export class FlvRemuxer {
         const next = parseAvcConfig(Buffer.from(record));
         this.flush(emit); // what came before goes out under the old init segment
         this.#video = next;
-        this.#initDone = false; // a new picture size or profile: a new init segment
+        this.#newConfig();
       }
       return;
     }
@@ -157,8 +176,7 @@ export class FlvRemuxer {
         const next = parseAacConfig(Buffer.from(asc));
         this.flush(emit);
         this.#audio = next;
-        this.#initDone = false;
-        this.#audioNext = NaN;
+        this.#newConfig();
       }
       return;
     }

@@ -1,0 +1,200 @@
+// Where the server-side latency goes, before any browser: the publisher burns its capture wall
+// clock into each frame (bench/lib/pixel-clock.ts), and we read it back by decoding what arrived.
+//   1. the publisher alone: its FLV output on a pipe (encode and its interleaver);
+//   2. per remux.muxer: what a WebSocket viewer of the relay receives. A frame can play only once
+//      the audio covering it is in too (MSE plays up to the earlier of the two ends), so both
+//      the frame's arrival and "frame and its audio" are reported.
+// Usage: npm run bench:ingest [-- --seconds 20 --muxers nowcast,ffmpeg --no-write]
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startNowcast } from '../../test/helpers/nowcast.js';
+import { Publisher } from '../../test/helpers/publisher.js';
+import { Viewer } from '../../test/helpers/viewer.js';
+import { CLOCK_BITS, CLOCK_CELL, testSourceArgs } from '../../ingest/ffmpeg-args.js';
+import { childBoxes, parseMoov, parseTfdt, parseTfhd, parseTrun, type BoxRef, type MoovTrack } from '../../ingest/fmp4/boxes.js';
+import { percentile } from '../lib/pixel-clock.js';
+import { machine, writeSection } from '../lib/results.js';
+
+const { values } = parseArgs({ options: {
+  seconds: { type: 'string', default: '20' },
+  muxers: { type: 'string', default: 'nowcast,ffmpeg' },
+  'no-write': { type: 'boolean', default: false },
+} });
+const seconds = Number(values.seconds);
+const muxers = values.muxers!.split(',');
+const SOURCE = { width: 640, height: 360, fps: 30, clockStrip: true } as const;
+/** Frames before this are not counted (the join's GOP and the encoder's start). */
+const SKIP = 60;
+const W = CLOCK_BITS * CLOCK_CELL;
+const MOD = 2 ** CLOCK_BITS;
+
+/** Capture wall clock (ms mod 2^20) of every frame in a media file, in decode order. */
+function clocks(bytes: Buffer): number[] {
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-i', 'pipe:0', '-vf', `crop=${W}:${CLOCK_CELL}:0:0,format=gray`, '-fps_mode', 'passthrough', '-f', 'rawvideo', 'pipe:1'],
+    { input: bytes, maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`ffmpeg could not decode: ${r.stderr.toString()}`);
+  const out: number[] = [];
+  for (let f = 0; (f + 1) * W * CLOCK_CELL <= r.stdout.length; f++) {
+    let v = 0;
+    for (let b = 0; b < CLOCK_BITS; b++) v = v * 2 + (r.stdout[f * W * CLOCK_CELL + (CLOCK_CELL >> 1) * W + b * CLOCK_CELL + (CLOCK_CELL >> 1)]! >= 128 ? 1 : 0);
+    out.push(v);
+  }
+  return out;
+}
+
+const since = (at: number, clock: number): number => (((Math.round(at) % MOD) - clock) % MOD + MOD) % MOD;
+const fmt = (xs: number[]): string => {
+  const s = [...xs].sort((a, b) => a - b);
+  return `${Math.round(percentile(s, 50))} / ${Math.round(percentile(s, 95))} / ${Math.round(percentile(s, 99))}`;
+};
+
+interface Row { what: string; frame: string; withAudio: string; units: string; cpu: string }
+
+/** Machine CPU busy over a window, % of all cores (the encoder is the same in every row). */
+function cpuTimes(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3]! - f[4]!, total };
+}
+const cpuSince = (a: { busy: number; total: number }): string => {
+  const b = cpuTimes();
+  return `${Math.round((100 * (b.busy - a.busy)) / (b.total - a.total))} %`;
+};
+
+/** 1: the publisher's FLV on a pipe; its tags' arrival against the clock in their frames. */
+async function publisherAlone(): Promise<Row> {
+  const args = testSourceArgs({ ...SOURCE, url: 'pipe:1', durationS: seconds + 2 });
+  const ff = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const parts: Buffer[] = [];
+  let buf = Buffer.alloc(0);
+  let off = 13;
+  const video: Array<{ at: number; ts: number }> = [];
+  const audio: Array<{ at: number; ts: number }> = [];
+  const cpu = cpuTimes();
+  ff.stdout.on('data', (d: Buffer) => {
+    const at = Date.now();
+    parts.push(d);
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= off + 11) {
+      const size = buf.readUIntBE(off + 1, 3);
+      if (buf.length < off + 15 + size) break;
+      const ts = buf.readUIntBE(off + 4, 3) | (buf[off + 7]! << 24);
+      if (buf[off + 12] === 1) (buf[off] === 9 ? video : audio).push({ at, ts }); // not sequence headers
+      off += 15 + size;
+    }
+  });
+  await new Promise((r) => ff.once('exit', r));
+  const cpuPct = cpuSince(cpu);
+  const c = clocks(Buffer.concat(parts));
+  const frame = video.slice(SKIP, c.length).map((v, i) => since(v.at, c[i + SKIP]!));
+  // Capture time of media time t: from the frames, whose capture and FLV times are both known.
+  const offsets = video.slice(SKIP, c.length).map((v, i) => v.at - frame[i]! - v.ts).sort((a, b) => a - b);
+  const base = percentile(offsets, 50);
+  // A frame [ts, ts + 33) has its audio once an AAC frame ending at or after ts + 33 is out.
+  const withAudio = video.slice(SKIP, c.length).map((v) => {
+    const a = audio.find((x) => x.ts + 1024 / 48 >= v.ts + 1000 / SOURCE.fps);
+    return a ? Math.max(v.at, a.at) - (base + v.ts) : NaN;
+  }).filter(Number.isFinite);
+  return { what: 'publisher alone (FFmpeg x264 + AAC → FLV on a pipe)', frame: fmt(frame), withAudio: fmt(withAudio), units: `${video.length} frames, ${audio.length} AAC packets`, cpu: cpuPct };
+}
+
+interface Unit { at: number; video: number[]; audioEnd: number }
+
+/** The units a viewer received: per chunk, its video samples' decode times and where its audio ends (s). */
+function unitsOf(v: Viewer): { units: Unit[]; bytes: Buffer } {
+  let tracks = new Map<number, MoovTrack>();
+  const units: Unit[] = [];
+  for (const r of v.received) {
+    if (r.kind !== 'binary') continue;
+    const b = r.bytes;
+    const root: BoxRef = { type: 'root', start: 0, headerSize: 0, end: b.length };
+    for (const top of childBoxes(b, root)) {
+      if (top.type === 'moov') tracks = parseMoov(b, top);
+      if (top.type !== 'moof') continue;
+      const u: Unit = { at: r.at, video: [], audioEnd: NaN };
+      for (const traf of childBoxes(b, top).filter((x) => x.type === 'traf')) {
+        const kids = childBoxes(b, traf);
+        const tfhd = parseTfhd(b, kids.find((k) => k.type === 'tfhd')!);
+        const t = tracks.get(tfhd.trackId)!;
+        const dts = parseTfdt(b, kids.find((k) => k.type === 'tfdt')!);
+        const trun = parseTrun(b, kids.find((k) => k.type === 'trun')!, tfhd.defaultDuration ?? t.defaultDuration);
+        if (t.handler === 'vide') for (let i = 0; i < trun.sampleCount; i++) u.video.push(dts / t.timescale + (i * trun.duration) / trun.sampleCount / t.timescale);
+        else u.audioEnd = (dts + trun.duration) / t.timescale;
+      }
+      units.push(u);
+    }
+  }
+  return { units, bytes: v.concat(0) };
+}
+
+/** CPU seconds a process has used (utime + stime), from /proc; 0 when it is gone. */
+function cpuOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** 2: RTMP publish → relay → a WebSocket viewer, with the given remux.muxer. */
+async function throughRelay(muxer: string): Promise<Row> {
+  const n = await startNowcast({ srt: { listeners: [] }, remux: { muxer } });
+  const viewer = new Viewer(n.ws('stages'));
+  await viewer.opened;
+  const pub = new Publisher({ ...SOURCE, url: n.rtmp('stages'), durationS: seconds + 5 });
+  const cpu = cpuTimes();
+  const own = process.cpuUsage();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  // The server side: this process (relay, RTMP server, in-process remux, and the one viewer)
+  // plus the remux FFmpeg when there is one (its whole life, about the window).
+  const remux = spawnSync('pgrep', ['-f', `rtmp_live live -i ${n.rtmp('stages')}`], { encoding: 'utf8' }).stdout.trim();
+  const used = process.cpuUsage(own);
+  const ownS = (used.user + used.system) / 1e6;
+  const serverS = ownS + (remux ? cpuOf(Number(remux.split('\n')[0])) : 0);
+  const cpuPct = `${cpuSince(cpu)} (server side ${Math.round((100 * serverS) / seconds)} % of a core)`;
+  viewer.close();
+  await pub.stop();
+  n.app.close();
+  const { units, bytes } = unitsOf(viewer);
+  const c = clocks(bytes);
+  const frames = units.flatMap((u) => u.video.map((dts) => ({ at: u.at, dts })));
+  const frame: number[] = [];
+  const withAudio: number[] = [];
+  for (let i = SKIP; i < Math.min(frames.length, c.length); i++) {
+    const f = frames[i]!;
+    frame.push(since(f.at, c[i]!));
+    const a = units.find((u) => u.audioEnd >= f.dts + 1 / SOURCE.fps - 0.0005);
+    if (a) withAudio.push(since(Math.max(f.at, a.at), c[i]!));
+  }
+  return { what: `RTMP → relay → WebSocket viewer, remux.muxer ${muxer}`, frame: fmt(frame), withAudio: fmt(withAudio),
+    units: `${frames.length} frames in ${units.length} chunks (${(units.length / Math.max(1, frames.length)).toFixed(2)} per frame)`, cpu: cpuPct };
+}
+
+const rows: Row[] = [await publisherAlone()];
+console.log(JSON.stringify(rows[0]));
+for (const m of muxers) {
+  rows.push(await throughRelay(m));
+  console.log(JSON.stringify(rows.at(-1)));
+}
+const table = [
+  '| stage | capture → frame in, p50 / p95 / p99 (ms) | capture → frame and the audio covering it in (ms) | units | machine CPU |',
+  '|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.what} | ${r.frame} | ${r.withAudio} | ${r.units} | ${r.cpu} |`),
+].join('\n');
+console.log(table);
+if (!values['no-write']) {
+  writeSection('Ingest stages (npm run bench:ingest)', `
+Date: ${new Date().toISOString()}. Machine: ${machine()}.
+Command: \`npm run bench:ingest -- --seconds ${seconds} --muxers ${muxers.join(',')}\`
+
+Source: FFmpeg testsrc2 640×360 30 fps with the burned-in capture clock, x264 ultrafast zerolatency, AAC 48 kHz 96 kb/s, keyframe every 1 s.
+The received stream is decoded with FFmpeg and each frame's clock read back; "frame in" is when its chunk (or FLV tag) arrived,
+"and the audio covering it" when audio reaching the frame's end had arrived too, which is when MSE can play it. The first ${SKIP} frames are not counted.
+Machine CPU is all of it (2 cores), the publisher's encoder included.
+
+${table}
+`);
+}
+process.exit(0);
