@@ -1,7 +1,8 @@
 // Glass-to-glass latency and time to first frame in headless Chromium, read from the pixels:
 // the publisher burns its capture wall clock into each frame, the page reads it back from
-// every presented frame (requestVideoFrameCallback). Runs once per fragment duration so the
-// choice of remux.fragmentUs rests on a measurement. Usage: npm run bench:glass [-- --seconds 30]
+// every presented frame (requestVideoFrameCallback). Runs the in-process remux (remux.muxer
+// nowcast), then the FFmpeg remux once per fragment duration, so the choice of remux.muxer and
+// remux.fragmentUs rests on a measurement. Usage: npm run bench:glass [-- --seconds 30]
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { startNowcast } from '../../test/helpers/nowcast.js';
@@ -12,7 +13,10 @@ import { writeSection, machine } from '../lib/results.js';
 
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '30' },
+  /** FFmpeg-remux rows (remux.muxer ffmpeg), by fragment duration in µs. */
   fragments: { type: 'string', default: '30000,66667,100000,200000' },
+  /** Also the in-process remux row (remux.muxer nowcast, the default). */
+  nowcast: { type: 'boolean', default: true },
   joins: { type: 'string', default: '5' },
   'no-write': { type: 'boolean', default: false },
 } });
@@ -20,7 +24,7 @@ const seconds = Number(values.seconds);
 const fragments = values.fragments!.split(',').map(Number);
 const joins = Number(values.joins);
 
-interface Row { fragmentMs: number; p50: number; p95: number; p99: number; max: number; frames: number; stalls: number; stallMs: number; firstFrame: number[]; }
+interface Row { label: string; p50: number; p95: number; p99: number; max: number; frames: number; stalls: number; stallMs: number; firstFrame: number[]; }
 
 async function openWatch(page: Page, url: string): Promise<number> {
   await page.addInitScript({ content: pixelClockScript(pixelClockArgs) });
@@ -40,8 +44,10 @@ async function openWatch(page: Page, url: string): Promise<number> {
   return first - t0;
 }
 
+/** One row: fragmentUs 0 is the in-process remux (one chunk per frame and its audio). */
 async function measure(fragmentUs: number): Promise<Row> {
-  const n = await startNowcast({ remux: { fragmentUs }, srt: { listeners: [] } });
+  const remux = fragmentUs ? { muxer: 'ffmpeg', fragmentUs } : { muxer: 'nowcast' };
+  const n = await startNowcast({ remux, srt: { listeners: [] } });
   const pub = new Publisher({ url: n.rtmp('glass'), width: 640, height: 360, clockStrip: true, durationS: seconds + 60 });
   const browser = await launchChromium();
   try {
@@ -66,7 +72,8 @@ async function measure(fragmentUs: number): Promise<Row> {
     }, from);
     r.stalls = { n: after.n - before.n, ms: after.ms - before.ms };
     const lat = r.lat.sort((a, b) => a - b);
-    return { fragmentMs: fragmentUs / 1000, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN,
+    const label = fragmentUs ? `FFmpeg remux, ${(fragmentUs / 1000).toFixed(1)} ms fragments` : 'in process (**default**), a chunk per frame and its audio';
+    return { label, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN,
       frames: lat.length, stalls: r.stalls.n, stallMs: Math.round(r.stalls.ms), firstFrame };
   } finally {
     await browser.close();
@@ -76,7 +83,7 @@ async function measure(fragmentUs: number): Promise<Row> {
 }
 
 const rows: Row[] = [];
-for (const f of fragments) {
+for (const f of [...(values.nowcast ? [0] : []), ...fragments]) {
   const row = await measure(f);
   console.log(JSON.stringify(row));
   rows.push(row);
@@ -84,9 +91,9 @@ for (const f of fragments) {
 const ms = (x: number): string => (Number.isFinite(x) ? String(Math.round(x)) : '–');
 const med = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
 const table = [
-  '| fragment | glass-to-glass p50 | p95 | p99 | max | frames read | stalls (count / ms) | time to first frame (median of joins, min–max) |',
+  '| remux (remux.muxer, remux.fragmentUs) | glass-to-glass p50 | p95 | p99 | max | frames read | stalls (count / ms) | time to first frame (median of joins, min–max) |',
   '|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.fragmentMs.toFixed(1)} ms | ${ms(r.p50)} ms | ${ms(r.p95)} ms | ${ms(r.p99)} ms | ${ms(r.max)} ms | ${r.frames} | ${r.stalls} / ${r.stallMs} | ${ms(med(r.firstFrame))} ms (${ms(Math.min(...r.firstFrame))}–${ms(Math.max(...r.firstFrame))}) |`),
+  ...rows.map((r) => `| ${r.label} | ${ms(r.p50)} ms | ${ms(r.p95)} ms | ${ms(r.p99)} ms | ${ms(r.max)} ms | ${r.frames} | ${r.stalls} / ${r.stallMs} | ${ms(med(r.firstFrame))} ms (${ms(Math.min(...r.firstFrame))}–${ms(Math.max(...r.firstFrame))}) |`),
 ].join('\n');
 console.log(table);
 if (!values['no-write']) {
