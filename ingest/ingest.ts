@@ -1,5 +1,6 @@
-// Ingest: RTMP publishers (node-media-server) and SRT listeners, each published stream
-// remuxed by one supervised FFmpeg into the relay's MediaSink for that name.
+// Ingest: RTMP publishers (node-media-server) and SRT listeners, each published stream remuxed
+// into the relay's MediaSink for that name: RTMP in process (ingest/flv, or a supervised FFmpeg
+// pull with remux.muxer ffmpeg), SRT by a supervised FFmpeg listener.
 import type { Logger } from '../app/log.js';
 import type { Config } from '../app/config.js';
 import type { SinkProvider } from './sink.js';
@@ -23,6 +24,8 @@ export interface IngestCounters {
   ffmpegRestarts: number;
   /** FFmpeg restarted after a clean exit (an SRT listener re-arming for the next caller). */
   ffmpegRecycles: number;
+  /** The in-process RTMP remux started over after unusable media (FLV_*, FMP4_* errors). */
+  rtmpRemuxRestarts: number;
   /** Publishers accepted (RTMP sessions and SRT callers). */
   publishes: number;
   /** RTMP publishers refused (bad name, name taken, reserved, shutting down). */
@@ -30,7 +33,7 @@ export interface IngestCounters {
 }
 
 export class Ingest {
-  readonly counters: IngestCounters = { ffmpegRestarts: 0, ffmpegRecycles: 0, publishes: 0, refused: 0 };
+  readonly counters: IngestCounters = { ffmpegRestarts: 0, ffmpegRecycles: 0, rtmpRemuxRestarts: 0, publishes: 0, refused: 0 };
   #cfg: Config;
   #sinks: SinkProvider;
   #log: Logger;
@@ -117,7 +120,7 @@ export class Ingest {
     };
     let remux: PublishRemux;
     if (this.#cfg.remux.muxer === 'nowcast') {
-      remux = new FlvTap(p.subscribe, this.#cfg.remux, remuxSink, log);
+      remux = new FlvTap(p.subscribe, this.#cfg.remux, { ...remuxSink, restart: () => { this.counters.rtmpRemuxRestarts++; } }, log);
     } else {
       const args = remuxArgs({
         input: { kind: 'rtmp', url: `rtmp://127.0.0.1:${this.#rtmpPort}/${this.#cfg.rtmp.app}/${p.name}` },
@@ -155,7 +158,7 @@ export class Ingest {
     });
   }
 
-  /** Stops every FFmpeg and listener. Safe to call twice. */
+  /** Stops every remux and listener. Safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -1,5 +1,6 @@
 // RTMP ingest: node-media-server 4 accepts publishers on rtmp://HOST/APP with stream key NAME.
-// We use only its RTMP server; FFmpeg then pulls each stream back over loopback to remux it.
+// We use only its RTMP server: each publish is read in process as FLV (subscribe), or, with
+// remux.muxer ffmpeg, pulled back over loopback by FFmpeg.
 // node-media-server keeps its config and events in module singletons: one instance per process.
 import { createRequire } from 'node:module';
 import type { Server } from 'node:net';
@@ -145,7 +146,7 @@ export class RtmpIngest {
     });
   };
 
-  /** RTMP playback is only for our own FFmpeg remuxers on loopback; viewers use WebSocket. */
+  /** RTMP playback is only for our own FFmpeg remuxers (remux.muxer ffmpeg) on loopback; viewers use WebSocket. */
   #onPostPlay = (session: NmsSession): void => {
     const ip = session.ip.replace(/:\d+$/, '');
     if (!LOOPBACK.test(ip)) {

@@ -50,7 +50,7 @@ export type PlayerOptions = Partial<PlayerConfig> & { url: string | readonly str
 
 export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   policy: 'nowcast' as Policy,
-  // Wall-clock latency from FFmpeg writing a chunk (prft) to its frame on screen. Measured in
+  // Wall-clock latency from the server writing a chunk (prft) to its frame on screen. Measured in
   // headless Chromium on loopback (A+V, 30 fps): prft latency runs ~30 ms BELOW the buffer
   // ahead (the buffered end includes the newest frame's 33 ms), glass-to-glass ~70 ms above
   // it. Target 0.13 s held ~0.15 s of buffer, glass-to-glass p50 ~197 ms, 0 stalls in 20 s;

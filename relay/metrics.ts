@@ -26,7 +26,7 @@ export interface PublisherLike {
 export interface MetricsSources {
   streams(): Iterable<StreamLike>;
   publishers(): Iterable<PublisherLike>;
-  ingest(): { ffmpegRestarts: number; ffmpegRecycles: number; publishes: number; refused: number };
+  ingest(): { ffmpegRestarts: number; ffmpegRecycles: number; rtmpRemuxRestarts: number; publishes: number; refused: number };
   relay(): { closedAtCap: number; badMessages: number };
 }
 
@@ -170,6 +170,12 @@ export class Metrics {
         this.inc({ reason: 'failure' }, c.ffmpegRestarts);
         this.inc({ reason: 'recycle' }, c.ffmpegRecycles);
       },
+    });
+    new Counter({
+      name: 'nowcast_rtmp_remux_restarts_total',
+      help: 'In-process RTMP remux restarts after unusable media from the publisher (remux.muxer nowcast).',
+      registers,
+      collect() { this.reset(); this.inc(src.ingest().rtmpRemuxRestarts); },
     });
     new Counter({
       name: 'nowcast_publishes_total', help: 'Publish attempts, by result.', labelNames: ['result'], registers,

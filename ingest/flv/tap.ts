@@ -103,6 +103,7 @@ export class FlvTap {
     this.#sink.failure(code, message);
     this.#stop();
     const delay = restartDelay(this.#attempt++, this.#opts.restartDelayMs, this.#opts.maxRestartDelayMs);
+    this.#sink.restart?.(false);
     this.#timer = setTimeout(() => this.#start(), delay);
   }
 
