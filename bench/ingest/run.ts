@@ -192,6 +192,7 @@ Command: \`npm run bench:ingest -- --seconds ${seconds} --muxers ${muxers.join('
 Source: FFmpeg testsrc2 640×360 30 fps with the burned-in capture clock, x264 ultrafast zerolatency, AAC 48 kHz 96 kb/s, keyframe every 1 s.
 The received stream is decoded with FFmpeg and each frame's clock read back; "frame in" is when its chunk (or FLV tag) arrived,
 "and the audio covering it" when audio reaching the frame's end had arrived too, which is when MSE can play it. The first ${SKIP} frames are not counted.
+For the publisher alone, the audio's capture times are estimated from the frames' median capture − FLV time offset, which varies by ±20 ms (the clock is drawn when the filter runs), so that row's second column is approximate.
 Machine CPU is all of it (2 cores), the publisher's encoder included.
 
 ${table}

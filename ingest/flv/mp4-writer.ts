@@ -89,11 +89,12 @@ function avc1(v: AvcConfig): Buffer {
   return box('avc1', b, box('avcC', v.record));
 }
 
-/** An MPEG-4 descriptor: tag, one length byte (every descriptor here is < 128 bytes), body. */
+/** An MPEG-4 descriptor (ISO/IEC 14496-1 8.3.3): tag, length in 7-bit groups, body. */
 function descriptor(tag: number, ...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);
-  if (body.length > 127) throw new RangeError(`descriptor ${tag} of ${body.length} bytes`);
-  return Buffer.concat([Buffer.from([tag, body.length]), body]);
+  const len: number[] = [body.length & 0x7f];
+  for (let n = body.length >> 7; n > 0; n >>= 7) len.unshift(0x80 | (n & 0x7f));
+  return Buffer.concat([Buffer.from([tag, ...len]), body]);
 }
 
 function mp4a(a: AacConfig): Buffer {

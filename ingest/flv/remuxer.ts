@@ -3,9 +3,9 @@
 // timed by ingest/flv/tap.ts). FFmpeg cannot do that: its mp4 muxer closes a fragment only
 // when the packet after it arrives, and its interleaver holds the last packet of each burst
 // until the next one, so every frame and its audio waited about one frame interval
-// (npm run bench:ingest). The cost: a chunk's last video sample has no known duration yet; it
-// gets the interval between the two frames before it (as mpegts.js does), and the next
-// chunk's decode time is exact either way.
+// (npm run bench:ingest). The cost: a chunk's video frame has no known duration yet; it is
+// written with twice the last interval (long, so MSE never sees a decode-time jump it would
+// call a discontinuity), and the next chunk's decode time is exact either way.
 import { parseAacConfig, parseAvcConfig, type AacConfig, type AvcConfig } from './codecs.js';
 import { AUDIO_TRACK_ID, VIDEO_TRACK_ID, chunk, initSegment, type Sample, type TrackRun } from './mp4-writer.js';
 import { FlvError, FlvReader, TAG_AUDIO, TAG_VIDEO, type FlvTag } from './reader.js';
@@ -24,6 +24,14 @@ const FORMAT_AAC = 10;
 const AAC_FRAME = 1024;
 /** The frame interval assumed until two frames have been seen (30 fps). */
 const DEFAULT_FRAME_MS = 33;
+/** Longest frame interval taken as the stream's own (slides, very low frame rates), in ms. */
+const MAX_FRAME_MS = 10_000;
+/**
+ * How long, in ms of media, the first init segment waits for the second track's sequence
+ * header. An init segment with one track followed by one with two cannot go to the same
+ * SourceBuffer, and publishers send both headers before any frame, but not always in one read.
+ */
+const FIRST_INIT_WAIT_MS = 500;
 /** Tags of codecs we cannot carry, with no H.264 or AAC configuration seen, before the stream fails. */
 const MAX_UNSUPPORTED_TAGS = 60;
 /** Audio held for the next frame goes out alone past this much (video stopped), in ms of media. */
@@ -48,9 +56,8 @@ export class FlvRemuxer {
   #lastVideoDts = NaN;
   #videoEndMs = NaN;
   #frameMs = DEFAULT_FRAME_MS;
-  /** Timestamp unwrapping (32-bit ms wraps after 49.7 days). */
-  #lastTs = 0;
-  #wraps = 0;
+  /** The last unwrapped timestamp (32-bit ms wraps after 49.7 days). */
+  #lastMs = NaN;
   #unsupportedTags = 0;
 
   constructor(opts: FlvRemuxerOptions) {
@@ -83,10 +90,14 @@ export class FlvRemuxer {
   }
 
   /**
-   * A new init segment comes next (a new picture size, profile or audio config); its media may
-   * start a new timeline, so nothing carries over but the frame interval.
+   * A sequence header that differs from the current one. Before anything is written it only
+   * completes the first init segment. After, what is held goes out under the old init segment,
+   * and a new one comes next (a new picture size, profile or audio config) whose media may start
+   * a new timeline, so nothing carries over but the frame interval.
    */
-  #newConfig(): void {
+  #newConfig(emit: (b: Buffer) => void): void {
+    if (this.#seq === 0) return;
+    this.flush(emit, true);
     this.#initDone = false;
     this.#audioNext = NaN;
     this.#lastVideoDts = NaN;
@@ -104,10 +115,12 @@ export class FlvRemuxer {
     }
   }
 
+  /** Unwraps the 32-bit ms timestamp to the value nearest the last one (straggling tags across a wrap included). */
   #ms(tag: FlvTag): number {
-    if (tag.timestamp < this.#lastTs - 2 ** 31) this.#wraps++;
-    this.#lastTs = tag.timestamp;
-    return tag.timestamp + this.#wraps * 2 ** 32;
+    if (Number.isNaN(this.#lastMs)) this.#lastMs = tag.timestamp;
+    const base = Math.round((this.#lastMs - tag.timestamp) / 2 ** 32) * 2 ** 32;
+    this.#lastMs = Math.max(0, tag.timestamp + base);
+    return this.#lastMs;
   }
 
   #onVideo(tag: FlvTag, emit: (b: Buffer) => void): void {
@@ -126,9 +139,8 @@ export class FlvRemuxer {
       const record = b.subarray(5);
       if (!this.#video || !this.#video.record.equals(record)) {
         const next = parseAvcConfig(Buffer.from(record));
-        this.flush(emit); // what came before goes out under the old init segment
+        this.#newConfig(emit);
         this.#video = next;
-        this.#newConfig();
       }
       return;
     }
@@ -139,24 +151,27 @@ export class FlvRemuxer {
       return;
     }
     const sync = frameType === 1;
-    let run = this.#videoRun;
-    // A keyframe starts a chunk, so the relay can start viewers and resume skipped ones there.
-    if (run && sync) {
-      this.flush(emit);
-      run = null;
-    }
+    const run = this.#videoRun;
     const interval = ms - this.#lastVideoDts;
-    const contiguous = interval > 0 && interval <= 1000;
+    const contiguous = interval > 0 && interval <= MAX_FRAME_MS;
     if (contiguous) {
       this.#frameMs = interval;
       const last = run?.samples.at(-1);
-      if (last) last.duration = interval;
+      if (last) last.duration = interval; // now known exactly
     }
     this.#lastVideoDts = ms;
-    const sample: Sample = { data: b.subarray(5), duration: this.#frameMs, cts: b.readIntBE(2, 3), sync };
-    if (run && contiguous) run.samples.push(sample);
+    // The frame just written is held until the next one's arrival only by MSE, not by us: its
+    // duration is a guess, so guess long. MSE (and Chromium) treat a decode-time jump of over
+    // twice the last frame's duration as a discontinuity and drop frames to the next keyframe;
+    // at twice the interval, up to three dropped frames in a row pass.
+    const sample: Sample = { data: b.subarray(5), duration: 2 * this.#frameMs, cts: b.readIntBE(2, 3), sync };
+    // One frame per chunk: the previous frame goes out first (unless the first init segment is
+    // still waiting for the other track; then frames gather, split at keyframes once it is out).
+    if (run) this.flush(emit);
+    const held = this.#videoRun;
+    if (held && contiguous) held.samples.push(sample);
     else {
-      if (run) this.flush(emit);
+      if (held) this.flush(emit, true); // a jump in time: its own chunk
       this.#videoRun = { trackId: VIDEO_TRACK_ID, dts: ms, samples: [sample] };
     }
   }
@@ -174,9 +189,8 @@ export class FlvRemuxer {
       const asc = b.subarray(2);
       if (!this.#audio || !this.#audio.asc.equals(asc)) {
         const next = parseAacConfig(Buffer.from(asc));
-        this.flush(emit);
+        this.#newConfig(emit);
         this.#audio = next;
-        this.#newConfig();
       }
       return;
     }
@@ -195,7 +209,7 @@ export class FlvRemuxer {
     const run = this.#audioRun;
     if (run && run.dts + run.samples.length * AAC_FRAME === dts) run.samples.push(sample);
     else {
-      if (run) this.flush(emit); // a discontinuity: its own run
+      if (run) this.flush(emit, true); // a discontinuity: its own run
       this.#audioRun = { trackId: AUDIO_TRACK_ID, dts, samples: [sample] };
     }
   }
@@ -215,7 +229,7 @@ export class FlvRemuxer {
     if (!this.#video || !this.#audio) return true; // one track: nothing to wait for
     const rate = this.#audio.sampleRate;
     const audioEndMs = ((audio ? audio.dts + audio.samples.length * AAC_FRAME : this.#audioNext) * 1000) / rate;
-    if (video) return audioEndMs >= video.dts + video.samples.reduce((n, x) => n + x.duration, 0);
+    if (video) return audioEndMs >= this.#nominalEnd(video);
     // Audio alone: the audio written so far ends where this run starts.
     const heldMs = (audio!.samples.length * AAC_FRAME * 1000) / rate;
     return (audio!.dts * 1000) / rate < this.#videoEndMs || heldMs >= MAX_AUDIO_HOLD_MS;
@@ -226,11 +240,16 @@ export class FlvRemuxer {
     return this.#videoRun !== null || this.#audioRun !== null;
   }
 
-  /** Writes what is pending as one chunk, after the init segment if the configuration is new. */
-  flush(emit: (fmp4: Buffer) => void): void {
+  /**
+   * Writes what is pending as one chunk, after the init segment if the configuration is new.
+   * The first init segment waits (nothing is written) while only one track's configuration is
+   * known and the media held spans under FIRST_INIT_WAIT_MS, unless `force`.
+   */
+  flush(emit: (fmp4: Buffer) => void, force = false): void {
     const video = this.#videoRun;
     const audio = this.#audioRun;
     if (!video && !audio) return;
+    if (!force && this.#seq === 0 && !(this.#video && this.#audio) && this.#heldMs() < FIRST_INIT_WAIT_MS) return;
     this.#videoRun = null;
     this.#audioRun = null;
     if (!this.#initDone) {
@@ -240,12 +259,27 @@ export class FlvRemuxer {
     const runs: TrackRun[] = [];
     if (video && this.#video) {
       runs.push(video);
-      this.#videoEndMs = video.dts + video.samples.reduce((n, x) => n + x.duration, 0);
+      this.#videoEndMs = this.#nominalEnd(video);
     }
     if (audio && this.#audio) runs.push(audio);
     if (!runs.length) return;
     const first = runs[0]!;
-    const mediaTime = first === video ? video.dts + video.samples[0]!.cts : first.dts;
+    // A leading B-frame can put the first presentation time before 0; prft's media_time is unsigned.
+    const mediaTime = Math.max(0, first === video ? video.dts + video.samples[0]!.cts : first.dts);
     emit(chunk(++this.#seq, runs, { refTrackId: first.trackId, unixMs: this.#now(), mediaTime }));
+  }
+
+  /** Where a video run really ends: its last frame lasts one interval, whatever it was written with. */
+  #nominalEnd(run: TrackRun): number {
+    return run.dts + run.samples.reduce((n, x) => n + x.duration, 0) - run.samples.at(-1)!.duration + this.#frameMs;
+  }
+
+  /** Media time spanned by what is held, in ms. */
+  #heldMs(): number {
+    const v = this.#videoRun;
+    const a = this.#audioRun;
+    const vMs = v ? v.samples.length * this.#frameMs : 0;
+    const aMs = a && this.#audio ? (a.samples.length * AAC_FRAME * 1000) / this.#audio.sampleRate : 0;
+    return Math.max(vMs, aMs);
   }
 }

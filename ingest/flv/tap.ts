@@ -10,6 +10,9 @@ import { restartDelay } from '../backoff.js';
 import { FlvError } from './reader.js';
 import { FlvRemuxer } from './remuxer.js';
 
+/** A run that lasted this long counts as healthy and resets the restart backoff (as for FFmpeg). */
+const HEALTHY_RUN_MS = 10_000;
+
 export interface FlvTapOptions {
   maxBoxBytes: number;
   maxInitBytes: number;
@@ -39,7 +42,9 @@ export class FlvTap {
   /** Writes a frame whose audio is late (chunkWaitMs). */
   #wait: NodeJS.Timeout | null = null;
   #attempt = 0;
+  #startedAt = 0;
   #closed = false;
+  #detached = false;
   /** Subscriptions made, including the first (a failure resubscribes: a new generation). */
   starts = 0;
 
@@ -55,12 +60,19 @@ export class FlvTap {
     this.#timer = null;
     if (this.#closed) return;
     this.starts++;
+    this.#startedAt = Date.now();
     this.#remuxer = new FlvRemuxer({ maxTagBytes: this.#opts.maxBoxBytes, warn: (m) => this.#log.warn(m) });
     this.#splitter = new Fmp4Splitter({ maxBoxBytes: this.#opts.maxBoxBytes, maxInitBytes: this.#opts.maxInitBytes });
-    this.#unsubscribe = this.#subscribe((b) => {
-      this.#pending.push(b);
-      this.#scheduled ??= setImmediate(this.#drain);
-    }, this.starts > 1);
+    try {
+      this.#unsubscribe = this.#subscribe((b) => {
+        this.#pending.push(b);
+        this.#scheduled ??= setImmediate(this.#drain);
+      }, this.starts > 1);
+    } catch (err) {
+      // The publish is gone (its broadcast with it): nothing left to read.
+      this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'rtmp publish gone before the remux could start over');
+      void this.close();
+    }
   }
 
   readonly #drain = (): void => {
@@ -80,10 +92,10 @@ export class FlvTap {
   readonly #write = (b: Buffer): void => this.#splitter.push(b, this.#emit);
   readonly #emit = (u: Fmp4Unit): void => this.#sink.unit(u);
 
-  #flush(): void {
+  #flush(force = false): void {
     if (this.#wait) clearTimeout(this.#wait);
     this.#wait = null;
-    this.#remuxer.flush(this.#write);
+    this.#remuxer.flush(this.#write, force);
   }
 
   readonly #flushLate = (): void => {
@@ -102,6 +114,7 @@ export class FlvTap {
     this.#log.error({ code, err: message }, 'unusable media from the RTMP publisher; starting over');
     this.#sink.failure(code, message);
     this.#stop();
+    if (Date.now() - this.#startedAt >= HEALTHY_RUN_MS) this.#attempt = 0;
     const delay = restartDelay(this.#attempt++, this.#opts.restartDelayMs, this.#opts.maxRestartDelayMs);
     this.#sink.restart?.(false);
     this.#timer = setTimeout(() => this.#start(), delay);
@@ -126,9 +139,9 @@ export class FlvTap {
       clearImmediate(this.#scheduled);
       this.#drain();
     }
-    if (!this.#timer) {
+    if (!this.#timer && !this.#detached) {
       try {
-        this.#flush();
+        this.#flush(true);
       } catch {
         // Bad last bytes: the viewers keep what they have; the publisher is gone anyway.
       }
@@ -142,6 +155,7 @@ export class FlvTap {
 
   /** Stops forwarding at once (a new publisher owns the stream now) and closes. */
   detach(): void {
+    this.#detached = true;
     this.#pending = [];
     void this.close();
   }

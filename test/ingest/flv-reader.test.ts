@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAacConfig, parseAvcConfig, spsSize } from '../../ingest/flv/codecs.js';
-import { FlvError, FlvReader, TAG_AUDIO, TAG_VIDEO } from '../../ingest/flv/reader.js';
+import { FlvReader, TAG_AUDIO, TAG_VIDEO } from '../../ingest/flv/reader.js';
 import type { FlvErrorCode, FlvTag } from '../../ingest/flv/reader.js';
 import { prng, randomPieces } from '../fmp4/fixtures.js';
+import { errorOf } from '../helpers/flv.js';
 
 const run = promisify(execFile);
 const TAG_SCRIPT = 18;
@@ -102,16 +103,6 @@ function aroundBoundaries(b: Buffer): Buffer[] {
   }
   const sorted = [...cuts].sort((x, y) => x - y);
   return sorted.slice(1).map((end, i) => b.subarray(sorted[i]!, end));
-}
-
-function errorOf(fn: () => unknown): FlvError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof FlvError) return err;
-    throw err;
-  }
-  throw new Error('expected an FlvError');
 }
 
 describe('FlvReader on a valid stream', () => {

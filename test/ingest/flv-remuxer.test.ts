@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FlvError } from '../../ingest/flv/reader.js';
 import type { FlvErrorCode } from '../../ingest/flv/reader.js';
 import { FlvRemuxer } from '../../ingest/flv/remuxer.js';
 import { Fmp4Splitter } from '../../ingest/fmp4/splitter.js';
 import type { Chunk, Fmp4Unit, InitSegment } from '../../ingest/fmp4/types.js';
 import { randomPieces } from '../fmp4/fixtures.js';
+import { errorOf } from '../helpers/flv.js';
 
 const run = promisify(execFile);
 
@@ -141,7 +141,7 @@ function remux(pieces: Buffer[], drive: Drive, remuxer?: FlvRemuxer, warnings: s
     r.push(piece, emit);
     if (drive === 'flush after every push' || r.ready()) r.flush(emit);
   }
-  r.flush(emit); // the publisher left
+  r.flush(emit, true); // the publisher left
   expect(r.pending).toBe(false);
   return { out, warnings };
 }
@@ -273,16 +273,6 @@ function expectSamples(chunks: OutChunk[], media: Media, audioRate: number): voi
     expect(c.prft.mediaTime).toBe(first.dts + first.cts);
     if (c.order.length === 2) expect(c.order).toEqual([VIDEO_ID, AUDIO_ID]);
   });
-}
-
-function errorOf(fn: () => unknown): FlvError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof FlvError) return err;
-    throw err;
-  }
-  throw new Error('expected an FlvError');
 }
 
 async function probe(bytes: Buffer, name: string): Promise<Array<Record<string, string | number>>> {
@@ -465,7 +455,7 @@ describe('FlvRemuxer on FFmpeg FLV with one track', () => {
     expect(await decode(out, 'decode-audio.mp4')).toBe('');
   });
 
-  it('turns video-only FLV (-an) into a video/mp4 init and one chunk per frame', async () => {
+  it('turns video-only FLV (-an) into a video/mp4 init, the first 500 ms in one chunk (no audio header came), then one chunk per frame', async () => {
     const media = mediaOf(flvs.video);
     expect(media.audio).toHaveLength(0);
     const units = split(remux(frameBursts(flvs.video), 'flush when ready').out);
@@ -474,9 +464,16 @@ describe('FlvRemuxer on FFmpeg FLV with one track', () => {
     expect(inits[0]!.mime).toMatch(/^video\/mp4; codecs="avc1\.[0-9a-f]{6}"$/);
     expect(inits[0]!.tracks).toEqual([{ id: 1, kind: 'video', codec: expect.stringMatching(/^avc1\./), timescale: 1000, width: 640, height: 360 }]);
     const chunks = chunksOf(units);
-    expect(chunks).toHaveLength(90);
-    expect(chunks.map((c) => c.keyframe)).toEqual(chunks.map((_, i) => i % 30 === 0));
-    expectSamples(chunks.map((c) => parseChunk(c.bytes)), media, 48000);
+    const parsed = chunks.map((c) => parseChunk(c.bytes));
+    const counts = parsed.map((c) => c.tracks.get(VIDEO_ID)!.length);
+    const held = counts[0]!;
+    expect(held).toBeGreaterThanOrEqual(15); // 15 × 33.3 ms ≥ 500 ms
+    expect(held).toBeLessThanOrEqual(16);
+    expect(counts.slice(1).every((n) => n === 1)).toBe(true);
+    expect(chunks).toHaveLength(90 - held + 1);
+    const firstFrame = (i: number): number => (held - 1) * Math.min(i, 1) + i;
+    expect(chunks.map((c) => c.keyframe)).toEqual(chunks.map((_, i) => firstFrame(i) % 30 === 0));
+    expectSamples(parsed, media, 48000);
     const out = Buffer.concat(units.map((u) => u.bytes));
     expect(await probe(out, 'video.mp4')).toEqual([expect.objectContaining({ codec_name: 'h264', width: 640, height: 360, nb_read_frames: '90' })]);
     expect(await decode(out, 'decode-video.mp4')).toBe('');
@@ -652,5 +649,78 @@ describe('FlvRemuxer on malformed media tags', () => {
     expect(warnings).toEqual([]);
     expect(initsOf(units)).toHaveLength(1);
     expectSamples(chunksOf(units).map((c) => parseChunk(c.bytes)), mediaOf(flvs.av), 48000);
+  });
+});
+
+describe('FlvRemuxer timing rules', () => {
+  /** The av source's sequence headers and first frames, re-timed: [AVC header, AAC header], frames. */
+  function parts() {
+    const tags = rawTags(flvs.av);
+    const avc = tags.find((t) => isSequenceHeader(t, 9))!.body;
+    const aac = tags.find((t) => isSequenceHeader(t, 8))!.body;
+    const frames = tags.filter(isFrame).map((t) => t.body);
+    const audio = tags.filter((t) => t.type === 8 && t.body[1] === 1).map((t) => t.body);
+    return { avc, aac, frames, audio };
+  }
+  const header = (): Buffer => flvs.av.subarray(0, 13);
+
+  it('writes each frame with twice the last interval, so a frame the encoder skipped is no MSE discontinuity', () => {
+    const { avc, aac, frames } = parts();
+    const times = [0, 33, 67, 100, 167, 200, 300, 333]; // 167 and 300: one and two frames skipped
+    const pieces = [Buffer.concat([header(), flvTag(9, 0, avc), flvTag(8, 0, aac)]), ...times.map((t, i) => flvTag(9, t, frames[i]!))];
+    const video = chunksOf(split(remux(pieces, 'flush after every push').out))
+      .map((c) => parseChunk(c.bytes).tracks.get(VIDEO_ID)!).flat();
+    expect(video.map((v) => v.dts)).toEqual(times);
+    // Chromium's frame processor: a decode-time step over twice the last frame's duration is a
+    // discontinuity, and frames are then dropped up to the next keyframe.
+    for (let i = 1; i < video.length; i++) expect(video[i]!.dts - video[i - 1]!.dts).toBeLessThanOrEqual(2 * video[i - 1]!.duration);
+    expect(video.map((v) => v.duration)).toEqual([66, 66, 68, 66, 134, 66, 200, 66]);
+  });
+
+  it('holds the first init segment until the second track\'s sequence header comes, so it has both tracks', () => {
+    const { avc, aac, frames, audio } = parts();
+    const r = new FlvRemuxer({ maxTagBytes: 1 << 20, now: () => NOW });
+    const out: Buffer[] = [];
+    const emit = (b: Buffer): void => { out.push(b); };
+    r.push(Buffer.concat([header(), flvTag(9, 0, avc)]), emit);
+    for (let i = 0; i < 5; i++) {
+      r.push(flvTag(9, i * 33, frames[i]!), emit);
+      r.flush(emit);
+    }
+    expect(out).toHaveLength(0); // 165 ms of video, and no AAC header yet
+    r.push(Buffer.concat([flvTag(8, 0, aac), flvTag(8, 0, audio[0]!), flvTag(9, 165, frames[5]!)]), emit);
+    r.flush(emit);
+    const units = split(out);
+    expect(initsOf(units).map((i) => i.codecs)).toEqual([expect.stringMatching(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/)]);
+    const video = chunksOf(units).flatMap((c) => parseChunk(c.bytes).tracks.get(VIDEO_ID) ?? []);
+    expect(video.map((v) => v.dts)).toEqual([0, 33, 66, 99, 132, 165]);
+  });
+
+  it('writes a video-only init segment once 500 ms of video came without an audio header', () => {
+    const { avc, frames } = parts();
+    const pieces = [Buffer.concat([header(), flvTag(9, 0, avc)]), ...frames.slice(0, 20).map((f, i) => flvTag(9, i * 33, f))];
+    const r = new FlvRemuxer({ maxTagBytes: 1 << 20, now: () => NOW });
+    const out: Buffer[] = [];
+    let firstAt = -1;
+    pieces.forEach((p, i) => {
+      r.push(p, (b) => out.push(b));
+      r.flush((b) => out.push(b));
+      if (firstAt < 0 && out.length) firstAt = i - 1; // frames pushed so far
+    });
+    expect(firstAt).toBeGreaterThanOrEqual(15); // ≥ 500 ms at 33 ms
+    expect(firstAt).toBeLessThanOrEqual(17);
+    expect(initsOf(split(out)).map((i) => i.mime)).toEqual([expect.stringMatching(/^video\/mp4; codecs="avc1\.[0-9a-f]{6}"$/)]);
+  });
+
+  it('unwraps the 32-bit timestamp, also for a tag that straggles back across the wrap', () => {
+    const { avc, aac, frames, audio } = parts();
+    const w = 2 ** 32;
+    const pieces = [
+      Buffer.concat([header(), flvTag(9, 0, avc), flvTag(8, 0, aac)]),
+      flvTag(9, w - 16, frames[0]!), flvTag(9, 5, frames[1]!), flvTag(8, w - 8, audio[0]!), flvTag(9, 38, frames[2]!), flvTag(9, 71, frames[3]!),
+    ];
+    const chunks = chunksOf(split(remux(pieces, 'flush after every push').out)).map((c) => parseChunk(c.bytes));
+    expect(chunks.flatMap((c) => c.tracks.get(VIDEO_ID) ?? []).map((v) => v.dts)).toEqual([w - 16, w + 5, w + 38, w + 71]);
+    expect(chunks.flatMap((c) => c.tracks.get(AUDIO_ID) ?? []).map((a) => a.dts)).toEqual([Math.round(((w - 8) * 48000) / 1000)]);
   });
 });
