@@ -46,14 +46,17 @@ let subscribers = 0;
 function subscribe(streamPath: string, onData: (flv: Buffer) => void, cached: boolean): () => void {
   const broadcast = Context.broadcasts.get(streamPath);
   if (!broadcast) throw new Error(`rtmp: no broadcast for ${streamPath}`);
-  // postPlay sends the FLV header, then (synchronously) whatever the broadcast caches. When the
-  // same client republishes within node-media-server's 30 s grace, that cache is the previous
-  // session's: a new publish must not start with it.
+  // postPlay sends the FLV header, then (synchronously) whatever the broadcast caches: metadata,
+  // the sequence headers and the tags since the last keyframe. When the same client republishes
+  // within node-media-server's 30 s grace, those tags are the previous session's, so a new
+  // publish skips them. It keeps the sequence headers: if they are the old session's, the new
+  // ones follow before any frame; if the publisher sent its own already, they are these.
   let replaying = !cached;
-  let sent = 0;
   const sub: NmsSubscriber = {
     id: `nowcast-${++subscribers}`, ip: '', protocol: 'flv', streamPath, streamQuery: {}, endTime: 0,
-    sendBuffer: (b) => { if (!replaying || sent++ === 0) onData(b); },
+    sendBuffer: (b) => {
+      if (!replaying || b === broadcast.flvHeader || b === broadcast.flvVideoHeader || b === broadcast.flvAudioHeader) onData(b);
+    },
   };
   broadcast.postPlay(sub);
   replaying = false;
@@ -126,7 +129,12 @@ export class RtmpIngest {
     // for a session closed in prePublish, so decide only once it has settled.
     queueMicrotask(() => {
       const broadcast = Context.broadcasts.get(session.streamPath);
-      if (!broadcast || broadcast.publisher !== session || session.socket?.destroyed) return;
+      if (!broadcast || broadcast.publisher !== session || session.socket?.destroyed) {
+        // Refused by node-media-server (the name has a publisher): it only half-closes the
+        // socket, and keeps broadcasting whatever tags still arrive on it into the live stream.
+        if (broadcast?.publisher !== session) session.socket?.destroy();
+        return;
+      }
       const token = session.streamQuery?.token;
       const p: RtmpPublisher = {
         name: session.streamName, ip: session.ip, key: typeof token === 'string' ? token : undefined,

@@ -19,6 +19,10 @@ declare module 'node-media-server/src/core/context.js' {
 
   export interface NmsBroadcast {
     publisher: NmsSession | null;
+    /** The cached FLV header and sequence headers, as the Buffers postPlay sends. */
+    flvHeader: Buffer;
+    flvVideoHeader: Buffer | null;
+    flvAudioHeader: Buffer | null;
     /** Adds a subscriber: protocol 'flv' gets FLV bytes through sendBuffer; ip '' marks an internal one. */
     postPlay(session: NmsSubscriber): string | null;
     donePlay(session: NmsSubscriber): void;

@@ -63,4 +63,22 @@ describe('an RTMP publish carrying a malformed H.264 tag', () => {
     expect(value(m, 'nowcast_rtmp_remux_restarts_total')).toBeGreaterThanOrEqual(1);
     expect(value(m, 'nowcast_publishers', { protocol: 'rtmp' })).toBe(2);
   });
+
+  it('cuts off a second publisher to a live name before any of its tags reach the viewers', async () => {
+    const v = new Viewer(n.ws('taken'));
+    viewers.push(v);
+    await v.opened;
+    pubs.push(new Publisher({ url: n.rtmp('taken'), width: 320, height: 240 }));
+    await v.until(() => v.chunks().length >= 20, 15_000, 'the stream to play');
+    // node-media-server refuses it only after answering its publish, by half-closing the socket.
+    const intruder = new Publisher({ url: n.rtmp('taken'), width: 192, height: 108, durationS: 5 });
+    pubs.push(intruder);
+    await intruder.exited;
+    const from = v.chunks().length;
+    await v.until(() => v.chunks().length >= from + 30, 10_000, '30 more chunks');
+    expect(v.inits()).toHaveLength(1);
+    expect(v.inits()[0]!.tracks.find((t) => t.kind === 'video')).toMatchObject({ width: 320, height: 240 });
+    const seqs = v.chunks().map((c) => c.seq);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1]! + 1);
+  });
 });
