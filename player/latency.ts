@@ -363,7 +363,15 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   if (input.hidden) return done(1, 'hidden', { wasHidden: true, correcting: false, refilling: false });
   if (!Number.isFinite(bufferAhead)) return done(1, 'idle', { correcting: false, refilling: false, error: NaN });
   const known = Number.isFinite(latency);
+  // Pinned and late with the target moment in the buffer: go to that moment, not to "live", so
+  // every pinned viewer lands on the same frame whatever state it resumed in. Also while still
+  // stalled (the backlog after an outage is in, Chromium has not resumed yet): otherwise it
+  // resumes where it stopped and shows the stale frames for as long as the next tick takes.
+  const late = latency - target;
+  const pinSeek = p.pinned && known && p.pinnedSeek > 0 && late > p.pinnedSeek && now - prev.lastSeek >= SEEK_COOLDOWN_MS && bufferAhead - late >= p.minBuffer;
+  const pin = (): Decision => done(1, 'pin', { correcting: false, refilling: false, error: NaN, lastSeek: now, lastRateChange: now, heldSince: NaN }, bufferEnd - bufferAhead + late);
   if (input.stalled) {
+    if (pinSeek) return pin();
     // The data for the target is here and playback still waits: flush in place (no media
     // skipped; the rate then drains what the stall added).
     // Counted from when the buffer got there, not from the stall's start: after an outage the
@@ -403,12 +411,7 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   }
   if (latencyNow > p.maxLatency && canSeek) return jump('seek');
 
-  // Pinned and late with the target moment in the buffer: go to that moment, not to "live", so
-  // every pinned viewer lands on the same frame whatever state it resumed in.
-  const late = latency - target;
-  if (p.pinned && known && p.pinnedSeek > 0 && late > p.pinnedSeek && now - prev.lastSeek >= SEEK_COOLDOWN_MS && bufferAhead - late >= p.minBuffer) {
-    return done(1, 'pin', { correcting: false, refilling: false, error: NaN, lastSeek: now, lastRateChange: now }, bufferEnd - bufferAhead + late);
-  }
+  if (pinSeek) return pin();
 
   // Only what sits in the buffer can be drained; a thin buffer pulls the error negative.
   const raw = Math.min(known ? latency - target : bufferAhead - targetBuffer, bufferAhead - floor);

@@ -107,7 +107,9 @@ export class MseSink {
   appendInit(mime: string, data: Uint8Array<ArrayBuffer>): boolean {
     let recreated = false;
     if (this.mime && mime !== this.mime) {
-      if (this.sb && typeof this.sb.changeType === 'function') {
+      // changeType keeps the tracks: an init segment with another number of them (a publisher
+      // that adds or drops audio) needs a new SourceBuffer, so a new MediaSource.
+      if (this.sb && typeof this.sb.changeType === 'function' && trackCount(mime) === trackCount(this.mime)) {
         this.enqueue((sb) => {
           sb.changeType(mime);
           return false;
@@ -264,4 +266,9 @@ export class MseSink {
       this.on.idle();
     }
   }
+}
+
+/** Number of codecs (tracks) in a `type/sub; codecs="a,b"` mime. */
+function trackCount(mime: string): number {
+  return (/codecs="([^"]*)"/.exec(mime)?.[1] ?? '').split(',').length;
 }

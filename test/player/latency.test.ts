@@ -572,6 +572,16 @@ describe('nowcast controller', () => {
     for (const r of seeks) expect(Math.abs(r.samples.at(-1)!.latency - 0.3)).toBeLessThan(0.05);
   });
 
+  it('pinned: a viewer still stalled when the backlog after an outage is in seeks to the target moment, not resuming at the stale frame', () => {
+    // resumeAt 2.5 s: the 2.3 s backlog does not restart playback by itself, as Chromium after
+    // repeated underflows; without the seek the stall break resumes it in place, 2 s late.
+    const r = simulate({ seconds: 10, outage: [4, 6], resumeAt: 2.5, params: { pinned: true, targetLatency: 0.3, maxLatency: 3 } });
+    const first = r.seeks.find((x) => x.s >= 6)!;
+    expect(first.reason).toBe('pin');
+    expect(first.s).toBeLessThan(6.2);
+    for (const x of r.samples) if (x.s >= first.s) expect(Math.abs(x.latency - 0.3)).toBeLessThan(0.05);
+  });
+
   it('pinned: a viewer near its target, or without the target moment buffered, does not seek', () => {
     const p: ControlParams = { ...BASE, pinned: true, targetLatency: 0.3, pinnedMinLatency: 0 };
     const late = DEFAULTS.pinnedSeek + 0.05;
