@@ -131,8 +131,8 @@ export class Metrics {
         },
       });
     };
-    perStreamTotal('nowcast_ingest_bytes_total', 'fMP4 bytes received from FFmpeg (media in), per stream.', 'bytes');
-    perStreamTotal('nowcast_chunks_total', 'Chunks received from FFmpeg (each sent to every live viewer).', 'chunks');
+    perStreamTotal('nowcast_ingest_bytes_total', 'fMP4 bytes received from the remux (media in), per stream.', 'bytes');
+    perStreamTotal('nowcast_chunks_total', 'Chunks received from the remux (each sent to every live viewer).', 'chunks');
     perStreamTotal('nowcast_egress_bytes_total',
       'Media bytes handed to viewers\' sockets: live chunks and joiners\' cached GOP.', 'sentBytes');
     perStreamTotal('nowcast_chunks_sent_total', 'Media chunks handed to viewers\' sockets: live chunks and joiners\' cached GOP.', 'sentChunks');
@@ -213,7 +213,7 @@ export class Metrics {
     });
     new Gauge({
       name: 'nowcast_stream_time_to_first_chunk_seconds',
-      help: 'From publish accepted to the first chunk out of FFmpeg, per live RTMP publisher (SRT listeners cannot tell).',
+      help: 'From publish accepted to the first chunk out of the remux, per live RTMP publisher (SRT listeners cannot tell).',
       labelNames: ['stream'], registers,
       collect() {
         this.reset();
