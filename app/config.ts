@@ -47,14 +47,15 @@ export interface Config {
   remux: {
     /** FFmpeg binary. */
     ffmpegPath: string;
-    /** Fragment duration in µs: just under one frame interval at 30 fps, so each chunk is one video
-     *  frame with its audio. 33333 put two frames in 28% of chunks (RTMP timestamps are whole ms). */
+    /** FFmpeg's fragment duration in µs (SRT, muxer 'ffmpeg'): just under one frame interval at 30 fps,
+     *  so each chunk is one video frame with its audio. 33333 put two frames in 28% of chunks (RTMP
+     *  timestamps are whole ms). */
     fragmentUs: number;
-    /** Probe bound in µs so the first chunk leaves FFmpeg fast (unbounded takes seconds). */
+    /** FFmpeg pull's probe bound in µs (muxer 'ffmpeg'), so the first chunk leaves FFmpeg fast (unbounded takes seconds). */
     analyzeDurationUs: number;
     /** Probe bound in bytes. */
     probeSizeBytes: number;
-    /** First restart delay after FFmpeg dies unexpectedly; doubles up to maxRestartDelayMs. */
+    /** First restart delay after FFmpeg dies unexpectedly or the in-process remux meets unusable media; doubles up to maxRestartDelayMs. */
     restartDelayMs: number;
     maxRestartDelayMs: number;
     /** Upper bound on any box from FFmpeg and on a whole chunk (prefix boxes + moof + mdat). */
@@ -62,9 +63,10 @@ export interface Config {
     /** Upper bound on the init segment (ftyp+moov). */
     maxInitBytes: number;
     /**
-     * Who writes the fMP4 of RTMP publishers: 'nowcast' (FFmpeg copies to FLV, ingest/flv writes
-     * each frame's chunk as it arrives) or 'ffmpeg' (its mp4 muxer, which holds every frame one
-     * frame interval for the packet after it). SRT always uses FFmpeg's.
+     * Who writes the fMP4 of RTMP publishers: 'nowcast' (ingest/flv, in process, from
+     * node-media-server's FLV tags: each frame's chunk as soon as its audio is in) or 'ffmpeg' (an
+     * FFmpeg pull over loopback; its mp4 muxer holds every frame one frame interval for the packet
+     * after it, bench:ingest). SRT always uses FFmpeg.
      */
     muxer: string;
     /**

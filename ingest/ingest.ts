@@ -4,16 +4,15 @@
 import type { Logger } from '../app/log.js';
 import type { Config } from '../app/config.js';
 import type { SinkProvider } from './sink.js';
-import type { Fmp4Unit } from './fmp4/types.js';
 import { RtmpIngest, type RtmpPublisher } from './rtmp.js';
 import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
-import { Remux, PublishStats } from './remux.js';
+import { Remux, PublishStats, type RemuxSink } from './remux.js';
 import { FlvTap } from './flv/tap.js';
+import { STREAM_NAME_RE } from '../relay/protocol.js';
 
 /** What turns one RTMP publish into fMP4: node-media-server's FLV in process, or an FFmpeg pull. */
 type PublishRemux = Pick<Remux, 'close' | 'detach'>;
-import { STREAM_NAME_RE } from '../relay/protocol.js';
 
 /** What ingest asks before accepting a publisher: a refusal reason, or null. */
 export type PublishAuthorizer = (p: { stream: string; key: string | undefined }) => string | null;
@@ -108,15 +107,15 @@ export class Ingest {
     const log = this.#root.child({ component: 'remux', stream: p.name });
     const sink = this.#sinks.sink(p.name);
     const stats = new PublishStats(p.name, 'rtmp', Date.now());
-    const remuxSink = {
-      unit: (u: Fmp4Unit) => {
+    const remuxSink: RemuxSink = {
+      unit: (u) => {
         stats.unit(u);
         if (u.kind === 'init') sink.init(u);
         else sink.chunk(u);
       },
-      failure: (code: string, message: string) => sink.failure(code, message),
+      failure: (code, message) => sink.failure(code, message),
       exit: () => {},
-      restart: (clean: boolean) => { if (clean) this.counters.ffmpegRecycles++; else this.counters.ffmpegRestarts++; },
+      restart: (clean) => { if (clean) this.counters.ffmpegRecycles++; else this.counters.ffmpegRestarts++; },
     };
     let remux: PublishRemux;
     if (this.#cfg.remux.muxer === 'nowcast') {

@@ -66,6 +66,7 @@ export class FlvRemuxer {
     this.#now = opts.now ?? Date.now;
   }
 
+  /** Bytes held for an incomplete tag (the reader's bound: at most maxTagBytes + 15). */
   get bufferedBytes(): number {
     return this.#reader.bufferedBytes;
   }

@@ -1,7 +1,8 @@
 // RTMP publish → fMP4 in process: node-media-server's FLV tags go through FlvRemuxer and the
 // same splitter that checks FFmpeg's output, into the stream's sink. No FFmpeg, no loopback
-// hop, no interleaver: tags that arrive in one turn of the event loop (a frame and the audio
-// the publisher sent with it) leave as one chunk at the end of that turn.
+// hop, no interleaver. Tags are taken at the end of each event-loop turn (one socket read); a
+// chunk is written once the remuxer says it is ready (a frame and the audio reaching its end),
+// or chunkWaitMs after a frame whose audio is late.
 import type { Logger } from '../../app/log.js';
 import { Fmp4Splitter } from '../fmp4/splitter.js';
 import { Fmp4Error, type Fmp4Unit } from '../fmp4/types.js';
@@ -45,8 +46,8 @@ export class FlvTap {
   #startedAt = 0;
   #closed = false;
   #detached = false;
-  /** Subscriptions made, including the first (a failure resubscribes: a new generation). */
-  starts = 0;
+  /** Subscriptions made, including the first (a failure resubscribes from the cache: a new generation). */
+  #starts = 0;
 
   constructor(subscribe: FlvSubscribe, opts: FlvTapOptions, sink: RemuxSink, log: Logger) {
     this.#subscribe = subscribe;
@@ -59,7 +60,7 @@ export class FlvTap {
   #start(): void {
     this.#timer = null;
     if (this.#closed) return;
-    this.starts++;
+    this.#starts++;
     this.#startedAt = Date.now();
     this.#remuxer = new FlvRemuxer({ maxTagBytes: this.#opts.maxBoxBytes, warn: (m) => this.#log.warn(m) });
     this.#splitter = new Fmp4Splitter({ maxBoxBytes: this.#opts.maxBoxBytes, maxInitBytes: this.#opts.maxInitBytes });
@@ -67,7 +68,7 @@ export class FlvTap {
       this.#unsubscribe = this.#subscribe((b) => {
         this.#pending.push(b);
         this.#scheduled ??= setImmediate(this.#drain);
-      }, this.starts > 1);
+      }, this.#starts > 1);
     } catch (err) {
       // The publish is gone (its broadcast with it): nothing left to read.
       this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'rtmp publish gone before the remux could start over');

@@ -70,7 +70,7 @@ const until = async (cond: () => boolean, ms: number, what: string): Promise<voi
 };
 
 describe('the in-process RTMP remux (FlvTap)', () => {
-  it('writes about one chunk per video frame, each frame with the audio that covers it', async () => {
+  it('writes about one chunk per video frame, the audio riding along instead of making chunks of its own', async () => {
     const { subscribe, subs } = feed(() => tags);
     const c = collector();
     const tap = new FlvTap(subscribe, OPTS, c.sink, log);
