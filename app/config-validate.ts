@@ -8,6 +8,8 @@ export const LOG_FORMATS = ['auto', 'json', 'pretty'];
 export const MUXERS = ['nowcast', 'ffmpeg'];
 export const ROLES = ['all-in-one', 'ingest-only', 'edge-only'];
 
+const isLoopbackHost = (h: string): boolean => /^(127\.|::1$|localhost$)/.test(h);
+
 export class ConfigError extends Error {
   /** `source`: where the bad value came from when that is not obvious (the config file's path). */
   constructor(readonly key: string, message: string, readonly source?: string) {
@@ -27,6 +29,19 @@ export function validate(c: Config): Config {
   port('http.port', c.http.port, true);
   port('rtmp.port', c.rtmp.port, true);
   port('rtmp.tlsPort', c.rtmp.tlsPort, true);
+  for (const k of ['handshakeTimeoutMs', 'idleTimeoutMs', 'maxConnections', 'maxConnectionsPerIp', 'preAdmitBytes', 'maxChunkSize', 'maxCommandBytes', 'maxMessageBytes', 'maxHeaderChangesPer10s'] as const) {
+    positive(`rtmp.${k}`, c.rtmp[k]);
+  }
+  if (!Number.isFinite(c.rtmp.reconnectGraceMs) || c.rtmp.reconnectGraceMs < 0) throw new ConfigError('rtmp.reconnectGraceMs', `expected a number ≥ 0, got ${c.rtmp.reconnectGraceMs}`);
+  if (c.rtmp.maxChunkSize < 128) throw new ConfigError('rtmp.maxChunkSize', 'must be at least 128, RTMP\'s initial chunk size');
+  if (c.rtmp.maxCommandBytes > c.rtmp.preAdmitBytes) throw new ConfigError('rtmp.maxCommandBytes', 'must not exceed rtmp.preAdmitBytes');
+  if (c.rtmp.maxMessageBytes > c.remux.maxBoxBytes) throw new ConfigError('rtmp.maxMessageBytes', 'must not exceed remux.maxBoxBytes');
+  port('ops.port', c.ops.port, true);
+  if (c.ops.token && c.ops.token.length < 16) throw new ConfigError('ops.token', 'use at least 16 characters');
+  if (!c.ops.token && !isLoopbackHost(c.ops.host)) throw new ConfigError('ops.token', `required when ops.host (${c.ops.host}) is not a loopback address: /metrics and /api/streams list every stream`);
+  c.security.trustedProxies.forEach((a, i) => {
+    if (typeof a !== 'string' || !a) throw new ConfigError(`security.trustedProxies[${i}]`, 'expected an address such as "127.0.0.1"');
+  });
   const passphrase = (key: string, v: string | undefined): void => {
     // libsrt's own rule; FFmpeg would only say "Input/output error".
     if (v && (typeof v !== 'string' || v.length < 10 || v.length > 79)) throw new ConfigError(key, 'an SRT passphrase has 10 to 79 characters');
@@ -64,7 +79,7 @@ export function validate(c: Config): Config {
   for (const [i, o] of c.latency.streams.entries()) {
     if (typeof o.stream !== 'string') throw new ConfigError(`latency.streams[${i}].stream`, 'expected a stream name');
   }
-  for (const k of ['maxStreams', 'maxViewersPerStream', 'maxViewersPerIp', 'upgradesPerSecondPerIp'] as const) {
+  for (const k of ['maxStreams', 'maxViewersPerStream', 'maxViewersPerIp', 'upgradesPerSecondPerIp', 'maxWaitingViewers', 'maxWaitingViewersPerIp', 'maxWaitMs'] as const) {
     positive(`limits.${k}`, c.limits[k]);
   }
   c.security.publishKeys.forEach((k, i) => {
@@ -80,6 +95,10 @@ export function validate(c: Config): Config {
   if (c.relay.maxGopCacheBytes >= c.relay.maxBackpressureBytes) {
     // A joiner is sent the whole cached GOP at once; past the hard cap it would be disconnected.
     throw new ConfigError('relay.maxGopCacheBytes', 'must be below relay.maxBackpressureBytes');
+  }
+  if (c.remux.maxBoxBytes > c.relay.maxBackpressureBytes - c.relay.slowViewerBytes) {
+    // The largest chunk must reach a viewer sitting at the skip threshold without hitting the cap.
+    throw new ConfigError('remux.maxBoxBytes', 'must not exceed relay.maxBackpressureBytes - relay.slowViewerBytes (the largest chunk must fit a viewer\'s send cap)');
   }
   if (c.relay.resumeBytes >= c.relay.slowViewerBytes) {
     throw new ConfigError('relay.resumeBytes', 'must be below relay.slowViewerBytes');

@@ -32,6 +32,38 @@ export interface Config {
     app: string;
     /** RTMPS port, served when tls.cert and tls.key are set; 0 disables it. */
     tlsPort: number;
+    /** Handshake, connect and publish must be done within this many ms of the TCP accept, or the
+     *  connection is closed (ingest/rtmp/server.ts). */
+    handshakeTimeoutMs: number;
+    /** An admitted publisher that sends nothing for this long is closed. */
+    idleTimeoutMs: number;
+    /** RTMP connections at once, over all addresses (RTMPS included). */
+    maxConnections: number;
+    /** RTMP connections at once from one address (loopback exempt unless limits.limitLoopback). */
+    maxConnectionsPerIp: number;
+    /** Memory a connection may hold before its publish is admitted: handshake and command bytes. */
+    preAdmitBytes: number;
+    /** Largest chunk size a peer may set (Set Chunk Size); OBS and FFmpeg use 4096. */
+    maxChunkSize: number;
+    /** Largest command or data message (AMF0), before and after admission. */
+    maxCommandBytes: number;
+    /** Largest media message (one FLV tag) from an admitted publisher; at most remux.maxBoxBytes. */
+    maxMessageBytes: number;
+    /** After a publisher leaves, its name is held this long for a publisher with the same
+     *  credentials (a reconnect resumes the stream); others are refused. 0 frees it at once. */
+    reconnectGraceMs: number;
+    /** Sequence-header changes (new init segments) allowed per publisher in 10 s; past it the
+     *  publisher is closed (RTMP_HEADER_STORM). Identical headers are ignored and not counted. */
+    maxHeaderChangesPer10s: number;
+  };
+  ops: {
+    /** Address of the operations listener (/metrics, /api/streams, /dashboard, /livez, /readyz). */
+    host: string;
+    /** Its port; 0 picks a free port. */
+    port: number;
+    /** Bearer token the operations listener requires (Authorization: Bearer …); '' requires none.
+     *  Required when ops.host is not a loopback address. */
+    token: string;
   };
   srt: {
     /** One FFmpeg libsrt listener per entry: FFmpeg accepts one publisher per port. */
@@ -137,6 +169,13 @@ export interface Config {
     requireViewerToken: boolean;
     /** Allowed WebSocket Origin headers, e.g. ["https://shop.example"]; [] allows any. */
     allowedOrigins: string[];
+    /** Let anyone publish from any address without a key (logged loudly). Off: a publisher from
+     *  outside loopback needs a publish key or token (PUBLISH_AUTH_REQUIRED), and SRT listeners
+     *  without a passphrase bind to loopback only. */
+    open: boolean;
+    /** Reverse proxies whose X-Forwarded-For / Forwarded headers name the real client address
+     *  (exact addresses, e.g. ["127.0.0.1"]); [] believes none. */
+    trustedProxies: string[];
   };
   limits: {
     /** Most streams at once (publishing, or with viewers waiting). */
@@ -147,6 +186,12 @@ export interface Config {
     upgradesPerSecondPerIp: number;
     /** Apply per-address limits to loopback too; off so local benchmarks aren't refused. */
     limitLoopback: boolean;
+    /** Viewers waiting for a name that is not live, over all names; they do not count in maxStreams. */
+    maxWaitingViewers: number;
+    /** Waiting viewers from one address (behind carrier NAT many real viewers share one). */
+    maxWaitingViewersPerIp: number;
+    /** A viewer still waiting for a name that never went live after this long is closed (STREAM_NOT_LIVE). */
+    maxWaitMs: number;
   };
   tls: {
     /** PEM certificate and key files: HTTPS/WSS on http.port, and RTMPS on rtmp.tlsPort. */
@@ -181,7 +226,26 @@ export interface Config {
 export const defaults: Config = {
   host: '0.0.0.0',
   http: { port: 8080 },
-  rtmp: { port: 1935, app: 'live', tlsPort: 0 },
+  rtmp: {
+    port: 1935,
+    app: 'live',
+    tlsPort: 0,
+    // OBS and FFmpeg are through handshake, connect and publish in well under 100 ms on a LAN.
+    handshakeTimeoutMs: 5_000,
+    idleTimeoutMs: 10_000,
+    maxConnections: 256,
+    maxConnectionsPerIp: 8,
+    // The handshake is 3 KiB and OBS's connect command 0.3 KiB: 64 KiB leaves room for long keys.
+    preAdmitBytes: 64 * 1024,
+    maxChunkSize: 64 * 1024,
+    maxCommandBytes: 8 * 1024,
+    // A 4K keyframe at 20 Mbit/s is about 1 MiB.
+    maxMessageBytes: 2 * 1024 * 1024,
+    reconnectGraceMs: 30_000,
+    maxHeaderChangesPer10s: 10,
+  },
+  // Operations stay on loopback unless moved: they list every stream, token-protected ones too.
+  ops: { host: '127.0.0.1', port: 9997, token: '' },
   srt: { listeners: [{ port: 9000, stream: 'srt' }], latencyMs: 120, analyzeDurationUs: 500_000, probeSizeBytes: 512 * 1024, passphrase: '' },
   remux: {
     ffmpegPath: 'ffmpeg',
@@ -190,7 +254,8 @@ export const defaults: Config = {
     probeSizeBytes: 32_768,
     restartDelayMs: 250,
     maxRestartDelayMs: 5_000,
-    maxBoxBytes: 16 * 1024 * 1024,
+    // Must fit a viewer's send cap (relay.maxBackpressureBytes - relay.slowViewerBytes), config-validate.ts.
+    maxBoxBytes: 2 * 1024 * 1024,
     maxInitBytes: 1024 * 1024,
     muxer: 'nowcast',
     chunkWaitMs: 25,
@@ -219,9 +284,18 @@ export const defaults: Config = {
   // 100 stream labels × ~15 per-stream series stays well inside what one Prometheus scrape likes.
   metrics: { enabled: true, maxStreamLabels: 100, processMetrics: true },
   // Open by default, like `npm start` promises; docs/security.md says what to turn on.
-  security: { secret: '', publishKeys: [], requirePublishAuth: false, requireViewerToken: false, allowedOrigins: [] },
+  security: { secret: '', publishKeys: [], requirePublishAuth: false, requireViewerToken: false, allowedOrigins: [], open: false, trustedProxies: [] },
   // Generous: thousands of viewers from 127.0.0.1 in the benchmarks must pass.
-  limits: { maxStreams: 1_000, maxViewersPerStream: 100_000, maxViewersPerIp: 200, upgradesPerSecondPerIp: 50, limitLoopback: false },
+  limits: {
+    maxStreams: 1_000,
+    maxViewersPerStream: 100_000,
+    maxViewersPerIp: 200,
+    upgradesPerSecondPerIp: 50,
+    limitLoopback: false,
+    maxWaitingViewers: 2_000,
+    maxWaitingViewersPerIp: 50,
+    maxWaitMs: 300_000,
+  },
   tls: { cert: '', key: '' },
   cluster: { role: 'all-in-one', natsServers: ['nats://127.0.0.1:4222'], prefix: 'nowcast', lingerMs: 5_000, snapshotTimeoutMs: 1_000, retryMs: 250 },
   // Under Kubernetes' default 30 s grace period, with time left for the load balancer to notice /readyz.

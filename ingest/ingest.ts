@@ -10,6 +10,7 @@ import { remuxArgs } from './ffmpeg-args.js';
 import { Remux, PublishStats, type RemuxSink } from './remux.js';
 import { FlvTap } from './flv/tap.js';
 import { STREAM_NAME_RE } from '../relay/protocol.js';
+import { ProtocolErrors } from './protocol-errors.js';
 
 /** What turns one RTMP publish into fMP4: node-media-server's FLV in process, or an FFmpeg pull. */
 type PublishRemux = Pick<Remux, 'close' | 'detach'>;
@@ -33,6 +34,8 @@ export interface IngestCounters {
 
 export class Ingest {
   readonly counters: IngestCounters = { ffmpegRestarts: 0, ffmpegRecycles: 0, rtmpRemuxRestarts: 0, publishes: 0, refused: 0 };
+  /** Protocol errors and refusals by protocol and code (nowcast_protocol_errors_total); shared with the relay. */
+  readonly errors: ProtocolErrors;
   #cfg: Config;
   #sinks: SinkProvider;
   #log: Logger;
@@ -50,8 +53,9 @@ export class Ingest {
   /** Decides on a publisher's key or token; returns why it is refused, or null. */
   #authorize: PublishAuthorizer;
 
-  constructor(cfg: Config, sinks: SinkProvider, log: Logger, authorize: PublishAuthorizer = () => null) {
+  constructor(cfg: Config, sinks: SinkProvider, log: Logger, authorize: PublishAuthorizer = () => null, errors = new ProtocolErrors()) {
     this.#cfg = cfg;
+    this.errors = errors;
     this.#authorize = authorize;
     this.#sinks = sinks;
     this.#root = log;
