@@ -16,8 +16,11 @@ Usage: nowcast [options]          (from a checkout: npx nowcast …, or npm star
 Options:
   -c, --config FILE      read settings from a JSON file (also NOWCAST_CONFIG=FILE)
       --demo             also publish a synthetic test source as stream "${defaults.demo.stream}"   (demo.enabled)
-      --host ADDR        bind address for every listener                 (host)
+      --host ADDR        bind address for HTTP, RTMP and SRT             (host)
       --http-port N      HTTP + WebSocket port; 0 picks a free one       (http.port)
+      --ops-host ADDR    operations listener address (/metrics, /api/streams, /dashboard);
+                         not loopback needs ops.token                    (ops.host)
+      --ops-port N       operations port; 0 picks a free one             (ops.port)
       --rtmp-port N      RTMP ingest port; 0 disables RTMP               (rtmp.port)
       --log-level LEVEL  fatal, error, warn, info, debug, trace, silent  (log.level)
       --log-format F     json, pretty, or auto (pretty on a terminal)    (log.format)
@@ -43,7 +46,9 @@ Signals: SIGTERM drains (/readyz → 503, new viewers refused, connected ones st
 Cluster: --role ingest-only --nats nats://HOST:4222 on the node publishers reach; --role edge-only
   --nats nats://HOST:4222 on each edge (no RTMP/SRT there). See docs/scaling.md.
 
-Endpoints: / /watch/NAME /live/NAME (WebSocket) /api/streams /metrics /dashboard /livez /readyz
+Endpoints: public port: / /streams.json /watch/NAME /live/NAME (WebSocket) /livez /readyz
+  operations port (ops.host:ops.port, 127.0.0.1:${defaults.ops.port}): /metrics /api/streams /dashboard /livez /readyz;
+  with ops.token set, all but /livez and /readyz need "Authorization: Bearer TOKEN".
 
 Keys (key, env var, default):
 ${keys.join('\n')}`;
@@ -65,6 +70,8 @@ function flagOverrides(values: Record<string, unknown>): Record<string, unknown>
   if (typeof values.host === 'string') o.host = values.host;
   put('http', 'port', num('http-port', 'http.port'));
   put('rtmp', 'port', num('rtmp-port', 'rtmp.port'));
+  put('ops', 'port', num('ops-port', 'ops.port'));
+  put('ops', 'host', values['ops-host']);
   put('shutdown', 'drainMs', num('drain-ms', 'shutdown.drainMs'));
   put('log', 'level', values['log-level']);
   put('log', 'format', values['log-format']);
@@ -83,6 +90,8 @@ async function main(): Promise<void> {
       'http-port': { type: 'string' },
       'rtmp-port': { type: 'string' },
       host: { type: 'string' },
+      'ops-host': { type: 'string' },
+      'ops-port': { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       'drain-ms': { type: 'string' },
@@ -102,13 +111,14 @@ async function main(): Promise<void> {
   const app = await new Nowcast(cfg, log).start();
   const host = cfg.host === '0.0.0.0' ? 'localhost' : cfg.host;
   const edge = cfg.cluster.role === 'edge-only';
-  log.info({ version: VERSION, role: cfg.cluster.role, httpPort: app.httpPort, rtmpPort: app.rtmpPort, config: values.config ?? process.env.NOWCAST_CONFIG ?? null },
+  log.info({ version: VERSION, role: cfg.cluster.role, httpPort: app.httpPort, rtmpPort: app.rtmpPort, opsPort: app.opsPort, config: values.config ?? process.env.NOWCAST_CONFIG ?? null },
     `Nowcast is up: streams at http://${host}:${app.httpPort}/` +
     (app.rtmpPort ? ` ; publish to rtmp://${host}:${app.rtmpPort}/${cfg.rtmp.app} with stream key NAME` : '') +
     (cfg.srt.listeners.length && !edge ? ` ${app.rtmpPort ? 'or' : '; publish to'} srt://${host}:${cfg.srt.listeners[0]!.port}` : '') +
     (edge ? ` ; edge of ${cfg.cluster.natsServers.join(',')}` : '') +
     (cfg.demo.enabled && !edge ? ` ; demo at http://${host}:${app.httpPort}/watch/${cfg.demo.stream}` : '') +
-    (cfg.metrics.enabled ? ` ; metrics at /metrics, dashboard at /dashboard` : ''));
+    ` ; operations at http://${cfg.ops.host.includes(':') ? `[${cfg.ops.host}]` : cfg.ops.host}:${app.opsPort}/` +
+    (cfg.metrics.enabled ? ' (/metrics, /dashboard, /api/streams)' : ' (/dashboard, /api/streams)'));
 
   let signals = 0;
   const exit = (): void => { setTimeout(() => process.exit(0), 200).unref(); };

@@ -6,6 +6,8 @@ import { Relay } from '../relay/relay.js';
 import { niceHelperThreads } from '../relay/threads.js';
 import { Guard } from '../relay/guard.js';
 import { Metrics } from '../relay/metrics.js';
+import { OpsServer } from '../relay/ops.js';
+import { publicListFilter } from '../relay/http.js';
 import { Ingest } from '../ingest/ingest.js';
 import { TestSource } from '../ingest/test-source.js';
 import { NatsLink } from '../cluster/link.js';
@@ -22,6 +24,8 @@ export class Nowcast {
   readonly ingest: Ingest;
   /** Null when metrics.enabled is false. */
   readonly metrics: Metrics | null;
+  /** The operations listener: /metrics, /api/streams, /dashboard (ops.host:ops.port). */
+  readonly ops: OpsServer;
   #demo: TestSource | null = null;
   /** NATS link, origin and edge: set by cluster.role (none for all-in-one). */
   readonly link: NatsLink | null = null;
@@ -33,6 +37,8 @@ export class Nowcast {
   #draining: Promise<void> | null = null;
   httpPort = 0;
   rtmpPort = 0;
+  /** Port the operations listener bound (ops.port 0 picks one). */
+  opsPort = 0;
 
   constructor(cfg: Config, log: Logger) {
     this.#cfg = cfg;
@@ -44,6 +50,7 @@ export class Nowcast {
         publishers: () => this.ingest.publishers(),
         ingest: () => this.ingest.counters,
         relay: () => this.relay,
+        protocolErrors: () => this.ingest.errors.entries(),
       }, { maxStreamLabels: cfg.metrics.maxStreamLabels, defaultMetrics: cfg.metrics.processMetrics })
       : null;
     const guard = new Guard({ ...cfg.security, ...cfg.limits });
@@ -59,6 +66,15 @@ export class Nowcast {
       },
       guard,
       tls: cfg.tls,
+      listed: publicListFilter(cfg.security),
+    });
+    this.ops = new OpsServer({
+      log: log.child({ component: 'ops' }),
+      token: cfg.ops.token,
+      streams: () => this.relay.listing(),
+      ready: () => this.relay.ready,
+      ...(this.metrics ? { metrics: this.metrics } : {}),
+      extras: (name) => this.#extras(name),
     });
     const role = cfg.cluster.role;
     if (role !== 'all-in-one') {
@@ -81,6 +97,7 @@ export class Nowcast {
 
   async start(): Promise<this> {
     this.httpPort = await this.relay.listen(this.#cfg.host, this.#cfg.http.port);
+    this.opsPort = await this.ops.listen(this.#cfg.ops.host, this.#cfg.ops.port);
     // An edge takes no publishers: its streams come from NATS.
     if (!this.edge) this.rtmpPort = await this.ingest.start();
     this.metrics?.start();
@@ -133,6 +150,7 @@ export class Nowcast {
     this.ingest.close();
     this.edge?.close();
     this.relay.close();
+    this.ops.close();
     const origin = this.origin?.close();
     const bounded = origin ? Promise.race([origin, new Promise<void>((r) => setTimeout(r, 1000).unref())]) : Promise.resolve();
     return bounded.then(() => this.link?.close());

@@ -1,5 +1,5 @@
-// Plain HTTP routes on the relay's uWS app: pages, the player bundle, the stream list, health,
-// Prometheus metrics and the built-in dashboard.
+// Plain HTTP routes on the relay's public uWS app: pages, the player bundle, the public stream
+// list and health. /metrics, /api/streams and /dashboard are on the operations listener (ops.ts).
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
@@ -8,7 +8,7 @@ import type { QoeReport } from './qoe.js';
 import type { TrackInfo, StreamState } from './protocol.js';
 import { STREAM_NAME_RE } from './protocol.js';
 import { indexPage, watchPage } from './pages.js';
-import { dashboardPage } from './dashboard.js';
+import { Coalesced } from './ops-cache.js';
 
 export interface StreamSummary {
   name: string;
@@ -31,7 +31,7 @@ export interface OpsDeps {
     observeQoe?(stream: string, r: QoeReport, viewer: number): void;
     forgetViewer?(stream: string, viewer: number): void;
   };
-  /** Facts /api/streams adds to a stream's summary (bitrate, keyframe interval, publisher). */
+  /** Facts /api/streams (on the operations listener) adds to a stream's summary (bitrate, keyframe interval, publisher). */
   extras?: (stream: string) => Record<string, unknown>;
   /** Streams that exist elsewhere (an edge's view of the cluster), listed after the local ones. */
   directory?: () => StreamSummary[];
@@ -63,6 +63,23 @@ export interface HttpDeps extends OpsDeps {
   log: Logger;
   streams: () => Array<StreamSummary & { qoe?: QoeSummaryLike }>;
   ready: () => boolean;
+  /** Whether the public `/` and /streams.json may list a stream (false: it needs a view token). Default: all. */
+  listed?: (stream: string) => boolean;
+}
+
+/** The public list's filter: with security.requireViewerToken every stream needs a token, so none is listed. */
+export function publicListFilter(security: { requireViewerToken: boolean }): (stream: string) => boolean {
+  return () => !security.requireViewerToken;
+}
+
+/** The full stream report of /api/streams. */
+export function streamsReport(list: Array<StreamSummary & { qoe?: QoeSummaryLike }>, extras?: OpsDeps['extras']): { streams: unknown[] } {
+  return { streams: list.map((s) => ({ ...s, ...extras?.(s.name), latency: latencyView(s.qoe) })) };
+}
+
+/** What the public /streams.json tells anyone: listed streams' name, state and viewers. */
+export function publicStreams(list: StreamSummary[], listed: (stream: string) => boolean): { streams: Array<Pick<StreamSummary, 'name' | 'state' | 'viewers'>> } {
+  return { streams: list.filter((s) => listed(s.name)).map(({ name, state, viewers }) => ({ name, state, viewers })) };
 }
 
 const TYPES: Record<string, string> = {
@@ -84,7 +101,7 @@ function loadPlayer(dir: string, log: Logger): Map<string, Buffer> {
   return files;
 }
 
-function send(res: HttpResponse, status: string, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
+export function send(res: HttpResponse, status: string, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
   res.cork(() => {
     res.writeStatus(status).writeHeader('Content-Type', type).writeHeader('Cache-Control', 'no-cache');
     for (const [k, v] of Object.entries(extra)) res.writeHeader(k, v);
@@ -109,24 +126,17 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     if (!body) return send(res, '404 Not Found', 'text/plain', 'not found');
     send(res, '200 OK', TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream', body);
   });
-  app.get('/api/streams', (res) => {
-    const streams = deps.streams().map((s) => ({ ...s, ...deps.extras?.(s.name), latency: latencyView(s.qoe) }));
-    send(res, '200 OK', json, JSON.stringify({ streams }));
-  });
-  app.get('/metrics', (res) => {
-    const m = deps.metrics;
-    if (!m) return send(res, '404 Not Found', 'text/plain', 'metrics are off');
+  // Public, so a flood of it is coalesced like the ops routes (ops-cache.ts).
+  const listed = deps.listed ?? (() => true);
+  const list = new Coalesced(() => JSON.stringify(publicStreams(deps.streams(), listed)));
+  app.get('/streams.json', (res) => {
     let aborted = false;
     res.onAborted(() => { aborted = true; });
-    m.text().then(
-      (body) => { if (!aborted) send(res, '200 OK', m.contentType, body); },
-      (err: unknown) => {
-        deps.log.error({ err: err instanceof Error ? err.message : String(err) }, 'metrics collection failed');
-        if (!aborted) send(res, '500 Internal Server Error', 'text/plain', 'metrics collection failed');
-      },
+    list.get().then(
+      (body) => { if (!aborted) send(res, '200 OK', json, body); },
+      () => { if (!aborted) send(res, '500 Internal Server Error', 'text/plain', 'stream list failed'); },
     );
   });
-  app.get('/dashboard', (res) => send(res, '200 OK', html, dashboardPage()));
   app.get('/favicon.ico', (res) => { res.cork(() => { res.writeStatus('204 No Content').end(); }); });
   app.get('/livez', (res) => send(res, '200 OK', 'text/plain', 'ok'));
   app.get('/readyz', (res) => {

@@ -28,6 +28,8 @@ export interface MetricsSources {
   publishers(): Iterable<PublisherLike>;
   ingest(): { ffmpegRestarts: number; ffmpegRecycles: number; rtmpRemuxRestarts: number; publishes: number; refused: number };
   relay(): { closedAtCap: number; badMessages: number };
+  /** Protocol errors and refusals by protocol and code (ingest/protocol-errors.ts entries()). */
+  protocolErrors?(): Iterable<{ protocol: string; code: string; count: number }>;
 }
 
 /**
@@ -159,6 +161,17 @@ export class Metrics {
     new Counter({
       name: 'nowcast_viewer_bad_messages_total', help: 'Viewer messages that were not valid control messages.', registers,
       collect() { this.reset(); this.inc(src.relay().badMessages); },
+    });
+    new Counter({
+      name: 'nowcast_protocol_errors_total',
+      help: 'Connections closed or requests refused for a protocol error, by protocol and stable code (docs/security.md).',
+      labelNames: ['protocol', 'code'], registers,
+      collect() {
+        this.reset();
+        for (const e of src.protocolErrors?.() ?? []) this.inc({ protocol: e.protocol, code: e.code }, e.count);
+        // The relay counts bad viewer messages itself (also nowcast_viewer_bad_messages_total).
+        this.inc({ protocol: 'ws', code: 'BAD_MESSAGE' }, src.relay().badMessages);
+      },
     });
     new Counter({
       name: 'nowcast_ffmpeg_restarts_total',

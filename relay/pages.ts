@@ -19,7 +19,7 @@ export function indexPage(): string {
 <script>
 async function refresh() {
   try {
-    const r = await fetch('/api/streams');
+    const r = await fetch('/streams.json');
     const { streams } = await r.json();
     const ul = document.getElementById('streams');
     ul.replaceChildren();
@@ -30,7 +30,7 @@ async function refresh() {
       const a = document.createElement('a');
       a.href = '/watch/' + encodeURIComponent(s.name);
       a.textContent = s.name;
-      li.append(a, ' — ' + (s.codecs || '') + ', ' + s.viewers + ' viewer' + (s.viewers === 1 ? '' : 's'));
+      li.append(a, ' — ' + s.viewers + ' viewer' + (s.viewers === 1 ? '' : 's'));
       ul.append(li);
     }
   } catch (e) { /* the relay may be restarting; try again */ }

@@ -17,8 +17,10 @@ export interface RelayOptions {
   playerDir: string;
   /** The latency service announced to a stream's players (hello.service); default: latency.default. */
   service?: (stream: string) => ServiceDescription;
-  /** Metrics, /api/streams extras, an edge's directory: optional, so a bare relay serves without them. */
+  /** Metrics (QoE), an edge's directory: optional, so a bare relay serves without them. */
   ops?: OpsDeps;
+  /** Whether the public `/` and /streams.json may list a stream (http.ts publicListFilter); default all. */
+  listed?: (stream: string) => boolean;
   /** Admission (tokens, Origin, limits); none admits everyone. */
   guard?: Guard;
   /** PEM files: serve HTTPS/WSS. */
@@ -67,9 +69,14 @@ export class Relay implements SinkProvider {
       playerDir,
       log,
       streams: () => this.listing(),
-      ready: () => !this.#draining && !this.#closed && this.#listen !== false,
-      ...ops,
+      ready: () => this.ready,
+      ...(o.listed ? { listed: o.listed } : {}),
     });
+  }
+
+  /** Listening and not draining: what /readyz answers on both listeners. */
+  get ready(): boolean {
+    return !this.#draining && !this.#closed && this.#listen !== false;
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -143,7 +150,7 @@ export class Relay implements SinkProvider {
     }));
   }
 
-  /** What `/` and /api/streams list: streams held here, then those the ops directory knows elsewhere (an edge's KV view). */
+  /** What /streams.json (filtered) and /api/streams list: streams held here, then those the ops directory knows elsewhere (an edge's KV view). */
   listing(): Array<StreamSummary & { qoe?: QoeSummary }> {
     const local = this.summaries();
     const remote = this.#ops.directory?.().filter((r) => !this.#streams.has(r.name)) ?? [];
