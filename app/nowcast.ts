@@ -91,7 +91,7 @@ export class Nowcast {
     }
     this.ingest = new Ingest(cfg, this.origin ?? this.relay, log, (p) => {
       const r = guard.admitPublisher({ ...p, streams: this.relay.streamCount, streamExists: this.relay.stream(p.stream) !== undefined }, Date.now());
-      return r && `${r.code}: ${r.message}`;
+      return r && { code: r.code, message: r.message };
     });
   }
 

@@ -2,8 +2,8 @@
 // the commands are small, and every flag here is one we measured a reason for.
 
 export type RemuxInput =
-  /** Pull a stream from our own RTMP server (FLV inside). */
-  | { kind: 'rtmp'; url: string }
+  /** An RTMP publish as FLV on stdin (remux.muxer ffmpeg). */
+  | { kind: 'flv-pipe' }
   /** Listen for one SRT caller (MPEG-TS inside). */
   | { kind: 'srt'; host: string; port: number; latencyMs: number; passphrase?: string };
 
@@ -17,12 +17,12 @@ export interface RemuxOptions {
 
 /** Arguments that remux (no re-encode) any input into fragmented MP4 on stdout. */
 export function remuxArgs(o: RemuxOptions): string[] {
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning'];
+  const args = ['-hide_banner', ...(o.input.kind === 'flv-pipe' ? [] : ['-nostdin']), '-loglevel', 'warning'];
   // Bounded probing: unbounded, the first fMP4 bytes take seconds. Not `-fflags nobuffer`:
   // it drops the packets read while probing, losing most of the first GOP.
   args.push('-analyzeduration', String(o.analyzeDurationUs), '-probesize', String(o.probeSizeBytes));
-  if (o.input.kind === 'rtmp') {
-    args.push('-rtmp_live', 'live', '-i', o.input.url);
+  if (o.input.kind === 'flv-pipe') {
+    args.push('-f', 'flv', '-i', 'pipe:0');
   } else {
     let q = `mode=listener&latency=${o.input.latencyMs * 1000}&pkt_size=1316&transtype=live`;
     // libsrt refuses callers without the passphrase during the handshake: no data ever flows.

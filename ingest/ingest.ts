@@ -1,10 +1,13 @@
-// Ingest: RTMP publishers (node-media-server) and SRT listeners, each published stream remuxed
-// into the relay's MediaSink for that name: RTMP in process (ingest/flv, or a supervised FFmpeg
-// pull with remux.muxer ffmpeg), SRT by a supervised FFmpeg listener.
+// Ingest: RTMP publishers (our publish-only server, ingest/rtmp) and SRT listeners, each
+// published stream remuxed into the relay's MediaSink for that name: RTMP in process
+// (ingest/flv, or a supervised FFmpeg reading the publish as FLV on stdin with remux.muxer
+// ffmpeg), SRT by a supervised FFmpeg listener.
 import type { Logger } from '../app/log.js';
 import type { Config } from '../app/config.js';
 import type { SinkProvider } from './sink.js';
-import { RtmpIngest, type RtmpPublisher } from './rtmp.js';
+import { RtmpServer } from './rtmp/server.js';
+import type { RtmpPublisher, PublishRefusal } from './rtmp/session.js';
+import { checkPublish, sameSecret } from './publish-auth.js';
 import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
 import { Remux, PublishStats, type RemuxSink } from './remux.js';
@@ -15,8 +18,8 @@ import { ProtocolErrors } from './protocol-errors.js';
 /** What turns one RTMP publish into fMP4: node-media-server's FLV in process, or an FFmpeg pull. */
 type PublishRemux = Pick<Remux, 'close' | 'detach'>;
 
-/** What ingest asks before accepting a publisher: a refusal reason, or null. */
-export type PublishAuthorizer = (p: { stream: string; key: string | undefined }) => string | null;
+/** What ingest asks before accepting a publisher, past its own rules (the relay's limits): a refusal, or null. */
+export type PublishAuthorizer = (p: { stream: string; key: string | undefined }) => { code: string; message: string } | null;
 
 /** Monotonic counters /metrics reads at scrape time. */
 export interface IngestCounters {
@@ -41,7 +44,9 @@ export class Ingest {
   #log: Logger;
   /** The parent logger: rtmp, srt and remux are components of their own, not children of ingest. */
   #root: Logger;
-  #rtmp: RtmpIngest | null = null;
+  #rtmp: RtmpServer | null = null;
+  /** Names whose publisher left within rtmp.reconnectGraceMs: held for the same credentials. */
+  #grace = new Map<string, { key: string | undefined; until: number }>();
   #srt: SrtIngest[] = [];
   /** Live RTMP publishers by stream name, with their remux. */
   #publishers = new Map<string, { p: RtmpPublisher; remux: PublishRemux; stats: PublishStats }>();
@@ -68,10 +73,10 @@ export class Ingest {
     if (rtmp.port) {
       const { tls } = this.#cfg;
       const rtmps = rtmp.tlsPort && tls.cert ? { port: rtmp.tlsPort, cert: tls.cert, key: tls.key } : undefined;
-      this.#rtmp = new RtmpIngest({ host: this.#cfg.host, port: rtmp.port, app: rtmp.app, tls: rtmps }, {
+      this.#rtmp = new RtmpServer({ ...rtmp, host: this.#cfg.host, tls: rtmps, limitLoopback: this.#cfg.limits.limitLoopback }, {
         publish: (p) => this.#onPublish(p),
         unpublish: (p) => this.#onUnpublish(p),
-      }, this.#root.child({ component: 'rtmp' }));
+      }, this.errors, this.#root.child({ component: 'rtmp' }));
       this.#rtmpPort = await this.#rtmp.listen();
     }
     for (const l of this.#cfg.srt.listeners) {
@@ -99,13 +104,19 @@ export class Ingest {
     return this.#closed;
   }
 
-  #onPublish(p: RtmpPublisher): string | null {
+  /** The RTMP server, for its connection and memory figures. */
+  get rtmp(): RtmpServer | null {
+    return this.#rtmp;
+  }
+
+  #onPublish(p: RtmpPublisher): PublishRefusal | null {
     const refusal = this.#refusal(p);
     if (refusal) {
       this.counters.refused++;
       return refusal;
     }
     this.counters.publishes++;
+    this.#grace.delete(p.name);
     this.#flushing.get(p.name)?.detach();
     this.#flushing.delete(p.name);
     const log = this.#root.child({ component: 'remux', stream: p.name });
@@ -126,24 +137,33 @@ export class Ingest {
       remux = new FlvTap(p.subscribe, this.#cfg.remux, { ...remuxSink, restart: () => { this.counters.rtmpRemuxRestarts++; } }, log);
     } else {
       const args = remuxArgs({
-        input: { kind: 'rtmp', url: `rtmp://127.0.0.1:${this.#rtmpPort}/${this.#cfg.rtmp.app}/${p.name}` },
+        input: { kind: 'flv-pipe' },
         fragmentUs: this.#cfg.remux.fragmentUs,
         analyzeDurationUs: this.#cfg.remux.analyzeDurationUs,
         probeSizeBytes: this.#cfg.remux.probeSizeBytes,
       });
-      remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure' }, remuxSink, log);
+      remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure', stdin: p.subscribe }, remuxSink, log);
     }
     this.#publishers.set(p.name, { p, remux, stats });
     this.#log.info({ stream: p.name, ip: p.ip }, 'rtmp publisher connected');
     return null;
   }
 
-  #refusal(p: RtmpPublisher): string | null {
-    if (this.#closed) return 'shutting down';
-    if (!STREAM_NAME_RE.test(p.name)) return `invalid stream name ${JSON.stringify(p.name)}: use letters, digits, _ and -`;
-    if (this.#srt.some((s) => s.listener.stream === p.name)) return `stream ${p.name} is reserved for SRT`;
-    if (this.#publishers.has(p.name)) return `stream ${p.name} already has a publisher`;
-    return this.#authorize({ stream: p.name, key: p.key });
+  #refusal(p: RtmpPublisher): PublishRefusal | null {
+    if (this.#closed) return { status: 'Rejected', code: 'SHUTTING_DOWN', message: 'the server is shutting down' };
+    if (!STREAM_NAME_RE.test(p.name)) return { status: 'BadName', code: 'STREAM_NAME_INVALID', message: 'use 1-64 letters, digits, _ and -, starting with a letter or digit' };
+    if (this.#srt.some((s) => s.listener.stream === p.name)) return { status: 'BadName', code: 'STREAM_RESERVED', message: `stream ${p.name} is reserved for SRT` };
+    if (this.#publishers.has(p.name)) return { status: 'BadName', code: 'STREAM_TAKEN', message: `stream ${p.name} already has a publisher` };
+    const g = this.#grace.get(p.name);
+    const now = Date.now();
+    if (g && g.until > now && !(g.key === undefined ? p.key === undefined : p.key !== undefined && sameSecret(p.key, g.key))) {
+      return { status: 'BadName', code: 'STREAM_RECONNECTING', message: `stream ${p.name} is held for its publisher's reconnect` };
+    }
+    const ip = p.ip.replace(/:\d+$/, '');
+    const auth = checkPublish({ ...this.#cfg.security }, { stream: p.name, key: p.key, ip }, now);
+    if (auth) return { status: 'Unauthorized', ...auth };
+    const limit = this.#authorize({ stream: p.name, key: p.key });
+    return limit && { status: 'Rejected', ...limit };
   }
 
   #onUnpublish(p: RtmpPublisher): void {
@@ -151,6 +171,12 @@ export class Ingest {
     if (!entry || entry.p !== p) return;
     this.#publishers.delete(p.name);
     this.#log.info({ stream: p.name }, 'rtmp publisher left');
+    const graceMs = this.#cfg.rtmp.reconnectGraceMs;
+    if (graceMs > 0) {
+      const now = Date.now();
+      for (const [name, g] of this.#grace) if (g.until <= now) this.#grace.delete(name);
+      this.#grace.set(p.name, { key: p.key, until: now + graceMs });
+    }
     // Let FFmpeg flush the frames in flight, then tell viewers; unless a new publisher has
     // taken the name meanwhile (it detaches this remux).
     this.#flushing.set(p.name, entry.remux);

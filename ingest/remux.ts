@@ -2,7 +2,7 @@
 // stdout into init segments and chunks, logs its stderr, restarts it with backoff when it
 // dies unexpectedly, and stops it on request. One instance per published stream.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../app/log.js';
 import { Fmp4Splitter } from './fmp4/splitter.js';
 import { Fmp4Error, type Fmp4Unit } from './fmp4/types.js';
@@ -53,9 +53,17 @@ export interface RemuxOptions {
   maxRestartDelayMs: number;
   maxBoxBytes: number;
   maxInitBytes: number;
+  /**
+   * Feeds FFmpeg's stdin (an RTMP publish as FLV, remux.muxer ffmpeg): subscribed at each
+   * start, from the feed's cache after a restart. Returns the unsubscribe.
+   */
+  stdin?: (onData: (b: Buffer) => void, cached: boolean) => () => void;
 }
 
-type Child = ChildProcessByStdio<null, Readable, Readable>;
+type Child = ChildProcessByStdio<Writable | null, Readable, Readable>;
+
+/** FFmpeg's unread stdin, at most: past it FFmpeg is stuck and is restarted. */
+const MAX_STDIN_BACKLOG = 8 * 1024 * 1024;
 
 /** A run that lasted this long counts as healthy and resets the backoff. */
 const HEALTHY_RUN_MS = 10_000;
@@ -92,9 +100,25 @@ export class Remux {
     this.#timer = null;
     if (this.#closed) return;
     const splitter = new Fmp4Splitter({ maxBoxBytes: this.#opts.maxBoxBytes, maxInitBytes: this.#opts.maxInitBytes });
-    const child = spawn(this.#opts.ffmpegPath, this.#opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const feed = this.#opts.stdin;
+    const child = spawn(this.#opts.ffmpegPath, this.#opts.args, { stdio: [feed ? 'pipe' : 'ignore', 'pipe', 'pipe'] }) as Child;
     this.#child = child;
     this.starts++;
+    if (feed && child.stdin) {
+      const stdin = child.stdin;
+      stdin.on('error', () => {}); // EPIPE when FFmpeg dies; its exit handler restarts it
+      try {
+        const unsubscribe = feed((b) => {
+          if (stdin.writableLength > MAX_STDIN_BACKLOG) { child.kill('SIGKILL'); return; }
+          stdin.write(b);
+        }, this.starts > 1);
+        child.once('close', unsubscribe);
+      } catch (err) {
+        // The publish is gone: nothing to read.
+        this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'ffmpeg input is gone');
+        stdin.end();
+      }
+    }
     const started = Date.now();
     let failed = false;
     this.#log.info({ pid: child.pid, start: this.starts }, 'ffmpeg started');

@@ -6,8 +6,10 @@ const base = { fragmentUs: 33333, analyzeDurationUs: 100000, probeSizeBytes: 327
 const flags = (args: string[]): string => args[args.indexOf('-movflags') + 1]!;
 
 describe('the remux command', () => {
-  it('copies an RTMP pull into small fragments with prft and bounded probing', () => {
-    const a = remuxArgs({ ...base, input: { kind: 'rtmp', url: 'rtmp://127.0.0.1:1935/live/x' } });
+  it('copies an RTMP publish read as FLV from stdin into small fragments with prft and bounded probing', () => {
+    const a = remuxArgs({ ...base, input: { kind: 'flv-pipe' } });
+    expect(a.slice(a.indexOf('-i') - 2, a.indexOf('-i') + 2)).toEqual(['-f', 'flv', '-i', 'pipe:0']);
+    expect(a).not.toContain('-nostdin');
     expect(a).toContain('copy');
     expect(a.slice(a.indexOf('-analyzeduration'), a.indexOf('-analyzeduration') + 2)).toEqual(['-analyzeduration', '100000']);
     expect(a[a.indexOf('-frag_duration') + 1]).toBe('33333');

@@ -1,4 +1,4 @@
-// remux.muxer 'ffmpeg': an RTMP publish remuxed by a supervised FFmpeg pull (its mp4 muxer), as
+// remux.muxer 'ffmpeg': an RTMP publish remuxed by a supervised FFmpeg reading it as FLV on stdin (its mp4 muxer), as
 // SRT always is. A killed FFmpeg is restarted, counted, and the viewer goes on after a new init.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
@@ -18,8 +18,13 @@ function view(name: string): Viewer {
   return v;
 }
 
+/** The newest FFmpeg remux this process started (the one for the latest publisher). */
+function newestRemux(): string {
+  return execFileSync('pgrep', ['-n', '-P', String(process.pid), '-f', 'flv -i pipe:0'], { encoding: 'utf8' }).trim();
+}
+
 async function scrape(): Promise<ReturnType<typeof parse>> {
-  return parse(await (await fetch(`${n.http}/metrics`)).text());
+  return parse(await (await fetch(`${n.ops}/metrics`)).text());
 }
 
 beforeAll(async () => {
@@ -40,8 +45,8 @@ describe('RTMP through the FFmpeg remux (remux.muxer ffmpeg)', () => {
     await v.until(() => v.chunks().length >= 45, 20_000, '45 chunks');
     const info = v.texts('info')[0] as InfoMessage;
     expect(info.codecs).toMatch(/^avc1\.[0-9a-f]{6},mp4a\.40\.2$/);
-    // The FFmpeg pull is the one RTMP player node-media-server sees.
-    expect(execFileSync('pgrep', ['-f', `rtmp_live live -i ${n.rtmp('ff')}`], { encoding: 'utf8' }).trim()).not.toBe('');
+    // FFmpeg reads the publish as FLV on its stdin.
+    expect(newestRemux()).not.toBe('');
     const probe = ffprobe(v.concat(0));
     expect(probe.streams.find((s) => s.codec_type === 'video')).toMatchObject({ codec_name: 'h264', width: 320, height: 240 });
     // 30 ms fragments: about one chunk per video frame.
@@ -54,7 +59,7 @@ describe('RTMP through the FFmpeg remux (remux.muxer ffmpeg)', () => {
     publishers.push(new Publisher({ url: n.rtmp('crash') }));
     await v.until(() => v.chunks().length >= 30, 20_000, 'the stream to run');
     expect(value(await scrape(), 'nowcast_ffmpeg_restarts_total', { reason: 'failure' })).toBe(0);
-    const pid = execFileSync('pgrep', ['-f', `rtmp_live live -i ${n.rtmp('crash')}`], { encoding: 'utf8' }).trim().split('\n')[0]!;
+    const pid = newestRemux();
     process.kill(Number(pid), 'SIGKILL');
     const killedAt = Date.now();
     const before = v.chunks().length;

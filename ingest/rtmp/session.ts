@@ -1,0 +1,360 @@
+// One RTMP connection, publish-only: handshake, connect, createStream, publish, then media as
+// FLV tags into the publish's feed. Every step is checked in order, and nothing but the
+// admitted publish's own audio, video and metadata ever reaches a stream. Any fault closes
+// this connection alone, with a stable code (errors.ts).
+import { randomBytes } from 'node:crypto';
+import { decodeAmf0, Amf0Error, type Amf0Value, type Amf0Object } from './amf0.js';
+import { ChunkReader, type RtmpMessage } from './chunk-reader.js';
+import { RtmpError, type RtmpErrorCode } from './errors.js';
+import { PublishFeed } from './feed.js';
+import * as M from './writer.js';
+
+const HANDSHAKE_BYTES = 1536;
+/** Our acknowledgement window and the bandwidth we announce (what OBS and FFmpeg expect). */
+const WINDOW = 2_500_000;
+/** Replies we hold for a peer that does not read them, at most. */
+const MAX_WRITE_BACKLOG = 64 * 1024;
+/** Longest stream name with its query (the token) and app we read. */
+const MAX_NAME_CHARS = 1024;
+const PUBLISH_STREAM_ID = 1;
+const MAX_CHUNK_STREAMS = 16;
+
+export interface SessionLimits {
+  app: string;
+  preAdmitBytes: number;
+  maxChunkSize: number;
+  maxCommandBytes: number;
+  maxMessageBytes: number;
+  maxHeaderChangesPer10s: number;
+}
+
+/** Why a publish is refused: a stable code, and the RTMP status code the publisher is sent. */
+export interface PublishRefusal {
+  code: string;
+  message: string;
+  /** NetStream.Publish.BadName (name invalid or taken), .Unauthorized, or .Rejected (limits). */
+  status: 'BadName' | 'Unauthorized' | 'Rejected';
+}
+
+export interface RtmpPublisher {
+  name: string;
+  /** Address:port of the connection. */
+  ip: string;
+  /** `token` (or `key`) from the stream key's query, `NAME?token=…`. */
+  key: string | undefined;
+  /** Disconnects the publisher. */
+  close(): void;
+  /** The publish as FLV (feed.ts). Returns the unsubscribe. */
+  subscribe(onData: (flv: Buffer) => void, cached: boolean): () => void;
+}
+
+export interface SessionHooks {
+  /** Admission, decided on the publish command: null admits. */
+  publish(p: RtmpPublisher): PublishRefusal | null;
+  /** An admitted publisher's connection ended. */
+  unpublish(p: RtmpPublisher): void;
+  /** Counts a protocol error or refusal code. */
+  error(code: string): void;
+  /** The connection is gone (once). */
+  closed(): void;
+}
+
+/** The socket as the session uses it. */
+export interface SessionSocket {
+  write(b: Buffer): boolean;
+  readonly writableLength: number;
+  end(): void;
+  destroy(): void;
+}
+
+type State = 'c0c1' | 'c2' | 'connect' | 'connected' | 'publishing' | 'closed';
+
+export class RtmpSession {
+  readonly ip: string;
+  readonly startedAt: number;
+  /** Last time bytes arrived (the idle sweep reads it). */
+  lastDataAt: number;
+  #state: State = 'c0c1';
+  #hs: Buffer[] = [];
+  #hsBytes = 0;
+  readonly #socket: SessionSocket;
+  readonly #limits: SessionLimits;
+  readonly #hooks: SessionHooks;
+  readonly #reader: ChunkReader;
+  readonly #writer = new M.ChunkWriter();
+  #feed: PublishFeed | null = null;
+  #publisher: RtmpPublisher | null = null;
+  #peerWindow = 0;
+  #ackedAt = 0;
+  #streamCreated = false;
+
+  constructor(socket: SessionSocket, ip: string, limits: SessionLimits, hooks: SessionHooks, now = Date.now()) {
+    this.#socket = socket;
+    this.ip = ip;
+    this.#limits = limits;
+    this.#hooks = hooks;
+    this.startedAt = now;
+    this.lastDataAt = now;
+    this.#reader = new ChunkReader({
+      maxChunkSize: limits.maxChunkSize,
+      maxChunkStreams: MAX_CHUNK_STREAMS,
+      maxLength: (t) => (this.#state === 'publishing' && (t === M.MSG_AUDIO || t === M.MSG_VIDEO) ? limits.maxMessageBytes : limits.maxCommandBytes),
+      // Before admission the whole connection lives in preAdmitBytes; after it, one video and
+      // one audio message can be in flight at once.
+      memoryBytes: () => (this.#state === 'publishing' ? 2 * limits.maxMessageBytes : limits.preAdmitBytes - this.#hsBytes),
+    });
+  }
+
+  /** Admitted and publishing. */
+  get publishing(): boolean {
+    return this.#state === 'publishing';
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Bytes this connection holds: handshake, partial messages, the restart cache. */
+  get heldBytes(): number {
+    return this.#hsBytes + this.#reader.bufferedBytes + (this.#feed?.cachedBytes ?? 0);
+  }
+
+  /** Bytes from the socket. Never throws: a fault closes this connection. */
+  data(buf: Buffer, now = Date.now()): void {
+    if (this.#state === 'closed') return;
+    this.lastDataAt = now;
+    try {
+      if (this.#state === 'c0c1' || this.#state === 'c2') buf = this.#handshake(buf);
+      if (buf.length && !this.closed) this.#reader.push(buf, (m) => this.#message(m));
+      this.#maybeAck();
+    } catch (err) {
+      if (err instanceof RtmpError) this.fail(err.code, err.message);
+      else if (err instanceof Amf0Error) this.fail('RTMP_BAD_COMMAND', err.message);
+      else this.fail('RTMP_BAD_MESSAGE', err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Closes the connection for a protocol fault, counted under `code`. */
+  fail(code: RtmpErrorCode, _message: string): void {
+    if (this.#state === 'closed') return;
+    this.#hooks.error(code);
+    this.#close(true);
+  }
+
+  /** Ends the connection politely (the publisher is told by the socket closing). Safe to call twice. */
+  close(): void {
+    this.#close(false);
+  }
+
+  /** The socket closed from the other side, or was destroyed. */
+  socketClosed(): void {
+    this.#close(true);
+  }
+
+  #close(hard: boolean): void {
+    if (this.#state === 'closed') return;
+    const wasPublishing = this.#state === 'publishing';
+    this.#state = 'closed';
+    this.#hs = [];
+    this.#hsBytes = 0;
+    this.#feed?.end();
+    if (hard) this.#socket.destroy();
+    else this.#socket.end();
+    if (wasPublishing && this.#publisher) this.#hooks.unpublish(this.#publisher);
+    this.#hooks.closed();
+  }
+
+  #write(b: Buffer): void {
+    if (this.#state === 'closed') return;
+    this.#socket.write(b);
+    if (this.#socket.writableLength > MAX_WRITE_BACKLOG) this.fail('RTMP_SLOW_READER', 'the peer does not read our replies');
+  }
+
+  /** C0+C1 then C2; returns the bytes after the handshake (the first chunks). */
+  #handshake(buf: Buffer): Buffer {
+    const need = this.#state === 'c0c1' ? 1 + HANDSHAKE_BYTES : HANDSHAKE_BYTES;
+    const want = need - this.#hsBytes;
+    if (buf.length < want) {
+      this.#hs.push(Buffer.from(buf));
+      this.#hsBytes += buf.length;
+      return Buffer.alloc(0);
+    }
+    const whole = this.#hs.length ? Buffer.concat([...this.#hs, buf.subarray(0, want)]) : buf.subarray(0, want);
+    this.#hs = [];
+    this.#hsBytes = 0;
+    const rest = buf.subarray(want);
+    if (this.#state === 'c0c1') {
+      if (whole[0] !== 3) throw new RtmpError('RTMP_BAD_HANDSHAKE', `C0 version ${whole[0]} (only 3, plain RTMP)`);
+      // The simple handshake: S1 with a zero version (no digest, which OBS and FFmpeg accept
+      // from a server when publishing), S2 echoing C1.
+      const s1 = Buffer.alloc(HANDSHAKE_BYTES);
+      s1.writeUInt32BE(Math.floor(Date.now() / 1000) >>> 0, 0);
+      randomBytes(HANDSHAKE_BYTES - 8).copy(s1, 8);
+      this.#write(Buffer.concat([Buffer.from([3]), s1, whole.subarray(1)]));
+      this.#state = 'c2';
+      return rest.length ? this.#handshake(rest) : rest;
+    }
+    this.#state = 'connect';
+    return rest;
+  }
+
+  #maybeAck(): void {
+    if (!this.#peerWindow || this.#state === 'closed') return;
+    const r = this.#reader.received;
+    if (r - this.#ackedAt >= this.#peerWindow) {
+      this.#ackedAt = r;
+      this.#write(this.#writer.ack(r));
+    }
+  }
+
+  /** One whole message. Returns false to stop parsing (the connection is closing). */
+  #message(m: RtmpMessage): boolean {
+    switch (m.typeId) {
+      case M.MSG_SET_CHUNK_SIZE:
+        this.#reader.setChunkSize(u32(m) & 0x7fffffff);
+        break;
+      case M.MSG_ABORT:
+        this.#reader.abort(u32(m));
+        break;
+      case M.MSG_ACK:
+        u32(m);
+        break;
+      case M.MSG_WINDOW_ACK_SIZE:
+        this.#peerWindow = u32(m);
+        break;
+      case M.MSG_USER_CONTROL:
+      case M.MSG_SET_PEER_BANDWIDTH:
+        if (m.payload.length < 4) throw new RtmpError('RTMP_BAD_MESSAGE', `control message type ${m.typeId} of ${m.payload.length} bytes`);
+        break;
+      case M.MSG_COMMAND_AMF0:
+        this.#command(decodeAmf0(m.payload));
+        break;
+      case M.MSG_COMMAND_AMF3:
+        // AMF3 command messages start with a format byte 0 and carry AMF0.
+        if (m.payload[0] !== 0) throw new RtmpError('RTMP_BAD_COMMAND', 'AMF3-encoded command');
+        this.#command(decodeAmf0(m.payload.subarray(1)));
+        break;
+      case M.MSG_AUDIO:
+      case M.MSG_VIDEO:
+        this.#media(m);
+        break;
+      case M.MSG_DATA_AMF0:
+        this.#data(m);
+        break;
+      case M.MSG_AGGREGATE:
+        throw new RtmpError('RTMP_BAD_MESSAGE', 'aggregate messages are not accepted from publishers');
+      default:
+        // Shared objects, AMF3 data and unknown types: nothing a publisher needs; ignored.
+        break;
+    }
+    return this.#state !== 'closed';
+  }
+
+  #media(m: RtmpMessage): void {
+    if (this.#state !== 'publishing' || m.streamId !== PUBLISH_STREAM_ID) {
+      throw new RtmpError('RTMP_UNEXPECTED', `media (type ${m.typeId}) before an admitted publish`);
+    }
+    if (m.payload.length === 0) throw new RtmpError('RTMP_BAD_MESSAGE', `empty ${m.typeId === M.MSG_VIDEO ? 'video' : 'audio'} message`);
+    this.#feed!.push(m.typeId, m.timestamp, m.payload);
+  }
+
+  /** @setDataFrame onMetaData …: kept as the FLV script tag (onMetaData …); ignored before publish. */
+  #data(m: RtmpMessage): void {
+    if (this.#state !== 'publishing' || m.streamId !== PUBLISH_STREAM_ID) return;
+    const values = decodeAmf0(m.payload);
+    let body = m.payload;
+    if (values[0] === '@setDataFrame') body = m.payload.subarray(3 + Buffer.byteLength('@setDataFrame'));
+    this.#feed!.push(18, 0, body);
+  }
+
+  #command(v: Amf0Value[]): void {
+    const name = v[0];
+    const txn = typeof v[1] === 'number' ? v[1] : 0;
+    if (typeof name !== 'string') throw new RtmpError('RTMP_BAD_COMMAND', 'a command without a name');
+    switch (name) {
+      case 'connect':
+        return this.#connect(txn, v[2]);
+      case 'createStream':
+        if (this.#state !== 'connected') throw new RtmpError('RTMP_UNEXPECTED', `createStream in state ${this.#state}`);
+        this.#streamCreated = true;
+        return this.#write(this.#writer.command(0, ['_result', txn, null, PUBLISH_STREAM_ID]));
+      case 'publish':
+        return this.#publish(v[3]);
+      case 'play':
+      case 'play2':
+        this.#write(this.#writer.onStatus(PUBLISH_STREAM_ID, 'error', 'NetStream.Play.Failed', 'RTMP_PLAY_REFUSED: this server takes publishers only; watch over WebSocket'));
+        this.#hooks.error('RTMP_PLAY_REFUSED');
+        return this.#close(false);
+      case 'deleteStream':
+      case 'closeStream':
+      case 'FCUnpublish':
+        if (this.#state === 'publishing') this.#close(false);
+        return;
+      default:
+        // releaseStream, FCPublish, _checkbw, getStreamLength…: nothing to do for a publish.
+        if (this.#state === 'c0c1' || this.#state === 'c2' || this.#state === 'connect') {
+          throw new RtmpError('RTMP_UNEXPECTED', 'a command before connect');
+        }
+    }
+  }
+
+  #connect(txn: number, obj: Amf0Value): void {
+    if (this.#state !== 'connect') throw new RtmpError('RTMP_UNEXPECTED', 'a second connect');
+    if (!isObject(obj) || typeof obj.app !== 'string') throw new RtmpError('RTMP_BAD_COMMAND', 'connect without an app');
+    // OBS and FFmpeg send "live"; some tools add a query or a trailing slash.
+    const app = obj.app.split('?')[0]!.replace(/\/+$/, '');
+    if (app !== this.#limits.app) {
+      this.#write(this.#writer.command(0, ['_error', txn, null, { level: 'error', code: 'NetConnection.Connect.Rejected', description: `RTMP_APP_UNKNOWN: publish to rtmp://HOST/${this.#limits.app}` }]));
+      this.#hooks.error('RTMP_APP_UNKNOWN');
+      return this.#close(false);
+    }
+    this.#state = 'connected';
+    this.#write(Buffer.concat([
+      this.#writer.windowAckSize(WINDOW),
+      this.#writer.setPeerBandwidth(WINDOW),
+      this.#writer.setChunkSize(M.OUT_CHUNK_SIZE),
+      this.#writer.command(0, ['_result', txn,
+        { fmsVer: 'FMS/3,0,1,123', capabilities: 31 },
+        { level: 'status', code: 'NetConnection.Connect.Success', description: 'Connection succeeded.', objectEncoding: 0 }]),
+    ]));
+  }
+
+  #publish(rawName: Amf0Value): void {
+    if (this.#state !== 'connected' || !this.#streamCreated) throw new RtmpError('RTMP_UNEXPECTED', `publish in state ${this.#state}`);
+    if (typeof rawName !== 'string' || rawName.length > MAX_NAME_CHARS) {
+      throw new RtmpError('RTMP_BAD_COMMAND', 'publish needs a stream name (a string of at most 1024 characters)');
+    }
+    const q = rawName.indexOf('?');
+    const name = q < 0 ? rawName : rawName.slice(0, q);
+    const params = new URLSearchParams(q < 0 ? '' : rawName.slice(q + 1));
+    const feed = new PublishFeed({ maxCacheBytes: 4 * this.#limits.maxMessageBytes, maxHeaderChangesPer10s: this.#limits.maxHeaderChangesPer10s });
+    const p: RtmpPublisher = {
+      name, ip: this.ip, key: params.get('token') ?? params.get('key') ?? undefined,
+      close: () => this.close(),
+      subscribe: (onData, cached) => feed.subscribe(onData, cached),
+    };
+    // Decided here, synchronously: no byte after the publish command is parsed before it.
+    const refusal = this.#hooks.publish(p);
+    if (refusal) {
+      this.#write(this.#writer.onStatus(PUBLISH_STREAM_ID, 'error', `NetStream.Publish.${refusal.status}`, `${refusal.code}: ${refusal.message}`));
+      this.#hooks.error(refusal.code);
+      return this.#close(false);
+    }
+    this.#feed = feed;
+    this.#publisher = p;
+    this.#state = 'publishing';
+    this.#write(Buffer.concat([
+      this.#writer.streamBegin(PUBLISH_STREAM_ID),
+      this.#writer.onStatus(PUBLISH_STREAM_ID, 'status', 'NetStream.Publish.Start', `${name} is now published.`),
+    ]));
+  }
+}
+
+function u32(m: RtmpMessage): number {
+  if (m.payload.length < 4) throw new RtmpError('RTMP_BAD_MESSAGE', `control message type ${m.typeId} of ${m.payload.length} bytes`);
+  return m.payload.readUInt32BE(0);
+}
+
+function isObject(v: Amf0Value): v is Amf0Object {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date);
+}
