@@ -2,6 +2,10 @@
 // aggregator (each viewer's latest report, a per-viewer rate limit, a cross-viewer summary with
 // the latency spread). Pure: no sockets, no timers; `now` is passed in. Nothing here throws on
 // viewer input: a bad, flooding or oversized report is dropped and counted, nothing else.
+//
+// Reports are anonymous, so each is also checked against the same viewer's previous one
+// (plausible()): totals only grow, and by no more than the wall time allows. Otherwise one
+// viewer could add billions of stalls to the metrics by sending totals that go down and up.
 import type { PolicyName, QoeMessage } from './protocol.js';
 
 /** A validated report: the message without its `type`. */
@@ -32,9 +36,10 @@ export interface QoeSummary {
   stallMs: number;
   /** Viewers reporting pinned mode. */
   pinned: number;
-  /** Reports accepted, rejected as invalid, and dropped by the rate limit, since the stream began. */
+  /** Reports accepted, rejected as invalid or implausible, and dropped by the rate limit, since the stream began. */
   accepted: number;
   rejected: number;
+  implausible: number;
   rateLimited: number;
 }
 
@@ -44,8 +49,31 @@ export type QoeListener = (stream: string, r: QoeReport, viewer: number) => void
 const POLICIES: ReadonlySet<string> = new Set<PolicyName>(['nowcast', 'none', 'seek', 'mpegts']);
 /** Sanity bounds: anything outside is a broken or hostile client, not a measurement. */
 const MAX_MS = 86_400_000; // a day
-const MAX_LATENCY_MS = 600_000; // ten minutes
+/** Latency and target: a live player is never a minute behind (it jumps to live well before). */
+const MAX_LATENCY_MS = 60_000;
+/** A latency a little below zero is clock-offset error; more is a broken clock or a lie. */
+const MIN_LATENCY_MS = -5_000;
 const MAX_COUNT = 1e9;
+
+/** The totals a report carries (since the player started); they only grow. */
+export const QOE_TOTALS = ['stalls', 'stallMs', 'rateChanges', 'jumps', 'droppedFrames'] as const;
+type Total = (typeof QOE_TOTALS)[number];
+
+/**
+ * Most a player can add to each total per second of wall time, generously: a stall spans
+ * control ticks (50 ms), the rate changes at most once a tick (20 ms allowed), frames drop at
+ * most at the frame rate (240 fps and more), and stall time passes at most as fast as time.
+ */
+export const QOE_MAX_PER_S: Readonly<Record<Total, number>> = Object.freeze({ stalls: 5, stallMs: 1000, rateChanges: 50, jumps: 5, droppedFrames: 500 });
+
+export interface QoePlausibility {
+  /** Seconds of history a viewer's totals may hold beyond the time since its socket opened (a reconnecting player keeps its totals). */
+  historyS: number;
+  /** Stall time one report may add beyond the wall time since the previous one (ms): reports arrive with jitter. */
+  stallSlackMs: number;
+}
+
+export const DEFAULT_QOE_PLAUSIBILITY: Readonly<QoePlausibility> = Object.freeze({ historyS: 60, stallSlackMs: 5_000 });
 
 type Check = (v: unknown) => string | undefined;
 const num = (lo: number, hi: number, int = false): Check => (v) => {
@@ -59,10 +87,10 @@ const nullable = (c: Check): Check => (v) => (v === null ? undefined : c(v));
 const FIELDS: { [K in keyof QoeReport]-?: Check } = {
   intervalMs: num(0, MAX_MS),
   startupMs: nullable(num(0, MAX_MS)),
-  latencyP50Ms: nullable(num(-MAX_LATENCY_MS, MAX_LATENCY_MS)),
-  latencyP95Ms: nullable(num(-MAX_LATENCY_MS, MAX_LATENCY_MS)),
-  latencyP99Ms: nullable(num(-MAX_LATENCY_MS, MAX_LATENCY_MS)),
-  latencyMs: nullable(num(-MAX_LATENCY_MS, MAX_LATENCY_MS)),
+  latencyP50Ms: nullable(num(MIN_LATENCY_MS, MAX_LATENCY_MS)),
+  latencyP95Ms: nullable(num(MIN_LATENCY_MS, MAX_LATENCY_MS)),
+  latencyP99Ms: nullable(num(MIN_LATENCY_MS, MAX_LATENCY_MS)),
+  latencyMs: nullable(num(MIN_LATENCY_MS, MAX_LATENCY_MS)),
   targetMs: num(0, MAX_LATENCY_MS),
   stalls: num(0, MAX_COUNT, true),
   stallMs: num(0, MAX_MS * 365),
@@ -101,6 +129,27 @@ export function parseQoe(msg: unknown): QoeReport | string {
   return r;
 }
 
+/**
+ * Whether `r` can follow the same viewer's previous accepted report `prev` (received at
+ * `prevAt`), at `now`, from a socket opened at `openedAt` (all ms). Returns what is wrong, or
+ * undefined. Checks: totals never go down; each total is within its per-second bound over the
+ * time since the socket opened plus `historyS`; stall time grows by no more than the wall time
+ * since the previous report plus `stallSlackMs`.
+ */
+export function plausible(r: QoeReport, prev: QoeReport | null, prevAt: number, openedAt: number, now: number, o: QoePlausibility = DEFAULT_QOE_PLAUSIBILITY): string | undefined {
+  const ageS = Math.max(0, now - openedAt) / 1000 + o.historyS;
+  for (const k of QOE_TOTALS) {
+    if (prev && r[k] < prev[k]) return `${k} went down from ${prev[k]} to ${r[k]}`;
+    const max = QOE_MAX_PER_S[k] * ageS;
+    if (r[k] > max) return `${k} ${r[k]} is more than ${Math.round(max)} in ${Math.round(ageS)} s`;
+  }
+  if (prev) {
+    const wallMs = Math.max(0, now - prevAt);
+    if (r.stallMs - prev.stallMs > wallMs + o.stallSlackMs) return `stallMs grew by ${r.stallMs - prev.stallMs} in ${wallMs} ms`;
+  }
+  return undefined;
+}
+
 /** Nearest-rank percentile of an ascending array; NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -112,22 +161,31 @@ interface Entry {
   report: QoeReport | null;
   /** When the latest report was accepted (ms); -Infinity before any. */
   at: number;
+  /** When the viewer's socket opened (ms). */
+  openedAt: number;
 }
+
+/** Counts over every stream since the process started (per-stream counts go when the stream does). */
+export const qoeTotals = { accepted: 0, rejected: 0, implausible: 0, rateLimited: 0 };
 
 export class QoeAggregator {
   readonly limits: QoeLimits;
   /** Called for every accepted report; a throwing listener is contained and counted. */
   onReport: QoeListener | undefined;
+  readonly plausibility: QoePlausibility;
   accepted = 0;
   rejected = 0;
+  /** Valid reports that cannot follow the viewer's previous one (plausible()). */
+  implausible = 0;
   rateLimited = 0;
   evicted = 0;
   listenerErrors = 0;
   /** Insertion order = order of the latest acceptance (re-inserted on each), so the first is the stalest. */
   #viewers = new Map<number, Entry>();
 
-  constructor(readonly stream: string, limits: Partial<QoeLimits> = {}, onReport?: QoeListener) {
+  constructor(readonly stream: string, limits: Partial<QoeLimits> = {}, onReport?: QoeListener, plausibility: Partial<QoePlausibility> = {}) {
     this.limits = { ...DEFAULT_QOE_LIMITS, ...limits };
+    this.plausibility = { ...DEFAULT_QOE_PLAUSIBILITY, ...plausibility };
     this.onReport = onReport;
   }
 
@@ -138,22 +196,33 @@ export class QoeAggregator {
 
   /**
    * Offers a viewer's parsed message. Returns what happened; never throws.
-   * 'rejected': invalid (see parseQoe); 'limited': too soon after this viewer's last report.
+   * 'rejected': invalid (see parseQoe); 'implausible': valid, but cannot follow this viewer's
+   * previous report (see plausible()); 'limited': too soon after this viewer's last report.
+   * `openedAt`: when the viewer's socket opened (default: its first report's arrival).
    */
-  offer(viewer: number, msg: unknown, now: number): 'accepted' | 'rejected' | 'limited' {
+  offer(viewer: number, msg: unknown, now: number, openedAt?: number): 'accepted' | 'rejected' | 'implausible' | 'limited' {
     const last = this.#viewers.get(viewer);
     if (last && now - last.at < this.limits.minIntervalMs) {
       this.rateLimited++;
+      qoeTotals.rateLimited++;
       return 'limited';
     }
     const r = parseQoe(msg);
     if (typeof r === 'string') {
       this.rejected++;
+      qoeTotals.rejected++;
       return 'rejected';
     }
+    const opened = last?.openedAt ?? Math.min(now, openedAt ?? now);
+    if (plausible(r, last?.report ?? null, last?.at ?? opened, opened, now, this.plausibility) !== undefined) {
+      this.implausible++;
+      qoeTotals.implausible++;
+      return 'implausible';
+    }
     this.accepted++;
+    qoeTotals.accepted++;
     this.#viewers.delete(viewer);
-    this.#viewers.set(viewer, { report: r, at: now });
+    this.#viewers.set(viewer, { report: r, at: now, openedAt: opened });
     while (this.#viewers.size > this.limits.maxViewers) {
       const oldest = this.#viewers.keys().next().value as number;
       this.#viewers.delete(oldest);
@@ -208,6 +277,7 @@ export class QoeAggregator {
       pinned,
       accepted: this.accepted,
       rejected: this.rejected,
+      implausible: this.implausible,
       rateLimited: this.rateLimited,
     };
   }
