@@ -90,7 +90,7 @@ export class Nowcast {
       if (this.metrics) registerClusterMetrics(this.metrics.registry, role, this.link, this.origin, this.edge);
     }
     this.ingest = new Ingest(cfg, this.origin ?? this.relay, log, (p) => {
-      const r = guard.admitPublisher({ ...p, streams: this.relay.streamCount, streamExists: this.relay.stream(p.stream) !== undefined }, Date.now());
+      const r = guard.admitPublisher({ ...p, streams: this.relay.liveStreamCount, streamExists: this.relay.stream(p.stream)?.isLive(Date.now()) === true }, Date.now());
       return r && { code: r.code, message: r.message };
     });
   }

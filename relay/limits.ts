@@ -1,7 +1,8 @@
 // Admission limits as small pure classes with an injected clock, so they can be tested
 // alone: a token bucket per key (upgrades per second per IP) and counters per key
 // (viewers per IP, per stream). Loopback is exempt from per-IP limits unless configured,
-// so benchmarks with thousands of local viewers aren't refused.
+// so benchmarks with thousands of local viewers aren't refused; behind a reverse proxy the
+// client's address comes from X-Forwarded-For / Forwarded, believed only from trusted proxies.
 
 export class TokenBuckets {
   #buckets = new Map<string, { tokens: number; at: number }>();
@@ -64,4 +65,58 @@ const LOOPBACK = /^(127\.|::1$|0{0,4}(:0{0,4}){6}:0{0,3}1$|::ffff:127\.)/i;
 
 export function isLoopback(ip: string): boolean {
   return LOOPBACK.test(ip);
+}
+
+/** Longest address key kept: a proxy's odd token must not become a huge map key. */
+const MAX_ADDRESS_CHARS = 64;
+
+/** An IPv4-mapped IPv6 address (::ffff:1.2.3.4) as its IPv4 form, so either spelling matches. */
+function canonical(ip: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  return m ? m[1]! : ip;
+}
+
+/** One `for=` value of a Forwarded element or one X-Forwarded-For entry, without quotes, brackets or port. */
+function forwardedAddress(raw: string): string {
+  let a = raw.trim();
+  if (a.startsWith('"') && a.endsWith('"') && a.length >= 2) a = a.slice(1, -1).trim();
+  const v6 = /^\[([^\]]*)\](?::\d+)?$/.exec(a);
+  if (v6) a = v6[1]!;
+  else if (/^\d+\.\d+\.\d+\.\d+:\d+$/.test(a)) a = a.slice(0, a.lastIndexOf(':'));
+  return canonical(a.slice(0, MAX_ADDRESS_CHARS));
+}
+
+/** The hops a Forwarded header lists, client first: each element's `for=` value. */
+function forwardedHops(header: string): string[] {
+  const hops: string[] = [];
+  for (const element of header.split(',')) {
+    for (const pair of element.split(';')) {
+      const eq = pair.indexOf('=');
+      if (eq > 0 && pair.slice(0, eq).trim().toLowerCase() === 'for') hops.push(forwardedAddress(pair.slice(eq + 1)));
+    }
+  }
+  return hops;
+}
+
+/**
+ * The address per-address limits count for a connection from `peer`. Only when the peer is a
+ * trusted proxy (exact match) are its headers believed: X-Forwarded-For if present (every
+ * common proxy appends to it), else Forwarded. The right-most hop that is not itself a
+ * trusted proxy is the client: hops to its left were written by the client and can be forged.
+ * An empty hop ends the walk (what lies left of it is the client's own writing): the nearest
+ * proxy's address is used then.
+ */
+export function clientAddress(peer: string, forwardedFor: string, forwarded: string, trusted: ReadonlySet<string>): string {
+  const p = canonical(peer);
+  if (!trusted.has(p)) return p;
+  const hops = forwardedFor.trim() ? forwardedFor.split(',').map(forwardedAddress) : forwardedHops(forwarded);
+  let client = p;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const h = hops[i]!;
+    if (!h) break;
+    // Not an address (`unknown`, an obfuscated `_id`): still the proxy's word for this client.
+    if (!trusted.has(h)) return h;
+    client = h;
+  }
+  return client;
 }

@@ -1,7 +1,7 @@
 // The relay: a uWebSockets.js app that serves pages and fans chunks out to viewers at
 // /live/NAME. It owns the streams; ingest feeds them through the MediaSink interface.
 import uWS from 'uWebSockets.js';
-import type { Logger } from '../app/log.js';
+import { LogLimiter, type Logger } from '../app/log.js';
 import { defaults, type Config } from '../app/config.js';
 import type { MediaSink, SinkProvider } from '../ingest/sink.js';
 import { Stream, type Viewer, type ViewerData } from './stream.js';
@@ -52,6 +52,11 @@ export class Relay implements SinkProvider {
   /** Admission (tokens, Origin, limits); null admits everyone. */
   #guard: Guard | null;
   #viewerListeners = new Set<ViewersListener>();
+  /** Lines any client can trigger at will (refusals, bad messages): a budget per address. */
+  #viewerLogLimiter: LogLimiter | null = null;
+  get #viewerLog(): LogLimiter {
+    return (this.#viewerLogLimiter ??= new LogLimiter(this.#log));
+  }
 
   constructor(o: RelayOptions) {
     const { config: cfg, log, playerDir } = o;
@@ -122,6 +127,14 @@ export class Relay implements SinkProvider {
 
   get streamCount(): number {
     return this.#streams.size;
+  }
+
+  /** Streams with a publisher or recent media: what limits.maxStreams counts (names viewers only wait on don't). */
+  get liveStreamCount(): number {
+    const now = Date.now();
+    let n = 0;
+    for (const s of this.#streams.values()) if (s.isLive(now)) n++;
+    return n;
   }
 
   /** Every stream held now (read by /metrics at scrape time). */
@@ -198,18 +211,25 @@ export class Relay implements SinkProvider {
             .end(this.#draining ? 'draining' : 'invalid stream name');
           return;
         }
-        const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-        if (this.#guard) {
+        const now = Date.now();
+        const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+        const guard = this.#guard;
+        // Behind a trusted reverse proxy the client is named in its headers (relay/limits.ts).
+        const ip = guard ? guard.clientIp(peer, req.getHeader('x-forwarded-for'), req.getHeader('forwarded')) : peer;
+        // Not live (no publisher, no recent media): the viewer waits, on its own budget.
+        const live = this.#streams.get(name)?.isLive(now) ?? false;
+        if (guard) {
           const token = new URLSearchParams(req.getQuery() ?? '').get('token') ?? undefined;
-          const refusal = this.#guard.admitViewer({ ip, stream: name, origin: req.getHeader('origin'), token,
-            streamExists: this.#streams.has(name), streams: this.#streams.size }, Date.now());
+          const refusal = guard.admitViewer({ ip, stream: name, origin: req.getHeader('origin'), token, live }, now);
           if (refusal) {
-            this.#log.info({ stream: name, ip, code: refusal.code }, 'viewer refused');
+            this.#viewerLog.info(`viewer refused ${ip}`, { stream: name, ip, code: refusal.code }, 'viewer refused');
             res.writeStatus(refusal.status).writeHeader('Content-Type', 'application/json')
               .end(JSON.stringify({ code: refusal.code, message: refusal.message }));
             return;
           }
         }
+        const waits = guard !== null && !live;
+        let released = false;
         const data: ViewerData = {
           id: this.#nextViewerId++,
           stream: name,
@@ -218,6 +238,10 @@ export class Relay implements SinkProvider {
           skipFromChunk: -1,
           skipFromBytes: 0,
           closed: false,
+          openedAt: now,
+          // Called once: by the stream when the name goes live, or by close.
+          releaseWait: waits ? () => { if (!released) { released = true; guard.releaseWaiting(ip); } } : null,
+          waitUntil: waits ? now + guard.maxWaitMs : 0,
         };
         res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
           req.getHeader('sec-websocket-extensions'), context);
@@ -234,6 +258,8 @@ export class Relay implements SinkProvider {
         const d = ws.getUserData();
         d.closed = true;
         this.#guard?.releaseViewer(d.ip, d.stream);
+        d.releaseWait?.();
+        d.releaseWait = null;
         const s = this.#streams.get(d.stream);
         if (!s) return;
         s.removeViewer(ws);
@@ -246,13 +272,13 @@ export class Relay implements SinkProvider {
   }
 
   #onViewerMessage(ws: Viewer, message: ArrayBuffer, isBinary: boolean): void {
-    if (isBinary) { this.badMessages++; return; }
+    if (isBinary) { this.#badMessage(ws, 'binary'); return; }
     let msg: unknown;
-    try { msg = JSON.parse(Buffer.from(message).toString('utf8')); } catch { this.badMessages++; return; }
+    try { msg = JSON.parse(Buffer.from(message).toString('utf8')); } catch { this.#badMessage(ws, 'not JSON'); return; }
     const type = typeof msg === 'object' && msg !== null ? (msg as { type?: unknown }).type : undefined;
     if (type === 'ping') {
       const t0 = (msg as { t0?: unknown }).t0;
-      if (typeof t0 !== 'number' || !Number.isFinite(t0)) { this.badMessages++; return; }
+      if (typeof t0 !== 'number' || !Number.isFinite(t0)) { this.#badMessage(ws, 'bad ping'); return; }
       const pong: PongMessage = { type: 'pong', t0, serverTime: Date.now() };
       ws.send(JSON.stringify(pong), false);
       return;
@@ -262,10 +288,18 @@ export class Relay implements SinkProvider {
       const d = ws.getUserData();
       const s = this.#streams.get(d.stream);
       if (!s || d.closed) return;
-      if (s.qoe.offer(d.id, msg, Date.now()) === 'rejected') this.badMessages++;
+      const r = s.qoe.offer(d.id, msg, Date.now(), d.openedAt);
+      if (r === 'rejected' || r === 'implausible') this.#badMessage(ws, r === 'rejected' ? 'invalid qoe' : 'implausible qoe');
       return;
     }
+    this.#badMessage(ws, 'unknown type');
+  }
+
+  /** Counts a message a viewer should not have sent; logs it within the per-address budget. */
+  #badMessage(ws: Viewer, why: string): void {
     this.badMessages++;
+    const d = ws.getUserData();
+    this.#viewerLog.info(`bad message ${d.ip}`, { stream: d.stream, viewer: d.id, ip: d.ip, why }, 'bad viewer message');
   }
 
   #onDropped(ws: Viewer): void {

@@ -8,6 +8,10 @@
 // keyframes cost ~23 KiB RSS per viewer; an uncorked send of one message writes straight to
 // the kernel (writev, no copy) and only the part the kernel refuses is buffered. The loop also
 // lets the relay see a send the socket dropped (maxBackpressure) at the chunk it happened.
+//
+// A new init segment waits (pending) until the keyframe chunk that starts its media: a burst of
+// sequence-header changes costs each viewer one init, and an init byte-identical to the current
+// one, with the same session's media continuing after it, is dropped (no new generation).
 import type { WebSocket } from 'uWebSockets.js';
 import type { Logger } from '../app/log.js';
 import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
@@ -26,7 +30,19 @@ export interface ViewerData {
   skipFromBytes: number;
   /** Set once the viewer has been removed, so late callbacks don't touch it. */
   closed: boolean;
+  /** When the socket opened (ms since the epoch): bounds what its QoE totals may claim. */
+  openedAt: number;
+  /** Admitted while its name was not live: frees its waiting slot, once; null when it holds none. */
+  releaseWait: (() => void) | null;
+  /** A viewer still holding a waiting slot then (ms since the epoch) is closed: STREAM_NOT_LIVE. 0: never. */
+  waitUntil: number;
 }
+
+/** Close code after the `error` STREAM_NOT_LIVE: a name that did not go live within limits.maxWaitMs. */
+export const CLOSE_STREAM_NOT_LIVE = 4408;
+
+/** A stream that lost its publisher still counts as live this long (ms): a reconnect keeps its place. */
+export const RECENT_MEDIA_MS = 30_000;
 
 export type Viewer = WebSocket<ViewerData>;
 
@@ -44,6 +60,9 @@ export interface StreamCounters {
   /** Media chunks and bytes handed to viewers' sockets (live chunks and joiners' cached GOP). */
   sentChunks: number;
   sentBytes: number;
+  /** Init segments dropped as byte-identical repeats, and replaced by a newer one before delivery. */
+  initsIgnored: number;
+  initsCoalesced: number;
 }
 
 /** uWS ws.send() result: the socket was over maxBackpressure and the message was dropped. */
@@ -53,7 +72,7 @@ export class Stream {
   readonly name: string;
   state: StreamState = 'offline';
   generation = 0;
-  readonly counters: StreamCounters = { chunks: 0, bytes: 0, keyframes: 0, skips: 0, skippedChunks: 0, sentChunks: 0, sentBytes: 0 };
+  readonly counters: StreamCounters = { chunks: 0, bytes: 0, keyframes: 0, skips: 0, skippedChunks: 0, sentChunks: 0, sentBytes: 0, initsIgnored: 0, initsCoalesced: 0 };
   lastChunkAt = 0;
   #log: Logger;
   #limits: StreamLimits;
@@ -67,6 +86,13 @@ export class Stream {
   #stateCode: string | undefined;
   #stateMessage: string | undefined;
   #closed = false;
+  /** The newest init segment, not yet sent: it goes out at the keyframe chunk that starts its media. */
+  #pending: { init: InitSegment; generation: number | undefined } | null = null;
+  /** mfhd sequence number and decode time of the last chunk under the current init (-1: none yet). */
+  #lastSeq = -1;
+  #lastDts = -Infinity;
+  /** When the stream last left live/error for offline (ms); 0: never. */
+  #leftAt = 0;
 
   readonly service: ServiceDescription;
   /** Viewers' QoE reports for this stream (relay/qoe.ts). */
@@ -90,15 +116,76 @@ export class Stream {
   }
 
   /**
-   * A new init segment: a new generation (the next one, or the origin's on a cluster edge).
-   * Everyone gets it, then waits for its first keyframe.
+   * A new init segment, held until the keyframe chunk that starts its media (#takePending):
+   * then a new generation (the next one, or the origin's on a cluster edge), which everyone
+   * gets before waiting for that keyframe. A newer init before then replaces it.
    */
   onInit(init: InitSegment, generation?: number): void {
     if (this.#closed) return;
+    if (this.#pending) this.counters.initsCoalesced++;
+    this.#pending = { init, generation };
+    // A publisher is here: its viewers no longer wait for a name that is not live.
+    for (const v of this.#viewers) this.#endWait(v.getUserData());
+  }
+
+  /** The hot path: the chunk's one Buffer to every live viewer; no allocation per viewer. */
+  onChunk(chunk: Chunk): void {
+    if (this.#closed) return;
+    const c = this.counters;
+    if (this.#pending && !this.#takePending(chunk)) {
+      c.chunks++;
+      c.bytes += chunk.bytes.length;
+      return;
+    }
+    if (!this.#init) return;
+    if (chunk.keyframe) {
+      c.keyframes++;
+      if (this.#waiting.size) this.#resume();
+    }
+    this.#gop.push(chunk.bytes, chunk.bytes.length, chunk.keyframe);
+    c.chunks++;
+    c.bytes += chunk.bytes.length;
+    this.lastChunkAt = Date.now();
+    this.#lastSeq = chunk.seq;
+    this.#lastDts = chunk.dts;
+    const b = chunk.bytes;
+    for (const v of this.#live) {
+      if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v);
+    }
+    c.sentChunks += this.#live.size;
+    c.sentBytes += this.#live.size * b.length;
+  }
+
+  /**
+   * A chunk arrived with an init pending: drops the init if it repeats the current one in the
+   * same session, or sends it if this chunk can start its media. Returns whether the chunk
+   * goes on to viewers (a delta chunk of an unsent init can't be decoded by anyone).
+   */
+  #takePending(chunk: Chunk): boolean {
+    const p = this.#pending!;
+    // Same bytes, no cluster numbering, still live, and the chunk numbering and media time go
+    // on: the same session's media under the same init. A new session (a republish, a remux
+    // restart) starts its numbering and media time over, and must be a new generation.
+    const continues = this.#lastSeq < 0 || (chunk.seq > this.#lastSeq && chunk.dts >= this.#lastDts);
+    if (p.generation === undefined && this.#init && this.state === 'live' && continues && p.init.bytes.equals(this.#init)) {
+      this.#pending = null;
+      this.counters.initsIgnored++;
+      return true;
+    }
+    if (!chunk.keyframe) return false;
+    this.#pending = null;
+    this.#sendInit(p.init, p.generation);
+    return true;
+  }
+
+  /** A new generation: everyone gets its info and init, then waits for its first keyframe. */
+  #sendInit(init: InitSegment, generation: number | undefined): void {
     this.generation = generation ?? this.generation + 1;
     this.#info = { type: 'info', stream: this.name, generation: this.generation, mime: init.mime, codecs: init.codecs, tracks: init.tracks };
     this.#init = init.bytes;
     this.#gop.reset();
+    this.#lastSeq = -1;
+    this.#lastDts = -Infinity;
     this.#log.info({ generation: this.generation, mime: init.mime }, 'init segment');
     const infoText = JSON.stringify(this.#info);
     for (const v of this.#viewers) {
@@ -111,30 +198,22 @@ export class Stream {
     this.setState('live');
   }
 
-  /** The hot path: the chunk's one Buffer to every live viewer; no allocation per viewer. */
-  onChunk(chunk: Chunk): void {
-    if (this.#closed || !this.#init) return;
-    const c = this.counters;
-    if (chunk.keyframe) {
-      c.keyframes++;
-      if (this.#waiting.size) this.#resume();
-    }
-    this.#gop.push(chunk.bytes, chunk.bytes.length, chunk.keyframe);
-    c.chunks++;
-    c.bytes += chunk.bytes.length;
-    this.lastChunkAt = Date.now();
-    const b = chunk.bytes;
-    for (const v of this.#live) {
-      if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v);
-    }
-    c.sentChunks += this.#live.size;
-    c.sentBytes += this.#live.size * b.length;
+  /**
+   * Whether the stream counts against limits.maxStreams: a publisher (an init, live, failing),
+   * or one that left less than RECENT_MEDIA_MS ago. Names viewers merely wait on do not.
+   */
+  isLive(now: number): boolean {
+    return this.state !== 'offline' || this.#pending !== null || (this.#leftAt > 0 && now - this.#leftAt < RECENT_MEDIA_MS);
   }
 
   /** Publisher gone, back, or failed. Viewers stay connected and are told. */
   setState(state: StreamState, code?: string, message?: string): void {
     if (this.#closed) return;
     if (state === this.state && code === this.#stateCode) return;
+    if (state === 'offline') {
+      if (this.state !== 'offline') this.#leftAt = Date.now();
+      this.#pending = null;
+    }
     this.state = state;
     this.#stateCode = code;
     this.#stateMessage = message;
@@ -148,6 +227,8 @@ export class Stream {
   addViewer(v: Viewer): void {
     const d = v.getUserData();
     this.#viewers.add(v);
+    // Admitted as waiting, but a publisher came between the upgrade and now.
+    if (d.releaseWait && this.isLive(Date.now())) this.#endWait(d);
     this.#send(v, { type: 'hello', version: PROTOCOL_VERSION, stream: this.name, serverTime: Date.now(), service: this.service });
     if (this.#info && this.#init) {
       this.#send(v, this.#info);
@@ -191,10 +272,15 @@ export class Stream {
     this.#live.delete(v);
   }
 
-  /** Reads each viewer's send buffer and applies the drop policy. Runs on a timer. */
-  sweep(): void {
+  /**
+   * Reads each viewer's send buffer and applies the drop policy, and gives up on viewers that
+   * waited past their waitUntil for a name that never went live. Runs on a timer.
+   */
+  sweep(now: number = Date.now()): void {
+    let expired: Viewer[] | null = null;
     for (const v of this.#viewers) {
       const d = v.getUserData();
+      if (d.releaseWait && d.waitUntil > 0 && now >= d.waitUntil) (expired ??= []).push(v);
       if (d.state === 'waiting') continue;
       const next = afterSweep(d.state, v.getBufferedAmount(), this.#limits);
       if (next === d.state) continue;
@@ -204,6 +290,26 @@ export class Stream {
         d.state = next;
       }
     }
+    // After the loop: ending a socket runs the relay's close handler, which removes the viewer.
+    if (expired) for (const v of expired) this.#giveUp(v);
+  }
+
+  /** The viewer's name went live: its waiting slot is freed and its deadline lifted. */
+  #endWait(d: ViewerData): void {
+    const release = d.releaseWait;
+    if (!release) return;
+    d.releaseWait = null;
+    d.waitUntil = 0;
+    release();
+  }
+
+  /** Closes a viewer that waited too long for a name that never went live (docs/protocol.md). */
+  #giveUp(v: Viewer): void {
+    const d = v.getUserData();
+    if (d.closed) return;
+    d.waitUntil = 0;
+    this.#send(v, { type: 'error', code: 'STREAM_NOT_LIVE', message: `stream ${this.name} did not go live in time; reconnect to wait again` });
+    v.end(CLOSE_STREAM_NOT_LIVE, 'STREAM_NOT_LIVE');
   }
 
   /** Stops sending media to a viewer until the next keyframe after its buffer drains. */
@@ -263,6 +369,7 @@ export class Stream {
     this.#closed = true;
     this.#gop.reset();
     this.#init = null;
+    this.#pending = null;
     const viewers = [...this.#viewers];
     this.#viewers.clear();
     for (const v of viewers) if (!v.getUserData().closed) v.end(1001, 'stream closed');

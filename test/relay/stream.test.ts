@@ -1,0 +1,197 @@
+// Stream alone, with fake sockets: what each viewer is sent when init segments come in bursts
+// or repeat, how the cached GOP reaches a joiner, and how viewers waiting for a name that is
+// not live are released or given up on.
+import { describe, expect, it } from 'vitest';
+import { createRootLogger } from '../../app/log.js';
+import { CLOSE_STREAM_NOT_LIVE, RECENT_MEDIA_MS, Stream, type Viewer, type ViewerData } from '../../relay/stream.js';
+import type { Chunk, InitSegment } from '../../ingest/fmp4/types.js';
+import type { ServerMessage } from '../../relay/protocol.js';
+
+const log = createRootLogger('silent');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A uWS WebSocket stand-in: records what was sent; end() marks it closed like the relay's close handler would. */
+class FakeSocket {
+  readonly sent: Array<{ text: ServerMessage } | { bytes: Buffer }> = [];
+  ended: { code: number; reason: string } | null = null;
+  constructor(readonly data: ViewerData, private readonly onEnd?: (s: FakeSocket) => void) {}
+  getUserData(): ViewerData { return this.data; }
+  send(m: string | Buffer, isBinary: boolean): number {
+    this.sent.push(isBinary ? { bytes: Buffer.from(m) } : { text: JSON.parse(String(m)) as ServerMessage });
+    return 1;
+  }
+  cork(fn: () => void): this { fn(); return this; }
+  getBufferedAmount(): number { return 0; }
+  end(code: number, reason: string): void {
+    this.ended = { code, reason };
+    this.data.closed = true;
+    this.onEnd?.(this);
+  }
+  get viewer(): Viewer { return this as unknown as Viewer; }
+  texts(type: string): ServerMessage[] {
+    return this.sent.flatMap((s) => ('text' in s && s.text.type === type ? [s.text] : []));
+  }
+  binaries(): Buffer[] {
+    return this.sent.flatMap((s) => ('bytes' in s ? [s.bytes] : []));
+  }
+  inits(): Buffer[] {
+    return this.binaries().filter((b) => b.toString('latin1', 4, 8) === 'ftyp');
+  }
+  chunks(): Buffer[] {
+    return this.binaries().filter((b) => b.toString('latin1', 4, 8) === 'moof');
+  }
+}
+
+let nextId = 1;
+const data = (o: Partial<ViewerData> = {}): ViewerData => ({
+  id: nextId++, stream: 's', ip: '203.0.113.1', state: 'waiting', skipFromChunk: -1, skipFromBytes: 0, closed: false,
+  openedAt: Date.now(), releaseWait: null, waitUntil: 0, ...o,
+});
+
+/** An init segment whose bytes say which configuration it is (an `ftyp` box, then a tag). */
+const init = (tag: string): InitSegment => {
+  const bytes = Buffer.alloc(16 + tag.length);
+  bytes.writeUInt32BE(16, 0);
+  bytes.write('ftypisom', 4, 'latin1');
+  bytes.write(tag, 16, 'latin1');
+  return { kind: 'init', bytes, codecs: 'avc1.42c01e', mime: 'video/mp4; codecs="avc1.42c01e"', tracks: [] };
+};
+
+/** A chunk: an 8-byte `moof` box carrying its sequence number. */
+const chunk = (seq: number, keyframe: boolean, dts = seq / 30): Chunk => {
+  const bytes = Buffer.alloc(12);
+  bytes.writeUInt32BE(12, 0);
+  bytes.write('moof', 4, 'latin1');
+  bytes.writeUInt32BE(seq, 8);
+  return { kind: 'chunk', bytes, seq, dts, duration: 1 / 30, keyframe };
+};
+const seqOf = (b: Buffer): number => b.readUInt32BE(8);
+
+const newStream = (): Stream => new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxGopCacheBytes: 1 << 20 }, {
+  targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false,
+}, log);
+
+/** A stream that is live with `viewers` viewers that got init A and chunks 1..3 (a keyframe first). */
+function liveStream(viewers: number): { s: Stream; socks: FakeSocket[] } {
+  const s = newStream();
+  const socks = Array.from({ length: viewers }, () => new FakeSocket(data()));
+  for (const v of socks) s.addViewer(v.viewer);
+  s.onInit(init('A'));
+  s.onChunk(chunk(1, true));
+  s.onChunk(chunk(2, false));
+  s.onChunk(chunk(3, false));
+  return { s, socks };
+}
+
+describe('init segments in a stream', () => {
+  it('sends a burst of 30 sequence-header changes to each viewer as one init, at the keyframe that starts its media', () => {
+    const { s, socks } = liveStream(10);
+    for (const v of socks) expect(v.inits()).toHaveLength(1);
+    for (let i = 0; i < 30; i++) s.onInit(init(`B${i}`));
+    s.onChunk(chunk(4, false)); // a delta frame of the new configuration: nobody can decode it
+    s.onChunk(chunk(5, true));
+    for (const v of socks) {
+      expect(v.inits()).toHaveLength(2);
+      expect(v.inits()[1]!.toString('latin1', 16)).toBe('B29');
+      expect(v.texts('info').map((m) => (m as { generation: number }).generation)).toEqual([1, 2]);
+      expect(v.chunks().map(seqOf)).toEqual([1, 2, 3, 5]);
+    }
+    expect(s.generation).toBe(2);
+    expect(s.counters.initsCoalesced).toBe(29);
+  });
+
+  it('ignores an init byte-identical to the current one while the same session goes on: no re-send, no new generation, the GOP kept', async () => {
+    const { s, socks } = liveStream(3);
+    s.onInit(init('A'));
+    s.onChunk(chunk(4, false));
+    for (const v of socks) {
+      expect(v.inits()).toHaveLength(1);
+      expect(v.chunks().map(seqOf)).toEqual([1, 2, 3, 4]);
+    }
+    expect(s.generation).toBe(1);
+    expect(s.counters.initsIgnored).toBe(1);
+    // A joiner still starts at once from the cached GOP.
+    const late = new FakeSocket(data());
+    s.addViewer(late.viewer);
+    await sleep(5);
+    expect(late.inits()).toHaveLength(1);
+    expect(late.chunks().map(seqOf)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('makes an identical init a new generation when a new session starts its numbering over, or after the publisher left', () => {
+    const { s, socks } = liveStream(1);
+    s.onInit(init('A'));
+    s.onChunk(chunk(1, true, 0)); // a republish: numbering and media time start over
+    expect(s.generation).toBe(2);
+    s.setState('offline', 'PUBLISHER_LEFT');
+    s.onInit(init('A'));
+    s.onChunk(chunk(2, true, 0.1));
+    expect(s.generation).toBe(3);
+    expect(socks[0]!.inits()).toHaveLength(3);
+  });
+
+  it('re-sends an identical init with a cluster generation: an edge resyncs its viewers after a gap', () => {
+    const { s, socks } = liveStream(1);
+    s.onInit(init('A'), 1);
+    s.onChunk(chunk(9, true));
+    expect(socks[0]!.inits()).toHaveLength(2);
+    expect(s.generation).toBe(1);
+  });
+
+  it('gives a viewer who joins while an init is pending the current init and GOP, then the new init at its keyframe', async () => {
+    const { s } = liveStream(0);
+    s.onInit(init('B'));
+    const v = new FakeSocket(data());
+    s.addViewer(v.viewer);
+    await sleep(5);
+    expect(v.inits().map((b) => b.toString('latin1', 16))).toEqual(['A']);
+    s.onChunk(chunk(4, true));
+    expect(v.inits().map((b) => b.toString('latin1', 16))).toEqual(['A', 'B']);
+    expect(v.chunks().map(seqOf)).toEqual([1, 2, 3, 4]);
+    // info, init, then the keyframe (no state: it stayed live), the order docs/protocol.md gives.
+    const order = v.sent.slice(-3).map((m) => ('text' in m ? m.text.type : m.bytes.toString('latin1', 4, 8)));
+    expect(order).toEqual(['info', 'ftyp', 'moof']);
+  });
+});
+
+describe('viewers waiting for a name that is not live', () => {
+  it('counts as live only with a publisher or recent media', () => {
+    const s = newStream();
+    const t = Date.now();
+    expect(s.isLive(t)).toBe(false);
+    s.onInit(init('A'));
+    expect(s.isLive(t)).toBe(true);
+    s.onChunk(chunk(1, true));
+    s.setState('offline', 'PUBLISHER_LEFT');
+    expect(s.isLive(Date.now())).toBe(true);
+    expect(s.isLive(Date.now() + RECENT_MEDIA_MS + 1)).toBe(false);
+  });
+
+  it('frees a waiting viewer\'s slot once, when a publisher arrives', () => {
+    const s = newStream();
+    let released = 0;
+    const v = new FakeSocket(data({ releaseWait: () => { released++; }, waitUntil: Date.now() + 60_000 }));
+    s.addViewer(v.viewer);
+    s.onInit(init('A'));
+    s.onInit(init('B'));
+    expect(released).toBe(1);
+    expect(v.data.releaseWait).toBeNull();
+    expect(v.data.waitUntil).toBe(0);
+  });
+
+  it('closes a viewer that waited past its deadline with an error STREAM_NOT_LIVE, and leaves the others', () => {
+    const s = newStream();
+    const t = Date.now();
+    const due = new FakeSocket(data({ releaseWait: () => {}, waitUntil: t + 1000 }));
+    const later = new FakeSocket(data({ releaseWait: () => {}, waitUntil: t + 5000 }));
+    const plain = new FakeSocket(data());
+    for (const v of [due, later, plain]) s.addViewer(v.viewer);
+    s.sweep(t + 999);
+    expect(due.ended).toBeNull();
+    s.sweep(t + 1000);
+    expect(due.ended).toEqual({ code: CLOSE_STREAM_NOT_LIVE, reason: 'STREAM_NOT_LIVE' });
+    expect(due.texts('error')).toEqual([expect.objectContaining({ type: 'error', code: 'STREAM_NOT_LIVE' })]);
+    expect(later.ended).toBeNull();
+    expect(plain.ended).toBeNull();
+  });
+});
