@@ -42,7 +42,7 @@ export class Coalesced<T> {
   /** Collections run so far (tests and benchmarks read it). */
   runs = 0;
 
-  constructor(collect: () => T | Promise<T>, o: CoalescedOptions = { perSecond: 2, burst: 5, maxAgeMs: 1_000 }) {
+  constructor(collect: () => T | Promise<T>, o: CoalescedOptions = { perSecond: 5, burst: 10, maxAgeMs: 1_000 }) {
     this.#collect = collect;
     this.#budget = new TokenBucket(o.perSecond, o.burst);
     this.#maxAgeMs = o.maxAgeMs;

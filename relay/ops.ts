@@ -23,7 +23,7 @@ export const OPS_LIMITS: OpsLimits = {
   requestsPerSecond: 50,
   requestBurst: 100,
   maxConnections: 256,
-  collect: { perSecond: 2, burst: 5, maxAgeMs: 1_000 },
+  collect: { perSecond: 5, burst: 10, maxAgeMs: 1_000 },
 };
 
 export interface OpsServerOptions extends OpsDeps {

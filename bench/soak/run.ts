@@ -25,9 +25,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const rand = (lo: number, hi: number): number => lo + Math.random() * (hi - lo);
 
 const httpPort = await freeTcpPort();
+const opsPort = await freeTcpPort();
 const rtmpPort = await freeTcpPort();
 const srtPort = await freeUdpPort();
-const app = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort), '--rtmp-port', String(rtmpPort)], {
+const app = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort), '--rtmp-port', String(rtmpPort), '--ops-port', String(opsPort)], {
   stdio: 'ignore',
   env: { ...process.env, NOWCAST_LOG_LEVEL: 'warn', NOWCAST_SRT_LISTENERS: JSON.stringify([{ port: srtPort, stream: 'soaksrt' }]) },
 });
@@ -86,11 +87,11 @@ let externalMb = 0;
 const gauge = (text: string, name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
 const sampler = setInterval(() => {
   // The relay's own view of its memory: is growth in the JS heap, or in native memory?
-  void fetch(`http://127.0.0.1:${httpPort}/metrics`).then((r) => r.text()).then((t) => {
+  void fetch(`http://127.0.0.1:${opsPort}/metrics`).then((r) => r.text()).then((t) => {
     heapMb = gauge(t, 'nodejs_heap_size_used_bytes');
     externalMb = gauge(t, 'nodejs_external_memory_bytes');
   }).catch(() => { /* restarting */ });
-  void fetch(`http://127.0.0.1:${httpPort}/api/streams`).then((r) => r.json()).then((j: { streams: Array<{ viewers: number }> }) => {
+  void fetch(`http://127.0.0.1:${opsPort}/api/streams`).then((r) => r.json()).then((j: { streams: Array<{ viewers: number }> }) => {
     relayViewers = j.streams.reduce((a, s) => a + s.viewers, 0);
   }).catch(() => { /* restarting */ });
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

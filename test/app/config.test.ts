@@ -110,7 +110,7 @@ describe('the nowcast command', () => {
 
   it('prints help listing every flag, the precedence and every key with its env var, from any directory', () => {
     const out = execFileSync(process.execPath, [BIN, '--help'], { cwd: '/', encoding: 'utf8' });
-    for (const flag of ['--config', '--demo', '--host', '--http-port', '--rtmp-port', '--log-level', '--log-format', '--drain-ms', '--role', '--nats', '--set', '--print-config', '--version', '--help']) {
+    for (const flag of ['--config', '--demo', '--host', '--http-port', '--ops-host', '--ops-port', '--rtmp-port', '--log-level', '--log-format', '--drain-ms', '--role', '--nats', '--set', '--print-config', '--version', '--help']) {
       expect(out).toContain(flag);
     }
     expect(out).toContain('flags > environment (NOWCAST_…) > config file > defaults');

@@ -75,7 +75,7 @@ describe('a cluster of one ingest node and three edges over NATS', () => {
   });
 
   it('lists the cluster\'s live streams on an edge that has no viewer for them', async () => {
-    const r = await fetch(`${edges[1]!.http}/api/streams`);
+    const r = await fetch(`${edges[1]!.ops}/api/streams`);
     const body = await r.json() as { streams: Array<{ name: string; state: string; codecs: string | null }> };
     expect(body.streams.find((s) => s.name === 'cam')).toMatchObject({ state: 'live', codecs: expect.stringContaining('avc1') });
   });
@@ -130,7 +130,7 @@ describe('a cluster of one ingest node and three edges over NATS', () => {
     expect(remote.texts('state').at(-1)).toMatchObject({ state: 'live' });
     expect(remote.closed).toBe(false);
     // The edge reports it to operators too.
-    const m = await (await fetch(`${edges[0]!.http}/metrics`)).text();
+    const m = await (await fetch(`${edges[0]!.ops}/metrics`)).text();
     expect(m).toMatch(/^nowcast_cluster_nats_losses_total 1$/m);
     expect(m).toMatch(/^nowcast_cluster_nats_connected\{role="edge-only"\} 1$/m);
     expect(m).toMatch(/^nowcast_cluster_events_total\{event="sync"\} [2-9]/m);

@@ -2,19 +2,24 @@
 // process shows: a restart, SIGTERM, exit codes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { freeTcpPort } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface AppProcess {
   proc: ChildProcess;
   http: string;
+  /** The operations listener (a free port unless opsPort is given). */
+  ops: string;
   output: () => string;
   exited: Promise<number | null>;
 }
 
-export async function startApp(o: { httpPort: number; rtmpPort: number; env?: Record<string, string> }): Promise<AppProcess> {
+export async function startApp(o: { httpPort: number; rtmpPort: number; opsPort?: number; env?: Record<string, string> }): Promise<AppProcess> {
   let out = '';
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(o.httpPort), '--rtmp-port', String(o.rtmpPort)], {
+  const opsPort = o.opsPort ?? await freeTcpPort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(o.httpPort), '--rtmp-port', String(o.rtmpPort),
+    '--ops-port', String(opsPort)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NOWCAST_SRT_LISTENERS: '[]', ...o.env },
@@ -28,5 +33,5 @@ export async function startApp(o: { httpPort: number; rtmpPort: number; env?: Re
     if (i > 150 || proc.exitCode !== null) throw new Error(`app did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { proc, http, output: () => out, exited };
+  return { proc, http, ops: `http://127.0.0.1:${opsPort}`, output: () => out, exited };
 }

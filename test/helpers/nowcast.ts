@@ -8,6 +8,8 @@ export interface Running {
   app: Nowcast;
   cfg: Config;
   http: string;
+  /** The operations listener: /metrics, /api/streams, /dashboard. */
+  ops: string;
   ws: (name: string) => string;
   rtmp: (name: string) => string;
   srt: (port: number) => string;
@@ -24,6 +26,8 @@ export async function startNowcast(o: Overrides & { srtStreams?: string[] } = {}
     ...rest,
     host: '127.0.0.1',
     http: { port: rest.http?.port ?? 0 },
+    // A free port, so test files (and a running `npm start`) never share 9997.
+    ops: { ...rest.ops, port: rest.ops?.port ?? 0 },
     rtmp: { app: 'live', ...rest.rtmp, port: rest.rtmp?.port === 0 ? 0 : await freeTcpPort() },
     srt: { latencyMs: 40, ...rest.srt, listeners: (srtStreams ?? []).map((stream, i) => ({ port: srtPorts[i]!, stream })) },
   }, {});
@@ -33,6 +37,7 @@ export async function startNowcast(o: Overrides & { srtStreams?: string[] } = {}
     app,
     cfg,
     http: `http://127.0.0.1:${app.httpPort}`,
+    ops: `http://127.0.0.1:${app.opsPort}`,
     ws: (name) => `ws://127.0.0.1:${app.httpPort}/live/${name}`,
     rtmp: (name) => `rtmp://127.0.0.1:${app.rtmpPort}/live/${name}`,
     srt: (port) => `srt://127.0.0.1:${port}?mode=caller&latency=40000&pkt_size=1316`,

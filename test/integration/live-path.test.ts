@@ -150,7 +150,7 @@ describe('the live path', () => {
   });
 
   it('lists live streams at /api/streams and serves the watch page', async () => {
-    const res = await fetch(`${n.http}/api/streams`);
+    const res = await fetch(`${n.ops}/api/streams`);
     const body = (await res.json()) as { streams: Array<{ name: string; state: string; viewers: number }> };
     expect(body.streams.find((s) => s.name === 'cam1')).toMatchObject({ state: 'live' });
     const page = await (await fetch(`${n.http}/watch/cam1`)).text();

@@ -29,7 +29,7 @@ describe('a viewer at the backpressure cap', () => {
     (stuck.ws as unknown as { _socket: Socket })._socket.pause();
     await stuck.until(() => n.app.relay.closedAtCap > 0, 30_000, 'the relay to close the stuck viewer');
     await stuck.until(() => n.app.relay.stream('cap')!.viewerCount === 1, 5_000, 'the relay to drop the closed viewer');
-    const text = await (await fetch(`${n.http}/metrics`)).text();
+    const text = await (await fetch(`${n.ops}/metrics`)).text();
     expect(text).toContain('nowcast_backpressure_events_total{action="close"} 1');
     expect(text).toContain('nowcast_viewers{stream="cap"} 1');
     expect(healthy.closed).toBe(false);

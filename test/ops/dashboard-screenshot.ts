@@ -11,8 +11,8 @@ const BIN = fileURLToPath(new URL('../../bin/nowcast.mjs', import.meta.url));
 const OUT = fileURLToPath(new URL('../../docs/img/dashboard.png', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const [http, rtmp] = [await freeTcpPort(), await freeTcpPort()];
-const app = spawn(process.execPath, [BIN, '--demo', '--host', '127.0.0.1', '--http-port', String(http), '--rtmp-port', String(rtmp),
+const [http, rtmp, ops] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
+const app = spawn(process.execPath, [BIN, '--demo', '--host', '127.0.0.1', '--http-port', String(http), '--rtmp-port', String(rtmp), '--ops-port', String(ops),
   '--set', 'srt.listeners=[]', '--log-format', 'json', '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
 const base = `http://127.0.0.1:${http}`;
 try {
@@ -23,7 +23,7 @@ try {
   }
   const browser = await launchChromium();
   const dash = await browser.newPage({ viewport: { width: 1200, height: 680 }, deviceScaleFactor: 1 });
-  await dash.goto(`${base}/dashboard`);
+  await dash.goto(`http://127.0.0.1:${ops}/dashboard`);
   const tabs = [];
   for (let i = 0; i < 3; i++) {
     await sleep(12_000);

@@ -51,7 +51,7 @@ describe('health and drain', () => {
 
   it('drains on SIGTERM through the nowcast command, then exits after the drain deadline', async () => {
     const [http, rtmp] = [await freeTcpPort(), await freeTcpPort()];
-    child = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--http-port', String(http), '--rtmp-port', String(rtmp),
+    child = spawn(process.execPath, [BIN, '--host', '127.0.0.1', '--http-port', String(http), '--rtmp-port', String(rtmp), '--ops-port', '0',
       '--set', 'srt.listeners=[]', '--drain-ms', '2000', '--log-format', 'json', '--log-level', 'info'],
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
     let out = '';

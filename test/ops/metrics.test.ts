@@ -13,7 +13,7 @@ const viewers: Viewer[] = [];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function scrape(): Promise<Map<string, Sample[]>> {
-  const res = await fetch(`${n.http}/metrics`);
+  const res = await fetch(`${n.ops}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/plain');
   return parse(await res.text());
@@ -100,7 +100,7 @@ describe('/metrics', () => {
     const ttfc = value(m, 'nowcast_stream_time_to_first_chunk_seconds', { stream: 'ops' })!;
     expect(ttfc).toBeGreaterThan(0);
     expect(ttfc).toBeLessThan(10);
-    const api = (await (await fetch(`${n.http}/api/streams`)).json()) as { streams: Array<Record<string, unknown>> };
+    const api = (await (await fetch(`${n.ops}/api/streams`)).json()) as { streams: Array<Record<string, unknown>> };
     expect(api.streams.find((s) => s.name === 'ops')).toMatchObject({
       state: 'live', publisher: 'rtmp', keyframeIntervalS: expect.closeTo(1, 1), bitrate: expect.any(Number),
       codecs: expect.stringMatching(/^avc1\..+,mp4a\.40\.2$/),
@@ -163,7 +163,7 @@ describe('/metrics', () => {
   });
 
   it('has a Grafana dashboard that queries only metrics /metrics exports', async () => {
-    const text = await (await fetch(`${n.http}/metrics`)).text();
+    const text = await (await fetch(`${n.ops}/metrics`)).text();
     const exported = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, name, type]) =>
       type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!]));
     const dash = JSON.parse(readFileSync(new URL('../../docs/grafana/nowcast.json', import.meta.url), 'utf8')) as {
@@ -176,7 +176,7 @@ describe('/metrics', () => {
   });
 
   it('serves the dashboard page', async () => {
-    const res = await fetch(`${n.http}/dashboard`);
+    const res = await fetch(`${n.ops}/dashboard`);
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain('<title>Nowcast — dashboard</title>');

@@ -45,7 +45,7 @@ afterAll(async () => {
 });
 
 const live = async (name: string): Promise<boolean> => {
-  const { streams } = (await (await fetch(`${n.http}/api/streams`)).json()) as { streams: Array<{ name: string; state: string }> };
+  const { streams } = (await (await fetch(`${n.ops}/api/streams`)).json()) as { streams: Array<{ name: string; state: string }> };
   return streams.some((s) => s.name === name && s.state === 'live');
 };
 
