@@ -37,6 +37,7 @@ export function validate(c: Config): Config {
   if (c.rtmp.maxCommandBytes > c.rtmp.preAdmitBytes) throw new ConfigError('rtmp.maxCommandBytes', 'must not exceed rtmp.preAdmitBytes');
   if (c.rtmp.maxMessageBytes > c.remux.maxBoxBytes) throw new ConfigError('rtmp.maxMessageBytes', 'must not exceed remux.maxBoxBytes');
   port('ops.port', c.ops.port, true);
+  if (!c.ops.host) throw new ConfigError('ops.host', 'expected an address such as 127.0.0.1');
   if (c.ops.token && c.ops.token.length < 16) throw new ConfigError('ops.token', 'use at least 16 characters');
   if (!c.ops.token && !isLoopbackHost(c.ops.host)) throw new ConfigError('ops.token', `required when ops.host (${c.ops.host}) is not a loopback address: /metrics and /api/streams list every stream`);
   c.security.trustedProxies.forEach((a, i) => {

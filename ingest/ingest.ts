@@ -35,6 +35,15 @@ export interface IngestCounters {
   refused: number;
 }
 
+/**
+ * Where an SRT listener binds. FFmpeg's listener cannot refuse a caller by address, so one
+ * without a passphrase is kept to loopback unless security.open says anyone may publish.
+ */
+export function srtHost(cfg: Pick<Config, 'host' | 'srt' | 'security'>, l: { passphrase?: string }): string {
+  if (l.passphrase || cfg.srt.passphrase || cfg.security.open) return cfg.host;
+  return cfg.host.includes(':') ? '::1' : '127.0.0.1';
+}
+
 export class Ingest {
   readonly counters: IngestCounters = { ffmpegRestarts: 0, ffmpegRecycles: 0, rtmpRemuxRestarts: 0, publishes: 0, refused: 0 };
   /** Protocol errors and refusals by protocol and code (nowcast_protocol_errors_total); shared with the relay. */
@@ -81,8 +90,10 @@ export class Ingest {
     }
     for (const l of this.#cfg.srt.listeners) {
       const log = this.#root.child({ component: 'srt', stream: l.stream, port: l.port });
-      this.#srt.push(new SrtIngest(l, this.#cfg.host, this.#cfg, this.#sinks.sink(l.stream), log, this.counters));
-      log.info('srt listening');
+      const host = srtHost(this.#cfg, l);
+      if (host !== this.#cfg.host) log.warn({ host }, 'srt listener has no passphrase: it accepts callers from this host only (set srt.passphrase, or security.open=true)');
+      this.#srt.push(new SrtIngest(l, host, this.#cfg, this.#sinks.sink(l.stream), log, this.counters));
+      log.info({ host }, 'srt listening');
     }
     return this.#rtmpPort;
   }

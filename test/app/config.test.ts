@@ -19,7 +19,7 @@ describe('configuration', () => {
   it('uses the documented defaults when nothing is set', () => {
     const c = loadConfig({}, {});
     expect(c.http.port).toBe(8080);
-    expect(c.rtmp).toEqual({ port: 1935, app: 'live', tlsPort: 0 });
+    expect(c.rtmp).toMatchObject({ port: 1935, app: 'live', tlsPort: 0, handshakeTimeoutMs: 5000, maxConnections: 256 });
     expect(c.srt.listeners).toEqual([{ port: 9000, stream: 'srt' }]);
     expect(c).toEqual(defaults);
   });
@@ -53,7 +53,7 @@ describe('configuration', () => {
     const env = { NOWCAST_RTMP_PORT: '7003', NOWCAST_SHUTDOWN_DRAIN_MS: '2000' };
     const c = loadConfig({ shutdown: { drainMs: 3000 } }, env, path);
     expect(c.http.port).toBe(7001); // file over default
-    expect(c.rtmp).toEqual({ port: 7003, app: 'studio', tlsPort: 0 }); // env over file, file kept where env is silent
+    expect(c.rtmp).toEqual({ ...defaults.rtmp, port: 7003, app: 'studio' }); // env over file, file kept where env is silent
     expect(c.relay.idleTimeoutS).toBe(30);
     expect(c.relay.slowViewerBytes).toBe(defaults.relay.slowViewerBytes);
     expect(c.shutdown.drainMs).toBe(3000); // flags over env over file
@@ -142,5 +142,24 @@ describe('the nowcast command', () => {
     const r = run(['--print-config'], { NOWCAST_CONFIG: path });
     expect(r.status).toBe(1);
     expect(r.err.trim()).toBe(`config http.port: expected a number, got "eighty" (in ${path})`);
+  });
+});
+
+describe('the limits that keep a public server safe', () => {
+  it.each([
+    ['a chunk larger than a viewer can be sent', { remux: { maxBoxBytes: 4 * 1024 * 1024 } }, 'config remux.maxBoxBytes: must not exceed relay.maxBackpressureBytes - relay.slowViewerBytes'],
+    ['an RTMP media message larger than the remux takes', { rtmp: { maxMessageBytes: 3 * 1024 * 1024 } }, 'config rtmp.maxMessageBytes: must not exceed remux.maxBoxBytes'],
+    ['a command cap above the pre-admission budget', { rtmp: { maxCommandBytes: 128 * 1024 } }, 'config rtmp.maxCommandBytes: must not exceed rtmp.preAdmitBytes'],
+    ['a chunk size cap below RTMP\'s initial 128', { rtmp: { maxChunkSize: 64 } }, 'config rtmp.maxChunkSize: must be at least 128'],
+    ['an operations listener off loopback without a token', { ops: { host: '0.0.0.0' } }, 'config ops.token: required when ops.host (0.0.0.0) is not a loopback address'],
+    ['a short operations token', { ops: { token: 'short' } }, 'config ops.token: use at least 16 characters'],
+    ['no waiting-viewer cap', { limits: { maxWaitingViewers: 0 } }, 'config limits.maxWaitingViewers: expected a positive number'],
+  ])('refuses %s, naming the key', (_what, patch, message) => {
+    expect(() => loadConfig(patch, {})).toThrow(message);
+  });
+
+  it('keeps the default largest chunk within a viewer\'s send cap', () => {
+    expect(defaults.remux.maxBoxBytes).toBeLessThanOrEqual(defaults.relay.maxBackpressureBytes - defaults.relay.slowViewerBytes);
+    expect(defaults.rtmp.maxMessageBytes).toBeLessThanOrEqual(defaults.remux.maxBoxBytes);
   });
 });

@@ -1,21 +1,19 @@
-// Unusable media inside an RTMP publish (a malformed H.264 tag, injected where node-media-server
-// hands packets on) fails that one stream with a clear error; the in-process remux starts over
+// Unusable media inside an RTMP publish (a malformed H.264 tag, sent by a raw RTMP publisher
+// among real tags) fails that one stream with a clear error; the in-process remux starts over
 // from the next keyframe, and another stream keeps playing throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequire } from 'node:module';
 import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
 import { parse, value } from '../helpers/prom.js';
 import type { StateMessage } from '../../relay/protocol.js';
 
-const require = createRequire(import.meta.url);
-const Context = require('node-media-server/src/core/context.js') as {
-  broadcasts: Map<string, { broadcastMessage(packet: Record<string, unknown>): void }>;
-};
+import { ReplayPublisher } from '../helpers/replay-publisher.js';
+import { chunked } from '../helpers/rtmp-client.js';
 
 let n: Running;
 const pubs: Publisher[] = [];
+const raw: ReplayPublisher[] = [];
 const viewers: Viewer[] = [];
 
 beforeAll(async () => {
@@ -25,6 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const v of viewers) v.close();
   await Promise.all(pubs.map((p) => p.stop()));
+  for (const r of raw) r.stop();
   n?.app.close();
 });
 
@@ -34,21 +33,21 @@ describe('an RTMP publish carrying a malformed H.264 tag', () => {
     const good = new Viewer(n.ws('goodtag'));
     viewers.push(bad, good);
     await Promise.all([bad.opened, good.opened]);
-    pubs.push(new Publisher({ url: n.rtmp('goodtag') }), new Publisher({ url: n.rtmp('badtag') }));
+    const badPub = new ReplayPublisher(Number(new URL(n.rtmp('x')).port), 'badtag');
+    raw.push(badPub);
+    pubs.push(new Publisher({ url: n.rtmp('goodtag') }));
     await bad.until(() => bad.chunks().length >= 20, 15_000, 'the stream to play');
     await good.until(() => good.chunks().length >= 20, 15_000, 'the other stream to play');
 
-    // An inter-frame AVC tag of 2 bytes (its header alone is 5), as a publisher's socket might carry.
-    Context.broadcasts.get('/live/badtag')!.broadcastMessage({
-      codec_id: 7, codec_type: 9, flags: 4, dts: 0, pts: 0, size: 2, offset: 0, duration: 0, data: Buffer.from([0x27, 0x01]),
-    });
+    // An inter-frame AVC tag of 2 bytes (its header alone is 5), between the publisher's real tags.
+    badPub.rtmp.write(chunked(6, 9, 1, bad.chunks().at(-1)!.dts * 1000 + 1, Buffer.from([0x27, 0x01])));
     const marked = bad.received.length;
     await bad.until(() => bad.texts('state').some((m) => (m as StateMessage).state === 'error'), 5_000, 'an error state');
     const err = bad.texts('state').find((m) => (m as StateMessage).state === 'error') as StateMessage;
     expect(err.code).toBe('FLV_BAD_TAG');
     expect(err.message).toMatch(/AVC video tag of 2 bytes/);
 
-    // The bad tag sits in node-media-server's GOP cache until the next keyframe replaces it, so
+    // The bad tag sits in the publish's restart cache until the next keyframe replaces it, so
     // the remux starts over, with backoff, until it gets past that keyframe.
     const inits = bad.inits().length;
     await bad.until(() => bad.inits().length > inits && bad.chunks().length >= 40, 10_000, 'a new init and chunks after the restart');
@@ -70,7 +69,7 @@ describe('an RTMP publish carrying a malformed H.264 tag', () => {
     await v.opened;
     pubs.push(new Publisher({ url: n.rtmp('taken'), width: 320, height: 240 }));
     await v.until(() => v.chunks().length >= 20, 15_000, 'the stream to play');
-    // node-media-server refuses it only after answering its publish, by half-closing the socket.
+    // Refused at its publish command (NetStream.Publish.BadName); FFmpeg gives up.
     const intruder = new Publisher({ url: n.rtmp('taken'), width: 192, height: 108, durationS: 5 });
     pubs.push(intruder);
     await intruder.exited;
