@@ -95,10 +95,10 @@ export interface Config {
     /** Upper bound on the init segment (ftyp+moov). */
     maxInitBytes: number;
     /**
-     * Who writes the fMP4 of RTMP publishers: 'nowcast' (ingest/flv, in process, from
-     * node-media-server's FLV tags: each frame's chunk as soon as its audio is in) or 'ffmpeg' (an
-     * FFmpeg pull over loopback; its mp4 muxer holds every frame one frame interval for the packet
-     * after it, bench:ingest). SRT always uses FFmpeg.
+     * Who writes the fMP4 of RTMP publishers: 'nowcast' (ingest/flv, in process, from the RTMP
+     * server's FLV tags: each frame's chunk as soon as its audio is in) or 'ffmpeg' (FFmpeg reading
+     * the publish as FLV on stdin; its mp4 muxer holds every frame one frame interval for the
+     * packet after it, bench:ingest). SRT always uses FFmpeg.
      */
     muxer: string;
     /**

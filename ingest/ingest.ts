@@ -15,7 +15,7 @@ import { FlvTap } from './flv/tap.js';
 import { STREAM_NAME_RE } from '../relay/protocol.js';
 import { ProtocolErrors } from './protocol-errors.js';
 
-/** What turns one RTMP publish into fMP4: node-media-server's FLV in process, or an FFmpeg pull. */
+/** What turns one RTMP publish into fMP4: its FLV in process, or an FFmpeg reading it on stdin. */
 type PublishRemux = Pick<Remux, 'close' | 'detach'>;
 
 /** What ingest asks before accepting a publisher, past its own rules (the relay's limits): a refusal, or null. */

@@ -1,4 +1,4 @@
-// FLV tags (an RTMP publish, as node-media-server hands them over in process) to fragmented
+// FLV tags (an RTMP publish, as ingest/rtmp hands them over in process) to fragmented
 // MP4, a chunk written as soon as a frame and the audio covering it are in (ready()/flush(),
 // timed by ingest/flv/tap.ts). FFmpeg cannot do that: its mp4 muxer closes a fragment only
 // when the packet after it arrives, and its interleaver holds the last packet of each burst

@@ -1,4 +1,4 @@
-// RTMP publish → fMP4 in process: node-media-server's FLV tags go through FlvRemuxer and the
+// RTMP publish → fMP4 in process: the RTMP server's FLV tags go through FlvRemuxer and the
 // same splitter that checks FFmpeg's output, into the stream's sink. No FFmpeg, no loopback
 // hop, no interleaver. Tags are taken at the end of each event-loop turn (one socket read); a
 // chunk is written once the remuxer says it is ready (a frame and the audio reaching its end),

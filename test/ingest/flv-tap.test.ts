@@ -1,4 +1,4 @@
-// FlvTap: the in-process RTMP remux, fed real FFmpeg FLV tag by tag as node-media-server would
+// FlvTap: the in-process RTMP remux, fed real FFmpeg FLV tag by tag as the RTMP server does
 // (one tag per event-loop turn), through the real FlvRemuxer and fMP4 splitter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';

@@ -1,4 +1,4 @@
-// The live path end to end with real parts: FFmpeg publishes over RTMP/SRT, node-media-server
+// The live path end to end with real parts: FFmpeg publishes over RTMP/SRT, our RTMP server
 // hands the RTMP publish to the in-process remux (FFmpeg remuxes SRT), the uWS relay fans out,
 // a WebSocket client checks what arrives. test/integration/ffmpeg-muxer.test.ts: remux.muxer ffmpeg.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
