@@ -157,3 +157,48 @@ describe('QoeAggregator', () => {
     expect(seen).toEqual([['x', 7]]);
   });
 });
+
+describe('QoE plausibility', () => {
+  const at = (s: number): number => s * 1000;
+
+  it('rejects and counts a total that goes down, and keeps the held report', () => {
+    const a = new QoeAggregator('s');
+    expect(a.offer(1, withLatency(200, { stalls: 3, stallMs: 400 }), at(5), 0)).toBe('accepted');
+    expect(a.offer(1, withLatency(200, { stalls: 0, stallMs: 0 }), at(10), 0)).toBe('implausible');
+    expect(a.offer(1, withLatency(200, { droppedFrames: 0 }), at(15), 0)).toBe('implausible');
+    expect(a.implausible).toBe(2);
+    expect(a.report(1)?.stalls).toBe(3);
+    expect(a.summary(at(15))).toMatchObject({ implausible: 2, accepted: 1 });
+  });
+
+  it('rejects more stall time than wall time since the previous report, beyond the slack', () => {
+    const a = new QoeAggregator('s');
+    a.offer(1, withLatency(200, { stallMs: 1000 }), at(5), 0);
+    expect(a.offer(1, withLatency(200, { stallMs: 1000 + 5000 + 5000 + 1 }), at(10), 0)).toBe('implausible');
+    expect(a.offer(1, withLatency(200, { stallMs: 1000 + 5000 + 4000 }), at(10), 0)).toBe('accepted');
+  });
+
+  it('bounds counts by the time since the socket opened, with a minute of history for a reconnecting player', () => {
+    const a = new QoeAggregator('s');
+    expect(a.offer(1, withLatency(200, { stalls: 1e9 }), at(2), 0)).toBe('implausible');
+    expect(a.offer(2, withLatency(200, { stalls: 5 * 62 + 1 }), at(2), 0)).toBe('implausible');
+    expect(a.offer(3, withLatency(200, { stalls: 40, stallMs: 30_000, droppedFrames: 900 }), at(2), 0)).toBe('accepted');
+    expect(a.offer(3, withLatency(200, { stalls: 40 + 5 * 10 }), at(12), 0)).toBe('implausible');
+  });
+
+  it('rejects latencies outside -5..60 s', () => {
+    const a = new QoeAggregator('s');
+    expect(a.offer(1, withLatency(600_000), 0)).toBe('rejected');
+    expect(a.offer(2, withLatency(-6_000), 0)).toBe('rejected');
+    expect(a.offer(3, withLatency(59_000, { latencyP50Ms: 59_000, latencyP95Ms: 59_500, latencyP99Ms: 60_000 }), 0)).toBe('accepted');
+  });
+
+  it('passes no implausible report to the listener: a forger adds nothing to the metrics', () => {
+    let stalls = 0;
+    const prev = new Map<number, number>();
+    // The metrics' delta rule: a total that went down restarts the delta.
+    const a = new QoeAggregator('s', {}, (_s, r, v) => { const p = prev.get(v) ?? 0; stalls += r.stalls >= p ? r.stalls - p : r.stalls; prev.set(v, r.stalls); });
+    [1e9, 0, 1e9, 0, 1e9].forEach((n, i) => a.offer(1, withLatency(200, { stalls: n }), at(i * 1.1), 0));
+    expect(stalls).toBe(0);
+  });
+});
