@@ -79,6 +79,7 @@ export class Ingest {
   /** Opens the RTMP port and the SRT listeners. Resolves with the RTMP port bound. */
   async start(): Promise<number> {
     const { rtmp } = this.#cfg;
+    if (this.#cfg.security.open) this.#log.warn('security.open is set: anyone who can reach the RTMP and SRT ports may publish any name without a key');
     if (rtmp.port) {
       const { tls } = this.#cfg;
       const rtmps = rtmp.tlsPort && tls.cert ? { port: rtmp.tlsPort, cert: tls.cert, key: tls.key } : undefined;
