@@ -101,6 +101,8 @@ export class ChunkReader {
         const h = this.#header(buf, pos);
         if (!h) {
           this.#carry = Buffer.from(buf.subarray(pos));
+          // The carried header counts too: partial messages at the ceiling plus one would pass.
+          this.#checkMemory();
           return;
         }
         pos = h.end;
@@ -114,13 +116,17 @@ export class ChunkReader {
         c.left -= take;
         this.#held += take;
         pos += take;
-        if (this.bufferedBytes > this.#limits.memoryBytes()) {
-          throw new RtmpError('RTMP_MEMORY', `more than ${this.#limits.memoryBytes()} bytes held for partial messages`);
-        }
+        this.#checkMemory();
       }
       if (c.left > 0) return; // the chunk's body goes on in the next push, with no header
       this.#cur = null;
       if (c.stream.got === c.stream.length && !this.#emit(c.csid, c.stream, onMessage)) return;
+    }
+  }
+
+  #checkMemory(): void {
+    if (this.bufferedBytes > this.#limits.memoryBytes()) {
+      throw new RtmpError('RTMP_MEMORY', `more than ${this.#limits.memoryBytes()} bytes held for partial messages`);
     }
   }
 
