@@ -3,9 +3,10 @@
 // a key or a signed publish token. And by default (security.open false) a publisher from
 // outside loopback needs credentials that verified, so a server put on a public address is not
 // an open relay for anyone's video. Keys are compared in constant time.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { verifyToken } from '../relay/auth.js';
+import { sameSecret, verifyToken } from '../relay/auth.js';
 import { isLoopback } from '../relay/limits.js';
+
+export { sameSecret };
 
 export interface PublishAuthConfig {
   secret: string;
@@ -17,13 +18,6 @@ export interface PublishAuthConfig {
 export interface PublishAuthRefusal {
   code: string;
   message: string;
-}
-
-/** Equal strings, in time that depends on neither: both are hashed to 32 bytes first. */
-export function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
 }
 
 /** Null admits; `ip` is the publisher's address (no port). */

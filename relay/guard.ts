@@ -2,7 +2,7 @@
 // signed tokens and an Origin allowlist for viewers, and admission limits (streams, viewers
 // per stream and per IP, upgrades per second per IP, viewers waiting for a name that is not
 // live). Every refusal carries a stable code.
-import { verifyToken, type TokenError } from './auth.js';
+import { sameSecret, verifyToken, type TokenError } from './auth.js';
 import { Counters, TokenBuckets, clientAddress, isLoopback } from './limits.js';
 
 export interface GuardOptions {
@@ -151,7 +151,7 @@ export class Guard {
     const fixed = o.publishKeys.find((k) => k.stream === p.stream);
     let authErr: TokenError | 'KEY_WRONG' | null = null;
     if (fixed) {
-      if (p.key !== fixed.key) authErr = p.key ? 'KEY_WRONG' : 'TOKEN_MISSING';
+      if (p.key === undefined || !sameSecret(p.key, fixed.key)) authErr = p.key ? 'KEY_WRONG' : 'TOKEN_MISSING';
     } else if (o.requirePublishAuth) {
       authErr = o.secret ? verifyToken(o.secret, p.key, p.stream, 'publish', nowMs / 1000) : 'TOKEN_MISSING';
     }
