@@ -283,6 +283,7 @@ export class RtmpSession {
       case 'play':
       case 'play2':
         this.#write(this.#writer.onStatus(PUBLISH_STREAM_ID, 'error', 'NetStream.Play.Failed', 'RTMP_PLAY_REFUSED: this server takes publishers only; watch over WebSocket'));
+        if (this.closed) return; // the reply overflowed the backlog: counted as RTMP_SLOW_READER
         this.#hooks.error('RTMP_PLAY_REFUSED');
         return this.#close(false);
       case 'deleteStream':
@@ -302,9 +303,14 @@ export class RtmpSession {
     if (this.#state !== 'connect') throw new RtmpError('RTMP_UNEXPECTED', 'a second connect');
     if (!isObject(obj) || typeof obj.app !== 'string') throw new RtmpError('RTMP_BAD_COMMAND', 'connect without an app');
     // OBS and FFmpeg send "live"; some tools add a query or a trailing slash.
-    const app = obj.app.split('?')[0]!.replace(/\/+$/, '');
+    // Trailing slashes trimmed by hand: /\/+$/ is quadratic on a long run of slashes not at the end.
+    let app = obj.app.split('?')[0]!;
+    let end = app.length;
+    while (end > 0 && app.charCodeAt(end - 1) === 0x2f) end--;
+    app = app.slice(0, end);
     if (app !== this.#limits.app) {
       this.#write(this.#writer.command(0, ['_error', txn, null, { level: 'error', code: 'NetConnection.Connect.Rejected', description: `RTMP_APP_UNKNOWN: publish to rtmp://HOST/${this.#limits.app}` }]));
+      if (this.closed) return; // counted as RTMP_SLOW_READER
       this.#hooks.error('RTMP_APP_UNKNOWN');
       return this.#close(false);
     }
@@ -337,6 +343,7 @@ export class RtmpSession {
     const refusal = this.#hooks.publish(p);
     if (refusal) {
       this.#write(this.#writer.onStatus(PUBLISH_STREAM_ID, 'error', `NetStream.Publish.${refusal.status}`, `${refusal.code}: ${refusal.message}`));
+      if (this.closed) return; // counted as RTMP_SLOW_READER
       this.#hooks.error(refusal.code);
       return this.#close(false);
     }
