@@ -243,7 +243,9 @@ export function generateSession(seed: number, tags: readonly FlvTag[], donor?: B
   const limits = r.chance(0.7) ? LIMITS.defaults : LIMITS.tight;
   const hostile = r.chance(0.5);
   const mutate = r.chance(0.5);
-  const chunkSize = r.chance(0.6) ? 4096 : r.pick([128, 1, 7, 60, 1000, 4095, 60_000, 65_536, r.range(1, 70_000)]);
+  // Tiny chunk sizes cost a header per byte: rarer, and with short windows.
+  const tiny = r.chance(0.06);
+  const chunkSize = tiny ? r.pick([1, 7, 60]) : r.chance(0.7) ? 4096 : r.pick([128, 1000, 4095, 60_000, 65_536, r.range(1, 70_000)]);
   const app: Amf0Value = !hostile || r.chance(0.8) ? r.pick(['live', 'live/', 'live?x=1']) : r.pick(['other', '', 'LIVE', '/'.repeat(r.range(1, 500)) + 'x', randomAmf0(r)]);
   const key: Amf0Value = !hostile || r.chance(0.8) ? r.pick(['stream', 'stream?token=secret', 'a/b', 'é']) : randomAmf0(r);
   const csids = MEDIA_CSID[flavor];
@@ -254,7 +256,7 @@ export function generateSession(seed: number, tags: readonly FlvTag[], donor?: B
   const expect: FuzzSession['expect'] = [];
   // A window of the real publish: from the start (metadata and sequence headers first) or mid-stream.
   const start = r.chance(0.8) ? 0 : r.int(tags.length);
-  const count = r.chance(0.75) ? r.range(1, 10) : r.range(11, 60);
+  const count = tiny || r.chance(0.8) ? r.range(1, 8) : r.range(9, 40);
   const headersSeen = new Set<number>();
   const tsBase = r.chance(0.15) ? 0xffffff - r.int(2000) : r.chance(0.05) ? 0xffffffff - r.int(3000) : 0;
   for (let i = 0; i < count; i++) {
@@ -404,9 +406,11 @@ export function runSession(s: FuzzSession, opts: { remux?: boolean } = {}): Outc
       if (!s.refusal) out.admitted = true;
       // Subscribed before the decision: a refused publish must deliver nothing.
       p.subscribe((flv) => {
-        if (!headerSeen) { headerSeen = true; if (flv.length !== 13) note('the feed did not start with the FLV header'); return; }
-        if (session.closed) note('feed data after close');
-        if (s.refusal) note('feed data from a refused publish');
+        if (!headerSeen) {
+          headerSeen = true;
+          if (flv.length !== 13) note('the feed did not start with the FLV header');
+        } else if (session.closed) note('feed data after close');
+        else if (s.refusal) note('feed data from a refused publish');
         else {
           out.tags++; if (s.clean) got.push({ type: flv[0]!, timestamp: (flv.readUIntBE(4, 3) | (flv[7]! << 24)) >>> 0, length: flv.readUIntBE(1, 3) }); }
         if (remuxer && !out.flvError) {
