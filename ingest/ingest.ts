@@ -154,7 +154,7 @@ export class Ingest {
         analyzeDurationUs: this.#cfg.remux.analyzeDurationUs,
         probeSizeBytes: this.#cfg.remux.probeSizeBytes,
       });
-      remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure', stdin: p.subscribe }, remuxSink, log);
+      remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure', stdin: p.subscribe, stream: p.name }, remuxSink, log);
     }
     this.#publishers.set(p.name, { p, remux, stats });
     this.#log.info({ stream: p.name, ip: p.ip }, 'rtmp publisher connected');

@@ -58,6 +58,8 @@ export interface RemuxOptions {
    * start, from the feed's cache after a restart. Returns the unsubscribe.
    */
   stdin?: (onData: (b: Buffer) => void, cached: boolean) => () => void;
+  /** The stream FFmpeg works for, in its environment as NOWCAST_STREAM (for `ps e` and fault-injection tests). */
+  stream?: string;
 }
 
 type Child = ChildProcessByStdio<Writable | null, Readable, Readable>;
@@ -101,7 +103,8 @@ export class Remux {
     if (this.#closed) return;
     const splitter = new Fmp4Splitter({ maxBoxBytes: this.#opts.maxBoxBytes, maxInitBytes: this.#opts.maxInitBytes });
     const feed = this.#opts.stdin;
-    const child = spawn(this.#opts.ffmpegPath, this.#opts.args, { stdio: [feed ? 'pipe' : 'ignore', 'pipe', 'pipe'] }) as Child;
+    const env = this.#opts.stream ? { ...process.env, NOWCAST_STREAM: this.#opts.stream } : process.env;
+    const child = spawn(this.#opts.ffmpegPath, this.#opts.args, { stdio: [feed ? 'pipe' : 'ignore', 'pipe', 'pipe'], env }) as Child;
     this.#child = child;
     this.starts++;
     if (feed && child.stdin) {

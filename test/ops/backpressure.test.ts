@@ -12,6 +12,9 @@ let pub: Publisher;
 beforeAll(async () => {
   n = await startNowcast({
     relay: { sweepIntervalMs: 600_000, maxBackpressureBytes: 512 * 1024, slowViewerBytes: 256 * 1024, resumeBytes: 64 * 1024, maxGopCacheBytes: 384 * 1024 },
+    // The largest chunk must fit the small cap (config-validate.ts).
+    remux: { maxBoxBytes: 256 * 1024 },
+    rtmp: { maxMessageBytes: 256 * 1024 },
   });
   pub = new Publisher({ url: n.rtmp('cap'), width: 320, height: 240, videoKbps: 6000, cbr: true });
 });
