@@ -27,7 +27,7 @@ export interface MetricsSources {
   streams(): Iterable<StreamLike>;
   publishers(): Iterable<PublisherLike>;
   ingest(): { ffmpegRestarts: number; ffmpegRecycles: number; rtmpRemuxRestarts: number; publishes: number; refused: number };
-  relay(): { closedAtCap: number; badMessages: number };
+  relay(): { closedAtCap: number; badMessages: number; waitingViewers?: number; qoeTotals?: { accepted: number; rejected: number; implausible: number; rateLimited: number } };
   /** Protocol errors and refusals by protocol and code (ingest/protocol-errors.ts entries()). */
   protocolErrors?(): Iterable<{ protocol: string; code: string; count: number }>;
 }
@@ -172,6 +172,24 @@ export class Metrics {
         // The relay counts bad viewer messages itself (also nowcast_viewer_bad_messages_total).
         this.inc({ protocol: 'ws', code: 'BAD_MESSAGE' }, src.relay().badMessages);
       },
+    });
+    new Counter({
+      name: 'nowcast_qoe_reports_total',
+      help: 'Viewer QoE reports by result: accepted, rejected (malformed), implausible (cannot follow the viewer\'s previous report), rate_limited.',
+      labelNames: ['result'], registers,
+      collect() {
+        const t = src.relay().qoeTotals;
+        this.reset();
+        if (!t) return;
+        this.inc({ result: 'accepted' }, t.accepted);
+        this.inc({ result: 'rejected' }, t.rejected);
+        this.inc({ result: 'implausible' }, t.implausible);
+        this.inc({ result: 'rate_limited' }, t.rateLimited);
+      },
+    });
+    new Gauge({
+      name: 'nowcast_waiting_viewers', help: 'Viewers waiting now for a stream that is not live (limits.maxWaitingViewers).', registers,
+      collect() { this.set(src.relay().waitingViewers ?? 0); },
     });
     new Counter({
       name: 'nowcast_ffmpeg_restarts_total',

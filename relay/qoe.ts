@@ -165,8 +165,9 @@ interface Entry {
   openedAt: number;
 }
 
-/** Counts over every stream since the process started (per-stream counts go when the stream does). */
-export const qoeTotals = { accepted: 0, rejected: 0, implausible: 0, rateLimited: 0 };
+/** Counts over every stream of one relay (per-stream counts go when the stream does): one object shared by its aggregators. */
+export interface QoeTotals { accepted: number; rejected: number; implausible: number; rateLimited: number }
+export const newQoeTotals = (): QoeTotals => ({ accepted: 0, rejected: 0, implausible: 0, rateLimited: 0 });
 
 export class QoeAggregator {
   readonly limits: QoeLimits;
@@ -183,7 +184,10 @@ export class QoeAggregator {
   /** Insertion order = order of the latest acceptance (re-inserted on each), so the first is the stalest. */
   #viewers = new Map<number, Entry>();
 
-  constructor(readonly stream: string, limits: Partial<QoeLimits> = {}, onReport?: QoeListener, plausibility: Partial<QoePlausibility> = {}) {
+  readonly #totals: QoeTotals;
+
+  constructor(readonly stream: string, limits: Partial<QoeLimits> = {}, onReport?: QoeListener, plausibility: Partial<QoePlausibility> = {}, totals: QoeTotals = newQoeTotals()) {
+    this.#totals = totals;
     this.limits = { ...DEFAULT_QOE_LIMITS, ...limits };
     this.plausibility = { ...DEFAULT_QOE_PLAUSIBILITY, ...plausibility };
     this.onReport = onReport;
@@ -204,23 +208,23 @@ export class QoeAggregator {
     const last = this.#viewers.get(viewer);
     if (last && now - last.at < this.limits.minIntervalMs) {
       this.rateLimited++;
-      qoeTotals.rateLimited++;
+      this.#totals.rateLimited++;
       return 'limited';
     }
     const r = parseQoe(msg);
     if (typeof r === 'string') {
       this.rejected++;
-      qoeTotals.rejected++;
+      this.#totals.rejected++;
       return 'rejected';
     }
     const opened = last?.openedAt ?? Math.min(now, openedAt ?? now);
     if (plausible(r, last?.report ?? null, last?.at ?? opened, opened, now, this.plausibility) !== undefined) {
       this.implausible++;
-      qoeTotals.implausible++;
+      this.#totals.implausible++;
       return 'implausible';
     }
     this.accepted++;
-    qoeTotals.accepted++;
+    this.#totals.accepted++;
     this.#viewers.delete(viewer);
     this.#viewers.set(viewer, { report: r, at: now, openedAt: opened });
     while (this.#viewers.size > this.limits.maxViewers) {

@@ -7,7 +7,7 @@ import type { MediaSink, SinkProvider } from '../ingest/sink.js';
 import { Stream, type Viewer, type ViewerData } from './stream.js';
 import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from './protocol.js';
 import { mountHttp, type OpsDeps, type StreamSummary } from './http.js';
-import type { QoeSummary } from './qoe.js';
+import { newQoeTotals, type QoeSummary, type QoeTotals } from './qoe.js';
 import type { Guard } from './guard.js';
 
 export interface RelayOptions {
@@ -45,6 +45,8 @@ export class Relay implements SinkProvider {
   port = 0;
   /** Viewer messages that were not valid control messages. */
   badMessages = 0;
+  /** QoE reports by outcome, over every stream this relay held. */
+  readonly qoeTotals: QoeTotals = newQoeTotals();
   /** Viewers closed because their send buffer reached relay.maxBackpressureBytes. */
   closedAtCap = 0;
   #capped = new WeakSet<ViewerData>();
@@ -125,6 +127,11 @@ export class Relay implements SinkProvider {
     return this.#streams.get(name);
   }
 
+  /** Viewers waiting now for a name that is not live (the guard's count; 0 without a guard). */
+  get waitingViewers(): number {
+    return this.#guard?.waitingViewers ?? 0;
+  }
+
   get streamCount(): number {
     return this.#streams.size;
   }
@@ -176,7 +183,7 @@ export class Relay implements SinkProvider {
       const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
       const m = this.#ops.metrics;
       s = new Stream(name, limits, this.#service(name), this.#log.child({ stream: name }),
-        m?.observeQoe ? (stream, r, viewer) => m.observeQoe!(stream, r, viewer) : undefined);
+        m?.observeQoe ? (stream, r, viewer) => m.observeQoe!(stream, r, viewer) : undefined, this.qoeTotals);
       this.#streams.set(name, s);
     }
     return s;

@@ -17,7 +17,7 @@ import type { Logger } from '../app/log.js';
 import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
 import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from './protocol.js';
 import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
-import { QoeAggregator, type QoeListener } from './qoe.js';
+import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
 import { GopCache } from './gop-cache.js';
 
 export interface ViewerData {
@@ -98,10 +98,10 @@ export class Stream {
   /** Viewers' QoE reports for this stream (relay/qoe.ts). */
   readonly qoe: QoeAggregator;
 
-  constructor(name: string, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener) {
+  constructor(name: string, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener, qoeTotals?: QoeTotals) {
     this.name = name;
     this.service = service;
-    this.qoe = new QoeAggregator(name, {}, onQoe);
+    this.qoe = new QoeAggregator(name, {}, onQoe, {}, qoeTotals);
     this.#limits = limits;
     this.#gop = new GopCache(limits.maxGopCacheBytes);
     this.#log = log;

@@ -84,6 +84,7 @@ describe('viewers waiting for names that are not live', () => {
     expect((await connect(n.ws('d'), from('198.51.100.3'))).status).toBe(101);
     // The total applies to everyone, loopback included.
     expect(await connect(n.ws('e'))).toMatchObject({ status: 503, code: 'WAITING_LIMIT' });
+    expect(await n.app.metrics!.registry.getSingleMetricAsString('nowcast_waiting_viewers')).toContain('nowcast_waiting_viewers 4');
     // Name `a` goes live: its waiter no longer waits, so another may.
     n.app.relay.sink('a').init(fakeInit('A'));
     expect((await connect(n.ws('e'))).status).toBe(101);
@@ -146,6 +147,9 @@ describe('forged QoE reports', () => {
     const text = await n.app.metrics!.registry.getSingleMetricAsString('nowcast_qoe_stalls_total');
     const total = [...text.matchAll(/^nowcast_qoe_stalls_total\{[^}]*\} (\S+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
     expect(total).toBeLessThanOrEqual(2);
+    const reports = await n.app.metrics!.registry.getSingleMetricAsString('nowcast_qoe_reports_total');
+    expect(reports).toContain('nowcast_qoe_reports_total{result="implausible"} 2');
+    expect(reports).toContain('nowcast_qoe_reports_total{result="accepted"} 2');
   });
 });
 
