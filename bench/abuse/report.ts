@@ -1,0 +1,104 @@
+// The abuse bench's results as Markdown: the targets of issue 20 next to what was measured,
+// how every attacker connection ended, and the server's own protocol error counters.
+import { pct, type Tallies } from './lib.js';
+import type { ViewerStats } from './viewers.js';
+import type { ProbeReply } from './probe.js';
+import type { AttackersReport } from './attackers.js';
+
+export interface Outcome {
+  date: string;
+  machine: string;
+  commit: string;
+  command: string;
+  seconds: number;
+  viewers: ViewerStats[];
+  rss: { baselineMb: number; maxMb: number; maxAtS: number; endMb: number };
+  /** RSS every 5 s from the attack's start (s, MB). */
+  rssSeries: Array<{ t: number; mb: number }>;
+  /** The server's V8 heap and external memory before the attack and 5 s after it. */
+  heapBefore: { totalMb: number; usedMb: number; externalMb: number } | null;
+  heapAfter: { totalMb: number; usedMb: number; externalMb: number } | null;
+  probe: ProbeReply['phases'];
+  crashes: Array<{ code: number | null; signal: string | null; atS: number }>;
+  attackers: AttackersReport | null;
+  protocolErrors: Array<{ protocol: string; code: string; value: number }>;
+  qoeStallsHealthy: number;
+  badViewerMessages: number;
+  log: { lines: number; bytes: number; longest: number };
+  nice: number;
+}
+
+const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
+const mark = (ok: boolean): string => (ok ? 'met' : '**missed**');
+
+export function summary(o: Outcome): { rows: string[][]; met: Record<string, boolean> } {
+  const v = o.viewers;
+  const chunks = v.reduce((a, s) => a + s.chunks, 0);
+  const missed = v.reduce((a, s) => a + s.missed, 0);
+  const newInits = v.reduce((a, s) => a + Math.max(0, s.inits - 1), 0);
+  const closed = v.filter((s) => s.closed).length;
+  const attack = o.probe.attack ?? { lat: [], failed: 0 };
+  const idle = o.probe.idle ?? { lat: [], failed: 0 };
+  const growth = o.rss.maxMb - o.rss.baselineMb;
+  const met = {
+    missed: missed === 0 && closed === 0 && newInits === 0,
+    rss: growth <= 32,
+    livez: pct(attack.lat, 99) <= 5 && attack.failed === 0,
+    crashes: o.crashes.length === 0,
+  };
+  const rows = [
+    ['healthy chunks received / missed', `${chunks} / ${missed} (${v.length} viewers; least ${Math.min(...v.map((s) => s.chunks))} each; out of order ${v.reduce((a, s) => a + s.outOfOrder, 0)}; skipped ${v.reduce((a, s) => a + s.skipped, 0)})`, '0 missed', mark(met.missed)],
+    ['healthy viewers closed', String(closed), '0', mark(closed === 0)],
+    ['new init segments on healthy (hijack or restart)', `${newInits} (generations seen: ${[...new Set(v.flatMap((s) => s.generations))].join(', ')})`, '0', mark(newInits === 0)],
+    ['longest gap between two healthy chunks', `${ms(Math.max(...v.map((s) => s.maxIntervalMs)))} ms`, '–', ''],
+    ['relay RSS baseline / max / growth', `${o.rss.baselineMb.toFixed(1)} / ${o.rss.maxMb.toFixed(1)} MB (at ${o.rss.maxAtS} s) / **${growth.toFixed(1)} MB** (end ${o.rss.endMb.toFixed(1)})`, '≤ 32 MB growth', mark(met.rss)],
+    ['public /livez before the attack p50 / p99 / max', `${ms(pct(idle.lat, 50))} / ${ms(pct(idle.lat, 99))} / ${ms(pct(idle.lat, 100))} ms (${idle.lat.length} probes)`, '–', ''],
+    ['public /livez during the attack p50 / p99 / max', `${ms(pct(attack.lat, 50))} / **${ms(pct(attack.lat, 99))}** / ${ms(pct(attack.lat, 100))} ms (${attack.lat.length} probes, ${attack.failed} failed)`, 'p99 ≤ 5 ms', mark(met.livez)],
+    ['crashes (server process exited)', o.crashes.length ? o.crashes.map((c) => `exit ${c.code ?? c.signal} at ${c.atS} s`).join('; ') : '0', '0', mark(met.crashes)],
+  ];
+  return { rows, met };
+}
+
+function table(head: string[], rows: string[][]): string {
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`)].join('\n');
+}
+
+function attackerRows(t: Tallies): string[][] {
+  return Object.entries(t).map(([kind, k]) => [kind, String(k.made),
+    Object.entries(k.endings).sort((a, b) => b[1] - a[1]).map(([e, n]) => `${n} × ${e}`).join('; ')]);
+}
+
+const heapText = (h: Outcome['heapBefore']): string => (h ? `${h.totalMb.toFixed(1)} / ${h.usedMb.toFixed(1)} / ${h.externalMb.toFixed(1)}` : '–');
+
+export function markdown(o: Outcome): string {
+  const { rows } = summary(o);
+  const a = o.attackers;
+  const parts = [
+    `Date: ${o.date}. Machine: ${o.machine}. Commit: ${o.commit}.`,
+    `Command: \`${o.command}\``,
+    '',
+    `The server runs as its own process (\`node --import tsx app/main.ts\`, defaults but ports, SRT off, log level info) and its RSS is read from /proc every 250 ms;`
+    + ` baseline = mean over the last 2 s of warm-up (publisher and ${o.viewers.length} viewers on), growth = max during the attack and 5 s after, minus that.`
+    + ` A healthy FFmpeg publisher (320×240 30 fps, x264 + AAC) on \`healthy\`, ${o.viewers.length} WebSocket viewers in their own thread counting mfhd sequence gaps.`
+    + ` Every attacker of issue 20 at once for ${o.seconds} s, each in a loop bounded in count and time, from one process under \`nice -n ${o.nice}\``
+    + ' (on two cores the load generator would otherwise compete with the server it measures); `/livez` on the public port timed every 20 ms over one keep-alive connection from its own thread.',
+    '',
+    table(['measure', 'result', 'target', ''], rows),
+    '',
+    `Relay RSS from the attack's start (s: MB): ${o.rssSeries.map((p) => `${p.t}: ${p.mb.toFixed(0)}`).join(', ')}.`
+    + ` V8 heap total / used / external before → 5 s after: ${heapText(o.heapBefore)} → ${heapText(o.heapAfter)} MB.`,
+    '',
+    '**Attackers** (connections or requests made, and how each ended, as the attacker saw it):',
+    '',
+    a ? table(['attacker', 'made', 'endings'], attackerRows(a.tallies)) : '(the attackers did not report)',
+    '',
+    a ? `Header storm: ${a.storm.bursts} bursts of 30 changed AVC headers; a viewer of \`storm\` received ${a.storm.stormViewerInits} init segments in all (one per publish, plus changes within rtmp.maxHeaderChangesPer10s).` : '',
+    `Forged QoE: \`nowcast_qoe_stalls_total{stream="healthy"}\` = ${o.qoeStallsHealthy} at the end (no real viewer reports on this stream; every stall counted is forged). Bad viewer messages counted: ${o.badViewerMessages}.`,
+    `Server log during the run: ${o.log.lines} lines, ${(o.log.bytes / 1024).toFixed(0)} KiB, longest line ${o.log.longest} bytes.`,
+    '',
+    '**`nowcast_protocol_errors_total`** at the end (ops `/metrics`):',
+    '',
+    table(['protocol', 'code', 'count'], o.protocolErrors.sort((x, y) => y.value - x.value).map((e) => [e.protocol, e.code, String(e.value)])),
+  ];
+  return parts.join('\n');
+}

@@ -1,0 +1,175 @@
+// `npm run bench:abuse`: every hostile case of issue 20 at once, for --seconds (60), against a
+// healthy stream with --viewers (50) viewers, on the real server in its own process. Records
+// healthy chunks missed, the relay's RSS growth, the public /livez latency during the run and
+// crashes, and writes the "Abuse (issue 20)" section of bench/RESULTS.md.
+//   npm run bench:abuse [-- --seconds 60 --viewers 50 --warmup 20 --nice 10 --no-write --only crash,idle,…]
+// (--only names: crash hijack declared idle garbage-hs refused waiting storm flood qoe bigapp garbage)
+import { spawn, execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { freeTcpPort } from '../../test/helpers/ports.js';
+import { Publisher } from '../../test/helpers/publisher.js';
+import { parse } from '../../test/helpers/prom.js';
+import { writeSection } from '../lib/results.js';
+import { nextMessage, sleep, tsWorker } from './lib.js';
+import type { ViewersReply } from './viewers.js';
+import type { ProbeReply } from './probe.js';
+import type { AttackersReport } from './attackers.js';
+import { markdown, summary, type Outcome } from './report.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const { values } = parseArgs({ options: {
+  seconds: { type: 'string', default: '60' }, viewers: { type: 'string', default: '50' },
+  warmup: { type: 'string', default: '20' }, nice: { type: 'string', default: '10' }, 'no-write': { type: 'boolean', default: false },
+  only: { type: 'string', default: '' },
+} });
+const seconds = Math.max(5, Math.min(600, Number(values.seconds)));
+const nViewers = Math.max(1, Math.min(1000, Number(values.viewers)));
+const warmupS = Math.max(3, Number(values.warmup));
+const nice = Math.max(0, Math.min(19, Number(values.nice)));
+const t0 = Date.now();
+const atS = (): number => Math.round((Date.now() - t0) / 100) / 10;
+
+// The server, alone in its process: its RSS is its own, and its exit is a crash.
+const [httpPort, rtmpPort, opsPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
+const server = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort),
+  '--rtmp-port', String(rtmpPort), '--ops-port', String(opsPort), '--log-format', 'json'], {
+  cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOWCAST_SRT_LISTENERS: '[]' },
+});
+const log = { lines: 0, bytes: 0, longest: 0, counting: false, tail: '' };
+let partial = 0;
+const onLog = (d: Buffer): void => {
+  log.tail = (log.tail + d.toString()).slice(-8_000);
+  if (!log.counting) return;
+  log.bytes += d.length;
+  // Line lengths across reads: a line may arrive in pieces.
+  for (let i = d.indexOf(10), from = 0; ; i = d.indexOf(10, from)) {
+    if (i < 0) { partial += d.length - from; break; }
+    log.lines++;
+    log.longest = Math.max(log.longest, partial + i - from);
+    partial = 0;
+    from = i + 1;
+  }
+};
+server.stdout.on('data', onLog);
+server.stderr.on('data', onLog);
+const crashes: Outcome['crashes'] = [];
+let stopping = false;
+server.once('exit', (code, signal) => { if (!stopping) crashes.push({ code, signal, atS: atS() }); });
+const pid = server.pid!;
+for (let i = 0; ; i++) {
+  try { if ((await fetch(`http://127.0.0.1:${httpPort}/livez`)).ok) break; } catch { /* starting */ }
+  if (i > 150 || server.exitCode !== null) throw new Error(`the server did not start:\n${log.tail}`);
+  await sleep(100);
+}
+console.log(`[abuse] server pid ${pid}: http ${httpPort}, rtmp ${rtmpPort}, ops ${opsPort}`);
+
+const rssSamples: Array<{ t: number; phase: string; mb: number }> = [];
+let phase = 'warmup';
+const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const sampler = setInterval(() => {
+  try { rssSamples.push({ t: atS(), phase, mb: rssMb() }); } catch { /* exited: counted as a crash */ }
+}, 250);
+
+const publisher = new Publisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/healthy`, durationS: seconds + warmupS + 180 });
+const viewers = tsWorker(new URL('./viewers.ts', import.meta.url), { url: `ws://127.0.0.1:${httpPort}/live/healthy`, count: nViewers });
+const isViewers = (m: unknown): m is ViewersReply => (m as ViewersReply).type === 'viewers';
+const viewerStats = async (): Promise<ViewersReply['stats']> => { viewers.postMessage({ type: 'status' }); return (await nextMessage(viewers, isViewers, 10_000)).stats; };
+for (let i = 0; ; i++) {
+  await sleep(250);
+  const s = await viewerStats();
+  if (s.every((v) => v.chunks >= 15)) break;
+  if (i > 160) throw new Error(`the healthy stream did not reach its viewers:\n${publisher.stderr}\n${log.tail}`);
+}
+console.log(`[abuse] ${nViewers} viewers receive healthy; warm-up ${warmupS} s`);
+const probe = tsWorker(new URL('./probe.ts', import.meta.url), { url: `http://127.0.0.1:${httpPort}/livez`, intervalMs: 20 });
+const probeDone = nextMessage(probe, (m): m is ProbeReply => (m as ProbeReply).type === 'probe', (seconds + warmupS + 300) * 1000);
+await sleep(warmupS * 1000);
+const base = rssSamples.filter((s) => s.t >= atS() - 2);
+const baselineMb = base.reduce((a, s) => a + s.mb, 0) / Math.max(1, base.length);
+// Where memory is, by the server's own account: the V8 heap, or native (sockets, buffers)?
+const heap = async (): Promise<Outcome['heapBefore']> => {
+  try {
+    const m = parse(await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text());
+    const mb = (n: string): number => (m.get(n)?.[0]?.value ?? NaN) / 2 ** 20;
+    return { totalMb: mb('nodejs_heap_size_total_bytes'), usedMb: mb('nodejs_heap_size_used_bytes'), externalMb: mb('nodejs_external_memory_bytes') };
+  } catch { return null; }
+};
+const heapBefore = await heap();
+
+// The attackers: their own process under nice; "start" once their sample media is made.
+log.counting = true;
+const attackers = spawn('nice', ['-n', String(nice), process.execPath, '--import', 'tsx', 'bench/abuse/attackers.ts',
+  '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--ops-port', String(opsPort), '--seconds', String(seconds), '--only', values.only], {
+  cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+});
+let out = '';
+let attackStartS = 0;
+attackers.stdout.on('data', (d: Buffer) => {
+  out += d.toString();
+  if (phase === 'warmup' && out.includes('{"start"')) { phase = 'attack'; attackStartS = atS(); probe.postMessage({ type: 'phase', phase: 'attack' }); console.log(`[abuse] attack for ${seconds} s`); }
+});
+const attackersExit = new Promise<void>((r) => attackers.once('exit', () => r()));
+const killer = setTimeout(() => attackers.kill('SIGKILL'), (seconds + 120) * 1000);
+await attackersExit;
+clearTimeout(killer);
+phase = 'after';
+probe.postMessage({ type: 'phase', phase: 'after' });
+console.log('[abuse] attackers done; 5 s after');
+await sleep(5_000);
+log.counting = false;
+clearInterval(sampler);
+
+const report = /^\{"attackers".*$/m.exec(out);
+const attackersReport = report ? (JSON.parse(report[0]) as { attackers: AttackersReport }).attackers : null;
+probe.postMessage({ type: 'stop' });
+const probeReply = await probeDone;
+viewers.postMessage({ type: 'stop' });
+const finalViewers = (await nextMessage(viewers, isViewers, 10_000)).stats;
+await Promise.all([viewers.terminate(), probe.terminate()]);
+
+// The server's own counters.
+const heapAfter = await heap();
+let protocolErrors: Outcome['protocolErrors'] = [];
+let qoeStallsHealthy = NaN;
+let badViewerMessages = NaN;
+try {
+  const m = parse(await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text());
+  protocolErrors = (m.get('nowcast_protocol_errors_total') ?? []).filter((s) => s.value > 0)
+    .map((s) => ({ protocol: s.labels.protocol ?? '', code: s.labels.code ?? '', value: s.value }));
+  qoeStallsHealthy = m.get('nowcast_qoe_stalls_total')?.find((s) => s.labels.stream === 'healthy')?.value ?? 0;
+  badViewerMessages = m.get('nowcast_viewer_bad_messages_total')?.[0]?.value ?? NaN;
+} catch (err) {
+  console.error(`[abuse] /metrics: ${String(err)}`);
+}
+
+stopping = crashes.length === 0;
+await publisher.stop();
+server.kill('SIGINT');
+await Promise.race([new Promise((r) => server.once('exit', r)), sleep(5_000).then(() => server.kill('SIGKILL'))]);
+
+const during = rssSamples.filter((s) => s.phase !== 'warmup');
+const max = during.reduce((a, s) => (s.mb > a.mb ? s : a), { t: 0, phase: '', mb: -Infinity });
+const os = (): string => { try { return /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux'; } catch { return 'Linux'; } };
+const git = (cmd: string): string => { try { return execSync(cmd, { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
+const extra = [values.seconds !== '60' ? `--seconds ${seconds}` : '', values.viewers !== '50' ? `--viewers ${nViewers}` : '', values.only ? `--only ${values.only}` : ''].filter(Boolean).join(' ');
+const outcome: Outcome = {
+  date: git('date -u'),
+  machine: `${cpus().length} × ${/EPYC/i.test(cpus()[0]?.model ?? '') ? 'AMD EPYC' : cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${os()}, Node ${process.version}`,
+  commit: git('git rev-parse --short HEAD'),
+  command: `npm run bench:abuse${extra ? ` -- ${extra}` : ''}`,
+  seconds, viewers: finalViewers, nice,
+  rss: { baselineMb, maxMb: max.mb, maxAtS: Math.round(max.t - attackStartS), endMb: during.at(-1)?.mb ?? NaN },
+  rssSeries: during.filter((s, i) => i % 20 === 0).map((s) => ({ t: Math.round(s.t - attackStartS), mb: s.mb })),
+  heapBefore, heapAfter,
+  probe: probeReply.phases, crashes, attackers: attackersReport, protocolErrors, qoeStallsHealthy, badViewerMessages,
+  log: { lines: log.lines, bytes: log.bytes, longest: log.longest },
+};
+const body = markdown(outcome);
+console.log(`\n${body}\n`);
+if (crashes.length) console.log(`[abuse] server output (tail):\n${log.tail}`);
+if (!values['no-write']) writeSection('Abuse (issue 20)', body);
+const { met } = summary(outcome);
+process.exit(Object.values(met).every(Boolean) ? 0 : 1);
