@@ -59,6 +59,9 @@ const crashes: Outcome['crashes'] = [];
 let stopping = false;
 server.once('exit', (code, signal) => { if (!stopping) crashes.push({ code, signal, atS: atS() }); });
 const pid = server.pid!;
+// Whatever happens to this process, the server and the publisher it started go with it.
+const children: Array<{ kill: (s: NodeJS.Signals) => boolean }> = [server];
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
 for (let i = 0; ; i++) {
   try { if ((await fetch(`http://127.0.0.1:${httpPort}/livez`)).ok) break; } catch { /* starting */ }
   if (i > 150 || server.exitCode !== null) throw new Error(`the server did not start:\n${log.tail}`);
@@ -74,6 +77,7 @@ const sampler = setInterval(() => {
 }, 250);
 
 const publisher = new Publisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/healthy`, durationS: seconds + warmupS + 180 });
+children.push(publisher.child);
 const viewers = tsWorker(new URL('./viewers.ts', import.meta.url), { url: `ws://127.0.0.1:${httpPort}/live/healthy`, count: nViewers });
 const isViewers = (m: unknown): m is ViewersReply => (m as ViewersReply).type === 'viewers';
 const viewerStats = async (): Promise<ViewersReply['stats']> => { viewers.postMessage({ type: 'status' }); return (await nextMessage(viewers, isViewers, 10_000)).stats; };
@@ -105,6 +109,7 @@ const attackers = spawn('nice', ['-n', String(nice), process.execPath, '--import
   '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--ops-port', String(opsPort), '--seconds', String(seconds), '--only', values.only], {
   cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
 });
+children.push(attackers);
 let out = '';
 let attackStartS = 0;
 attackers.stdout.on('data', (d: Buffer) => {
