@@ -33,6 +33,8 @@ let bytesIn = 0;
 const rssStart = process.memoryUsage().rss;
 let rssWarm = 0;
 let rssMax = rssStart;
+let commit = 'unknown';
+try { commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
 const start = Date.now();
 let lastReport = start;
 let n = 0;
@@ -42,7 +44,7 @@ for (; n < maxSessions; n++) {
     if (now - start > maxSeconds * 1000) break;
     const rss = process.memoryUsage().rss;
     rssMax = Math.max(rssMax, rss);
-    if (n === 10_000) rssWarm = rss;
+    if (n === 10_240) rssWarm = rss;
     if (now - lastReport > 10_000) {
       lastReport = now;
       console.log(`${n} sessions, ${Math.round(n / ((now - start) / 1000))}/s, RSS ${mb(rss)} MiB`);
@@ -68,8 +70,6 @@ for (; n < maxSessions; n++) {
 }
 const secs = (Date.now() - start) / 1000;
 const rssEnd = process.memoryUsage().rss;
-let commit = 'unknown';
-try { commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(); } catch { /* not a checkout */ }
 
 const sorted = (m: Map<string, number>): string => [...m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `  ${k}: ${v}`).join('\n');
 console.log(`
@@ -80,6 +80,6 @@ Outcomes (first error code counted, or how the session ended):
 ${sorted(outcomes)}
 Remux (FlvRemuxer behind the feed) refusals: ${flvErrors.size ? `\n${sorted(flvErrors)}` : 'none'}
 Max heldBytes: before admission ${maxHeldPre} B (budget: preAdmitBytes), admitted ${maxHeldPublishing} B (budget: 2 × maxMessageBytes + cache)
-RSS: start ${mb(rssStart)} MiB, after 10^4 sessions ${mb(rssWarm)} MiB, max ${mb(rssMax)} MiB, end ${mb(rssEnd)} MiB
+RSS: start ${mb(rssStart)} MiB, after 10240 sessions ${mb(rssWarm)} MiB, max ${mb(rssMax)} MiB, end ${mb(rssEnd)} MiB
 Invariant violations: ${violations.size ? '' : 'none'}${[...violations].map(([k, v]) => `\n  ${v.n} × ${k} (seeds ${v.seeds.join(', ')})`).join('')}`);
 process.exit(violations.size ? 1 : 0);
