@@ -197,8 +197,10 @@ export class ChunkReader {
     if (!this.#streams.has(csid)) this.#streams.set(csid, s);
     if (fmt <= 2) s.extended = extended;
     if (!s.parts) {
-      // A new message: fmt 0 carries the absolute time, 1 and 2 a delta, 3 repeats the last delta.
-      if (fmt === 0) { s.timestamp = ts; s.delta = 0; }
+      // A new message: fmt 0 carries the absolute time, 1 and 2 a delta, 3 repeats the last
+      // delta. After fmt 0 that delta is its timestamp (the spec, 5.3.1.2.4): FFmpeg's writer
+      // sends fmt 3 when the next delta equals the previous header's timestamp field.
+      if (fmt === 0) { s.timestamp = ts; s.delta = ts; }
       else if (fmt === 3) s.timestamp = (s.timestamp + s.delta) >>> 0;
       else { s.delta = ts; s.timestamp = (s.timestamp + ts) >>> 0; }
       const max = this.#limits.maxLength(typeId);

@@ -56,6 +56,14 @@ describe('chunk headers', () => {
     expect(r.bufferedBytes).toBe(0);
   });
 
+  it('takes a fmt 0 timestamp as the delta of a fmt 3 message that follows it, as FFmpeg writes', () => {
+    // FFmpeg's writer sends fmt 3 when the next delta equals the previous header's timestamp
+    // field; after fmt 0 at 23 ms that field is 23, so the next message is at 46 ms.
+    const first = chunked(4, 8, 1, 23, Buffer.alloc(10, 1));
+    const next = Buffer.concat([Buffer.from([0xc4]), Buffer.alloc(10, 2)]);
+    expect(read(reader(), first, next).map((m) => m.timestamp)).toEqual([23, 46]);
+  });
+
   it('reads chunks of two messages interleaved on their chunk streams', () => {
     const a = chunked(4, 9, 1, 0, Buffer.alloc(200, 1));
     const b = chunked(6, 8, 1, 7, Buffer.alloc(200, 2));
