@@ -191,6 +191,7 @@ export class RtmpSession {
       s1.writeUInt32BE(Math.floor(Date.now() / 1000) >>> 0, 0);
       randomBytes(HANDSHAKE_BYTES - 8).copy(s1, 8);
       this.#write(Buffer.concat([Buffer.from([3]), s1, whole.subarray(1)]));
+      if (this.closed) return Buffer.alloc(0);
       this.#state = 'c2';
       return rest.length ? this.#handshake(rest) : rest;
     }
@@ -263,7 +264,8 @@ export class RtmpSession {
     if (this.#state !== 'publishing' || m.streamId !== PUBLISH_STREAM_ID) return;
     const values = decodeAmf0(m.payload);
     let body = m.payload;
-    if (values[0] === '@setDataFrame') body = m.payload.subarray(3 + Buffer.byteLength('@setDataFrame'));
+    // Strip the first value, a string (marker 2, 16-bit length) or a long string (12, 32-bit).
+    if (values[0] === '@setDataFrame') body = m.payload.subarray(m.payload[0] === 0x0c ? 5 + m.payload.readUInt32BE(1) : 3 + m.payload.readUInt16BE(1));
     this.#feed!.push(18, 0, body);
   }
 

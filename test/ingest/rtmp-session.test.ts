@@ -93,6 +93,18 @@ describe('publishers that are admitted', () => {
     expect([r.unpublished, r.closed]).toEqual([1, 1]);
   });
 
+  it('keeps the metadata of an @setDataFrame sent as an AMF0 long string', () => {
+    const r = start();
+    const bytes = publishBytes('obs');
+    r.session.data(bytes);
+    const meta: { name: string; body: Buffer }[] = [];
+    r.published[0]!.subscribe((flv) => { if (flv[0] === 18) meta.push({ name: 'tag', body: flv.subarray(11, flv.length - 4) }); }, false);
+    const onMeta = Buffer.from([0x02, 0, 10, ...Buffer.from('onMetaData'), 0x05]);
+    const long = Buffer.concat([Buffer.from([0x0c, 0, 0, 0, 13]), Buffer.from('@setDataFrame'), onMeta]);
+    r.session.data(chunked(5, 18, 1, 0, long, 4096));
+    expect(meta.at(-1)?.body.equals(onMeta)).toBe(true);
+  });
+
   it('admits a publish read one byte at a time', () => {
     const r = start();
     const bytes = publishBytes('ffmpeg');
