@@ -1,7 +1,7 @@
 // One typed config: a commented defaults object, validated merging, errors that name the key.
 // Precedence: flags (overrides) > env (NOWCAST_…) > config file (--config / NOWCAST_CONFIG, JSON) > defaults.
 import { readFileSync } from 'node:fs';
-import type { ServiceDescription } from '../relay/protocol.js';
+import type { ServiceDescription } from '../protocol/messages.js';
 import { ConfigError, validate } from './config-validate.js';
 
 export { ConfigError, ROLES } from './config-validate.js';

@@ -18,7 +18,7 @@
 //  56  payload         init: u32 JSON length, JSON {codecs, mime, tracks}, then ftyp+moov
 //                      chunk: the chunk's bytes; state: JSON {state, code?, message?}; end: none
 import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
-import type { StreamState, TrackInfo } from '../relay/protocol.js';
+import type { StreamState, TrackInfo } from '../protocol/messages.js';
 
 export const HEADER_BYTES = 56;
 const MAGIC = 0x4e435354; // 'NCST'

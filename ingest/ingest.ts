@@ -12,7 +12,7 @@ import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
 import { Remux, PublishStats, type RemuxSink } from './remux.js';
 import { FlvTap } from './flv/tap.js';
-import { STREAM_NAME_RE } from '../relay/protocol.js';
+import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { ProtocolErrors } from './protocol-errors.js';
 
 /** What turns one RTMP publish into fMP4: its FLV in process, or an FFmpeg reading it on stdin. */

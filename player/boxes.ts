@@ -2,7 +2,7 @@
 // ([prft] moof mdat) to place it on the timeline and on the wall clock. Every reader
 // returns undefined rather than throwing on short or malformed input, because a bad
 // chunk must never take the player down.
-import { firstBoxType } from '../relay/protocol.js';
+import { firstBoxType } from '../protocol/messages.js';
 
 /** Seconds between the NTP epoch (1900) and the Unix epoch (1970). */
 const NTP_UNIX_OFFSET_S = 2_208_988_800;

@@ -1,6 +1,6 @@
 // Player configuration: one commented defaults object, a validating merge, and the merge of
 // the server's per-stream ServiceDescription (hello.service) under the page's own options.
-import type { ServiceDescription } from '../relay/protocol.js';
+import type { ServiceDescription } from '../protocol/messages.js';
 import { POLICIES, type ControlParams, type Policy, type SafeMode } from './latency.js';
 
 export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {

@@ -3,7 +3,7 @@
 // chunks reach the SourceBuffer even while the page's main thread is busy; else on the page.
 // Either way it speaks only in EngineCommands and EngineEvents (structured-cloneable), and
 // the Player on the page keeps a MediaMirror of what it reports.
-import type { ClientMessage, InfoMessage, ServerMessage } from '../relay/protocol.js';
+import type { ClientMessage, InfoMessage, ServerMessage } from '../protocol/messages.js';
 import { localNow } from './clock.js';
 import { MediaFeed } from './feed.js';
 import type { FrameKind } from './feed.js';

@@ -1,7 +1,7 @@
 // Typed events and a small emitter. A listener that throws is reported (reportError or
 // console.error) and the remaining listeners still run: user code must never be able to
 // break the player's own control flow.
-import type { InfoMessage } from '../relay/protocol.js';
+import type { InfoMessage } from '../protocol/messages.js';
 import type { ControlReason, Policy, SafeMode } from './latency.js';
 
 /** 'live': media is flowing; 'offline': no publisher, still connected and waiting. */

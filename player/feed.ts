@@ -3,7 +3,7 @@
 // what the playback side needs: each chunk's prft wall clock on the SourceBuffer timeline
 // (anchor), its arrival (jitter) and the keyframes. It runs beside the SourceBuffer, on the
 // page or in the MSE worker; the playback side keeps a MediaMirror of what it reports.
-import type { InfoMessage } from '../relay/protocol.js';
+import type { InfoMessage } from '../protocol/messages.js';
 import { isInitSegment, readFirstSampleSync, readFirstTfdt, readPrft } from './boxes.js';
 import { localNow } from './clock.js';
 import { isTypeSupported, MseSink } from './mse.js';

@@ -2,8 +2,8 @@
 //   const player = new Player(video, { url: 'ws://host/live/NAME' });
 //   // or, with edges to fail over between: { url: ['wss://edge-1/live/NAME', 'wss://edge-2/live/NAME'] }
 //   player.on('error', (e) => ...); ... player.destroy();
-import { PROTOCOL_VERSION } from '../relay/protocol.js';
-import type { QoeMessage, ServerMessage, ServiceDescription } from '../relay/protocol.js';
+import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import type { QoeMessage, ServerMessage, ServiceDescription } from '../protocol/messages.js';
 import { ClockSync, localNow } from './clock.js';
 import { applyService, mergeConfig } from './config.js';
 import type { PlayerConfig, PlayerOptions } from './config.js';
@@ -22,7 +22,7 @@ export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
 export type { PlayerConfig, PlayerOptions } from './config.js';
 export type * from './events.js';
 export type { ControlInput, ControlParams, ControlState, Decision, Policy, SafeMode } from './latency.js';
-export type { InfoMessage, QoeMessage, ServerMessage, ServiceDescription, TrackInfo } from '../relay/protocol.js';
+export type { InfoMessage, QoeMessage, ServerMessage, ServiceDescription, TrackInfo } from '../protocol/messages.js';
 
 /** More media errors than this within a minute is fatal. */
 const MAX_RECOVERIES_PER_MIN = 3;

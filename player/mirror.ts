@@ -1,7 +1,7 @@
 // The page's copy of what the media engine reports (player/engine.ts): the prft anchors as a
 // MediaClock, the arrivals as ArrivalJitter, the latest keyframes, and what is appended now.
 // The engine may run in a worker, so the playback side reads only this copy.
-import type { InfoMessage } from '../relay/protocol.js';
+import type { InfoMessage } from '../protocol/messages.js';
 import { MediaClock } from './clock.js';
 import type { EngineEvent } from './engine.js';
 import { ArrivalJitter } from './jitter.js';

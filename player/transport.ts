@@ -1,6 +1,6 @@
 // The WebSocket side: one socket at a time, text frames parsed as ServerMessage, binary
 // frames passed through, and reconnection with jittered exponential backoff.
-import type { ClientMessage, ServerMessage } from '../relay/protocol.js';
+import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
 
 export interface TransportOptions {
   reconnect: boolean;

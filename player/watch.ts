@@ -8,7 +8,7 @@
 // &token=T is passed on to the WebSocket (view tokens); each &edge=HOST:PORT adds a relay
 // (edge) to fail over to, after this page's own host.
 import { mountStatsPanel } from './panel.js';
-import { STREAM_NAME_RE } from '../relay/protocol.js';
+import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { optionsFromQuery } from './config.js';
 import { Player } from './index.js';
 import type { PlayerError, PlayerStats } from './index.js';

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Logger } from '../app/log.js';
 import type { QoeReport } from './qoe.js';
-import type { TrackInfo, StreamState } from './protocol.js';
-import { STREAM_NAME_RE } from './protocol.js';
+import type { TrackInfo, StreamState } from '../protocol/messages.js';
+import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { indexPage, watchPage } from './pages.js';
 import { Coalesced } from './ops-cache.js';
 

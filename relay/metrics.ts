@@ -4,7 +4,7 @@
 // published get their own label, everything else is `_other` (never a valid stream name).
 import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { StreamState } from './protocol.js';
+import type { StreamState } from '../protocol/messages.js';
 
 /** What metrics read from one relay stream (relay/stream.ts satisfies it). */
 export interface StreamLike {

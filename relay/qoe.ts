@@ -6,7 +6,7 @@
 // Reports are anonymous, so each is also checked against the same viewer's previous one
 // (plausible()): totals only grow, and by no more than the wall time allows. Otherwise one
 // viewer could add billions of stalls to the metrics by sending totals that go down and up.
-import type { PolicyName, QoeMessage } from './protocol.js';
+import type { PolicyName, QoeMessage } from '../protocol/messages.js';
 
 /** A validated report: the message without its `type`. */
 export type QoeReport = Omit<QoeMessage, 'type'>;

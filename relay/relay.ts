@@ -5,7 +5,7 @@ import { LogLimiter, type Logger } from '../app/log.js';
 import { defaults, type Config } from '../app/config.js';
 import type { MediaSink, SinkProvider } from '../ingest/sink.js';
 import { Stream, type Viewer, type ViewerData } from './stream.js';
-import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from './protocol.js';
+import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from '../protocol/messages.js';
 import { mountHttp, type OpsDeps, type StreamSummary } from './http.js';
 import { newQoeTotals, type QoeSummary, type QoeTotals } from './qoe.js';
 import type { Guard } from './guard.js';

@@ -15,7 +15,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { Logger } from '../app/log.js';
 import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
-import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from './protocol.js';
+import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from '../protocol/messages.js';
 import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
 import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
 import { GopCache } from './gop-cache.js';

@@ -2,7 +2,7 @@
 // mp4box, which knows how to build codec strings from avcC/hvcC/esds/dOps/etc.
 import { createFile, MP4BoxBuffer } from 'mp4box';
 import type { Movie, Track } from 'mp4box';
-import type { TrackInfo } from '../../relay/protocol.js';
+import type { TrackInfo } from '../../protocol/messages.js';
 import { Fmp4Error } from './types.js';
 
 export interface InitDescription {

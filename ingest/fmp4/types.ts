@@ -1,5 +1,5 @@
 // What the fMP4 splitter hands the relay: one typed object per init segment or chunk.
-import type { TrackInfo } from '../../relay/protocol.js';
+import type { TrackInfo } from '../../protocol/messages.js';
 
 /** ftyp+moov, as one buffer, with what MSE needs to know about it. */
 export interface InitSegment {

@@ -5,7 +5,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import type { ServerMessage } from '../../relay/protocol.js';
+import type { ServerMessage } from '../../protocol/messages.js';
 import { Fmp4Splitter } from '../../ingest/fmp4/splitter.js';
 import type { Fmp4Unit } from '../../ingest/fmp4/types.js';
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
-import type { StateMessage } from '../../relay/protocol.js';
+import type { StateMessage } from '../../protocol/messages.js';
 
 const fakeFfmpeg = fileURLToPath(new URL('../fixtures/ffmpeg-bad-output.sh', import.meta.url));
 let n: Running;

@@ -6,7 +6,7 @@ import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer, ffprobe } from '../helpers/viewer.js';
 import { parse, value } from '../helpers/prom.js';
-import type { InfoMessage } from '../../relay/protocol.js';
+import type { InfoMessage } from '../../protocol/messages.js';
 
 let n: Running;
 const publishers: Publisher[] = [];

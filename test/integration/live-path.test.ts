@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer, ffprobe } from '../helpers/viewer.js';
-import type { InfoMessage, StateMessage } from '../../relay/protocol.js';
+import type { InfoMessage, StateMessage } from '../../protocol/messages.js';
 
 let n: Running;
 const publishers: Publisher[] = [];

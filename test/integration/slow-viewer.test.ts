@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
-import type { SkipMessage } from '../../relay/protocol.js';
+import type { SkipMessage } from '../../protocol/messages.js';
 import type { Socket } from 'node:net';
 
 let n: Running;

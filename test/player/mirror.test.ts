@@ -1,6 +1,6 @@
 // MediaMirror: the page's copy of what the media engine (maybe in a worker) reports.
 import { describe, expect, it } from 'vitest';
-import type { InfoMessage } from '../../relay/protocol.js';
+import type { InfoMessage } from '../../protocol/messages.js';
 import type { EngineEvent } from '../../player/engine.js';
 import { MediaMirror } from '../../player/mirror.js';
 

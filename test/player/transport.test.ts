@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ServerMessage } from '../../relay/protocol.js';
+import type { ServerMessage } from '../../protocol/messages.js';
 import { backoffDelay, HEALTHY_AFTER_MS, IDLE_TIMEOUT_MS, Transport } from '../../player/transport.js';
 import type { CloseInfo, TransportHandlers } from '../../player/transport.js';
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createRootLogger } from '../../app/log.js';
 import { CLOSE_STREAM_NOT_LIVE, RECENT_MEDIA_MS, Stream, type Viewer, type ViewerData } from '../../relay/stream.js';
 import type { Chunk, InitSegment } from '../../ingest/fmp4/types.js';
-import type { ServerMessage } from '../../relay/protocol.js';
+import type { ServerMessage } from '../../protocol/messages.js';
 
 const log = createRootLogger('silent');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
-import type { InfoMessage } from '../../relay/protocol.js';
+import type { InfoMessage } from '../../protocol/messages.js';
 
 let n: Running;
 const pubs: Publisher[] = [];

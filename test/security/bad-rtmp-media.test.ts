@@ -6,7 +6,7 @@ import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
 import { parse, value } from '../helpers/prom.js';
-import type { StateMessage } from '../../relay/protocol.js';
+import type { StateMessage } from '../../protocol/messages.js';
 
 import { ReplayPublisher } from '../helpers/replay-publisher.js';
 import { chunked } from '../helpers/rtmp-client.js';

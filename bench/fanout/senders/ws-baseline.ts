@@ -4,7 +4,7 @@
 // Args: --port --source FILE --receipts OUT [--max-s 120]
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../../../app/config.js';
-import { PROTOCOL_VERSION, type ServerMessage } from '../../../relay/protocol.js';
+import { PROTOCOL_VERSION, type ServerMessage } from '../../../protocol/messages.js';
 import type { Chunk } from '../../../ingest/fmp4/types.js';
 import { num, parseArgs, str } from '../lib/control.js';
 import { runPacedSender } from '../lib/pacer.js';

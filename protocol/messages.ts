@@ -1,0 +1,147 @@
+// The WebSocket protocol between the relay and the player, shared by both sides.
+// Text frames carry these JSON messages; binary frames carry ISO-BMFF only
+// (an init segment, ftyp+moov, or a chunk, [prft] moof mdat). See docs/protocol.md.
+
+/** Bumped on any incompatible change; sent in `hello`. */
+export const PROTOCOL_VERSION = 1;
+
+/** One track of the current init segment. */
+export interface TrackInfo {
+  id: number;
+  kind: 'video' | 'audio';
+  /** RFC 6381 codec string, e.g. `avc1.64001f` or `mp4a.40.2`. */
+  codec: string;
+  timescale: number;
+  width?: number;
+  height?: number;
+  channels?: number;
+  sampleRate?: number;
+}
+
+/**
+ * Latency the server wants players of a stream to hold, like DASH's ServiceDescription.
+ * A page or API option may override it. Times are wall-clock latency in ms.
+ */
+export interface ServiceDescription {
+  targetMs: number;
+  minMs: number;
+  maxMs: number;
+  minRate: number;
+  maxRate: number;
+  /** Every viewer holds exactly targetMs behind the server's wall clock (same moment everywhere). */
+  pinned: boolean;
+}
+
+/** First message on every connection. */
+export interface HelloMessage {
+  type: 'hello';
+  version: number;
+  stream: string;
+  /** Server wall clock (ms since the Unix epoch) when the message was sent. */
+  serverTime: number;
+  service: ServiceDescription;
+}
+
+/** Sent before every init segment: what the next binary `ftyp+moov` frame describes. */
+export interface InfoMessage {
+  type: 'info';
+  stream: string;
+  /** Increments each time the publisher (re)starts; a new generation restarts media time. */
+  generation: number;
+  /** Full MSE type, e.g. `video/mp4; codecs="avc1.64001f,mp4a.40.2"`. */
+  mime: string;
+  /** Comma-separated codec list, the part inside `codecs="…"`. */
+  codecs: string;
+  tracks: TrackInfo[];
+}
+
+export type StreamState = 'live' | 'offline' | 'error';
+
+/** The stream's state changed. `offline`: no publisher now; viewers stay connected and wait. */
+export interface StateMessage {
+  type: 'state';
+  stream: string;
+  state: StreamState;
+  /** Stable machine-readable code for `error` (see docs/protocol.md), or the reason for `offline`. */
+  code?: string;
+  message?: string;
+}
+
+/** This viewer fell behind; the relay skipped `chunks` chunks and resumes at the keyframe that follows. */
+export interface SkipMessage {
+  type: 'skip';
+  chunks: number;
+  bytes: number;
+}
+
+/** A fatal error for this connection; the relay closes the socket after sending it. */
+export interface ErrorMessage {
+  type: 'error';
+  code: string;
+  message: string;
+}
+
+export type ServerMessage = HelloMessage | InfoMessage | StateMessage | SkipMessage | ErrorMessage | PongMessage;
+
+/** Messages a viewer may send. Anything else is ignored and counted. */
+export interface PingMessage {
+  type: 'ping';
+  /** Client clock (ms) when sent; echoed back in `pong`. */
+  t0: number;
+}
+
+export interface PongMessage {
+  type: 'pong';
+  t0: number;
+  /** Server wall clock (ms) when the ping was handled. */
+  serverTime: number;
+}
+
+/** Policies the player can run (player/latency.ts): Nowcast's, and three baselines for comparison. */
+export const POLICIES = ['nowcast', 'none', 'seek', 'mpegts'] as const;
+export type PolicyName = (typeof POLICIES)[number];
+
+/**
+ * QoE back-channel: a player's report every few seconds (docs/protocol.md). Times in ms.
+ * Interval figures cover the time since the previous report; the rest are totals since the
+ * player started. The relay validates it (relay/qoe.ts), ignores unknown fields, and keeps
+ * each viewer's latest report for the stream summary.
+ */
+export interface QoeMessage {
+  type: 'qoe';
+  /** Length of the interval this report covers (ms). */
+  intervalMs: number;
+  /** From player start to the first presented frame; null before it. */
+  startupMs: number | null;
+  /** Wall-clock latency percentiles over the interval; null when no sample was taken. */
+  latencyP50Ms: number | null;
+  latencyP95Ms: number | null;
+  latencyP99Ms: number | null;
+  /** Latency and target now; latency null when unknown. */
+  latencyMs: number | null;
+  targetMs: number;
+  /** Totals since the player started. */
+  stalls: number;
+  stallMs: number;
+  rateChanges: number;
+  /** Seeks to live after the start (controller ceiling, hidden tab, reconnect). */
+  jumps: number;
+  droppedFrames: number;
+  /** Current playback rate. */
+  rate: number;
+  policy: PolicyName;
+  pinned: boolean;
+  /** Server minus client clock (ms) from ping/pong; null when unknown. */
+  clockOffsetMs: number | null;
+}
+
+export type ClientMessage = PingMessage | QoeMessage;
+
+/** Returns the four-character type of the first box in a binary frame, or '' if too short. */
+export function firstBoxType(frame: Uint8Array): string {
+  if (frame.byteLength < 8) return '';
+  return String.fromCharCode(frame[4]!, frame[5]!, frame[6]!, frame[7]!);
+}
+
+/** Stream names: what RTMP keys and URLs may carry safely. */
+export const STREAM_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
