@@ -30,7 +30,8 @@ export type EngineCommand =
   | { type: 'recreate' }
   /** A fatal error: close the socket for good, keep what is on screen. */
   | { type: 'stop' }
-  | { type: 'close' };
+  /** Tear down: the socket, then the MediaSource (a worker then closes itself). Idempotent. */
+  | { type: 'destroy' };
 
 /** Engine -> page. */
 export type EngineEvent =
@@ -59,25 +60,24 @@ export interface PlaybackView {
 }
 
 export class MediaEngine {
-  private readonly feed: MediaFeed;
-  private readonly transport: Transport;
-  private started = false;
-  private currentTime = 0;
-  private dropped = 0;
-  private closed = false;
+  readonly #emit: (event: EngineEvent) => void;
+  readonly #view: PlaybackView | undefined;
+  readonly #feed: MediaFeed;
+  readonly #transport: Transport;
+  #started = false;
+  #currentTime = 0;
+  #dropped = 0;
+  #destroyed = false;
 
-  constructor(
-    options: EngineOptions,
-    private readonly emit: (event: EngineEvent) => void,
-    element: MediaAttachment,
-    private readonly view?: PlaybackView,
-  ) {
-    this.feed = new MediaFeed(element, {
+  constructor(options: EngineOptions, emit: (event: EngineEvent) => void, element: MediaAttachment, view?: PlaybackView) {
+    this.#emit = emit;
+    this.#view = view;
+    this.#feed = new MediaFeed(element, {
       idle: () => emit({ type: 'idle' }),
       error: (code, message) => emit({ type: 'mediaError', code, message }),
-      started: () => this.view?.started() ?? this.started,
+      started: () => this.#view?.started() ?? this.#started,
       restarted: () => {
-        this.started = false;
+        this.#started = false;
         emit({ type: 'restarted' });
       },
       disconnected: () => emit({ type: 'disconnected' }),
@@ -88,84 +88,84 @@ export class MediaEngine {
       protocolError: (message) => emit({ type: 'protocolError', message }),
       log: (...args) => emit({ type: 'log', text: args.map(String).join(' ') }),
     });
-    this.transport = new Transport(
+    this.#transport = new Transport(
       options.urls,
       { reconnect: options.reconnect, baseMs: options.reconnectBaseMs, maxMs: options.reconnectMaxMs, maxAttempts: options.maxReconnectAttempts },
       {
         open: () => emit({ type: 'open' }),
-        message: (msg) => this.onMessage(msg),
-        binary: (data) => this.onBinary(data),
+        message: (msg) => this.#onMessage(msg),
+        binary: (data) => this.#onBinary(data),
         close: (info) => {
-          if (info.retry) this.feed.disconnected();
+          if (info.retry) this.#feed.disconnected();
           emit({ type: 'close', info });
         },
         malformed: (text) => emit({ type: 'malformed', text }),
         giveUp: (attempts) => emit({ type: 'giveUp', attempts }),
       },
     );
-    this.transport.connect();
+    this.#transport.connect();
   }
 
   /** The element's currentTime as last reported by a tick (s). */
   get reportedTime(): number {
-    return this.currentTime;
+    return this.#currentTime;
   }
 
   command(c: EngineCommand): void {
-    if (this.closed) return;
+    if (this.#destroyed) return;
     switch (c.type) {
       case 'tick':
-        this.currentTime = c.currentTime;
-        this.started = c.started;
-        this.feed.sink.trimBackBuffer(c.backBufferSeconds);
-        this.reportDropped();
+        this.#currentTime = c.currentTime;
+        this.#started = c.started;
+        this.#feed.sink.trimBackBuffer(c.backBufferSeconds);
+        this.#reportDropped();
         break;
       case 'ping':
         // t0 on the clock the pong is timed with, taken as the ping leaves.
-        this.transport.send({ type: 'ping', t0: localNow() });
+        this.#transport.send({ type: 'ping', t0: localNow() });
         break;
       case 'send':
-        this.transport.send(c.msg);
+        this.#transport.send(c.msg);
         break;
       case 'recreate':
-        this.feed.recreate();
-        this.transport.reconnectNow();
+        this.#feed.recreate();
+        this.#transport.reconnectNow();
         break;
       case 'stop':
-        this.transport.close();
+        this.#transport.destroy();
         break;
-      case 'close':
-        this.close();
+      case 'destroy':
+        this.destroy();
         break;
     }
   }
 
   /** Idempotent: the socket, then the MediaSource. */
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.transport.close();
-    this.feed.destroy();
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#transport.destroy();
+    this.#feed.destroy();
   }
 
-  private onMessage(msg: ServerMessage): void {
+  #onMessage(msg: ServerMessage): void {
     const at = localNow();
     // The feed must know the next init's info before that init arrives.
-    const unsupported = msg.type === 'info' ? this.feed.announce(msg) : undefined;
-    this.emit(unsupported === undefined ? { type: 'message', msg, at } : { type: 'message', msg, at, unsupported });
+    const unsupported = msg.type === 'info' ? this.#feed.announce(msg) : undefined;
+    this.#emit(unsupported === undefined ? { type: 'message', msg, at } : { type: 'message', msg, at, unsupported });
   }
 
-  private onBinary(data: ArrayBuffer): void {
-    const kind = this.feed.push(new Uint8Array(data));
-    this.emit({ type: 'frame', kind, bytes: data.byteLength });
-    this.reportDropped();
+  #onBinary(data: ArrayBuffer): void {
+    const kind = this.#feed.push(new Uint8Array(data));
+    this.#emit({ type: 'frame', kind, bytes: data.byteLength });
+    this.#reportDropped();
   }
 
   /** Drops happen as the queue reaches a chunk, so the count is checked per frame and tick. */
-  private reportDropped(): void {
-    const dropped = this.feed.sink.droppedChunks;
-    if (dropped === this.dropped) return;
-    this.dropped = dropped;
-    this.emit({ type: 'dropped', chunks: dropped });
+  #reportDropped(): void {
+    const dropped = this.#feed.sink.droppedChunks;
+    if (dropped === this.#dropped) return;
+    this.#dropped = dropped;
+    this.#emit({ type: 'dropped', chunks: dropped });
   }
 }

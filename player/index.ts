@@ -181,7 +181,7 @@ export class Player {
     this.timers = [];
     this.video.removeEventListener('error', this.onVideoError);
     this.playback.destroy();
-    this.media?.close();
+    this.media?.destroy();
     this.media = undefined;
     this.setState('destroyed');
     this.emitter.clear();

@@ -19,7 +19,7 @@ export interface MediaPath {
   readonly inWorker: boolean;
   command(c: EngineCommand): void;
   /** Idempotent: closes the socket and releases the MediaSource and the element's decoder. */
-  close(): void;
+  destroy(): void;
 }
 
 function workerSource(): string | undefined {
@@ -34,77 +34,81 @@ export function canUseWorker(): boolean {
 
 class LocalPath implements MediaPath {
   readonly inWorker = false;
-  private readonly engine: MediaEngine;
+  readonly #engine: MediaEngine;
 
   constructor(video: HTMLVideoElement, options: EngineOptions, onEvent: (ev: EngineEvent) => void, view: PlaybackView) {
-    this.engine = new MediaEngine(options, onEvent, elementAttachment(video), view);
+    this.#engine = new MediaEngine(options, onEvent, elementAttachment(video), view);
   }
 
   command(c: EngineCommand): void {
-    this.engine.command(c);
+    this.#engine.command(c);
   }
 
-  close(): void {
-    this.engine.close();
+  destroy(): void {
+    this.#engine.destroy();
   }
 }
 
 class WorkerPath implements MediaPath {
   readonly inWorker = true;
-  private readonly url: string;
-  private readonly worker: Worker;
-  private heard = false;
-  private closed = false;
+  readonly #video: HTMLVideoElement;
+  readonly #onEvent: (ev: EngineEvent) => void;
+  readonly #url: string;
+  readonly #worker: Worker;
+  #heard = false;
+  #destroyed = false;
 
   constructor(
-    private readonly video: HTMLVideoElement,
+    video: HTMLVideoElement,
     options: EngineOptions,
-    private readonly onEvent: (ev: EngineEvent) => void,
+    onEvent: (ev: EngineEvent) => void,
     /** The worker failed before it said anything: run on the page instead. */
-    private readonly failed: (why: string) => void,
+    failed: (why: string) => void,
   ) {
-    this.url = URL.createObjectURL(new Blob([workerSource()!], { type: 'text/javascript' }));
+    this.#video = video;
+    this.#onEvent = onEvent;
+    this.#url = URL.createObjectURL(new Blob([workerSource()!], { type: 'text/javascript' }));
     try {
-      this.worker = new Worker(this.url, { name: 'nowcast-mse' });
+      this.#worker = new Worker(this.#url, { name: 'nowcast-mse' });
     } catch (e) {
-      URL.revokeObjectURL(this.url);
+      URL.revokeObjectURL(this.#url);
       throw e;
     }
-    this.worker.onmessage = (e: MessageEvent<WorkerEvent[]>) => this.receive(e.data);
-    this.worker.onerror = (e: ErrorEvent) => {
+    this.#worker.onmessage = (e: MessageEvent<WorkerEvent[]>) => this.#receive(e.data);
+    this.#worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       const why = `MSE worker error: ${e.message || 'failed to start'}`;
-      if (!this.heard) this.failed(why);
-      else this.onEvent({ type: 'mediaError', code: 'MEDIA_ERROR', message: why });
+      if (!this.#heard) failed(why);
+      else this.#onEvent({ type: 'mediaError', code: 'MEDIA_ERROR', message: why });
     };
-    this.post({ type: 'start', options });
+    this.#post({ type: 'start', options });
   }
 
   command(c: EngineCommand): void {
-    this.post(c);
+    this.#post(c);
   }
 
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
     // Terminating closes the worker's socket and MediaSource with it.
-    this.worker.terminate();
-    URL.revokeObjectURL(this.url);
-    this.video.srcObject = null;
-    this.video.load(); // releases the decoder
+    this.#worker.terminate();
+    URL.revokeObjectURL(this.#url);
+    this.#video.srcObject = null;
+    this.#video.load(); // releases the decoder
   }
 
-  private post(c: WorkerCommand): void {
-    if (!this.closed) this.worker.postMessage(c);
+  #post(c: WorkerCommand): void {
+    if (!this.#destroyed) this.#worker.postMessage(c);
   }
 
-  private receive(batch: WorkerEvent[]): void {
-    if (this.closed) return;
-    this.heard = true;
+  #receive(batch: WorkerEvent[]): void {
+    if (this.#destroyed) return;
+    this.#heard = true;
     for (const ev of batch) {
       // TypeScript's DOM types lack MediaSourceHandle as a MediaProvider; browsers take it.
-      if (ev.type === 'attach') this.video.srcObject = ev.handle as unknown as MediaProvider;
-      else this.onEvent(ev);
+      if (ev.type === 'attach') this.#video.srcObject = ev.handle as unknown as MediaProvider;
+      else this.#onEvent(ev);
     }
   }
 }
@@ -121,7 +125,7 @@ export function openMediaPath(
   if (!wantWorker || !canUseWorker()) return local();
   let path: MediaPath;
   const fallBack = (why: string): void => {
-    path.close();
+    path.destroy();
     onEvent({ type: 'log', text: `${why}; running on the main thread` });
     path = local();
   };
@@ -136,6 +140,6 @@ export function openMediaPath(
       return path.inWorker;
     },
     command: (c) => path.command(c),
-    close: () => path.close(),
+    destroy: () => path.destroy(),
   };
 }

@@ -46,82 +46,82 @@ export function backoffDelay(attempt: number, baseMs: number, capMs: number, ran
 }
 
 export class Transport {
-  private ws: WebSocket | undefined;
-  private attempt = 0;
-  private healthy = false;
-  private openedAt = 0;
-  private lastRx = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private watchdog: ReturnType<typeof setInterval> | undefined;
-  private closed = false;
+  readonly #opts: TransportOptions;
+  readonly #on: TransportHandlers;
+  readonly #urls: readonly string[];
+  #ws: WebSocket | undefined;
+  #attempt = 0;
+  #healthy = false;
+  #openedAt = 0;
+  #lastRx = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #destroyed = false;
   /** Index into urls of the next socket; advances after every unexpected close. */
-  private next = 0;
-  private readonly urls: readonly string[];
+  #next = 0;
 
-  constructor(
-    url: string | readonly string[],
-    private readonly opts: TransportOptions,
-    private readonly on: TransportHandlers,
-  ) {
-    this.urls = typeof url === 'string' ? [url] : [...url];
-    if (this.urls.length === 0) throw new TypeError('Transport needs at least one URL');
+  constructor(url: string | readonly string[], opts: TransportOptions, on: TransportHandlers) {
+    this.#opts = opts;
+    this.#on = on;
+    this.#urls = typeof url === 'string' ? [url] : [...url];
+    if (this.#urls.length === 0) throw new TypeError('Transport needs at least one URL');
   }
 
   /** The URL of the current (or next) socket. */
   get url(): string {
-    return this.urls[this.next % this.urls.length]!;
+    return this.#urls[this.#next % this.#urls.length]!;
   }
 
   get connected(): boolean {
-    return this.ws?.readyState === 1;
+    return this.#ws?.readyState === 1;
   }
 
   connect(): void {
-    if (this.closed) return;
-    this.drop();
-    const Impl = this.opts.WebSocketImpl ?? WebSocket;
+    if (this.#destroyed) return;
+    this.#drop();
+    const Impl = this.#opts.WebSocketImpl ?? WebSocket;
     const ws = new Impl(this.url);
     ws.binaryType = 'arraybuffer';
-    this.ws = ws;
-    this.healthy = false;
-    this.lastRx = Date.now();
-    this.openedAt = 0;
+    this.#ws = ws;
+    this.#healthy = false;
+    this.#lastRx = Date.now();
+    this.#openedAt = 0;
     ws.onopen = () => {
-      this.openedAt = Date.now();
-      this.on.open();
+      this.#openedAt = Date.now();
+      this.#on.open();
     };
-    ws.onmessage = (ev: MessageEvent<unknown>) => this.receive(ev.data);
-    ws.onclose = (ev: CloseEvent) => this.closedBy(ws, ev.code, ev.reason);
+    ws.onmessage = (ev: MessageEvent<unknown>) => this.#receive(ev.data);
+    ws.onclose = (ev: CloseEvent) => this.#closedBy(ws, ev.code, ev.reason);
     // onerror is always followed by onclose, which does the work.
     ws.onerror = () => {};
-    this.watchdog = setInterval(() => this.checkIdle(ws), 1000);
+    this.#watchdog = setInterval(() => this.#checkIdle(ws), 1000);
   }
 
   send(msg: ClientMessage): boolean {
-    if (!this.ws || this.ws.readyState !== 1) return false;
-    this.ws.send(JSON.stringify(msg));
+    if (!this.#ws || this.#ws.readyState !== 1) return false;
+    this.#ws.send(JSON.stringify(msg));
     return true;
   }
 
   /** Drops the current socket and reconnects at once, e.g. to recover from a media error. */
   reconnectNow(): void {
-    if (this.closed) return;
-    this.clearRetry();
+    if (this.#destroyed) return;
+    this.#clearRetry();
     this.connect();
   }
 
-  /** Closes for good; idempotent. */
-  close(): void {
-    this.closed = true;
-    this.clearRetry();
-    this.drop();
+  /** Closes the socket for good and stops reconnecting; idempotent. */
+  destroy(): void {
+    this.#destroyed = true;
+    this.#clearRetry();
+    this.#drop();
   }
 
-  private receive(data: unknown): void {
-    this.lastRx = Date.now();
+  #receive(data: unknown): void {
+    this.#lastRx = Date.now();
     if (data instanceof ArrayBuffer) {
-      this.healthy = true;
-      this.on.binary(data);
+      this.#healthy = true;
+      this.#on.binary(data);
       return;
     }
     if (typeof data !== 'string') return;
@@ -129,57 +129,57 @@ export class Transport {
     try {
       msg = JSON.parse(data);
     } catch {
-      this.on.malformed(data);
+      this.#on.malformed(data);
       return;
     }
     if (typeof msg === 'object' && msg !== null && typeof (msg as { type?: unknown }).type === 'string') {
-      this.on.message(msg as ServerMessage);
+      this.#on.message(msg as ServerMessage);
     } else {
-      this.on.malformed(data);
+      this.#on.malformed(data);
     }
   }
 
-  private checkIdle(ws: WebSocket): void {
-    if (ws !== this.ws) return;
+  #checkIdle(ws: WebSocket): void {
+    if (ws !== this.#ws) return;
     const now = Date.now();
-    const opening = ws.readyState === 0 && now - this.lastRx > CONNECT_TIMEOUT_MS;
-    const silent = ws.readyState === 1 && now - this.lastRx > IDLE_TIMEOUT_MS;
+    const opening = ws.readyState === 0 && now - this.#lastRx > CONNECT_TIMEOUT_MS;
+    const silent = ws.readyState === 1 && now - this.#lastRx > IDLE_TIMEOUT_MS;
     // A half-open TCP connection never fires onclose on its own: close it ourselves.
-    if (opening || silent) this.closedBy(ws, 4000, opening ? 'connect timeout' : 'idle timeout');
+    if (opening || silent) this.#closedBy(ws, 4000, opening ? 'connect timeout' : 'idle timeout');
   }
 
-  private closedBy(ws: WebSocket, code: number, reason: string): void {
-    if (ws !== this.ws) return; // a socket we already replaced
-    const wasHealthy = this.healthy || (this.openedAt > 0 && Date.now() - this.openedAt >= HEALTHY_AFTER_MS);
-    this.drop();
-    if (wasHealthy) this.attempt = 0;
+  #closedBy(ws: WebSocket, code: number, reason: string): void {
+    if (ws !== this.#ws) return; // a socket we already replaced
+    const wasHealthy = this.#healthy || (this.#openedAt > 0 && Date.now() - this.#openedAt >= HEALTHY_AFTER_MS);
+    this.#drop();
+    if (wasHealthy) this.#attempt = 0;
     // Failover: the next attempt goes to the next URL of the list (an edge that went away
     // is the likeliest cause of a close; all URLs serve the same stream).
-    this.next = (this.next + 1) % this.urls.length;
-    if (this.closed || !this.opts.reconnect) {
-      this.on.close({ code, reason });
+    this.#next = (this.#next + 1) % this.#urls.length;
+    if (this.#destroyed || !this.#opts.reconnect) {
+      this.#on.close({ code, reason });
       return;
     }
-    if (this.attempt >= this.opts.maxAttempts) {
-      this.on.close({ code, reason });
-      this.on.giveUp(this.attempt);
+    if (this.#attempt >= this.#opts.maxAttempts) {
+      this.#on.close({ code, reason });
+      this.#on.giveUp(this.#attempt);
       return;
     }
     // With another URL to try, the first retry goes at once: a dead edge must cost < 2 s.
-    const delayMs = this.urls.length > 1 && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this.opts.baseMs, this.opts.maxMs);
-    this.attempt += 1;
-    this.on.close({ code, reason, retry: { attempt: this.attempt, delayMs } });
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
+    const delayMs = this.#urls.length > 1 && this.#attempt === 0 ? 0 : backoffDelay(this.#attempt, this.#opts.baseMs, this.#opts.maxMs);
+    this.#attempt += 1;
+    this.#on.close({ code, reason, retry: { attempt: this.#attempt, delayMs } });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
       this.connect();
     }, delayMs);
   }
 
-  private drop(): void {
-    if (this.watchdog !== undefined) clearInterval(this.watchdog);
-    this.watchdog = undefined;
-    const ws = this.ws;
-    this.ws = undefined;
+  #drop(): void {
+    if (this.#watchdog !== undefined) clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+    const ws = this.#ws;
+    this.#ws = undefined;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
     if (ws.readyState === 0 || ws.readyState === 1) {
@@ -191,8 +191,8 @@ export class Transport {
     }
   }
 
-  private clearRetry(): void {
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+  #clearRetry(): void {
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 }

@@ -45,5 +45,6 @@ scope.onmessage = (e) => {
   const c = e.data;
   if (c.type === 'start') engine ??= new MediaEngine(c.options, post, element);
   else engine?.command(c);
-  if (c.type === 'close') scope.close();
+  // The engine tore itself down: nothing is left for this worker to do (a repeat is harmless).
+  if (c.type === 'destroy') scope.close();
 };

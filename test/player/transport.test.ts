@@ -107,7 +107,7 @@ describe('Transport', () => {
     last().onmessage?.({ data: new ArrayBuffer(16) });
     last().drop();
     expect(events.closes[events.closes.length - 1]!.retry!.attempt).toBe(1);
-    t.close();
+    t.destroy();
   });
 
   it('counts a session that stayed open long enough as healthy', () => {
@@ -120,7 +120,7 @@ describe('Transport', () => {
     last().onmessage?.({ data: '{"type":"pong","t0":1,"serverTime":2}' });
     last().drop();
     expect(events.closes.map((c) => c.retry?.attempt)).toEqual([1, 1]);
-    t.close();
+    t.destroy();
   });
 
   it('gives up after maxAttempts failed reconnects', () => {
@@ -140,16 +140,16 @@ describe('Transport', () => {
     last().open();
     vi.advanceTimersByTime(IDLE_TIMEOUT_MS + 1500);
     expect(events.closes[0]?.reason).toBe('idle timeout');
-    t.close();
+    t.destroy();
   });
 
-  it('stops reconnecting once closed, and close is idempotent', () => {
+  it('stops reconnecting once destroyed, and destroy is idempotent', () => {
     const { t, last } = harness();
     t.connect();
     const ws = last();
     ws.open();
-    t.close();
-    t.close();
+    t.destroy();
+    t.destroy();
     expect(ws.readyState).toBe(3);
     vi.advanceTimersByTime(60_000);
     expect(FakeSocket.all).toHaveLength(1);
@@ -174,7 +174,7 @@ describe('Transport', () => {
     expect(last().url).toBe('ws://edge-b/live/x');
     vi.advanceTimersByTime(1);
     expect(last().url).toBe('ws://edge-a/live/x');
-    t.close();
+    t.destroy();
     vi.restoreAllMocks();
   });
 });
