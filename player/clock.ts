@@ -15,7 +15,7 @@ interface Anchor {
 const MAX_ANCHORS = 600;
 
 export class MediaClock {
-  private anchors: Anchor[] = [];
+  #anchors: Anchor[] = [];
   /**
    * Server clock minus local clock (ms), from ClockSync: the prft wall clock is the
    * server's, the local clock is ours. 0 until estimated (assumes NTP-synced clocks).
@@ -26,14 +26,14 @@ export class MediaClock {
   add(media: number, wallMs: number): void {
     if (!Number.isFinite(media) || !Number.isFinite(wallMs)) return;
     // Overlapping appends (reconnect) or a realigned generation: newer data wins.
-    while (this.anchors.length > 0 && this.anchors[this.anchors.length - 1]!.media >= media) this.anchors.pop();
-    this.anchors.push({ media, wall: wallMs });
-    if (this.anchors.length > MAX_ANCHORS) this.anchors.splice(0, this.anchors.length - MAX_ANCHORS);
+    while (this.#anchors.length > 0 && this.#anchors[this.#anchors.length - 1]!.media >= media) this.#anchors.pop();
+    this.#anchors.push({ media, wall: wallMs });
+    if (this.#anchors.length > MAX_ANCHORS) this.#anchors.splice(0, this.#anchors.length - MAX_ANCHORS);
   }
 
   /** Unix ms at which media time `t` was written; NaN before any prft was seen. */
   wallAt(t: number): number {
-    const a = this.anchorFor(t);
+    const a = this.#anchorFor(t);
     return a ? a.wall + (t - a.media) * 1000 : NaN;
   }
 
@@ -44,12 +44,12 @@ export class MediaClock {
   }
 
   reset(): void {
-    this.anchors = [];
+    this.#anchors = [];
   }
 
   /** The last anchor at or before `t` (binary search), else the first one. */
-  private anchorFor(t: number): Anchor | undefined {
-    const list = this.anchors;
+  #anchorFor(t: number): Anchor | undefined {
+    const list = this.#anchors;
     if (list.length === 0) return undefined;
     let lo = 0;
     let hi = list.length - 1;
@@ -89,29 +89,34 @@ export interface ClockSample {
  * also only has 1 ms resolution. Now: pings after the burst, performance.now() timing, min-RTT.
  */
 export class ClockSync {
-  private samples: ClockSample[] = [];
+  readonly #windowMs: number;
+  readonly #maxSamples: number;
+  #samples: ClockSample[] = [];
 
   constructor(
     /** Keep samples this long (ms)... */
-    private readonly windowMs = 30_000,
+    windowMs = 30_000,
     /** ...and at most this many. */
-    private readonly maxSamples = 16,
-  ) {}
+    maxSamples = 16,
+  ) {
+    this.#windowMs = windowMs;
+    this.#maxSamples = maxSamples;
+  }
 
   /** A pong: t0 (local ms when the ping left), t1 (local ms when the pong arrived), serverTime. */
   add(t0: number, t1: number, serverTime: number): ClockSample | undefined {
     const rtt = t1 - t0;
     if (!(rtt >= 0 && rtt < 60_000) || !Number.isFinite(serverTime)) return undefined;
     const s: ClockSample = { rtt, offset: serverTime - (t0 + rtt / 2), at: t1 };
-    this.samples.push(s);
-    this.samples = this.samples.filter((x) => t1 - x.at <= this.windowMs).slice(-this.maxSamples);
+    this.#samples.push(s);
+    this.#samples = this.#samples.filter((x) => t1 - x.at <= this.#windowMs).slice(-this.#maxSamples);
     return s;
   }
 
   /** The min-RTT sample of the window, undefined before any. */
   get best(): ClockSample | undefined {
     let best: ClockSample | undefined;
-    for (const s of this.samples) if (!best || s.rtt < best.rtt) best = s;
+    for (const s of this.#samples) if (!best || s.rtt < best.rtt) best = s;
     return best;
   }
 
@@ -124,10 +129,10 @@ export class ClockSync {
   }
 
   get count(): number {
-    return this.samples.length;
+    return this.#samples.length;
   }
 
   reset(): void {
-    this.samples = [];
+    this.#samples = [];
   }
 }

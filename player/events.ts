@@ -133,20 +133,20 @@ function report(err: unknown): void {
 }
 
 export class Emitter<M> {
-  private listeners = new Map<keyof M, Set<Listener<never>>>();
+  #listeners = new Map<keyof M, Set<Listener<never>>>();
 
   on<K extends keyof M>(event: K, fn: Listener<M[K]>): void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
     set.add(fn as Listener<never>);
   }
 
   off<K extends keyof M>(event: K, fn: Listener<M[K]>): void {
-    this.listeners.get(event)?.delete(fn as Listener<never>);
+    this.#listeners.get(event)?.delete(fn as Listener<never>);
   }
 
   emit<K extends keyof M>(event: K, payload: M[K]): void {
-    const set = this.listeners.get(event);
+    const set = this.#listeners.get(event);
     if (!set) return;
     // Copy: a listener may add or remove listeners while we iterate.
     for (const fn of [...set] as Listener<M[K]>[]) {
@@ -159,10 +159,10 @@ export class Emitter<M> {
   }
 
   has<K extends keyof M>(event: K): boolean {
-    return (this.listeners.get(event)?.size ?? 0) > 0;
+    return (this.#listeners.get(event)?.size ?? 0) > 0;
   }
 
   clear(): void {
-    this.listeners.clear();
+    this.#listeners.clear();
   }
 }

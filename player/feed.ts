@@ -35,70 +35,72 @@ export class MediaFeed {
   readonly sink: MseSink;
   /** Describes what is appended now; `pending` describes the next init segment. */
   info: InfoMessage | undefined;
-  private pending: InfoMessage | undefined;
-  private unsupportedCodec: string | undefined;
+  #pending: InfoMessage | undefined;
+  #unsupportedCodec: string | undefined;
   /** The next chunk is the first after an init: place it on the timeline. */
-  private placeNext = false;
-  private timelineGeneration: number | undefined;
+  #placeNext = false;
+  #timelineGeneration: number | undefined;
 
-  constructor(
-    private readonly element: MediaAttachment,
-    private readonly host: FeedHost,
-  ) {
+  readonly #element: MediaAttachment;
+  readonly #host: FeedHost;
+
+  constructor(element: MediaAttachment, host: FeedHost) {
+    this.#element = element;
+    this.#host = host;
     this.sink = new MseSink(element, host);
   }
 
   /** True while the announced codecs cannot be decoded: media is dropped until a new info. */
   get unsupported(): boolean {
-    return this.unsupportedCodec !== undefined;
+    return this.#unsupportedCodec !== undefined;
   }
 
   /** Records the info for the next init; returns the codec MSE refuses, if any. */
   announce(info: InfoMessage): string | undefined {
-    this.pending = info;
-    this.unsupportedCodec = unsupportedCodec(info);
-    return this.unsupportedCodec;
+    this.#pending = info;
+    this.#unsupportedCodec = unsupportedCodec(info);
+    return this.#unsupportedCodec;
   }
 
   /** The socket dropped: whatever the next connection sends starts with a fresh info + init. */
   disconnected(): void {
-    this.pending = undefined;
-    this.placeNext = false;
-    this.host.disconnected();
+    this.#pending = undefined;
+    this.#placeNext = false;
+    this.#host.disconnected();
   }
 
   /** A new MediaSource (after a media error): nothing is on the timeline any more. */
   recreate(): void {
     this.sink.recreate();
     this.info = undefined;
-    this.host.current(undefined);
-    this.reset();
+    this.#host.current(undefined);
+    this.#reset();
   }
 
   push(bytes: Uint8Array<ArrayBuffer>): FrameKind {
-    if (isInitSegment(bytes)) return this.pushInit(bytes);
+    if (isInitSegment(bytes)) return this.#pushInit(bytes);
     const info = this.info;
     if (this.unsupported || !info) return 'dropped'; // nothing we could decode it with
     const tfdt = readFirstTfdt(bytes);
-    if (this.placeNext && tfdt) {
-      this.placeNext = false;
-      this.place(tfdt.baseMediaDecodeTime / timescaleOf(info, tfdt.trackId), info.generation);
+    if (this.#placeNext && tfdt) {
+      this.#placeNext = false;
+      this.#place(tfdt.baseMediaDecodeTime / timescaleOf(info, tfdt.trackId), info.generation);
     }
     const video = info.tracks.find((t) => t.kind === 'video');
     if (video && tfdt && tfdt.trackId === video.id && readFirstSampleSync(bytes, video.id) === true) {
       const at = tfdt.baseMediaDecodeTime / timescaleOf(info, tfdt.trackId);
       this.sink.enqueue((sb) => {
-        this.host.keyframe(at + sb.timestampOffset);
+        this.#host.keyframe(at + sb.timestampOffset);
         return false;
       });
     }
     const prft = readPrft(bytes);
     if (prft) {
-      this.host.arrival(localNow(), prft.unixMs);
+      this.#host.arrival(localNow(), prft.unixMs);
       const ts = timescaleOf(info, prft.referenceTrackId);
       // Queued so it reads the timestampOffset this very chunk is appended with.
       this.sink.enqueue((sb) => {
-        this.host.anchor(prft.mediaTime / ts + sb.timestampOffset, prft.unixMs);
+        this.#host.anchor(prft.mediaTime / ts + sb.timestampOffset, prft.unixMs);
         return false;
       });
     }
@@ -106,47 +108,48 @@ export class MediaFeed {
     return 'media';
   }
 
+  /** Idempotent: the MediaSource and the element's decoder go with the sink. */
   destroy(): void {
     this.sink.destroy();
   }
 
-  private pushInit(bytes: Uint8Array<ArrayBuffer>): FrameKind {
-    const info = this.pending ?? this.info;
-    this.pending = undefined;
+  #pushInit(bytes: Uint8Array<ArrayBuffer>): FrameKind {
+    const info = this.#pending ?? this.info;
+    this.#pending = undefined;
     if (!info) {
-      this.host.protocolError('Init segment without a preceding info message');
+      this.#host.protocolError('Init segment without a preceding info message');
       return 'dropped';
     }
     if (this.unsupported) return 'dropped';
-    if (info !== this.info) this.host.current(info);
+    if (info !== this.info) this.#host.current(info);
     this.info = info;
-    if (this.sink.appendInit(info.mime, bytes)) this.reset();
-    this.placeNext = true;
+    if (this.sink.appendInit(info.mime, bytes)) this.#reset();
+    this.#placeNext = true;
     return 'init';
   }
 
   /** Sets timestampOffset for a new init's media, decided when the queue reaches it. */
-  private place(firstDts: number, generation: number): void {
+  #place(firstDts: number, generation: number): void {
     this.sink.enqueue((sb) => {
       const offset = placeOffset({
         ranges: toRanges(sb.buffered),
-        currentTime: this.element.currentTime(),
-        started: this.host.started(),
+        currentTime: this.#element.currentTime(),
+        started: this.#host.started(),
         firstDts,
         generation,
-        previousGeneration: this.timelineGeneration,
+        previousGeneration: this.#timelineGeneration,
         currentOffset: sb.timestampOffset,
       });
-      if (offset !== sb.timestampOffset) this.host.log(`generation ${generation}: timestampOffset ${offset.toFixed(3)}`);
+      if (offset !== sb.timestampOffset) this.#host.log(`generation ${generation}: timestampOffset ${offset.toFixed(3)}`);
       sb.timestampOffset = offset;
-      this.timelineGeneration = generation;
+      this.#timelineGeneration = generation;
       return false;
     });
   }
 
-  private reset(): void {
-    this.timelineGeneration = undefined;
-    this.host.restarted();
+  #reset(): void {
+    this.#timelineGeneration = undefined;
+    this.#host.restarted();
   }
 }
 

@@ -27,30 +27,34 @@ export const GRACE_MS = 3000;
 const RECOMPUTE_MS = 250;
 
 export class ArrivalJitter {
-  private arrivals: Arrival[] = [];
-  private lastAt = -Infinity;
-  private lastWall = NaN;
-  private firstAt = NaN;
-  private cached = NaN;
-  private cachedAt = -Infinity;
+  #arrivals: Arrival[] = [];
+  #lastAt = -Infinity;
+  #lastWall = NaN;
+  #firstAt = NaN;
+  #cached = NaN;
+  #cachedAt = -Infinity;
+
+  readonly #windowMs: number;
 
   constructor(
     /** Window (ms). */
-    private readonly windowMs = 10_000,
-  ) {}
+    windowMs = 10_000,
+  ) {
+    this.#windowMs = windowMs;
+  }
 
   /** A chunk written at `wall` (ms, the server's clock) arrived at local time `at` (ms). */
   add(at: number, wall: number): void {
     if (!Number.isFinite(at) || !Number.isFinite(wall)) return;
-    if (Number.isNaN(this.firstAt)) this.firstAt = at;
-    const spacing = wall - this.lastWall;
-    const burst = spacing > 0 && at - this.lastAt < spacing / 2;
-    this.lastAt = at;
-    this.lastWall = wall;
-    if (burst || at - this.firstAt < GRACE_MS) return;
-    this.arrivals.push({ at, delay: at - wall });
-    this.prune(at);
-    if (this.arrivals.length > MAX_ARRIVALS) this.arrivals.splice(0, this.arrivals.length - MAX_ARRIVALS);
+    if (Number.isNaN(this.#firstAt)) this.#firstAt = at;
+    const spacing = wall - this.#lastWall;
+    const burst = spacing > 0 && at - this.#lastAt < spacing / 2;
+    this.#lastAt = at;
+    this.#lastWall = wall;
+    if (burst || at - this.#firstAt < GRACE_MS) return;
+    this.#arrivals.push({ at, delay: at - wall });
+    this.#prune(at);
+    if (this.#arrivals.length > MAX_ARRIVALS) this.#arrivals.splice(0, this.#arrivals.length - MAX_ARRIVALS);
   }
 
   /**
@@ -58,28 +62,28 @@ export class ArrivalJitter {
    * ending at `now` (ms); NaN with fewer than 10 samples.
    */
   value(now: number): number {
-    if (now - this.cachedAt < RECOMPUTE_MS && now >= this.cachedAt) return this.cached;
-    this.prune(now);
-    this.cachedAt = now;
-    const n = this.arrivals.length;
-    if (n < 10) return (this.cached = NaN);
-    const d = this.arrivals.map((a) => a.delay).sort((a, b) => a - b);
-    return (this.cached = (d[Math.min(n - 1, Math.floor(JITTER_QUANTILE * n))]! - d[0]!) / 1000);
+    if (now - this.#cachedAt < RECOMPUTE_MS && now >= this.#cachedAt) return this.#cached;
+    this.#prune(now);
+    this.#cachedAt = now;
+    const n = this.#arrivals.length;
+    if (n < 10) return (this.#cached = NaN);
+    const d = this.#arrivals.map((a) => a.delay).sort((a, b) => a - b);
+    return (this.#cached = (d[Math.min(n - 1, Math.floor(JITTER_QUANTILE * n))]! - d[0]!) / 1000);
   }
 
   /** A reconnect or a new timeline: delays before it say nothing about the path now. */
   reset(): void {
-    this.arrivals = [];
-    this.lastAt = -Infinity;
-    this.lastWall = NaN;
-    this.firstAt = NaN;
-    this.cached = NaN;
-    this.cachedAt = -Infinity;
+    this.#arrivals = [];
+    this.#lastAt = -Infinity;
+    this.#lastWall = NaN;
+    this.#firstAt = NaN;
+    this.#cached = NaN;
+    this.#cachedAt = -Infinity;
   }
 
-  private prune(now: number): void {
+  #prune(now: number): void {
     let i = 0;
-    while (i < this.arrivals.length && now - this.arrivals[i]!.at > this.windowMs) i++;
-    if (i > 0) this.arrivals.splice(0, i);
+    while (i < this.#arrivals.length && now - this.#arrivals[i]!.at > this.#windowMs) i++;
+    if (i > 0) this.#arrivals.splice(0, i);
   }
 }

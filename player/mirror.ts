@@ -18,7 +18,7 @@ export class MediaMirror {
   unsupported = false;
   droppedChunks = 0;
   /** Media times (s, on the SourceBuffer timeline) of the latest keyframes, oldest first. */
-  private keyframes: number[] = [];
+  #keyframes: number[] = [];
 
   /** Applies an event; returns false for events the mirror does not keep. */
   apply(ev: EngineEvent): boolean {
@@ -30,8 +30,8 @@ export class MediaMirror {
         this.jitter.add(ev.at, ev.wall);
         return true;
       case 'keyframe':
-        this.keyframes.push(ev.at);
-        if (this.keyframes.length > MAX_KEYFRAMES) this.keyframes.shift();
+        this.#keyframes.push(ev.at);
+        if (this.#keyframes.length > MAX_KEYFRAMES) this.#keyframes.shift();
         return true;
       case 'current':
         this.info = ev.info;
@@ -43,7 +43,7 @@ export class MediaMirror {
         this.jitter.reset();
         return false;
       case 'restarted':
-        this.keyframes = [];
+        this.#keyframes = [];
         this.clock.reset();
         this.jitter.reset();
         return false;
@@ -57,7 +57,7 @@ export class MediaMirror {
 
   /** The latest keyframe (s) at or before `end`; NaN when none is known. */
   latestKeyframe(end: number): number {
-    for (let i = this.keyframes.length - 1; i >= 0; i--) if (this.keyframes[i]! <= end) return this.keyframes[i]!;
+    for (let i = this.#keyframes.length - 1; i >= 0; i--) if (this.#keyframes[i]! <= end) return this.#keyframes[i]!;
     return NaN;
   }
 }

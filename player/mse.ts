@@ -66,37 +66,40 @@ function isQuotaError(e: unknown): boolean {
 }
 
 export class MseSink {
-  private ms: MediaSource | undefined;
-  private undoAttach: (() => void) | undefined;
-  private sb: SourceBuffer | undefined;
-  private mime = '';
-  private queue: SourceBufferOp[] = [];
-  private worked = false;
+  #ms: MediaSource | undefined;
+  #undoAttach: (() => void) | undefined;
+  #sb: SourceBuffer | undefined;
+  #mime = '';
+  #queue: SourceBufferOp[] = [];
+  #worked = false;
+  #destroyed = false;
   /** Chunks dropped because the buffer stayed full after eviction. */
   droppedChunks = 0;
 
-  constructor(
-    private readonly element: MediaAttachment,
-    private readonly on: MseHandlers,
-  ) {
-    this.attach();
+  readonly #element: MediaAttachment;
+  readonly #on: MseHandlers;
+
+  constructor(element: MediaAttachment, on: MseHandlers) {
+    this.#element = element;
+    this.#on = on;
+    this.#attach();
   }
 
   get buffered(): TimeRanges | undefined {
     try {
-      return this.sb?.buffered;
+      return this.#sb?.buffered;
     } catch {
       return undefined; // the SourceBuffer was removed from a closed MediaSource
     }
   }
 
   get timestampOffset(): number {
-    return this.sb?.timestampOffset ?? 0;
+    return this.#sb?.timestampOffset ?? 0;
   }
 
   /** True when appends are idle and nothing is queued. */
   get idle(): boolean {
-    return this.queue.length === 0 && !this.sb?.updating;
+    return this.#queue.length === 0 && !this.#sb?.updating;
   }
 
   /**
@@ -106,10 +109,10 @@ export class MseSink {
    */
   appendInit(mime: string, data: Uint8Array<ArrayBuffer>): boolean {
     let recreated = false;
-    if (this.mime && mime !== this.mime) {
+    if (this.#mime && mime !== this.#mime) {
       // changeType keeps the tracks: an init segment with another number of them (a publisher
       // that adds or drops audio) needs a new SourceBuffer, so a new MediaSource.
-      if (this.sb && typeof this.sb.changeType === 'function' && trackCount(mime) === trackCount(this.mime)) {
+      if (this.#sb && typeof this.#sb.changeType === 'function' && trackCount(mime) === trackCount(this.#mime)) {
         this.enqueue((sb) => {
           sb.changeType(mime);
           return false;
@@ -119,26 +122,26 @@ export class MseSink {
         recreated = true;
       }
     }
-    this.mime = mime;
-    this.ensureSourceBuffer();
-    this.enqueue(this.appendOp(data, false));
+    this.#mime = mime;
+    this.#ensureSourceBuffer();
+    this.enqueue(this.#appendOp(data, false));
     return recreated;
   }
 
   appendMedia(data: Uint8Array<ArrayBuffer>): void {
-    this.enqueue(this.appendOp(data, true));
+    this.enqueue(this.#appendOp(data, true));
   }
 
   enqueue(op: SourceBufferOp): void {
-    this.queue.push(op);
-    this.pump();
+    this.#queue.push(op);
+    this.#pump();
   }
 
   /** Removes media older than currentTime − seconds, in batches. */
   trimBackBuffer(seconds: number): void {
     const b = this.buffered;
     if (!b || b.length === 0) return;
-    const cut = this.element.currentTime() - seconds;
+    const cut = this.#element.currentTime() - seconds;
     if (cut - b.start(0) < TRIM_SLACK_S) return;
     this.enqueue((sb) => {
       const r = sb.buffered;
@@ -150,49 +153,52 @@ export class MseSink {
 
   /** Throws away MediaSource, SourceBuffer and queue, and attaches a fresh MediaSource. */
   recreate(): void {
-    this.detach();
-    this.attach();
+    this.#detach();
+    this.#attach();
   }
 
+  /** Idempotent: detaches the MediaSource and releases the element's decoder. */
   destroy(): void {
-    this.detach();
-    this.element.release();
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#detach();
+    this.#element.release();
   }
 
-  private attach(): void {
+  #attach(): void {
     const Ctor = mediaSourceCtor();
     if (!Ctor) throw new Error('MediaSource is not available');
     const ms = new Ctor();
-    this.ms = ms;
-    ms.addEventListener('sourceopen', this.onSourceOpen);
-    this.undoAttach = this.element.attach(ms);
+    this.#ms = ms;
+    ms.addEventListener('sourceopen', this.#onSourceOpen);
+    this.#undoAttach = this.#element.attach(ms);
   }
 
-  private detach(): void {
-    const ms = this.ms;
-    if (ms) ms.removeEventListener('sourceopen', this.onSourceOpen);
-    if (this.sb) {
-      this.sb.removeEventListener('updateend', this.onUpdateEnd);
-      this.sb.removeEventListener('error', this.onSbError);
+  #detach(): void {
+    const ms = this.#ms;
+    if (ms) ms.removeEventListener('sourceopen', this.#onSourceOpen);
+    if (this.#sb) {
+      this.#sb.removeEventListener('updateend', this.#onUpdateEnd);
+      this.#sb.removeEventListener('error', this.#onSbError);
       if (ms?.readyState === 'open') {
         try {
-          if (this.sb.updating) this.sb.abort();
-          ms.removeSourceBuffer(this.sb);
+          if (this.#sb.updating) this.#sb.abort();
+          ms.removeSourceBuffer(this.#sb);
         } catch {
           // Already detached; nothing left to release.
         }
       }
     }
-    this.undoAttach?.();
-    this.undoAttach = undefined;
-    this.ms = undefined;
-    this.sb = undefined;
-    this.mime = '';
-    this.queue = [];
+    this.#undoAttach?.();
+    this.#undoAttach = undefined;
+    this.#ms = undefined;
+    this.#sb = undefined;
+    this.#mime = '';
+    this.#queue = [];
   }
 
-  private readonly onSourceOpen = (): void => {
-    const ms = this.ms;
+  readonly #onSourceOpen = (): void => {
+    const ms = this.#ms;
     if (!ms) return;
     // Live: an infinite duration keeps the element from treating the buffered end as the end.
     try {
@@ -200,29 +206,29 @@ export class MseSink {
     } catch {
       // Some engines refuse before a SourceBuffer exists; appends set it anyway.
     }
-    this.ensureSourceBuffer();
+    this.#ensureSourceBuffer();
   };
 
-  private ensureSourceBuffer(): void {
-    if (this.sb || !this.mime || this.ms?.readyState !== 'open') return;
+  #ensureSourceBuffer(): void {
+    if (this.#sb || !this.#mime || this.#ms?.readyState !== 'open') return;
     try {
-      this.sb = this.ms.addSourceBuffer(this.mime);
+      this.#sb = this.#ms.addSourceBuffer(this.#mime);
     } catch (e) {
-      this.on.error('MEDIA_ERROR', `addSourceBuffer(${this.mime}) failed: ${String(e)}`);
+      this.#on.error('MEDIA_ERROR', `addSourceBuffer(${this.#mime}) failed: ${String(e)}`);
       return;
     }
-    this.sb.addEventListener('updateend', this.onUpdateEnd);
-    this.sb.addEventListener('error', this.onSbError);
-    this.pump();
+    this.#sb.addEventListener('updateend', this.#onUpdateEnd);
+    this.#sb.addEventListener('error', this.#onSbError);
+    this.#pump();
   }
 
-  private readonly onUpdateEnd = (): void => this.pump();
+  readonly #onUpdateEnd = (): void => this.#pump();
 
-  private readonly onSbError = (): void => {
-    this.on.error('APPEND_FAILED', `SourceBuffer could not parse or decode an append (${this.mime})`);
+  readonly #onSbError = (): void => {
+    this.#on.error('APPEND_FAILED', `SourceBuffer could not parse or decode an append (${this.#mime})`);
   };
 
-  private appendOp(data: Uint8Array<ArrayBuffer>, media: boolean): SourceBufferOp {
+  #appendOp(data: Uint8Array<ArrayBuffer>, media: boolean): SourceBufferOp {
     let retried = false;
     const op: SourceBufferOp = (sb) => {
       try {
@@ -231,39 +237,39 @@ export class MseSink {
       } catch (e) {
         if (!isQuotaError(e)) throw e;
         const r = sb.buffered;
-        const cut = this.element.currentTime() - HARD_EVICT_KEEP_S;
+        const cut = this.#element.currentTime() - HARD_EVICT_KEEP_S;
         if (!retried && r.length > 0 && cut > r.start(0)) {
           // Evict harder, then run this same append again right after the remove.
           retried = true;
-          this.queue.unshift(op);
+          this.#queue.unshift(op);
           sb.remove(0, cut);
           return true;
         }
         if (media) this.droppedChunks += 1;
-        else this.on.error('APPEND_FAILED', 'SourceBuffer full: init segment dropped');
+        else this.#on.error('APPEND_FAILED', 'SourceBuffer full: init segment dropped');
         return false;
       }
     };
     return op;
   }
 
-  private pump(): void {
-    const sb = this.sb;
-    while (sb && sb === this.sb && !sb.updating && this.ms?.readyState === 'open' && this.queue.length > 0) {
-      const op = this.queue.shift()!;
-      this.worked = true;
+  #pump(): void {
+    const sb = this.#sb;
+    while (sb && sb === this.#sb && !sb.updating && this.#ms?.readyState === 'open' && this.#queue.length > 0) {
+      const op = this.#queue.shift()!;
+      this.#worked = true;
       let started = false;
       try {
         started = op(sb);
       } catch (e) {
         // InvalidStateError and friends: the MediaSource broke under us; report, keep going.
-        this.on.error('APPEND_FAILED', `SourceBuffer operation failed: ${String(e)}`);
+        this.#on.error('APPEND_FAILED', `SourceBuffer operation failed: ${String(e)}`);
       }
       if (started) return;
     }
-    if (this.worked && this.idle && this.sb) {
-      this.worked = false;
-      this.on.idle();
+    if (this.#worked && this.idle && this.#sb) {
+      this.#worked = false;
+      this.#on.idle();
     }
   }
 }

@@ -71,34 +71,36 @@ export class Playback {
   /** The controller's effective target (s). */
   target: number;
   reason: ControlReason = 'idle';
-  private control = initialControlState();
-  private frame: Frame | undefined;
-  private frameHandle = 0;
-  private qoeSamples: number[] = [];
-  private reconnected = false;
-  private syncUntil = 0;
-  private syncReason: SeekReason = 'start';
-  private lastTime = NaN;
-  private destroyed = false;
-  private readonly ua: string;
+  #control = initialControlState();
+  #frame: Frame | undefined;
+  #frameHandle = 0;
+  #qoeSamples: number[] = [];
+  #reconnected = false;
+  #syncUntil = 0;
+  #syncReason: SeekReason = 'start';
+  #lastTime = NaN;
+  #destroyed = false;
+  readonly #ua: string;
 
-  constructor(
-    private readonly video: HTMLVideoElement,
-    private readonly host: PlaybackHost,
-  ) {
+  readonly #video: HTMLVideoElement;
+  readonly #host: PlaybackHost;
+
+  constructor(video: HTMLVideoElement, host: PlaybackHost) {
+    this.#video = video;
+    this.#host = host;
     this.target = host.config().targetLatency;
-    this.ua = typeof navigator !== 'undefined' ? navigator.userAgent : '';
-    video.addEventListener('waiting', this.onWaiting);
-    video.addEventListener('playing', this.onPlaying);
-    for (const e of ['loadedmetadata', 'playing', 'seeked']) video.addEventListener(e, this.armFrames);
-    if (typeof document !== 'undefined') document.addEventListener('visibilitychange', this.onVisibility);
-    this.armFrames();
+    this.#ua = typeof navigator !== 'undefined' ? navigator.userAgent : '';
+    video.addEventListener('waiting', this.#onWaiting);
+    video.addEventListener('playing', this.#onPlaying);
+    for (const e of ['loadedmetadata', 'playing', 'seeked']) video.addEventListener(e, this.#armFrames);
+    if (typeof document !== 'undefined') document.addEventListener('visibilitychange', this.#onVisibility);
+    this.#armFrames();
   }
 
   /** The controller's parameters, with Safari's safe mode resolved. */
   get params(): ControlParams {
-    const c = this.host.config();
-    return { ...c, safeMode: resolveSafeMode(c.safeMode, this.ua) };
+    const c = this.#host.config();
+    return { ...c, safeMode: resolveSafeMode(c.safeMode, this.#ua) };
   }
 
   /**
@@ -109,224 +111,226 @@ export class Playback {
   get latency(): number {
     if (!this.started) return NaN;
     const now = localNow();
-    const off = this.host.offsetMs();
-    const f = this.frame;
+    const off = this.#host.offsetMs();
+    const f = this.#frame;
     if (f && now - f.displayAt < FRAME_STALE_MS) {
-      const wall = this.host.wallAt(f.mediaTime);
-      const interval = 1000 / 30 / Math.max(0.5, this.video.playbackRate || 1);
+      const wall = this.#host.wallAt(f.mediaTime);
+      const interval = 1000 / 30 / Math.max(0.5, this.#video.playbackRate || 1);
       if (Number.isFinite(wall)) return (f.displayAt + off - wall + Math.max(0, now - f.displayAt - interval - FRAME_GRACE_MS)) / 1000;
     }
-    const wall = this.host.wallAt(this.video.currentTime);
+    const wall = this.#host.wallAt(this.#video.currentTime);
     return Number.isFinite(wall) ? (now + off - wall) / 1000 : NaN;
   }
 
   /** Latency samples (s) since the last call, for a QoE report. */
   takeQoeSamples(): number[] {
-    const s = this.qoeSamples;
-    this.qoeSamples = [];
+    const s = this.#qoeSamples;
+    this.#qoeSamples = [];
     return s;
   }
 
   /** The socket reconnected: once its media lands, resume at live if behind. */
   noteReconnect(): void {
-    this.reconnected = true;
+    this.#reconnected = true;
   }
 
   /** A fresh MediaSource: start over at the live edge once media lands. */
   reset(): void {
     this.started = false;
-    this.reconnected = false;
-    this.frame = undefined;
-    this.control = { ...initialControlState(), stallsSeen: this.stalls.count };
+    this.#reconnected = false;
+    this.#frame = undefined;
+    this.#control = { ...initialControlState(), stallsSeen: this.stalls.count };
   }
 
   /** The append queue drained: the moment to start, or to resync after a reconnect. */
   onIdle(): void {
-    if (!Number.isFinite(this.buf().end)) return;
+    if (!Number.isFinite(this.#buf().end)) return;
     if (!this.started) {
       this.started = true;
-      this.reconnected = false;
-      this.seekToLive('start', -Infinity);
-      if (this.host.config().policy === 'nowcast') this.openSync('start');
-      this.play();
-    } else if (this.reconnected) {
-      this.reconnected = false;
-      if (this.host.config().policy !== 'nowcast') return;
-      this.seekToLive('reconnect', SYNC_BEHIND_S);
-      this.openSync('reconnect');
+      this.#reconnected = false;
+      this.#seekToLive('start', -Infinity);
+      if (this.#host.config().policy === 'nowcast') this.#openSync('start');
+      this.#play();
+    } else if (this.#reconnected) {
+      this.#reconnected = false;
+      if (this.#host.config().policy !== 'nowcast') return;
+      this.#seekToLive('reconnect', SYNC_BEHIND_S);
+      this.#openSync('reconnect');
     }
   }
 
   tick(): void {
-    if (!this.started || this.destroyed) return;
+    if (!this.started || this.#destroyed) return;
     const now = performance.now();
-    const v = this.video;
+    const v = this.#video;
     const t = v.currentTime;
-    const moving = t !== this.lastTime;
-    this.lastTime = t;
+    const moving = t !== this.#lastTime;
+    this.#lastTime = t;
     const starved = !moving && v.readyState < HAVE_FUTURE_DATA;
     // A stall ends when playback runs with data ahead again, not when it crawls through its
     // last decoded frames (one outage would count as several). Waiting for a publisher
     // that left is not a stall either.
-    if (v.paused || this.host.offline() || (moving && v.readyState >= HAVE_FUTURE_DATA)) this.stalls.end(now);
+    if (v.paused || this.#host.offline() || (moving && v.readyState >= HAVE_FUTURE_DATA)) this.stalls.end(now);
     else if (starved && !v.seeking) this.stalls.begin(now);
     if (v.paused || v.seeking) return;
 
-    const ranges = toRanges(this.host.buffered());
-    const jump = gapJumpTarget(ranges, t, this.host.config().maxGapJump, starved);
+    const ranges = toRanges(this.#host.buffered());
+    const jump = gapJumpTarget(ranges, t, this.#host.config().maxGapJump, starved);
     if (jump !== undefined) {
       this.gapJumps += 1;
-      this.seek(jump, 'gap');
+      this.#seek(jump, 'gap');
       return;
     }
     const buf = bufferInfo(ranges, t);
     const latency = this.latency;
     const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
     if (Number.isFinite(latency) && !hidden && !this.stalls.stalled) {
-      this.qoeSamples.push(latency);
-      if (this.qoeSamples.length > MAX_QOE_SAMPLES) this.qoeSamples.shift();
+      this.#qoeSamples.push(latency);
+      if (this.#qoeSamples.length > MAX_QOE_SAMPLES) this.#qoeSamples.shift();
     }
-    if (now < this.syncUntil && buf.toEnd - this.targetBuffer() > SYNC_BEHIND_S) {
+    if (now < this.#syncUntil && buf.toEnd - this.#targetBuffer() > SYNC_BEHIND_S) {
       // One re-seek per window: on a bursty network repeated seeks only add stalls.
-      this.syncUntil = 0;
-      this.seekToLive(this.syncReason, SYNC_BEHIND_S);
+      this.#syncUntil = 0;
+      this.#seekToLive(this.#syncReason, SYNC_BEHIND_S);
       return;
     }
-    const prevRate = this.control.rate;
+    const prevRate = this.#control.rate;
     const d = decide({
-      now, latency, bufferAhead: buf.toEnd, bufferEnd: buf.end, keyframe: this.host.keyframe(buf.end),
-      stalls: this.stalls.count, stalled: this.stalls.stalled, hidden, jitter: this.host.jitter(),
-    }, this.control, this.params);
-    this.control = d.state;
+      now, latency, bufferAhead: buf.toEnd, bufferEnd: buf.end, keyframe: this.#host.keyframe(buf.end),
+      stalls: this.stalls.count, stalled: this.stalls.stalled, hidden, jitter: this.#host.jitter(),
+    }, this.#control, this.params);
+    this.#control = d.state;
     this.target = d.target;
     this.reason = d.reason;
     if (d.seekTo !== undefined && d.reason === 'unstall') {
       this.unstalls += 1;
-      this.seek(d.seekTo, 'unstall', false);
+      this.#seek(d.seekTo, 'unstall', false);
     } else if (d.seekTo !== undefined) {
       if (d.seekTo > t) {
         this.liveSeeks += 1;
         this.jumps += 1;
-        this.seek(Math.max(d.seekTo, buf.lastStart), d.reason === 'visible' ? 'visible' : d.reason === 'pin' ? 'pin' : 'live', false);
+        this.#seek(Math.max(d.seekTo, buf.lastStart), d.reason === 'visible' ? 'visible' : d.reason === 'pin' ? 'pin' : 'live', false);
       }
     } else if (d.rate !== prevRate || Math.abs(v.playbackRate - d.rate) > 1e-3) {
-      this.setRate(d.rate);
+      this.#setRate(d.rate);
     } else {
       return;
     }
-    this.host.emit('latency', { latency, bufferAhead: buf.toEnd, target: d.target, rate: d.rate, reason: d.reason });
+    this.#host.emit('latency', { latency, bufferAhead: buf.toEnd, target: d.target, rate: d.rate, reason: d.reason });
   }
 
+  /** Idempotent: removes every listener and the frame callback. */
   destroy(): void {
-    this.destroyed = true;
-    this.video.removeEventListener('waiting', this.onWaiting);
-    this.video.removeEventListener('playing', this.onPlaying);
-    for (const e of ['loadedmetadata', 'playing', 'seeked']) this.video.removeEventListener(e, this.armFrames);
-    const v = this.video as VideoWithFrames;
-    if (this.frameHandle && v.cancelVideoFrameCallback) v.cancelVideoFrameCallback(this.frameHandle);
-    if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', this.onVisibility);
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#video.removeEventListener('waiting', this.#onWaiting);
+    this.#video.removeEventListener('playing', this.#onPlaying);
+    for (const e of ['loadedmetadata', 'playing', 'seeked']) this.#video.removeEventListener(e, this.#armFrames);
+    const v = this.#video as VideoWithFrames;
+    if (this.#frameHandle && v.cancelVideoFrameCallback) v.cancelVideoFrameCallback(this.#frameHandle);
+    if (typeof document !== 'undefined') document.removeEventListener('visibilitychange', this.#onVisibility);
   }
 
   /** Buffer (s) that puts the frame on screen at the target latency. */
-  private targetBuffer(): number {
+  #targetBuffer(): number {
     const p = this.params;
-    const pipeline = Number.isFinite(this.control.pipeline) ? this.control.pipeline : DEFAULT_PIPELINE_S;
-    const floor = Number.isFinite(this.control.floor) ? this.control.floor : p.minBuffer;
-    return Math.max(floor, effectiveTarget(p, this.control.raise) - pipeline);
+    const pipeline = Number.isFinite(this.#control.pipeline) ? this.#control.pipeline : DEFAULT_PIPELINE_S;
+    const floor = Number.isFinite(this.#control.floor) ? this.#control.floor : p.minBuffer;
+    return Math.max(floor, effectiveTarget(p, this.#control.raise) - pipeline);
   }
 
-  private buf(): ReturnType<typeof bufferInfo> {
-    return bufferInfo(toRanges(this.host.buffered()), this.video.currentTime);
+  #buf(): ReturnType<typeof bufferInfo> {
+    return bufferInfo(toRanges(this.#host.buffered()), this.#video.currentTime);
   }
 
-  private setRate(rate: number): void {
-    if (Math.abs(this.video.playbackRate - rate) > 1e-6) this.rateChanges += 1;
-    this.video.playbackRate = rate;
+  #setRate(rate: number): void {
+    if (Math.abs(this.#video.playbackRate - rate) > 1e-6) this.rateChanges += 1;
+    this.#video.playbackRate = rate;
     this.maxRateUsed = Math.max(this.maxRateUsed, rate);
   }
 
   /** Seeks to buffered end − target buffer if more than `minBehind` s behind that. */
-  private seekToLive(reason: SeekReason, minBehind: number): void {
-    const buf = this.buf();
+  #seekToLive(reason: SeekReason, minBehind: number): void {
+    const buf = this.#buf();
     if (!Number.isFinite(buf.end)) return;
-    const target = this.targetBuffer();
-    if (!(buf.end - this.video.currentTime - target > minBehind)) return;
+    const target = this.#targetBuffer();
+    if (!(buf.end - this.#video.currentTime - target > minBehind)) return;
     const to = Math.max(buf.lastStart, buf.end - target);
-    if (Math.abs(to - this.video.currentTime) < 0.001) return;
+    if (Math.abs(to - this.#video.currentTime) < 0.001) return;
     this.liveSeeks += 1;
     if (reason !== 'start') this.jumps += 1;
-    this.seek(to, reason);
+    this.#seek(to, reason);
   }
 
-  private seek(to: number, reason: SeekReason, resetControl = true): void {
-    const from = this.video.currentTime;
-    this.host.log(`seek ${from.toFixed(3)} -> ${to.toFixed(3)} (${reason})`);
-    this.video.currentTime = to;
+  #seek(to: number, reason: SeekReason, resetControl = true): void {
+    const from = this.#video.currentTime;
+    this.#host.log(`seek ${from.toFixed(3)} -> ${to.toFixed(3)} (${reason})`);
+    this.#video.currentTime = to;
     if (resetControl) {
-      const c = this.control;
+      const c = this.#control;
       // Keep what the controller learnt (stall raise, pipeline), forget the rate and band.
-      this.control = {
+      this.#control = {
         ...initialControlState(), raise: c.raise, raiseAt: c.raiseAt, stallsSeen: c.stallsSeen, stallSince: c.stallSince, startedAt: c.startedAt,
         halvedAt: c.halvedAt, backoff: c.backoff, pipeline: c.pipeline, floor: c.floor, lastSeek: performance.now(),
       };
     }
-    this.setRate(this.control.rate);
-    this.host.emit('seek', { from, to, reason });
+    this.#setRate(this.#control.rate);
+    this.#host.emit('seek', { from, to, reason });
   }
 
-  private openSync(reason: SeekReason): void {
-    this.syncUntil = performance.now() + SYNC_WINDOW_MS;
-    this.syncReason = reason;
+  #openSync(reason: SeekReason): void {
+    this.#syncUntil = performance.now() + SYNC_WINDOW_MS;
+    this.#syncReason = reason;
   }
 
-  private play(): void {
-    const p = this.video.play();
+  #play(): void {
+    const p = this.#video.play();
     if (!p) return;
     p.catch((err: unknown) => {
       const name = (err as { name?: string } | null)?.name;
-      if (name !== 'NotAllowedError' || this.destroyed) return; // AbortError: a seek or src change interrupted it
-      if (!this.video.muted) {
+      if (name !== 'NotAllowedError' || this.#destroyed) return; // AbortError: a seek or src change interrupted it
+      if (!this.#video.muted) {
         // Unmuted autoplay was refused: muted playback is allowed everywhere.
-        this.video.muted = true;
-        this.play();
+        this.#video.muted = true;
+        this.#play();
       }
-      this.host.error('AUTOPLAY_BLOCKED', 'The browser blocked autoplay; a user gesture must start playback', false);
+      this.#host.error('AUTOPLAY_BLOCKED', 'The browser blocked autoplay; a user gesture must start playback', false);
     });
   }
 
   /** (Re-)arms requestVideoFrameCallback: a new MediaSource drops pending callbacks. */
-  private readonly armFrames = (): void => {
-    const v = this.video as VideoWithFrames;
-    if (this.destroyed || typeof v.requestVideoFrameCallback !== 'function') return;
-    if (this.frameHandle && v.cancelVideoFrameCallback) v.cancelVideoFrameCallback(this.frameHandle);
-    this.frameHandle = v.requestVideoFrameCallback(this.onFrame);
+  readonly #armFrames = (): void => {
+    const v = this.#video as VideoWithFrames;
+    if (this.#destroyed || typeof v.requestVideoFrameCallback !== 'function') return;
+    if (this.#frameHandle && v.cancelVideoFrameCallback) v.cancelVideoFrameCallback(this.#frameHandle);
+    this.#frameHandle = v.requestVideoFrameCallback(this.#onFrame);
   };
 
-  private readonly onFrame = (_now: number, meta: { mediaTime: number; expectedDisplayTime: number }): void => {
-    if (this.destroyed) return;
+  readonly #onFrame = (_now: number, meta: { mediaTime: number; expectedDisplayTime: number }): void => {
+    if (this.#destroyed) return;
     const displayAt = performance.timeOrigin + meta.expectedDisplayTime;
-    this.frame = { mediaTime: meta.mediaTime, displayAt };
+    this.#frame = { mediaTime: meta.mediaTime, displayAt };
     if (this.started && !Number.isFinite(this.firstFrameAt)) this.firstFrameAt = displayAt;
-    const v = this.video as VideoWithFrames;
-    this.frameHandle = v.requestVideoFrameCallback!(this.onFrame);
+    const v = this.#video as VideoWithFrames;
+    this.#frameHandle = v.requestVideoFrameCallback!(this.#onFrame);
   };
 
-  private readonly onWaiting = (): void => {
-    if (this.started && !this.video.seeking && !this.host.offline()) this.stalls.begin(performance.now());
+  readonly #onWaiting = (): void => {
+    if (this.started && !this.#video.seeking && !this.#host.offline()) this.stalls.begin(performance.now());
   };
 
-  private readonly onPlaying = (): void => {
+  readonly #onPlaying = (): void => {
     this.stalls.end(performance.now());
-    if (!Number.isFinite(this.firstFrameAt) && this.started && typeof (this.video as VideoWithFrames).requestVideoFrameCallback !== 'function') {
+    if (!Number.isFinite(this.firstFrameAt) && this.started && typeof (this.#video as VideoWithFrames).requestVideoFrameCallback !== 'function') {
       this.firstFrameAt = localNow();
     }
   };
 
   /** Back in view: let the controller decide at once (it jumps to live if well behind). */
-  private readonly onVisibility = (): void => {
+  readonly #onVisibility = (): void => {
     if (!this.started) return;
     // The browser may pause a hidden video, so ticks need not see the tab hidden: note it here.
-    if (document.visibilityState === 'hidden') this.control = { ...this.control, wasHidden: true };
+    if (document.visibilityState === 'hidden') this.#control = { ...this.#control, wasHidden: true };
     else this.tick();
   };
 }

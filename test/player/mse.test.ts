@@ -153,3 +153,19 @@ describe('MseSink', () => {
     expect(sb.calls).toEqual(['append:1', 'remove:0-2']);
   });
 });
+
+describe('MseSink.destroy', () => {
+  beforeEach(() => {
+    vi.stubGlobal('MediaSource', FakeMediaSource);
+    vi.stubGlobal('URL', { createObjectURL: () => 'blob:fake', revokeObjectURL: () => {} });
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('releases the element once however often it is called', () => {
+    const element = { attach: vi.fn(() => () => {}), currentTime: () => 0, release: vi.fn() };
+    const sink = new MseSink(element, { idle: vi.fn(), error: vi.fn() });
+    sink.destroy();
+    sink.destroy();
+    expect(element.release).toHaveBeenCalledTimes(1);
+  });
+});
