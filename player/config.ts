@@ -1,7 +1,8 @@
 // Player configuration: one commented defaults object, a validating merge, and the merge of
 // the server's per-stream ServiceDescription (hello.service) under the page's own options.
-import type { ServiceDescription } from '../protocol/messages.js';
-import { POLICIES, type ControlParams, type Policy, type SafeMode } from './latency.js';
+import { POLICIES } from '../protocol/messages.js';
+import type { PolicyName, ServiceDescription } from '../protocol/messages.js';
+import type { ControlParams, SafeMode } from './control.js';
 
 export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {
   /**
@@ -49,7 +50,7 @@ export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {
 export type PlayerOptions = Partial<PlayerConfig> & { url: string | readonly string[] };
 
 export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
-  policy: 'nowcast' as Policy,
+  policy: 'nowcast' as PolicyName,
   // Wall-clock latency from the server writing a chunk (prft) to its frame on screen. Measured in
   // headless Chromium on loopback (A+V, 30 fps): prft latency runs ~30 ms BELOW the buffer
   // ahead (the buffered end includes the newest frame's 33 ms), glass-to-glass ~70 ms above

@@ -1,8 +1,8 @@
 // Typed events and a small emitter. A listener that throws is reported (reportError or
 // console.error) and the remaining listeners still run: user code must never be able to
 // break the player's own control flow.
-import type { InfoMessage } from '../protocol/messages.js';
-import type { ControlReason, Policy, SafeMode } from './latency.js';
+import type { InfoMessage, PolicyName } from '../protocol/messages.js';
+import type { ControlReason, SafeMode } from './control.js';
 
 /** 'live': media is flowing; 'offline': no publisher, still connected and waiting. */
 export type PlayerState = 'connecting' | 'reconnecting' | 'live' | 'offline' | 'error' | 'destroyed';
@@ -84,7 +84,7 @@ export interface PlayerStats {
   jumps: number;
   /** Seeks in place that ended a stall the browser prolonged. */
   unstalls: number;
-  policy: Policy;
+  policy: PolicyName;
   pinned: boolean;
   /** Safari safe mode in force ('off' elsewhere). */
   safeMode: SafeMode;

@@ -21,8 +21,8 @@ import { bufferInfo, toRanges } from './timeline.js';
 export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
 export type { PlayerConfig, PlayerOptions } from './config.js';
 export type * from './events.js';
-export type { ControlInput, ControlParams, ControlState, Decision, Policy, SafeMode } from './latency.js';
-export type { InfoMessage, QoeMessage, ServerMessage, ServiceDescription, TrackInfo } from '../protocol/messages.js';
+export type { ControlInput, ControlParams, ControlState, Decision, SafeMode } from './control.js';
+export type { InfoMessage, PolicyName as Policy, QoeMessage, ServerMessage, ServiceDescription, TrackInfo } from '../protocol/messages.js';
 
 /** More media errors than this within a minute is fatal. */
 const MAX_RECOVERIES_PER_MIN = 3;

@@ -36,132 +36,11 @@
 // viewer more than `pinnedSeek` late whose buffer holds the target moment seeks straight to it:
 // rates drain from wherever each viewer resumed, so after a 2 s backlog three viewers drained
 // ~170 ms apart for seconds, while a seek to the same wall-clock moment lines them all up.
-// Baselines for comparison: 'none', 'seek' (Flussonic/jmuxer-like), 'mpegts' (mpegts.js).
-
-export type Policy = 'nowcast' | 'none' | 'seek' | 'mpegts';
-export const POLICIES: readonly Policy[] = ['nowcast', 'none', 'seek', 'mpegts'];
-
-/** 'off': full control; 'coarse': 1× or one catch-up rate; 'seek': jumps only. */
-export type SafeMode = 'off' | 'coarse' | 'seek';
-
-export interface ControlParams {
-  policy: Policy;
-  /** Base wall-clock latency target (s). */
-  targetLatency: number;
-  /** Bounds of the (stall-raised) target (s). */
-  minLatency: number;
-  /** Hard ceiling (s): past it, jump to live instead of catching up by rate. */
-  maxLatency: number;
-  /** Slowest and fastest playback rates. */
-  minRate: number;
-  maxRate: number;
-  /** The rate grid: rates are 1 ± k·rateStep, so no change is smaller than this. */
-  rateStep: number;
-  /** Error (s) at which the rate curve reaches tanh(1) ≈ 76 % of its span. */
-  rateScale: number;
-  /** Error (s) beyond which correction starts... */
-  deadbandEnter: number;
-  /** ...and within which it stops (the gap is the hysteresis). */
-  deadbandExit: number;
-  /** Buffer (s) catch-up never drains below; steady state holds at least this much. */
-  minBuffer: number;
-  /** Below this buffer (s), play at minRate until back at minBuffer. */
-  lowBuffer: number;
-  /** Arrival jitter (s) that minBuffer already absorbs; the buffer floor adds what is above it... */
-  jitterFree: number;
-  /** ...up to this much (s). 0: the floor ignores jitter. */
-  maxJitterBuffer: number;
-  /** Every viewer holds exactly targetLatency behind the server clock: no stall raise. */
-  pinned: boolean;
-  /** Pinned mode's floor (s) for the target: the headroom it cannot gain from stall raises. */
-  pinnedMinLatency: number;
-  /** Pinned mode: more than this (s) late, seek to the target moment if it is buffered; 0: never. */
-  pinnedSeek: number;
-  /** Raise of the target (s) per stall... */
-  stallTargetStep: number;
-  /** ...up to this much in total (s). */
-  maxStallRaise: number;
-  /** After this long (ms) without a stall the raise halves (again after each further period). */
-  stableMs: number;
-  /** The raise halves no lower than the raise a stall happened at plus this (s); 0: no memory. */
-  stallMemoryStep: number;
-  /** After this long (ms) without a stall that lower bound halves (again after each period). */
-  stallMemoryMs: number;
-  /** A stall this old (ms) with the target buffer in hand is ended by a seek in place; 0: never. */
-  stallBreakMs: number;
-  safeMode: SafeMode;
-  /** Back in a visible tab, jump to live if more than this (s) behind target. */
-  visibleJump: number;
-}
-
-export interface ControlInput {
-  /** Monotonic time (ms). */
-  now: number;
-  /** Wall-clock latency (s) of the frame on screen; NaN when unknown (falls back to buffer). */
-  latency: number;
-  /** Seconds buffered ahead of currentTime to the live edge; NaN when nothing is ahead. */
-  bufferAhead: number;
-  /** End (s) of the last buffered range. */
-  bufferEnd: number;
-  /** Media time (s) of the latest buffered keyframe; NaN when unknown. */
-  keyframe: number;
-  /** Stalls so far (a count that only grows); an increase is a new stall. */
-  stalls: number;
-  /** Playback is stalled right now. */
-  stalled: boolean;
-  /** The tab is hidden. */
-  hidden: boolean;
-  /** Arrival jitter (s) of the chunks (ArrivalJitter); NaN when unknown. */
-  jitter: number;
-}
-
-export interface ControlState {
-  rate: number;
-  correcting: boolean;
-  refilling: boolean;
-  /** Smoothed error (s); NaN until the first sample. */
-  error: number;
-  /** Smoothed latency − buffer (s): the part of latency no rate can remove. */
-  pipeline: number;
-  /** Buffer (s) catch-up leaves in place: minBuffer plus the jitter allowance. */
-  floor: number;
-  /** Current raise of the target (s) from stalls. */
-  raise: number;
-  /** Stall memory: the raise does not halve below this (s). */
-  memory: number;
-  /** Last stall, or last halving of the memory (ms). */
-  memoryAt: number;
-  stallsSeen: number;
-  /** Last stall, or last halving of the raise (ms). */
-  raiseAt: number;
-  /** Last halving of the raise (ms). */
-  halvedAt: number;
-  /** The stable period is stableMs · 2^backoff: each stall soon after a halving doubles it. */
-  backoff: number;
-  /** Start (ms) of the stall in progress; NaN when playing. */
-  stallSince: number;
-  /** Since when (ms) the stall in progress has had the buffer it needs; NaN otherwise. */
-  heldSince: number;
-  /** First decision (ms) since the start (or a new MediaSource). */
-  startedAt: number;
-  wasHidden: boolean;
-  lastNow: number;
-  lastRateChange: number;
-  lastSeek: number;
-}
-
-export type ControlReason =
-  | 'idle' | 'hold' | 'catch-up' | 'slow-down' | 'low-buffer' | 'seek' | 'pin' | 'visible' | 'stalled' | 'unstall' | 'hidden';
-
-export interface Decision {
-  rate: number;
-  /** Set when the controller wants a seek to this media time. */
-  seekTo?: number;
-  reason: ControlReason;
-  /** The effective latency target now (s). */
-  target: number;
-  state: ControlState;
-}
+// Baselines for comparison: 'none', 'seek' (Flussonic/jmuxer-like), 'mpegts' (mpegts.js), in
+// player/baselines.ts; the types all policies share are in player/control.ts.
+import { baseline, mpegtsBaseline, seekBaseline } from './baselines.js';
+import { SEEK_COOLDOWN_MS } from './control.js';
+import type { ControlInput, ControlParams, ControlReason, ControlState, Decision } from './control.js';
 
 /** Time constant (ms) of the error smoothing: a few chunk intervals. */
 export const SMOOTHING_MS = 200;
@@ -177,8 +56,6 @@ export const COARSE_ENTER_S = 0.25;
 export const COARSE_MAX_RATE = 1.25;
 /** Safari's seek mode jumps once this far (s) behind target. */
 export const SAFARI_SEEK_S = 0.5;
-/** After a seek, give the buffer this long (ms) to settle before seeking again. */
-export const SEEK_COOLDOWN_MS = 2000;
 /**
  * Stalls that begin this soon (ms) after the start do not raise the target: in the benchmark
  * 4 of 6 viewers stalled once 0.4–1.7 s after joining (0.12–0.19 s long, while the others
@@ -205,35 +82,6 @@ export const STALL_BREAK_COOLDOWN_MS = 1000;
 export const DEFAULT_PIPELINE_S = 0.03;
 /** A keyframe up to this much (s) further back than the target buffer is a good seek point. */
 export const KEYFRAME_SLACK_S = 0.5;
-/** Baselines, from the peers' code: Flussonic jumps to end − 0.2 s past 2 s behind... */
-export const SEEK_BASELINE = { behind: 2, keep: 0.2 } as const;
-/** ...mpegts.js plays 1.2× above 1.2 s of buffer and returns to 1× below 0.8 s. */
-export const MPEGTS_BASELINE = { on: 1.2, off: 0.8, rate: 1.2 } as const;
-
-export function initialControlState(): ControlState {
-  return {
-    rate: 1,
-    correcting: false,
-    refilling: false,
-    error: NaN,
-    pipeline: NaN,
-    floor: NaN,
-    raise: 0,
-    memory: 0,
-    memoryAt: -Infinity,
-    stallsSeen: 0,
-    raiseAt: -Infinity,
-    halvedAt: -Infinity,
-    backoff: 0,
-    stallSince: NaN,
-    heldSince: NaN,
-    startedAt: NaN,
-    wasHidden: false,
-    lastNow: NaN,
-    lastRateChange: -Infinity,
-    lastSeek: -Infinity,
-  };
-}
 
 /** Half of x (s), or 0 once that is under 10 ms. */
 function halve(x: number): number {
@@ -277,32 +125,6 @@ export function decide(input: ControlInput, prev: ControlState, p: ControlParams
     case 'mpegts': return mpegtsBaseline(input, prev, p);
     default: return nowcast(input, prev, p);
   }
-}
-
-function baseline(input: ControlInput, prev: ControlState, p: ControlParams, rate: number): Decision {
-  const state = { ...prev, lastNow: input.now, rate };
-  if (rate !== prev.rate) state.lastRateChange = input.now;
-  return { rate, reason: rate === 1 ? 'hold' : 'catch-up', target: p.targetLatency, state };
-}
-
-/** Flussonic's MSE player (and jmuxer, with other numbers): seek only, never a rate. */
-function seekBaseline(input: ControlInput, prev: ControlState, p: ControlParams): Decision {
-  const { now, bufferAhead, bufferEnd } = input;
-  if (bufferAhead > SEEK_BASELINE.behind && now - prev.lastSeek >= SEEK_COOLDOWN_MS) {
-    const d = baseline(input, prev, p, 1);
-    return { ...d, seekTo: bufferEnd - SEEK_BASELINE.keep, reason: 'seek', state: { ...d.state, lastSeek: now } };
-  }
-  return baseline(input, prev, p, 1);
-}
-
-/** mpegts.js liveBufferLatencyChasing in rate mode: 1.2× above 1.2 s of buffer, 1× below 0.8 s. */
-function mpegtsBaseline(input: ControlInput, prev: ControlState, p: ControlParams): Decision {
-  const b = input.bufferAhead;
-  let rate = prev.rate;
-  if (!Number.isFinite(b)) rate = 1;
-  else if (b > MPEGTS_BASELINE.on) rate = MPEGTS_BASELINE.rate;
-  else if (b < MPEGTS_BASELINE.off) rate = 1;
-  return baseline(input, prev, p, rate);
 }
 
 function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Decision {

@@ -5,8 +5,9 @@ import { localNow } from './clock.js';
 import type { PlayerConfig } from './config.js';
 import { resolveSafeMode } from './config.js';
 import type { PlayerError, PlayerEventMap, SeekReason } from './events.js';
-import { decide, DEFAULT_PIPELINE_S, effectiveTarget, initialControlState } from './latency.js';
-import type { ControlParams, ControlReason } from './latency.js';
+import { initialControlState } from './control.js';
+import type { ControlParams, ControlReason } from './control.js';
+import { decide, DEFAULT_PIPELINE_S, effectiveTarget } from './latency.js';
 import { StallTracker } from './stats.js';
 import { bufferInfo, gapJumpTarget, toRanges } from './timeline.js';
 

@@ -1,11 +1,12 @@
 // The latency controller driven by a simulated clock, network and buffer.
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../player/config.js';
+import { MPEGTS_BASELINE, SEEK_BASELINE } from '../../player/baselines.js';
+import { initialControlState, SEEK_COOLDOWN_MS } from '../../player/control.js';
+import type { ControlInput, ControlParams, ControlState, Decision } from '../../player/control.js';
 import {
-  COARSE_HOLD_MS, decide, effectiveTarget, initialControlState, MPEGTS_BASELINE, quantise, rateCurve, SEEK_BASELINE, SEEK_COOLDOWN_MS,
-  JOIN_GRACE_MS, MAX_BACKOFF, PINNED_ENTER_S, STALL_BREAK_COOLDOWN_MS,
+  COARSE_HOLD_MS, decide, effectiveTarget, quantise, rateCurve, JOIN_GRACE_MS, MAX_BACKOFF, PINNED_ENTER_S, STALL_BREAK_COOLDOWN_MS,
 } from '../../player/latency.js';
-import type { ControlInput, ControlParams, ControlState, Decision } from '../../player/latency.js';
 import { ArrivalJitter } from '../../player/jitter.js';
 
 const FPS = 30;
