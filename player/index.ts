@@ -15,6 +15,9 @@ import type { MediaPath } from './media-path.js';
 import { MediaMirror } from './mirror.js';
 import { mediaSourceCtor } from './mse.js';
 import { Playback } from './playback.js';
+import { PingSchedule } from './ping.js';
+import { qoeReport } from './qoe.js';
+import { MAX_RECOVERIES_PER_MIN, RecoveryBudget } from './recovery.js';
 import { BitrateMeter } from './stats.js';
 import { bufferInfo, toRanges } from './timeline.js';
 
@@ -24,177 +27,162 @@ export type * from './events.js';
 export type { ControlInput, ControlParams, ControlState, Decision, SafeMode } from './control.js';
 export type { InfoMessage, PolicyName as Policy, QoeMessage, ServerMessage, ServiceDescription, TrackInfo } from '../protocol/messages.js';
 
-/** More media errors than this within a minute is fatal. */
-const MAX_RECOVERIES_PER_MIN = 3;
-/** First ping this long (ms) after open: the joiner's GOP burst would delay the pong. */
-const FIRST_PING_MS = 500;
-/** Pings this far apart (ms) until the clock sync has this many samples, then pingIntervalMs. */
-const QUICK_PING_MS = 250;
-const QUICK_PINGS = 6;
-
-/** Nearest-rank percentile of an ascending array. */
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
 export class Player {
-  private _config: Readonly<PlayerConfig>;
-  private readonly options: PlayerOptions;
-  private service: ServiceDescription | undefined;
-  private readonly clockSync = new ClockSync();
-  private nextPingAt = Infinity;
-  private pingsThisSocket = 0;
-  private readonly startedAt = localNow();
-  private lastQoeAt = localNow();
-  private readonly emitter = new Emitter<PlayerEventMap>();
-  private readonly bitrate: BitrateMeter;
-  private readonly playback: Playback;
+  readonly video: HTMLVideoElement;
+  #config: Readonly<PlayerConfig>;
+  readonly #options: PlayerOptions;
+  #service: ServiceDescription | undefined;
+  readonly #clockSync = new ClockSync();
+  readonly #pings = new PingSchedule();
+  readonly #startedAt = localNow();
+  #lastQoeAt = localNow();
+  readonly #emitter = new Emitter<PlayerEventMap>();
+  readonly #bitrate: BitrateMeter;
+  readonly #playback: Playback;
   /** The socket, feed and SourceBuffer: in a worker where possible (player/media-path.ts). */
-  private media: MediaPath | undefined;
-  private readonly mirror = new MediaMirror();
-  private connected = false;
-  private timers: Array<ReturnType<typeof setInterval>> = [];
-  private _state: PlayerState = 'connecting';
-  private destroyed = false;
-  private recoveries: number[] = [];
-  private counts = { reconnects: 0, skips: 0 };
+  #media: MediaPath | undefined;
+  readonly #mirror = new MediaMirror();
+  #connected = false;
+  #timers: Array<ReturnType<typeof setInterval>> = [];
+  #state: PlayerState = 'connecting';
+  #destroyed = false;
+  readonly #recoveries = new RecoveryBudget();
+  readonly #counts = { reconnects: 0, skips: 0 };
 
-  constructor(
-    readonly video: HTMLVideoElement,
-    options: PlayerOptions,
-  ) {
-    this.options = { ...options };
-    this._config = Object.freeze(mergeConfig(this.options));
-    this.bitrate = new BitrateMeter(this.config.bitrateWindowMs);
+  constructor(video: HTMLVideoElement, options: PlayerOptions) {
+    this.video = video;
+    this.#options = { ...options };
+    this.#config = Object.freeze(mergeConfig(this.#options));
+    this.#bitrate = new BitrateMeter(this.config.bitrateWindowMs);
     video.muted = this.config.muted;
     video.playsInline = true;
-    video.addEventListener('error', this.onVideoError);
-    this.playback = new Playback(video, {
-      buffered: () => (this.media ? this.video.buffered : undefined),
-      wallAt: (t) => this.mirror.clock.wallAt(t),
-      offsetMs: () => (Number.isFinite(this.clockSync.offsetMs) ? this.clockSync.offsetMs : 0),
-      keyframe: (end) => this.mirror.latestKeyframe(end),
-      jitter: () => this.mirror.jitter.value(localNow()),
-      config: () => this._config,
-      offline: () => this._state === 'offline',
-      emit: (event, payload) => this.emitter.emit(event, payload),
-      error: (code, message, fatal) => this.error(code, message, fatal),
-      log: (...args) => this.log(...args),
+    video.addEventListener('error', this.#onVideoError);
+    this.#playback = new Playback(video, {
+      buffered: () => (this.#media ? this.video.buffered : undefined),
+      wallAt: (t) => this.#mirror.clock.wallAt(t),
+      offsetMs: () => (Number.isFinite(this.#clockSync.offsetMs) ? this.#clockSync.offsetMs : 0),
+      keyframe: (end) => this.#mirror.latestKeyframe(end),
+      jitter: () => this.#mirror.jitter.value(localNow()),
+      config: () => this.#config,
+      offline: () => this.#state === 'offline',
+      emit: (event, payload) => this.#emitter.emit(event, payload),
+      error: (code, message, fatal) => this.#error(code, message, fatal),
+      log: (...args) => this.#log(...args),
     });
     // Deferred so listeners attached right after `new Player()` see the first events.
-    queueMicrotask(() => this.start());
+    queueMicrotask(() => this.#start());
   }
 
   on<K extends keyof PlayerEventMap>(event: K, fn: Listener<PlayerEventMap[K]>): this {
-    this.emitter.on(event, fn);
+    this.#emitter.on(event, fn);
     return this;
   }
 
   off<K extends keyof PlayerEventMap>(event: K, fn: Listener<PlayerEventMap[K]>): this {
-    this.emitter.off(event, fn);
+    this.#emitter.off(event, fn);
     return this;
   }
 
   get state(): PlayerState {
-    return this._state;
+    return this.#state;
   }
 
   /** Wall-clock latency (s) of the frame on screen; NaN when unknown. */
   get latency(): number {
-    return this.playback.latency;
+    return this.#playback.latency;
   }
 
   /** The configuration in force: defaults < the stream's hello.service < the page's options. */
   get config(): Readonly<PlayerConfig> {
-    return this._config;
+    return this.#config;
   }
 
   /** The controller's effective latency target (s): the base, plus any stall raise. */
   get targetLatency(): number {
-    return this.playback.target;
+    return this.#playback.target;
   }
 
   /** Round-trip time (ms) to the relay: the smallest of the recent ping/pongs; NaN before one. */
   get rtt(): number {
-    return this.clockSync.rttMs;
+    return this.#clockSync.rttMs;
   }
 
   /** Server minus local clock (ms) from the min-RTT ping/pong; NaN before one. */
   get clockOffsetMs(): number {
-    return this.clockSync.offsetMs;
+    return this.#clockSync.offsetMs;
   }
 
   /** @deprecated use clockOffsetMs. */
   get clockOffsetSample(): number {
-    return this.clockSync.offsetMs;
+    return this.#clockSync.offsetMs;
   }
 
   /** Overrides options at run time (e.g. a page's control); they take precedence over the service. */
   configure(options: Partial<PlayerConfig>): void {
-    const next: PlayerOptions = { ...this.options, ...options, url: this.options.url };
-    this._config = Object.freeze(applyService(next, this.service));
-    Object.assign(this.options, options);
+    const next: PlayerOptions = { ...this.#options, ...options, url: this.#options.url };
+    this.#config = Object.freeze(applyService(next, this.#service));
+    Object.assign(this.#options, options);
   }
 
   get stats(): PlayerStats {
     const now = performance.now();
     const q = typeof this.video.getVideoPlaybackQuality === 'function' ? this.video.getVideoPlaybackQuality() : undefined;
-    const buf = bufferInfo(toRanges(this.media ? this.video.buffered : undefined), this.video.currentTime);
+    const buf = bufferInfo(toRanges(this.#media ? this.video.buffered : undefined), this.video.currentTime);
     return {
-      state: this._state,
+      state: this.#state,
       latency: this.latency,
-      targetLatency: this.playback.target,
+      targetLatency: this.#playback.target,
       buffer: buf.contiguous,
-      bitrate: this.bitrate.bitsPerSecond(now),
+      bitrate: this.#bitrate.bitsPerSecond(now),
       droppedFrames: q?.droppedVideoFrames ?? 0,
       decodedFrames: q?.totalVideoFrames ?? 0,
       playbackRate: this.video.playbackRate,
-      stalls: this.playback.stalls.count,
-      stallMs: Math.round(this.playback.stalls.ms(now)),
-      maxRate: this.playback.maxRateUsed,
-      rateChanges: this.playback.rateChanges,
-      jumps: this.playback.jumps,
-      unstalls: this.playback.unstalls,
-      policy: this._config.policy,
-      pinned: this._config.pinned,
-      safeMode: this.playback.params.safeMode,
-      reason: this.playback.reason,
-      startupMs: this.startupMs,
-      ...this.counts,
-      gapJumps: this.playback.gapJumps,
-      liveSeeks: this.playback.liveSeeks,
-      droppedChunks: this.mirror.droppedChunks,
-      rtt: this.clockSync.rttMs,
-      jitter: this.mirror.jitter.value(localNow()),
-      clockOffsetMs: this.clockSync.offsetMs,
-      generation: this.mirror.info?.generation ?? -1,
-      codecs: this.mirror.info?.codecs ?? '',
-      mseWorker: this.media?.inWorker ?? false,
+      stalls: this.#playback.stalls.count,
+      stallMs: Math.round(this.#playback.stalls.ms(now)),
+      maxRate: this.#playback.maxRateUsed,
+      rateChanges: this.#playback.rateChanges,
+      jumps: this.#playback.jumps,
+      unstalls: this.#playback.unstalls,
+      policy: this.#config.policy,
+      pinned: this.#config.pinned,
+      safeMode: this.#playback.params.safeMode,
+      reason: this.#playback.reason,
+      startupMs: this.#startupMs,
+      ...this.#counts,
+      gapJumps: this.#playback.gapJumps,
+      liveSeeks: this.#playback.liveSeeks,
+      droppedChunks: this.#mirror.droppedChunks,
+      rtt: this.#clockSync.rttMs,
+      jitter: this.#mirror.jitter.value(localNow()),
+      clockOffsetMs: this.#clockSync.offsetMs,
+      generation: this.#mirror.info?.generation ?? -1,
+      codecs: this.#mirror.info?.codecs ?? '',
+      mseWorker: this.#media?.inWorker ?? false,
     };
   }
 
   /** Idempotent: closes the socket, detaches MediaSource, clears timers and every listener. */
   destroy(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    this.video.removeEventListener('error', this.onVideoError);
-    this.playback.destroy();
-    this.media?.destroy();
-    this.media = undefined;
-    this.setState('destroyed');
-    this.emitter.clear();
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.video.removeEventListener('error', this.#onVideoError);
+    this.#playback.destroy();
+    this.#media?.destroy();
+    this.#media = undefined;
+    this.#setState('destroyed');
+    this.#emitter.clear();
   }
 
-  private start(): void {
-    if (this.destroyed) return;
+  #start(): void {
+    if (this.#destroyed) return;
     if (!mediaSourceCtor()) {
-      this.fail('MSE_UNSUPPORTED', 'This browser has no MediaSource Extensions');
+      this.#fail('MSE_UNSUPPORTED', 'This browser has no MediaSource Extensions');
       return;
     }
     const c = this.config;
-    this.media = openMediaPath(
+    this.#media = openMediaPath(
       this.video,
       {
         urls: typeof c.url === 'string' ? [c.url] : [...c.url],
@@ -204,212 +192,184 @@ export class Player {
         maxReconnectAttempts: c.maxReconnectAttempts,
       },
       c.worker,
-      (ev) => this.onEngine(ev),
-      { started: () => this.playback.started },
+      (ev) => this.#onEngine(ev),
+      { started: () => this.#playback.started },
     );
-    this.timers.push(
+    this.#timers.push(
       setInterval(() => {
-        const started = this.playback.started;
-        this.media?.command({ type: 'tick', currentTime: this.video.currentTime, started, backBufferSeconds: this._config.backBufferSeconds });
-        this.playback.tick();
-        this.maybePing();
-        this.maybeQoe();
+        const started = this.#playback.started;
+        this.#media?.command({ type: 'tick', currentTime: this.video.currentTime, started, backBufferSeconds: this.#config.backBufferSeconds });
+        this.#playback.tick();
+        this.#maybePing();
+        this.#maybeQoe();
       }, c.tickIntervalMs),
-      setInterval(() => this.emitter.has('stats') && this.emitter.emit('stats', this.stats), c.statsIntervalMs),
+      setInterval(() => this.#emitter.has('stats') && this.#emitter.emit('stats', this.stats), c.statsIntervalMs),
     );
   }
 
-  private onEngine(ev: EngineEvent): void {
-    if (this.destroyed || this.mirror.apply(ev)) return;
+  #onEngine(ev: EngineEvent): void {
+    if (this.#destroyed || this.#mirror.apply(ev)) return;
     switch (ev.type) {
       case 'open':
-        this.connected = true;
-        this.pingsThisSocket = 0;
-        this.nextPingAt = localNow() + FIRST_PING_MS;
+        this.#connected = true;
+        this.#pings.opened(localNow());
         break;
       case 'close':
-        this.connected = false;
-        this.log('socket closed', ev.info);
+        this.#connected = false;
+        this.#log('socket closed', ev.info);
         if (!ev.info.retry) break;
-        this.counts.reconnects += 1;
-        this.playback.noteReconnect();
-        this.setState('reconnecting', String(ev.info.code), ev.info.reason);
-        this.emitter.emit('reconnect', ev.info.retry);
+        this.#counts.reconnects += 1;
+        this.#playback.noteReconnect();
+        this.#setState('reconnecting', String(ev.info.code), ev.info.reason);
+        this.#emitter.emit('reconnect', ev.info.retry);
         break;
       case 'message':
-        this.onMessage(ev.msg, ev.at, ev.unsupported);
+        this.#onMessage(ev.msg, ev.at, ev.unsupported);
         break;
       case 'malformed':
-        this.error('PROTOCOL_ERROR', `Malformed text frame: ${ev.text.slice(0, 80)}`, false);
+        this.#error('PROTOCOL_ERROR', `Malformed text frame: ${ev.text.slice(0, 80)}`, false);
         break;
       case 'giveUp':
-        this.fail('RECONNECT_EXHAUSTED', `Gave up after ${ev.attempts} reconnect attempts`);
+        this.#fail('RECONNECT_EXHAUSTED', `Gave up after ${ev.attempts} reconnect attempts`);
         break;
       case 'frame':
-        this.bitrate.add(ev.bytes, performance.now());
-        if (ev.kind === 'media' && this._state !== 'live' && this._state !== 'offline') this.setState('live');
+        this.#bitrate.add(ev.bytes, performance.now());
+        if (ev.kind === 'media' && this.#state !== 'live' && this.#state !== 'offline') this.#setState('live');
         break;
       case 'restarted':
-        this.playback.reset();
+        this.#playback.reset();
         break;
       case 'idle':
-        this.playback.onIdle();
+        this.#playback.onIdle();
         break;
       case 'mediaError':
-        this.onMediaError(ev.code, ev.message);
+        this.#onMediaError(ev.code, ev.message);
         break;
       case 'protocolError':
-        this.error('PROTOCOL_ERROR', ev.message, false);
+        this.#error('PROTOCOL_ERROR', ev.message, false);
         break;
       case 'log':
-        this.log(ev.text);
+        this.#log(ev.text);
         break;
     }
   }
 
-  private onMessage(msg: ServerMessage, at: number, unsupported: string | undefined): void {
+  #onMessage(msg: ServerMessage, at: number, unsupported: string | undefined): void {
     switch (msg.type) {
       case 'hello':
         if (msg.version !== PROTOCOL_VERSION) {
-          this.error('PROTOCOL_ERROR', `Relay speaks protocol v${msg.version}, player v${PROTOCOL_VERSION}`, false);
+          this.#error('PROTOCOL_ERROR', `Relay speaks protocol v${msg.version}, player v${PROTOCOL_VERSION}`, false);
         }
         if (msg.service && typeof msg.service === 'object') {
-          this.service = msg.service;
+          this.#service = msg.service;
           try {
-            this._config = Object.freeze(applyService(this.options, msg.service));
+            this.#config = Object.freeze(applyService(this.#options, msg.service));
           } catch (e) {
             // A service the player cannot use (e.g. max below min) keeps the current config.
-            this.log('ignoring hello.service', msg.service, String(e));
+            this.#log('ignoring hello.service', msg.service, String(e));
           }
         }
         break;
       case 'info': {
-        this.emitter.emit('info', msg);
+        this.#emitter.emit('info', msg);
         if (unsupported !== undefined) {
           const text = `This browser cannot play codec ${unsupported} (${msg.mime})`;
-          this.setState('error', 'CODEC_UNSUPPORTED', text);
-          this.error('CODEC_UNSUPPORTED', text, true);
+          this.#setState('error', 'CODEC_UNSUPPORTED', text);
+          this.#error('CODEC_UNSUPPORTED', text, true);
         }
         break;
       }
       case 'state':
         // The relay's "live" does not make an undecodable stream playable.
-        if (msg.state === 'live' && this.mirror.unsupported) break;
-        this.setState(msg.state, msg.code, msg.message);
-        if (msg.state === 'error') this.error(msg.code ?? 'STREAM_ERROR', msg.message ?? 'The stream failed', false);
+        if (msg.state === 'live' && this.#mirror.unsupported) break;
+        this.#setState(msg.state, msg.code, msg.message);
+        if (msg.state === 'error') this.#error(msg.code ?? 'STREAM_ERROR', msg.message ?? 'The stream failed', false);
         break;
       case 'skip':
-        this.counts.skips += 1;
-        this.emitter.emit('skip', { chunks: msg.chunks, bytes: msg.bytes });
+        this.#counts.skips += 1;
+        this.#emitter.emit('skip', { chunks: msg.chunks, bytes: msg.bytes });
         break;
       case 'error':
-        this.error(msg.code, msg.message, false);
+        this.#error(msg.code, msg.message, false);
         break;
       case 'pong': {
         if (typeof msg.t0 !== 'number' || typeof msg.serverTime !== 'number') break;
         // Timed where it arrived (the worker, maybe): a busy page does not inflate the RTT.
-        this.clockSync.add(msg.t0, at, msg.serverTime);
-        if (Number.isFinite(this.clockSync.offsetMs)) this.mirror.clock.offsetMs = this.clockSync.offsetMs;
+        this.#clockSync.add(msg.t0, at, msg.serverTime);
+        if (Number.isFinite(this.#clockSync.offsetMs)) this.#mirror.clock.offsetMs = this.#clockSync.offsetMs;
         break;
       }
     }
   }
 
   /** Local ms from start to the first presented frame; NaN before it. */
-  private get startupMs(): number {
-    return this.playback.firstFrameAt - this.startedAt;
+  get #startupMs(): number {
+    return this.#playback.firstFrameAt - this.#startedAt;
   }
 
   /** Pings from the tick: a few quick ones once the join burst is over, then every pingIntervalMs. */
-  private maybePing(): void {
-    const now = localNow();
-    if (!this.connected || now < this.nextPingAt) return;
-    this.pingsThisSocket += 1;
-    this.nextPingAt = now + (this.pingsThisSocket < QUICK_PINGS ? QUICK_PING_MS : this._config.pingIntervalMs);
+  #maybePing(): void {
+    if (!this.#connected || !this.#pings.due(localNow(), this.#config.pingIntervalMs)) return;
     // The engine stamps t0 as the ping leaves, on the clock the pong is timed with.
-    this.media?.command({ type: 'ping' });
+    this.#media?.command({ type: 'ping' });
   }
 
-  private maybeQoe(): void {
-    const c = this._config;
+  #maybeQoe(): void {
+    const c = this.#config;
     const now = localNow();
-    if (!c.qoe || now - this.lastQoeAt < c.qoeIntervalMs || !this.connected) return;
-    const intervalMs = now - this.lastQoeAt;
-    this.lastQoeAt = now;
-    this.media?.command({ type: 'send', msg: this.qoeReport(intervalMs) });
+    if (!c.qoe || now - this.#lastQoeAt < c.qoeIntervalMs || !this.#connected) return;
+    const intervalMs = now - this.#lastQoeAt;
+    this.#lastQoeAt = now;
+    this.#media?.command({ type: 'send', msg: this.qoeReport(intervalMs) });
   }
 
-  /** The QoE report for the interval just ended (see relay/protocol.ts QoeMessage). */
+  /** The QoE report for the interval just ended (see protocol/messages.ts QoeMessage). */
   qoeReport(intervalMs: number): QoeMessage {
-    const s = this.stats;
-    const lat = this.playback.takeQoeSamples().map((x) => x * 1000).sort((a, b) => a - b);
-    const ms = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 10) / 10 : null);
-    return {
-      type: 'qoe',
-      intervalMs: Math.round(intervalMs),
-      startupMs: ms(s.startupMs),
-      latencyP50Ms: lat.length ? ms(percentile(lat, 50)) : null,
-      latencyP95Ms: lat.length ? ms(percentile(lat, 95)) : null,
-      latencyP99Ms: lat.length ? ms(percentile(lat, 99)) : null,
-      latencyMs: ms(s.latency * 1000),
-      targetMs: Math.round(s.targetLatency * 1000),
-      stalls: s.stalls,
-      stallMs: s.stallMs,
-      rateChanges: s.rateChanges,
-      jumps: s.jumps,
-      droppedFrames: s.droppedFrames,
-      rate: s.playbackRate,
-      policy: s.policy,
-      pinned: s.pinned,
-      clockOffsetMs: ms(s.clockOffsetMs),
-    };
+    return qoeReport(this.stats, this.#playback.takeQoeSamples(), intervalMs);
   }
 
-  private onMediaError(code: 'APPEND_FAILED' | 'MEDIA_ERROR', message: string): void {
-    if (this.destroyed || !this.media) return;
-    const now = performance.now();
-    // One broken append fires both a SourceBuffer and a <video> error: count it once.
-    const last = this.recoveries[this.recoveries.length - 1];
-    if (last !== undefined && now - last < 1000) return;
-    this.recoveries = this.recoveries.filter((t) => now - t < 60_000);
-    this.recoveries.push(now);
-    if (this.recoveries.length > MAX_RECOVERIES_PER_MIN) {
-      this.fail(code, `${message}; giving up after ${MAX_RECOVERIES_PER_MIN} recoveries in a minute`);
+  #onMediaError(code: 'APPEND_FAILED' | 'MEDIA_ERROR', message: string): void {
+    if (this.#destroyed || !this.#media) return;
+    // One broken append fires both a SourceBuffer and a <video> error: counted once.
+    const verdict = this.#recoveries.note(performance.now());
+    if (verdict === 'duplicate') return;
+    if (verdict === 'give-up') {
+      this.#fail(code, `${message}; giving up after ${MAX_RECOVERIES_PER_MIN} recoveries in a minute`);
       return;
     }
-    this.error(code, `${message}; recovering`, false);
+    this.#error(code, `${message}; recovering`, false);
     // A new MediaSource and a new connection: the relay resends info, init and a keyframe.
-    this.media.command({ type: 'recreate' });
+    this.#media.command({ type: 'recreate' });
   }
 
-  private readonly onVideoError = (): void => {
+  readonly #onVideoError = (): void => {
     const e = this.video.error;
-    if (e) this.onMediaError('MEDIA_ERROR', `<video> error ${e.code}${e.message ? `: ${e.message}` : ''}`);
+    if (e) this.#onMediaError('MEDIA_ERROR', `<video> error ${e.code}${e.message ? `: ${e.message}` : ''}`);
   };
 
-  private setState(state: PlayerState, code?: string, message?: string): void {
-    if (state === this._state || this._state === 'destroyed') return;
-    const previous = this._state;
-    this._state = state;
-    this.log(`state ${previous} -> ${state}`, code ?? '', message ?? '');
-    this.emitter.emit('state', { state, previous, code, message });
+  #setState(state: PlayerState, code?: string, message?: string): void {
+    if (state === this.#state || this.#state === 'destroyed') return;
+    const previous = this.#state;
+    this.#state = state;
+    this.#log(`state ${previous} -> ${state}`, code ?? '', message ?? '');
+    this.#emitter.emit('state', { state, previous, code, message });
   }
 
-  private error(code: PlayerError['code'], message: string, fatal: boolean): void {
-    this.log(`error ${code}: ${message}`);
-    this.emitter.emit('error', { code, message, fatal });
+  #error(code: PlayerError['code'], message: string, fatal: boolean): void {
+    this.#log(`error ${code}: ${message}`);
+    this.#emitter.emit('error', { code, message, fatal });
   }
 
   /** Fatal: stop the network and timers, keep the element as it is. */
-  private fail(code: PlayerError['code'], message: string): void {
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    this.media?.command({ type: 'stop' });
-    this.setState('error', code, message);
-    this.error(code, message, true);
+  #fail(code: PlayerError['code'], message: string): void {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    this.#media?.command({ type: 'stop' });
+    this.#setState('error', code, message);
+    this.#error(code, message, true);
   }
 
-  private log(...args: unknown[]): void {
+  #log(...args: unknown[]): void {
     if (this.config.debug) console.debug('[nowcast]', ...args);
   }
 }
