@@ -1,7 +1,7 @@
 // Validation of a merged config: every rule that spans keys or needs more than a type check.
 // Each error names the key it is about.
 import type { Config, LatencyService } from './config.js';
-import { isNice, MAX_NICE } from '../relay/threads.js';
+import { isNice, MAX_NICE } from '../util/threads.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 export const LOG_FORMATS = ['auto', 'json', 'pretty'];

@@ -126,7 +126,7 @@ export interface Config {
     /**
      * Nice value (0–19) for the process's threads other than the event loop (V8's GC and
      * compiler workers, libuv's pool): 19 keeps them from preempting fan-out on a relay
-     * confined to one CPU (relay/threads.ts). 0 leaves them alone.
+     * confined to one CPU (util/threads.ts). 0 leaves them alone.
      */
     helperThreadsNice: number;
   };
@@ -145,13 +145,13 @@ export interface Config {
     fps: number;
   };
   log: {
-    /** pino level (app/log.ts): fatal, error, warn, info, debug, trace or silent. */
+    /** pino level (util/log.ts): fatal, error, warn, info, debug, trace or silent. */
     level: string;
     /** json (one JSON object a line), pretty (pino-pretty), or auto: pretty only when stdout is a TTY. */
     format: string;
   };
   metrics: {
-    /** Serve /metrics (Prometheus) and /dashboard (relay/metrics.ts, relay/dashboard.ts). */
+    /** Serve /metrics (Prometheus) and /dashboard (ops/metrics.ts, ops/dashboard.ts). */
     enabled: boolean;
     /** The first N streams that publish get their own `stream` label; later ones share `_other`. */
     maxStreamLabels: number;
@@ -159,7 +159,7 @@ export interface Config {
     processMetrics: boolean;
   };
   security: {
-    /** HMAC secret for signed publish/view tokens (relay/auth.ts); '' disables tokens. */
+    /** HMAC secret for signed publish/view tokens (admission/auth.ts); '' disables tokens. */
     secret: string;
     /** Fixed publish keys: [{"stream":"cam1","key":"…"}]; RTMP stream key `cam1?token=…`. */
     publishKeys: Array<{ stream: string; key: string }>;

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { loadConfig, ConfigError, combine, defaults, envName, leafKeys, setOverrides, type Config } from './config.js';
-import { createRootLogger } from './log.js';
+import { createRootLogger } from '../util/log.js';
 import { Nowcast } from './nowcast.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -1,13 +1,13 @@
 // Builds the parts and wires them: ingest → relay, and metrics reading both. No logic of its own.
 import { fileURLToPath } from 'node:url';
 import { latencyServiceFor, type Config } from './config.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../util/log.js';
 import { Relay } from '../relay/relay.js';
-import { niceHelperThreads } from '../relay/threads.js';
-import { Guard } from '../relay/guard.js';
-import { Metrics } from '../relay/metrics.js';
-import { OpsServer } from '../relay/ops.js';
-import { publicListFilter } from '../relay/http.js';
+import { niceHelperThreads } from '../util/threads.js';
+import { Guard } from '../admission/guard.js';
+import { Metrics } from '../ops/metrics.js';
+import { OpsServer } from '../ops/ops.js';
+import { publicListFilter } from '../ops/http.js';
 import { Ingest } from '../ingest/ingest.js';
 import { TestSource } from '../ingest/test-source.js';
 import { NatsLink } from '../cluster/link.js';

@@ -3,8 +3,8 @@
 // connection's messages in order, so the subscription is in place before the origin answers);
 // if no snapshot comes in time it falls back to the init and state in the KV bucket.
 import { createInbox, type Msg, type Subscription } from 'nats';
-import type { Logger } from '../app/log.js';
-import type { MediaSink } from '../ingest/sink.js';
+import type { Logger } from '../util/log.js';
+import type { MediaSink } from '../media/sink.js';
 import type { NatsLink } from './link.js';
 import type { Names } from './subjects.js';
 import { Sequencer, type SequencerCounters } from './sequencer.js';

@@ -4,9 +4,9 @@
 // at a keyframe at once; live frames that arrived meanwhile follow, without repeats. After
 // the last viewer leaves (plus a linger) it unsubscribes. NATS lost: viewers are told, and
 // every stream re-syncs when NATS is back.
-import type { Logger } from '../app/log.js';
-import type { SinkProvider } from '../ingest/sink.js';
-import type { StreamSummary } from '../relay/http.js';
+import type { Logger } from '../util/log.js';
+import type { SinkProvider } from '../media/sink.js';
+import type { StreamSummary } from '../protocol/api.js';
 import { wallMs, type NatsLink } from './link.js';
 import { streamOfStateKey, type Names } from './subjects.js';
 import { EdgeFeed, type FeedCounters } from './edge-feed.js';

@@ -2,7 +2,7 @@
 // (an ingest node's local viewers keep playing while NATS is down), so nothing here blocks
 // start-up: connecting retries forever until close(), and `up`/`down` say when it changes.
 import { connect, Events, type KV, type NatsConnection } from 'nats';
-import type { Logger } from '../app/log.js';
+import type { Logger } from '../util/log.js';
 
 export interface LinkOptions {
   /** NATS server URLs, e.g. `nats://127.0.0.1:4222`. */

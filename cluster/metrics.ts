@@ -1,7 +1,7 @@
-// Cluster metrics on the node's /metrics registry, pull-based like relay/metrics.ts: a scrape
+// Cluster metrics on the node's /metrics registry, pull-based like ops/metrics.ts: a scrape
 // reads the link's, the origin's and the edge's counters; nothing runs per frame.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { percentile } from '../relay/qoe.js';
+import { percentile } from '../util/stats.js';
 import type { NatsLink } from './link.js';
 import type { ClusterOrigin } from './origin.js';
 import type { ClusterEdge } from './edge.js';

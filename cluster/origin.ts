@@ -4,10 +4,10 @@
 // an edge's snapshot request with init, state and the cached GOP so its first viewer starts at
 // a keyframe at once.
 import type { Msg, NatsConnection, Subscription } from 'nats';
-import type { Logger } from '../app/log.js';
-import type { MediaSink, SinkProvider } from '../ingest/sink.js';
-import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
-import { GopCache } from '../relay/gop-cache.js';
+import type { Logger } from '../util/log.js';
+import type { MediaSink, SinkProvider } from '../media/sink.js';
+import type { Chunk, InitSegment } from '../media/types.js';
+import { GopCache } from '../media/gop-cache.js';
 import { wallMs, type NatsLink } from './link.js';
 import type { Names } from './subjects.js';
 import { encodeChunk, encodeEnd, encodeInit, encodeState, type StateBody } from './wire.js';

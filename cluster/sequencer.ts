@@ -5,8 +5,8 @@
 // - a hole in the chunk sequence re-inits the local stream from the same init, so viewers
 //   wait for the next keyframe instead of decoding a chunk whose references are missing;
 // - while a snapshot is being fetched, live frames are held, then applied after it.
-import type { MediaSink } from '../ingest/sink.js';
-import type { InitSegment } from '../ingest/fmp4/types.js';
+import type { MediaSink } from '../media/sink.js';
+import type { InitSegment } from '../media/types.js';
 import type { Frame } from './wire.js';
 
 /** Live frames held while a snapshot is fetched; ~30 s at 30 chunks/s, far past its timeout. */

@@ -1,4 +1,4 @@
-// NATS names for a cluster. Stream names (relay/protocol.ts STREAM_NAME_RE) hold no '.', '*'
+// NATS names for a cluster. Stream names (protocol/messages.ts STREAM_NAME_RE) hold no '.', '*'
 // or '>', so they are safe as one subject token and as part of a KV key.
 
 export interface Names {

@@ -17,7 +17,7 @@
 //  48  f64 prftMs      prft wall clock (ms), NaN if none
 //  56  payload         init: u32 JSON length, JSON {codecs, mime, tracks}, then ftyp+moov
 //                      chunk: the chunk's bytes; state: JSON {state, code?, message?}; end: none
-import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
+import type { Chunk, InitSegment } from '../media/types.js';
 import type { StreamState, TrackInfo } from '../protocol/messages.js';
 
 export const HEADER_BYTES = 56;

@@ -2,18 +2,18 @@
 // published stream remuxed into the relay's MediaSink for that name: RTMP in process
 // (ingest/flv, or a supervised FFmpeg reading the publish as FLV on stdin with remux.muxer
 // ffmpeg), SRT by a supervised FFmpeg listener.
-import type { Logger } from '../app/log.js';
+import type { Logger } from '../util/log.js';
 import type { Config } from '../app/config.js';
-import type { SinkProvider } from './sink.js';
+import type { SinkProvider } from '../media/sink.js';
 import { RtmpServer } from './rtmp/server.js';
 import type { RtmpPublisher, PublishRefusal } from './rtmp/session.js';
-import { checkPublish, sameSecret } from './publish-auth.js';
+import { checkPublish, sameSecret } from '../admission/publish.js';
 import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
 import { Remux, PublishStats, type RemuxSink } from './remux.js';
 import { FlvTap } from './flv/tap.js';
 import { STREAM_NAME_RE } from '../protocol/messages.js';
-import { ProtocolErrors } from './protocol-errors.js';
+import { ProtocolErrors } from '../util/protocol-errors.js';
 
 /** What turns one RTMP publish into fMP4: its FLV in process, or an FFmpeg reading it on stdin. */
 type PublishRemux = Pick<Remux, 'close' | 'detach'>;

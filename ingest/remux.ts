@@ -3,9 +3,10 @@
 // dies unexpectedly, and stops it on request. One instance per published stream.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import type { Logger } from '../app/log.js';
+import type { Logger } from '../util/log.js';
 import { Fmp4Splitter } from './fmp4/splitter.js';
-import { Fmp4Error, type Fmp4Unit } from './fmp4/types.js';
+import { type Fmp4Unit } from '../media/types.js';
+import { Fmp4Error } from './fmp4/errors.js';
 import { restartDelay } from './backoff.js';
 
 export interface RemuxSink {

@@ -1,9 +1,9 @@
 // SRT ingest: FFmpeg's libsrt listener accepts one caller per port, so each configured port
 // maps to one stream name. The listener is FFmpeg itself, supervised like any remux: when the
 // caller leaves FFmpeg exits and a fresh listener takes its place.
-import type { Logger } from '../app/log.js';
+import type { Logger } from '../util/log.js';
 import type { Config, SrtListener } from '../app/config.js';
-import type { MediaSink } from './sink.js';
+import type { MediaSink } from '../media/sink.js';
 import { remuxArgs } from './ffmpeg-args.js';
 import { Remux, PublishStats } from './remux.js';
 import type { IngestCounters } from './ingest.js';

@@ -1,7 +1,7 @@
 // The demo's synthetic publisher: an FFmpeg test pattern with a running clock, pushed over
 // RTMP like any other publisher, restarted if it dies.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Logger } from '../app/log.js';
+import type { Logger } from '../util/log.js';
 import { testSourceArgs, type TestSourceOptions } from './ffmpeg-args.js';
 
 export class TestSource {

@@ -7,6 +7,9 @@
 // (plausible()): totals only grow, and by no more than the wall time allows. Otherwise one
 // viewer could add billions of stalls to the metrics by sending totals that go down and up.
 import type { PolicyName, QoeMessage } from '../protocol/messages.js';
+import { percentile } from '../util/stats.js';
+
+export { percentile };
 
 /** A validated report: the message without its `type`. */
 export type QoeReport = Omit<QoeMessage, 'type'>;
@@ -44,7 +47,14 @@ export interface QoeSummary {
 }
 
 /** Receives every accepted report with the viewer it came from (metrics compute deltas per viewer). */
-export type QoeListener = (stream: string, r: QoeReport, viewer: number) => void;
+/**
+ * What an accepted report adds to the stream's totals: the growth since the viewer's previous
+ * report, or for its first report on this socket no more than the per-second bounds allow since
+ * the socket opened (a reconnecting player's earlier totals were counted on its old socket, and
+ * a forger gains nothing by reconnecting).
+ */
+export interface QoeCounted { stalls: number; stallMs: number }
+export type QoeListener = (stream: string, r: QoeReport, viewer: number, counted: QoeCounted) => void;
 
 const POLICIES: ReadonlySet<string> = new Set<PolicyName>(['nowcast', 'none', 'seek', 'mpegts']);
 /** Sanity bounds: anything outside is a broken or hostile client, not a measurement. */
@@ -150,12 +160,6 @@ export function plausible(r: QoeReport, prev: QoeReport | null, prevAt: number, 
   return undefined;
 }
 
-/** Nearest-rank percentile of an ascending array; NaN when empty. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
 
 interface Entry {
   report: QoeReport | null;
@@ -223,6 +227,11 @@ export class QoeAggregator {
       this.#totals.implausible++;
       return 'implausible';
     }
+    const prev = last?.report;
+    const sinceOpenS = Math.max(0, now - opened) / 1000;
+    const counted: QoeCounted = prev
+      ? { stalls: r.stalls - prev.stalls, stallMs: r.stallMs - prev.stallMs }
+      : { stalls: Math.min(r.stalls, Math.floor(QOE_MAX_PER_S.stalls * sinceOpenS)), stallMs: Math.min(r.stallMs, QOE_MAX_PER_S.stallMs * sinceOpenS) };
     this.accepted++;
     this.#totals.accepted++;
     this.#viewers.delete(viewer);
@@ -235,7 +244,7 @@ export class QoeAggregator {
     const listener = this.onReport;
     if (listener) {
       try {
-        listener(this.stream, r, viewer);
+        listener(this.stream, r, viewer, counted);
       } catch {
         this.listenerErrors++;
       }

@@ -1,14 +1,15 @@
 // The relay: a uWebSockets.js app that serves pages and fans chunks out to viewers at
 // /live/NAME. It owns the streams; ingest feeds them through the MediaSink interface.
 import uWS from 'uWebSockets.js';
-import { LogLimiter, type Logger } from '../app/log.js';
+import { LogLimiter, type Logger } from '../util/log.js';
 import { defaults, type Config } from '../app/config.js';
-import type { MediaSink, SinkProvider } from '../ingest/sink.js';
+import type { MediaSink, SinkProvider } from '../media/sink.js';
 import { Stream, type Viewer, type ViewerData } from './stream.js';
 import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from '../protocol/messages.js';
-import { mountHttp, type OpsDeps, type StreamSummary } from './http.js';
+import { mountHttp, type OpsDeps } from '../ops/http.js';
+import type { StreamSummary } from '../protocol/api.js';
 import { newQoeTotals, type QoeSummary, type QoeTotals } from './qoe.js';
-import type { Guard } from './guard.js';
+import type { Guard } from '../admission/guard.js';
 
 export interface RelayOptions {
   config: Config['relay'];
@@ -183,7 +184,7 @@ export class Relay implements SinkProvider {
       const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
       const m = this.#ops.metrics;
       s = new Stream(name, limits, this.#service(name), this.#log.child({ stream: name }),
-        m?.observeQoe ? (stream, r, viewer) => m.observeQoe!(stream, r, viewer) : undefined, this.qoeTotals);
+        m?.observeQoe ? (stream, r, viewer, counted) => m.observeQoe!(stream, r, viewer, counted) : undefined, this.qoeTotals);
       this.#streams.set(name, s);
     }
     return s;
@@ -221,7 +222,7 @@ export class Relay implements SinkProvider {
         const now = Date.now();
         const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
         const guard = this.#guard;
-        // Behind a trusted reverse proxy the client is named in its headers (relay/limits.ts).
+        // Behind a trusted reverse proxy the client is named in its headers (admission/limits.ts).
         const ip = guard ? guard.clientIp(peer, req.getHeader('x-forwarded-for'), req.getHeader('forwarded')) : peer;
         // Not live (no publisher, no recent media): the viewer waits, on its own budget.
         const live = this.#streams.get(name)?.isLive(now) ?? false;

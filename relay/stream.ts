@@ -13,12 +13,12 @@
 // sequence-header changes costs each viewer one init, and an init byte-identical to the current
 // one, with the same session's media continuing after it, is dropped (no new generation).
 import type { WebSocket } from 'uWebSockets.js';
-import type { Logger } from '../app/log.js';
-import type { Chunk, InitSegment } from '../ingest/fmp4/types.js';
+import type { Logger } from '../util/log.js';
+import type { Chunk, InitSegment } from '../media/types.js';
 import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from '../protocol/messages.js';
 import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
 import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
-import { GopCache } from './gop-cache.js';
+import { GopCache } from '../media/gop-cache.js';
 
 export interface ViewerData {
   id: number;

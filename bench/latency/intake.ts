@@ -3,7 +3,7 @@
 // says the remux wrote nothing (its input, the publisher or the RTMP hand-off, paused); a
 // continuous prft says the chunks were written on time and waited between FFmpeg and the relay.
 import { Stream } from '../../relay/stream.js';
-import type { Chunk } from '../../ingest/fmp4/types.js';
+import type { Chunk } from '../../media/types.js';
 
 export interface Intake { at: number; prft: number; dts: number }
 

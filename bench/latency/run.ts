@@ -21,7 +21,7 @@ import { demoteHelpers, isRtPriority, MAX_RT, serverRealtime } from './sched.js'
 import { GAP_MS, ImpairedProxy, NO_IMPAIRMENT, type Impairment } from './proxy.js';
 import { latencyProbeScript, type LatState } from './page.js';
 import { intakeGaps, intakeLog, recordIntake } from './intake.js';
-import { isNice, MAX_NICE } from '../../relay/threads.js';
+import { isNice, MAX_NICE } from '../../util/threads.js';
 import { reduce, BAND_MS, FREEZE_MS, HOLD_MS, type RowMetrics, type TabData } from './metrics.js';
 
 const { values } = parseArgs({ options: {

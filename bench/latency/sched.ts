@@ -6,7 +6,7 @@
 // at RR on both cores for ~170 ms of a 180 ms window (ftrace), and the encoder, at the same
 // priority, waited out RR's 100 ms slice: the very hiccup the flag is there to remove.
 import { execFileSync } from 'node:child_process';
-import { helperThreadIds } from '../../relay/threads.js';
+import { helperThreadIds } from '../../util/threads.js';
 
 export const MAX_RT = 99;
 

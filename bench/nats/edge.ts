@@ -3,11 +3,11 @@
 // plain TCP (tcp.ts). Either way it records every frame's hop (origin publish → here).
 // Args: --nats URL --streams S | --tcp
 import { parseArgs } from 'node:util';
-import { createRootLogger } from '../../app/log.js';
+import { createRootLogger } from '../../util/log.js';
 import { NatsLink, wallMs } from '../../cluster/link.js';
 import { ClusterEdge } from '../../cluster/edge.js';
 import { names } from '../../cluster/subjects.js';
-import type { MediaSink } from '../../ingest/sink.js';
+import type { MediaSink } from '../../media/sink.js';
 import { listenFrames } from './tcp.js';
 
 const { values } = parseArgs({ options: { nats: { type: 'string' }, streams: { type: 'string' }, tcp: { type: 'boolean' } } });

@@ -5,13 +5,13 @@
 // Streams are staggered across the frame interval, as independent encoders are; --aligned
 // publishes every stream's frame at the same instant (the worst case: one burst of S frames).
 import { parseArgs } from 'node:util';
-import { createRootLogger } from '../../app/log.js';
+import { createRootLogger } from '../../util/log.js';
 import { NatsLink, wallMs } from '../../cluster/link.js';
 import { ClusterOrigin } from '../../cluster/origin.js';
 import { names } from '../../cluster/subjects.js';
 import { encodeChunk } from '../../cluster/wire.js';
-import type { Chunk } from '../../ingest/fmp4/types.js';
-import type { MediaSink } from '../../ingest/sink.js';
+import type { Chunk } from '../../media/types.js';
+import type { MediaSink } from '../../media/sink.js';
 import { CHUNK_MS, loadSource } from '../fanout/lib/source.js';
 import { frameSenders } from './tcp.js';
 

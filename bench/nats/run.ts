@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { percentile } from '../../relay/qoe.js';
+import { percentile } from '../../util/stats.js';
 import { machine, writeSection } from '../lib/results.js';
 import { record, loadSource } from '../fanout/lib/source.js';
 import { NatsServer } from '../../test/helpers/nats-server.js';

@@ -3,9 +3,10 @@
 // hop, no interleaver. Tags are taken at the end of each event-loop turn (one socket read); a
 // chunk is written once the remuxer says it is ready (a frame and the audio reaching its end),
 // or chunkWaitMs after a frame whose audio is late.
-import type { Logger } from '../../app/log.js';
+import type { Logger } from '../../util/log.js';
 import { Fmp4Splitter } from '../fmp4/splitter.js';
-import { Fmp4Error, type Fmp4Unit } from '../fmp4/types.js';
+import { type Fmp4Unit } from '../../media/types.js';
+import { Fmp4Error } from '../fmp4/errors.js';
 import type { RemuxSink } from '../remux.js';
 import { restartDelay } from '../backoff.js';
 import { FlvError } from './reader.js';

@@ -1,7 +1,7 @@
 // Bounds-checked parsers for the few ISO-BMFF boxes the splitter reads: the moof
 // tree of every chunk and the moov of each init segment. Pure functions over a
 // Buffer; any truncation or missing mandatory child throws FMP4_BAD_BOX.
-import { Fmp4Error } from './types.js';
+import { Fmp4Error } from './errors.js';
 
 /** A box located inside `buf`: payload is [start + headerSize, end). */
 export interface BoxRef {

@@ -3,7 +3,7 @@
 import { createFile, MP4BoxBuffer } from 'mp4box';
 import type { Movie, Track } from 'mp4box';
 import type { TrackInfo } from '../../protocol/messages.js';
-import { Fmp4Error } from './types.js';
+import { Fmp4Error } from './errors.js';
 
 export interface InitDescription {
   codecs: string;

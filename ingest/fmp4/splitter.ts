@@ -5,8 +5,9 @@
 import { parseMoov, parsePrft, summarizeMoof } from './boxes.js';
 import type { BoxRef, MoofSummary, MoovTrack } from './boxes.js';
 import { describeInit } from './codec.js';
-import { Fmp4Error } from './types.js';
-import type { Chunk, Fmp4ErrorCode, Fmp4Unit } from './types.js';
+import { Fmp4Error } from './errors.js';
+import type { Chunk, Fmp4Unit } from '../../media/types.js';
+import type { Fmp4ErrorCode } from './errors.js';
 
 export interface Fmp4SplitterOptions {
   /** Largest box, and largest whole chunk (prefix boxes + moof + mdat). Default 16 MiB. */

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { LogLimiter, boundValue, createRootLogger, truncate, type Logger } from '../../app/log.js';
+import { LogLimiter, boundValue, createRootLogger, truncate, type Logger } from '../../util/log.js';
 
 /** A pino logger whose JSON lines land in `lines`. */
 function capture(): { log: Logger; lines: Array<Record<string, unknown>> } {

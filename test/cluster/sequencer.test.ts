@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { MAX_HELD, Sequencer } from '../../cluster/sequencer.js';
 import type { Frame } from '../../cluster/wire.js';
-import type { MediaSink } from '../../ingest/sink.js';
-import type { InitSegment } from '../../ingest/fmp4/types.js';
+import type { MediaSink } from '../../media/sink.js';
+import type { InitSegment } from '../../media/types.js';
 
 const initSeg = (tag: string): InitSegment => ({ kind: 'init', bytes: Buffer.from(tag), codecs: 'avc1', mime: 'video/mp4', tracks: [] });
 const init = (generation: number, tag = `init${generation}`): Frame => ({ kind: 'init', generation, seq: 0, sentAt: 0, init: initSeg(tag) });

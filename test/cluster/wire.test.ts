@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decode, encodeChunk, encodeEnd, encodeInit, encodeState, HEADER_BYTES, WireError } from '../../cluster/wire.js';
-import type { Chunk, InitSegment } from '../../ingest/fmp4/types.js';
+import type { Chunk, InitSegment } from '../../media/types.js';
 
 const init: InitSegment = { kind: 'init', bytes: Buffer.from('ftyp....moov....'), codecs: 'avc1.42c015,mp4a.40.2', mime: 'video/mp4; codecs="avc1.42c015,mp4a.40.2"',
   tracks: [{ id: 1, kind: 'video', codec: 'avc1.42c015', timescale: 16000, width: 320, height: 240 }] };

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { loadConfig } from '../../app/config.js';
-import { createRootLogger } from '../../app/log.js';
+import { createRootLogger } from '../../util/log.js';
 import { Relay } from '../../relay/relay.js';
 import { analyze, readArrivals, type Analysis } from '../../bench/fanout/lib/analyze.js';
 import { monoMs, sleep } from '../../bench/fanout/lib/clock.js';

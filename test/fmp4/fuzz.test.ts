@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Fmp4Splitter } from '../../ingest/fmp4/splitter.js';
-import { Fmp4Error, type Fmp4Unit } from '../../ingest/fmp4/types.js';
+import { type Fmp4Unit } from '../../media/types.js';
+import { Fmp4Error } from '../../ingest/fmp4/errors.js';
 import { makeFixtures, type FixtureSet } from './fixtures.js';
 
 const MAX_BOX = 64 * 1024;

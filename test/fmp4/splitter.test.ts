@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeInit } from '../../ingest/fmp4/codec.js';
 import { Fmp4Splitter } from '../../ingest/fmp4/splitter.js';
-import { Fmp4Error } from '../../ingest/fmp4/types.js';
-import type { Chunk, Fmp4ErrorCode, Fmp4Unit, InitSegment } from '../../ingest/fmp4/types.js';
+import { Fmp4Error } from '../../ingest/fmp4/errors.js';
+import type { Chunk, Fmp4Unit, InitSegment } from '../../media/types.js';
+import type { Fmp4ErrorCode } from '../../ingest/fmp4/errors.js';
 import { box, makeFixtures, prng, randomPieces, topLevelBoxes, u32 } from './fixtures.js';
 import type { FixtureName, FixtureSet } from './fixtures.js';
 

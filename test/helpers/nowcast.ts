@@ -1,6 +1,6 @@
 // Starts a real Nowcast (relay + RTMP + SRT, real FFmpeg) on free ports for a test file.
 import { loadConfig, type Config } from '../../app/config.js';
-import { createRootLogger } from '../../app/log.js';
+import { createRootLogger } from '../../util/log.js';
 import { Nowcast } from '../../app/nowcast.js';
 import { freeTcpPort, freeUdpPort } from './ports.js';
 

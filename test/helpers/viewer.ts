@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { ServerMessage } from '../../protocol/messages.js';
 import { Fmp4Splitter } from '../../ingest/fmp4/splitter.js';
-import type { Fmp4Unit } from '../../ingest/fmp4/types.js';
+import type { Fmp4Unit } from '../../media/types.js';
 
 export type Received =
   | { at: number; kind: 'text'; msg: ServerMessage }

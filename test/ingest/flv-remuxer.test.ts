@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlvErrorCode } from '../../ingest/flv/reader.js';
 import { FlvRemuxer } from '../../ingest/flv/remuxer.js';
 import { Fmp4Splitter } from '../../ingest/fmp4/splitter.js';
-import type { Chunk, Fmp4Unit, InitSegment } from '../../ingest/fmp4/types.js';
+import type { Chunk, Fmp4Unit, InitSegment } from '../../media/types.js';
 import { randomPieces } from '../fmp4/fixtures.js';
 import { errorOf } from '../helpers/flv.js';
 

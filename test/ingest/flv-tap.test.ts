@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlvTap, type FlvSubscribe } from '../../ingest/flv/tap.js';
 import type { RemuxSink } from '../../ingest/remux.js';
-import type { Fmp4Unit } from '../../ingest/fmp4/types.js';
-import { createRootLogger } from '../../app/log.js';
+import type { Fmp4Unit } from '../../media/types.js';
+import { createRootLogger } from '../../util/log.js';
 
 const log = createRootLogger('silent');
 const OPTS = { maxBoxBytes: 1 << 24, maxInitBytes: 1 << 20, restartDelayMs: 50, maxRestartDelayMs: 100, chunkWaitMs: 25 };

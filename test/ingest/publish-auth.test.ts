@@ -1,9 +1,9 @@
-// Who may publish (ingest/publish-auth.ts) and where SRT listens without a passphrase: pure
+// Who may publish (admission/publish.ts) and where SRT listens without a passphrase: pure
 // rules, table-driven.
 import { describe, expect, it } from 'vitest';
-import { checkPublish, sameSecret, type PublishAuthConfig } from '../../ingest/publish-auth.js';
+import { checkPublish, sameSecret, type PublishAuthConfig } from '../../admission/publish.js';
 import { srtHost } from '../../ingest/ingest.js';
-import { signToken } from '../../relay/auth.js';
+import { signToken } from '../../admission/auth.js';
 import { defaults } from '../../app/config.js';
 
 const base: PublishAuthConfig = { secret: '', publishKeys: [], requirePublishAuth: false, open: false };

@@ -1,4 +1,4 @@
-// The operations listener (relay/ops.ts) on real sockets: /metrics, /api/streams and /dashboard
+// The operations listener (ops/ops.ts) on real sockets: /metrics, /api/streams and /dashboard
 // live on ops.port only, behind an optional bearer token; health answers on both ports; the
 // public stream list hides token-protected streams; a flood of ops requests stays cheap.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,8 +7,8 @@ import WebSocket from 'ws';
 import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { parse, value } from '../helpers/prom.js';
-import { OpsServer, OPS_LIMITS } from '../../relay/ops.js';
-import { createRootLogger } from '../../app/log.js';
+import { OpsServer, OPS_LIMITS } from '../../ops/ops.js';
+import { createRootLogger } from '../../util/log.js';
 
 const TOKEN = 'ops-token-0123456789abcdef';
 let open: Running;

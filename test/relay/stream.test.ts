@@ -2,9 +2,9 @@
 // or repeat, how the cached GOP reaches a joiner, and how viewers waiting for a name that is
 // not live are released or given up on.
 import { describe, expect, it } from 'vitest';
-import { createRootLogger } from '../../app/log.js';
+import { createRootLogger } from '../../util/log.js';
 import { CLOSE_STREAM_NOT_LIVE, RECENT_MEDIA_MS, Stream, type Viewer, type ViewerData } from '../../relay/stream.js';
-import type { Chunk, InitSegment } from '../../ingest/fmp4/types.js';
+import type { Chunk, InitSegment } from '../../media/types.js';
 import type { ServerMessage } from '../../protocol/messages.js';
 
 const log = createRootLogger('silent');

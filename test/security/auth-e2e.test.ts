@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
-import { signToken } from '../../relay/auth.js';
+import { signToken } from '../../admission/auth.js';
 
 const SECRET = 'e2e-secret';
 let n: Running;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signToken, verifyToken, type TokenError } from '../../relay/auth.js';
+import { signToken, verifyToken, type TokenError } from '../../admission/auth.js';
 
 const SECRET = 'test-secret';
 const NOW = 1_800_000_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Guard, type GuardOptions } from '../../relay/guard.js';
-import { signToken } from '../../relay/auth.js';
+import { Guard, type GuardOptions } from '../../admission/guard.js';
+import { signToken } from '../../admission/auth.js';
 
 const open: GuardOptions = {
   secret: 's3cret', publishKeys: [], requirePublishAuth: false, requireViewerToken: false, allowedOrigins: [],

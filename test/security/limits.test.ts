@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBuckets, Counters, isLoopback } from '../../relay/limits.js';
+import { TokenBuckets, Counters, isLoopback } from '../../admission/limits.js';
 
 describe('the per-key token bucket', () => {
   it('allows a burst, then the steady rate, on a simulated clock', () => {

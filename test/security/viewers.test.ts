@@ -10,9 +10,9 @@ import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
 import { Relay } from '../../relay/relay.js';
-import { Guard } from '../../relay/guard.js';
+import { Guard } from '../../admission/guard.js';
 import { loadConfig } from '../../app/config.js';
-import type { Chunk, InitSegment } from '../../ingest/fmp4/types.js';
+import type { Chunk, InitSegment } from '../../media/types.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const running: Running[] = [];
@@ -150,6 +150,30 @@ describe('forged QoE reports', () => {
     const reports = await n.app.metrics!.registry.getSingleMetricAsString('nowcast_qoe_reports_total');
     expect(reports).toContain('nowcast_qoe_reports_total{result="implausible"} 2');
     expect(reports).toContain('nowcast_qoe_reports_total{result="accepted"} 2');
+  });
+});
+
+describe('forged QoE reports from reconnecting viewers', () => {
+  it('count no more stalls than the time each socket was open allows, however many reconnects', async () => {
+    const n = await nowcast({});
+    const report = JSON.stringify({
+      type: 'qoe', intervalMs: 1000, startupMs: 100, latencyP50Ms: 200, latencyP95Ms: 210, latencyP99Ms: 220, latencyMs: 200,
+      targetMs: 200, stalls: 290, stallMs: 50_000, rateChanges: 0, jumps: 0, droppedFrames: 0, rate: 1, policy: 'nowcast', pinned: false, clockOffsetMs: 0,
+    });
+    // 290 stalls is within the 60 s of history a reconnecting player may claim, so each report is
+    // accepted; before, each new socket added all 290 to the metrics.
+    for (let i = 0; i < 5; i++) {
+      const { ws } = await connect(n.ws('reconnect'));
+      await sleep(400);
+      ws.send(report);
+      await sleep(100);
+      ws.terminate();
+    }
+    const text = await n.app.metrics!.registry.getSingleMetricAsString('nowcast_qoe_stalls_total');
+    const total = [...text.matchAll(/^nowcast_qoe_stalls_total\{[^}]*\} (\S+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    expect(n.app.relay.qoeTotals.accepted).toBe(5);
+    // At most 5 stalls a second over ~0.4 s open, per socket.
+    expect(total).toBeLessThanOrEqual(5 * 3);
   });
 });
 

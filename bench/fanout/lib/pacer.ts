@@ -2,7 +2,7 @@
 // Each emitted chunk is a fresh copy whose mfhd sequence number is rewritten to a global,
 // ever-increasing value (so loops don't repeat keys); the copy is made before the receipt
 // time is taken, and the receipt is taken right before the relay's sink is called.
-import type { Chunk } from '../../../ingest/fmp4/types.js';
+import type { Chunk } from '../../../media/types.js';
 import { monoMs } from './clock.js';
 import { ReceiptLog } from './receipts.js';
 import { CHUNK_MS, type Source } from './source.js';

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Fmp4Splitter } from '../../../ingest/fmp4/splitter.js';
-import type { Chunk, InitSegment } from '../../../ingest/fmp4/types.js';
+import type { Chunk, InitSegment } from '../../../media/types.js';
 
 export const FPS = 30;
 export const CHUNK_MS = 1000 / FPS;

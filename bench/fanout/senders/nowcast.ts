@@ -6,13 +6,13 @@
 //
 // Process setting: run-one.ts pins the whole process to one core, so V8's helper threads compete
 // with the fan-out loop for it; they run at nice 19, as `relay.helperThreadsNice: 19` does in the
-// app (relay/threads.ts says why).
+// app (util/threads.ts says why).
 import v8 from 'node:v8';
 import { loadConfig } from '../../../app/config.js';
-import { createRootLogger } from '../../../app/log.js';
+import { createRootLogger } from '../../../util/log.js';
 import { Relay } from '../../../relay/relay.js';
 import { Stream } from '../../../relay/stream.js';
-import { niceHelperThreads } from '../../../relay/threads.js';
+import { niceHelperThreads } from '../../../util/threads.js';
 import { startSenderDiag } from '../lib/diag.js';
 import { num, parseArgs, str } from '../lib/control.js';
 import { runPacedSender } from '../lib/pacer.js';
@@ -27,7 +27,7 @@ if (args.diag) {
   Stream.prototype.sweep = diag.time('sweep', Stream.prototype.sweep);
 }
 const helpersNice = num(args, 'helpers-nice', 19);
-// The shipped setting (config relay.helperThreadsNice, relay/threads.ts), applied the same way.
+// The shipped setting (config relay.helperThreadsNice, util/threads.ts), applied the same way.
 if (helpersNice) niceHelperThreads(helpersNice);
 const relayOverrides = args.config ? JSON.parse(args.config) as Record<string, unknown> : {};
 const cfg = loadConfig({ relay: relayOverrides }, {});

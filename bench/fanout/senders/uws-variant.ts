@@ -8,7 +8,7 @@ import uWS from 'uWebSockets.js';
 import { num, parseArgs, str } from '../lib/control.js';
 import { runPacedSender } from '../lib/pacer.js';
 import { loadSource } from '../lib/source.js';
-import type { Chunk } from '../../../ingest/fmp4/types.js';
+import type { Chunk } from '../../../media/types.js';
 
 const args = parseArgs();
 const maxS = num(args, 'max-s', 120);

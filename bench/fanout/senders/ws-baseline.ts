@@ -5,7 +5,7 @@
 import { WebSocketServer, type WebSocket } from 'ws';
 import { loadConfig } from '../../../app/config.js';
 import { PROTOCOL_VERSION, type ServerMessage } from '../../../protocol/messages.js';
-import type { Chunk } from '../../../ingest/fmp4/types.js';
+import type { Chunk } from '../../../media/types.js';
 import { num, parseArgs, str } from '../lib/control.js';
 import { runPacedSender } from '../lib/pacer.js';
 import { loadSource } from '../lib/source.js';

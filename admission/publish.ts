@@ -3,8 +3,8 @@
 // a key or a signed publish token. And by default (security.open false) a publisher from
 // outside loopback needs credentials that verified, so a server put on a public address is not
 // an open relay for anyone's video. Keys are compared in constant time.
-import { sameSecret, verifyToken } from '../relay/auth.js';
-import { isLoopback } from '../relay/limits.js';
+import { sameSecret, verifyToken } from './auth.js';
+import { isLoopback } from './limits.js';
 
 export { sameSecret };
 

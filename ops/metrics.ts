@@ -28,7 +28,7 @@ export interface MetricsSources {
   publishers(): Iterable<PublisherLike>;
   ingest(): { ffmpegRestarts: number; ffmpegRecycles: number; rtmpRemuxRestarts: number; publishes: number; refused: number };
   relay(): { closedAtCap: number; badMessages: number; waitingViewers?: number; qoeTotals?: { accepted: number; rejected: number; implausible: number; rateLimited: number } };
-  /** Protocol errors and refusals by protocol and code (ingest/protocol-errors.ts entries()). */
+  /** Protocol errors and refusals by protocol and code (util/protocol-errors.ts entries()). */
   protocolErrors?(): Iterable<{ protocol: string; code: string; count: number }>;
 }
 
@@ -300,7 +300,11 @@ export class Metrics {
    * (its id), startup is observed once and stall totals become per-report deltas; without it only
    * latency is observed, since totals can't be told apart from one viewer to the next.
    */
-  observeQoe(stream: string, r: QoeSample, viewer?: number | string): void {
+  /**
+   * `counted`: what the report adds to the totals, as the relay's aggregator judged it
+   * (relay/qoe.ts QoeCounted); without it, the growth since this viewer's last report here.
+   */
+  observeQoe(stream: string, r: QoeSample, viewer?: number | string, counted?: { stalls: number; stallMs: number }): void {
     const label = this.#label(stream, this.#published(stream));
     const num = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
     if (num(r.latencyP50Ms)) this.#qoeLatency.observe({ stream: label, percentile: '50' }, r.latencyP50Ms / 1000);
@@ -309,8 +313,8 @@ export class Metrics {
     const key = `${stream}\u0000${viewer}`;
     const prev = this.#qoeViewers.get(key) ?? { stalls: 0, stallMs: 0, started: false };
     // Totals that went down mean the player started over: count from zero again.
-    const dStalls = r.stalls >= prev.stalls ? r.stalls - prev.stalls : r.stalls;
-    const dStallMs = r.stallMs >= prev.stallMs ? r.stallMs - prev.stallMs : r.stallMs;
+    const dStalls = counted ? counted.stalls : r.stalls >= prev.stalls ? r.stalls - prev.stalls : r.stalls;
+    const dStallMs = counted ? counted.stallMs : r.stallMs >= prev.stallMs ? r.stallMs - prev.stallMs : r.stallMs;
     if (num(dStalls) && dStalls > 0) this.#qoeStalls.inc({ stream: label }, dStalls);
     if (num(dStallMs)) this.#qoeStall.observe({ stream: label }, dStallMs / 1000);
     const started = prev.started || num(r.startupMs);

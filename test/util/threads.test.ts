@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { getPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { niceHelperThreads } from '../../relay/threads.js';
+import { niceHelperThreads } from '../../util/threads.js';
 
-const MODULE = fileURLToPath(new URL('../../relay/threads.ts', import.meta.url));
+const MODULE = fileURLToPath(new URL('../../util/threads.ts', import.meta.url));
 
 /** In a fresh Node process: renice, then report [tid, nice] of every thread and the pid. */
 function childThreads(nice: number): { pid: number; changed: number; threads: Array<[number, number]> } {

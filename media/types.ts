@@ -1,5 +1,6 @@
-// What the fMP4 splitter hands the relay: one typed object per init segment or chunk.
-import type { TrackInfo } from '../../protocol/messages.js';
+// The media vocabulary: what every remux hands the relay, one typed object per init segment or
+// chunk, and what the relay and the cluster store and forward.
+import type { TrackInfo } from '../protocol/messages.js';
 
 /** ftyp+moov, as one buffer, with what MSE needs to know about it. */
 export interface InitSegment {
@@ -29,20 +30,3 @@ export interface Chunk {
 }
 
 export type Fmp4Unit = InitSegment | Chunk;
-
-/** Error codes the splitter raises; stable, documented in docs/protocol.md. */
-export type Fmp4ErrorCode =
-  | 'FMP4_BOX_TOO_SMALL'
-  | 'FMP4_BOX_TOO_LARGE'
-  | 'FMP4_BAD_ORDER'
-  | 'FMP4_BAD_BOX'
-  | 'FMP4_INIT_TOO_LARGE';
-
-export class Fmp4Error extends Error {
-  readonly code: Fmp4ErrorCode;
-  constructor(code: Fmp4ErrorCode, message: string) {
-    super(`${code}: ${message}`);
-    this.name = 'Fmp4Error';
-    this.code = code;
-  }
-}

@@ -4,7 +4,7 @@
 // answer is cheap: collections are coalesced (ops-cache.ts), requests and connections are capped.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import uWS from 'uWebSockets.js';
-import type { Logger } from '../app/log.js';
+import type { Logger } from '../util/log.js';
 import { dashboardPage } from './dashboard.js';
 import { send, streamsReport, type OpsDeps, type HttpDeps } from './http.js';
 import { Coalesced, TokenBucket, type CoalescedOptions } from './ops-cache.js';

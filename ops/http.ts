@@ -3,24 +3,15 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import type { Logger } from '../app/log.js';
-import type { QoeReport } from './qoe.js';
-import type { TrackInfo, StreamState } from '../protocol/messages.js';
+import type { Logger } from '../util/log.js';
+import type { QoeReport } from '../relay/qoe.js';
+import type { StreamSummary } from '../protocol/api.js';
+
+export type { StreamSummary };
 import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { indexPage, watchPage } from './pages.js';
 import { Coalesced } from './ops-cache.js';
 
-export interface StreamSummary {
-  name: string;
-  state: StreamState;
-  generation: number;
-  codecs: string | null;
-  tracks: TrackInfo[];
-  viewers: number;
-  chunks: number;
-  bytes: number;
-  skips: number;
-}
 
 /** The operations side: optional, so a bare Relay (tests, benches) serves without it. */
 export interface OpsDeps {
@@ -28,7 +19,7 @@ export interface OpsDeps {
     readonly contentType: string;
     text(): Promise<string>;
     /** Every accepted QoE report (relay/qoe.ts), and a viewer leaving. */
-    observeQoe?(stream: string, r: QoeReport, viewer: number): void;
+    observeQoe?(stream: string, r: QoeReport, viewer: number, counted?: { stalls: number; stallMs: number }): void;
     forgetViewer?(stream: string, viewer: number): void;
   };
   /** Facts /api/streams (on the operations listener) adds to a stream's summary (bitrate, keyframe interval, publisher). */

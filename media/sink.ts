@@ -1,6 +1,6 @@
 // What ingest needs from the relay: somewhere to put each stream's media. Declared here, on
 // the consumer's side, so ingest never imports relay internals.
-import type { Chunk, InitSegment } from './fmp4/types.js';
+import type { Chunk, InitSegment } from './types.js';
 
 export interface MediaSink {
   /**
