@@ -68,9 +68,13 @@ export function streamsReport(list: Array<StreamSummary & { qoe?: QoeSummaryLike
   return { streams: list.map((s) => ({ ...s, ...extras?.(s.name), latency: latencyView(s.qoe) })) };
 }
 
-/** What the public /streams.json tells anyone: listed streams' name, state and viewers. */
+/**
+ * What the public /streams.json tells anyone: live, listed streams' name, state and viewers.
+ * Only live ones: a viewer may open any name and wait, and names of its choosing must not
+ * appear on the public page (nor make the list long).
+ */
 export function publicStreams(list: StreamSummary[], listed: (stream: string) => boolean): { streams: Array<Pick<StreamSummary, 'name' | 'state' | 'viewers'>> } {
-  return { streams: list.filter((s) => listed(s.name)).map(({ name, state, viewers }) => ({ name, state, viewers })) };
+  return { streams: list.filter((s) => s.state === 'live' && listed(s.name)).map(({ name, state, viewers }) => ({ name, state, viewers })) };
 }
 
 const TYPES: Record<string, string> = {

@@ -114,7 +114,10 @@ export class RtmpServer {
     const ip = socket.remoteAddress ?? '';
     socket.on('error', () => {}); // resets are normal; the close handler cleans up
     if (this.#closed) return void socket.destroy();
-    if (this.#sessions.size >= this.#o.maxConnections) return this.#refuse(socket, 'RTMP_CONN_LIMIT');
+    // At the cap, the oldest connection not yet publishing makes room: a flood of idle
+    // connections from many addresses then cannot keep a real publisher out (it needs its slot
+    // for well under a second), and admitted publishers are never evicted.
+    if (this.#sessions.size >= this.#o.maxConnections && !this.#evictOldestUnadmitted()) return this.#refuse(socket, 'RTMP_CONN_LIMIT');
     const perIp = this.#o.limitLoopback || !isLoopback(ip);
     const n = this.#perIp.get(ip) ?? 0;
     if (perIp && n >= this.#o.maxConnectionsPerIp) return this.#refuse(socket, 'RTMP_CONN_LIMIT_IP');
@@ -142,6 +145,17 @@ export class RtmpServer {
     socket.on('data', (b: Buffer) => session.data(b));
     socket.on('close', () => session.socketClosed());
     socket.on('end', () => session.socketClosed());
+  }
+
+  /** Closes the oldest connection that has not been admitted (sessions iterate in accept order). */
+  #evictOldestUnadmitted(): boolean {
+    for (const s of this.#sessions) {
+      if (!s.publishing) {
+        s.fail('RTMP_CONN_LIMIT', 'evicted: the connection limit was reached before it published');
+        return true;
+      }
+    }
+    return false;
   }
 
   #refuse(socket: Socket, code: 'RTMP_CONN_LIMIT' | 'RTMP_CONN_LIMIT_IP'): void {

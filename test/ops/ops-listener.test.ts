@@ -84,6 +84,13 @@ describe('the operations listener', () => {
     const pub = (await (await fetch(`${open.http}/streams.json`)).json()) as { streams: Array<Record<string, unknown>> };
     expect(pub.streams).toContainEqual({ name: 'lobby', state: 'live', viewers: 0 });
     expect(Object.keys(pub.streams[0]!).sort()).toEqual(['name', 'state', 'viewers']);
+    // A name a viewer waits on is not live: it is not listed (anyone could fill the page with names).
+    const waiter = new WebSocket(open.ws('made-up-name'));
+    await new Promise((r) => waiter.once('open', r));
+    await new Promise((r) => setTimeout(r, 1_100)); // past the list's 1 s cache
+    const after = (await (await fetch(`${open.http}/streams.json`)).json()) as { streams: Array<{ name: string }> };
+    expect(after.streams.map((s) => s.name)).not.toContain('made-up-name');
+    waiter.terminate();
     // security.requireViewerToken: every stream needs a token, so the public list is empty…
     const hidden = (await (await fetch(`${locked.http}/streams.json`)).json()) as { streams: unknown[] };
     expect(hidden.streams).toEqual([]);

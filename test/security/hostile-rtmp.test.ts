@@ -140,7 +140,7 @@ describe('a hostile RTMP peer', () => {
     expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
   });
 
-  it('closes connections that never finish the handshake, and caps them in total', async () => {
+  it('closes connections that never finish the handshake, caps them in total, and still lets a publisher in', async () => {
     const before = await errors('RTMP_TIMEOUT');
     const limited = await errors('RTMP_CONN_LIMIT');
     const idle = Array.from({ length: 80 }, () => {
@@ -153,6 +153,11 @@ describe('a hostile RTMP peer', () => {
     // 64 at most (rtmp.maxConnections here), whatever the address.
     expect(n.app.ingest.rtmp!.connections).toBeLessThanOrEqual(64);
     expect(await errors('RTMP_CONN_LIMIT')).toBeGreaterThanOrEqual(limited + 16);
+    // The cap is full of idle connections: a publisher evicts the oldest and gets in.
+    const late = new ReplayPublisher(port(), 'late');
+    cleanup.push(() => late.stop());
+    await late.rtmp.until(() => late.admitted, 3_000, 'a publisher past the idle connections');
+    late.stop();
     await new Promise((r) => setTimeout(r, 2_000));
     expect(n.app.ingest.rtmp!.connections).toBe(1); // the healthy publisher
     expect(await errors('RTMP_TIMEOUT')).toBeGreaterThanOrEqual(before + 60);
