@@ -1,7 +1,7 @@
 // Signed, expiring tokens scoped to one stream and one action: `publish` (RTMP/SRT) or
 // `view` (WebSocket). HMAC-SHA256 over a small JSON payload; no dependency, constant-time
 // comparison. Format: base64url(payload) "." base64url(mac).
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type TokenScope = 'publish' | 'view';
 
@@ -44,7 +44,4 @@ export function verifyToken(secret: string, token: string | undefined, stream: s
   return null;
 }
 
-/** Equal strings, in time that depends on neither: both are hashed to 32 bytes first. */
-export function sameSecret(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
+export { sameSecret } from '../util/secret.js';

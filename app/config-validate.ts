@@ -1,12 +1,11 @@
 // Validation of a merged config: every rule that spans keys or needs more than a type check.
 // Each error names the key it is about.
-import type { Config, LatencyService } from './config.js';
+import type { Config, LatencyService } from './schema.js';
+import { MUXERS } from '../ingest/config.js';
+import { ROLES } from '../cluster/config.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../util/log.js';
 import { isNice, MAX_NICE } from '../util/threads.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-export const LOG_FORMATS = ['auto', 'json', 'pretty'];
-export const MUXERS = ['nowcast', 'ffmpeg'];
-export const ROLES = ['all-in-one', 'ingest-only', 'edge-only'];
 
 const isLoopbackHost = (h: string): boolean => /^(127\.|::1$|localhost$)/.test(h);
 

@@ -5,9 +5,10 @@ import type { Logger } from '../util/log.js';
 import { Relay } from '../relay/relay.js';
 import { niceHelperThreads } from '../util/threads.js';
 import { Guard } from '../admission/guard.js';
+import { checkPublish } from '../admission/publish.js';
 import { Metrics } from '../ops/metrics.js';
 import { OpsServer } from '../ops/ops.js';
-import { publicListFilter } from '../ops/http.js';
+import { mountHttp, publicListFilter } from '../ops/http.js';
 import { Ingest } from '../ingest/ingest.js';
 import { TestSource } from '../ingest/test-source.js';
 import { NatsLink } from '../cluster/link.js';
@@ -54,19 +55,28 @@ export class Nowcast {
       }, { maxStreamLabels: cfg.metrics.maxStreamLabels, defaultMetrics: cfg.metrics.processMetrics })
       : null;
     const guard = new Guard({ ...cfg.security, ...cfg.limits });
+    const metrics = this.metrics;
     this.relay = new Relay({
       config: cfg.relay,
       log: log.child({ component: 'relay' }),
-      playerDir: PLAYER_DIR,
       service: (name) => latencyServiceFor(cfg, name),
-      ops: {
-        ...(this.metrics ? { metrics: this.metrics } : {}),
-        extras: (name) => this.#extras(name),
+      observers: {
+        ...(metrics ? {
+          observeQoe: (stream, r, viewer, counted) => metrics.observeQoe(stream, r, viewer, counted),
+          forgetViewer: (stream, viewer) => metrics.forgetViewer(stream, viewer),
+        } : {}),
         directory: () => this.edge?.directory() ?? [],
       },
-      guard,
+      admission: guard,
       tls: cfg.tls,
-      listed: publicListFilter(cfg.security),
+      // The public pages on the relay's port: /, /watch/NAME, /streams.json, /player/*, health.
+      routes: (app) => mountHttp(app, {
+        playerDir: PLAYER_DIR,
+        log: log.child({ component: 'http' }),
+        streams: () => this.relay.listing(),
+        ready: () => this.relay.ready,
+        listed: publicListFilter(cfg.security),
+      }),
     });
     this.ops = new OpsServer({
       log: log.child({ component: 'ops' }),
@@ -89,9 +99,15 @@ export class Nowcast {
       }
       if (this.metrics) registerClusterMetrics(this.metrics.registry, role, this.link, this.origin, this.edge);
     }
-    this.ingest = new Ingest(cfg, this.origin ?? this.relay, log, (p) => {
-      const r = guard.admitPublisher({ ...p, streams: this.relay.liveStreamCount, streamExists: this.relay.stream(p.stream)?.isLive(Date.now()) === true }, Date.now());
-      return r && { code: r.code, message: r.message };
+    this.ingest = new Ingest({
+      host: cfg.host, rtmp: cfg.rtmp, srt: cfg.srt, remux: cfg.remux, tls: cfg.tls,
+      limitLoopback: cfg.limits.limitLoopback, open: cfg.security.open,
+    }, this.origin ?? this.relay, log, (p) => {
+      const now = Date.now();
+      const auth = checkPublish(cfg.security, p, now);
+      if (auth) return { status: 'Unauthorized', ...auth };
+      const r = guard.admitPublisher({ ...p, streams: this.relay.liveStreamCount, streamExists: this.relay.stream(p.stream)?.isLive(now) === true }, now);
+      return r && { status: 'Rejected', code: r.code, message: r.message };
     });
   }
 

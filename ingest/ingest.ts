@@ -3,11 +3,14 @@
 // (ingest/flv, or a supervised FFmpeg reading the publish as FLV on stdin with remux.muxer
 // ffmpeg), SRT by a supervised FFmpeg listener.
 import type { Logger } from '../util/log.js';
-import type { Config } from '../app/config.js';
+import type { IngestConfig, SrtListener } from './config.js';
+import type { IngestCounters } from './counters.js';
+
+export type { IngestCounters };
 import type { SinkProvider } from '../media/sink.js';
 import { RtmpServer } from './rtmp/server.js';
 import type { RtmpPublisher, PublishRefusal } from './rtmp/session.js';
-import { checkPublish, sameSecret } from '../admission/publish.js';
+import { sameSecret } from '../util/secret.js';
 import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
 import { Remux, PublishStats, type RemuxSink } from './remux.js';
@@ -18,29 +21,19 @@ import { ProtocolErrors } from '../util/protocol-errors.js';
 /** What turns one RTMP publish into fMP4: its FLV in process, or an FFmpeg reading it on stdin. */
 type PublishRemux = Pick<Remux, 'close' | 'detach'>;
 
-/** What ingest asks before accepting a publisher, past its own rules (the relay's limits): a refusal, or null. */
-export type PublishAuthorizer = (p: { stream: string; key: string | undefined }) => { code: string; message: string } | null;
+/**
+ * What ingest asks before admitting a publisher, past its own rules (name, taken, reconnect
+ * grace): credentials and limits (app/ wires admission/publish.ts and the guard). `ip` has no port.
+ */
+export type PublishAuthorizer = (p: { stream: string; key: string | undefined; ip: string }) => Omit<PublishRefusal, 'status'> & { status?: PublishRefusal['status'] } | null;
 
-/** Monotonic counters /metrics reads at scrape time. */
-export interface IngestCounters {
-  /** FFmpeg restarted after failing (crash, kill, unusable output). */
-  ffmpegRestarts: number;
-  /** FFmpeg restarted after a clean exit (an SRT listener re-arming for the next caller). */
-  ffmpegRecycles: number;
-  /** The in-process RTMP remux started over after unusable media (FLV_*, FMP4_* errors). */
-  rtmpRemuxRestarts: number;
-  /** Publishers accepted (RTMP sessions and SRT callers). */
-  publishes: number;
-  /** RTMP publishers refused (bad name, name taken, reserved, shutting down). */
-  refused: number;
-}
 
 /**
  * Where an SRT listener binds. FFmpeg's listener cannot refuse a caller by address, so one
  * without a passphrase is kept to loopback unless security.open says anyone may publish.
  */
-export function srtHost(cfg: Pick<Config, 'host' | 'srt' | 'security'>, l: { passphrase?: string }): string {
-  if (l.passphrase || cfg.srt.passphrase || cfg.security.open) return cfg.host;
+export function srtHost(cfg: Pick<IngestConfig, 'host' | 'srt' | 'open'>, l: Pick<SrtListener, 'passphrase'>): string {
+  if (l.passphrase || cfg.srt.passphrase || cfg.open) return cfg.host;
   return cfg.host.includes(':') ? '::1' : '127.0.0.1';
 }
 
@@ -48,7 +41,7 @@ export class Ingest {
   readonly counters: IngestCounters = { ffmpegRestarts: 0, ffmpegRecycles: 0, rtmpRemuxRestarts: 0, publishes: 0, refused: 0 };
   /** Protocol errors and refusals by protocol and code (nowcast_protocol_errors_total); shared with the relay. */
   readonly errors: ProtocolErrors;
-  #cfg: Config;
+  #cfg: IngestConfig;
   #sinks: SinkProvider;
   #log: Logger;
   /** The parent logger: rtmp, srt and remux are components of their own, not children of ingest. */
@@ -67,7 +60,7 @@ export class Ingest {
   /** Decides on a publisher's key or token; returns why it is refused, or null. */
   #authorize: PublishAuthorizer;
 
-  constructor(cfg: Config, sinks: SinkProvider, log: Logger, authorize: PublishAuthorizer = () => null, errors = new ProtocolErrors()) {
+  constructor(cfg: IngestConfig, sinks: SinkProvider, log: Logger, authorize: PublishAuthorizer = () => null, errors = new ProtocolErrors()) {
     this.#cfg = cfg;
     this.errors = errors;
     this.#authorize = authorize;
@@ -79,11 +72,11 @@ export class Ingest {
   /** Opens the RTMP port and the SRT listeners. Resolves with the RTMP port bound. */
   async start(): Promise<number> {
     const { rtmp } = this.#cfg;
-    if (this.#cfg.security.open) this.#log.warn('security.open is set: anyone who can reach the RTMP and SRT ports may publish any name without a key');
+    if (this.#cfg.open) this.#log.warn('security.open is set: anyone who can reach the RTMP and SRT ports may publish any name without a key');
     if (rtmp.port) {
       const { tls } = this.#cfg;
       const rtmps = rtmp.tlsPort && tls.cert ? { port: rtmp.tlsPort, cert: tls.cert, key: tls.key } : undefined;
-      this.#rtmp = new RtmpServer({ ...rtmp, host: this.#cfg.host, tls: rtmps, limitLoopback: this.#cfg.limits.limitLoopback }, {
+      this.#rtmp = new RtmpServer({ ...rtmp, host: this.#cfg.host, tls: rtmps, limitLoopback: this.#cfg.limitLoopback }, {
         publish: (p) => this.#onPublish(p),
         unpublish: (p) => this.#onUnpublish(p),
       }, this.errors, this.#root.child({ component: 'rtmp' }));
@@ -171,11 +164,8 @@ export class Ingest {
     if (g && g.until > now && !(g.key === undefined ? p.key === undefined : p.key !== undefined && sameSecret(p.key, g.key))) {
       return { status: 'BadName', code: 'STREAM_RECONNECTING', message: `stream ${p.name} is held for its publisher's reconnect` };
     }
-    const ip = p.ip.replace(/:\d+$/, '');
-    const auth = checkPublish({ ...this.#cfg.security }, { stream: p.name, key: p.key, ip }, now);
-    if (auth) return { status: 'Unauthorized', ...auth };
-    const limit = this.#authorize({ stream: p.name, key: p.key });
-    return limit && { status: 'Rejected', ...limit };
+    const r = this.#authorize({ stream: p.name, key: p.key, ip: p.ip.replace(/:\d+$/, '') });
+    return r && { status: r.status ?? 'Rejected', code: r.code, message: r.message };
   }
 
   #onUnpublish(p: RtmpPublisher): void {

@@ -2,11 +2,11 @@
 // maps to one stream name. The listener is FFmpeg itself, supervised like any remux: when the
 // caller leaves FFmpeg exits and a fresh listener takes its place.
 import type { Logger } from '../util/log.js';
-import type { Config, SrtListener } from '../app/config.js';
+import type { RemuxConfig, SrtConfig, SrtListener } from './config.js';
 import type { MediaSink } from '../media/sink.js';
 import { remuxArgs } from './ffmpeg-args.js';
 import { Remux, PublishStats } from './remux.js';
-import type { IngestCounters } from './ingest.js';
+import type { IngestCounters } from './counters.js';
 
 export class SrtIngest {
   readonly listener: SrtListener;
@@ -15,7 +15,7 @@ export class SrtIngest {
   /** The current caller's session; the listener can't tell when a caller connected, so no `since`. */
   stats: PublishStats;
 
-  constructor(listener: SrtListener, host: string, cfg: Config, sink: MediaSink, log: Logger,
+  constructor(listener: SrtListener, host: string, cfg: { srt: SrtConfig; remux: RemuxConfig }, sink: MediaSink, log: Logger,
     counters?: IngestCounters) {
     this.listener = listener;
     this.stats = new PublishStats(listener.stream, 'srt', null);

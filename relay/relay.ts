@@ -1,31 +1,53 @@
-// The relay: a uWebSockets.js app that serves pages and fans chunks out to viewers at
-// /live/NAME. It owns the streams; ingest feeds them through the MediaSink interface.
+// The relay: a uWebSockets.js app that fans chunks out to viewers at /live/NAME. It owns the
+// streams; ingest (or a cluster edge) feeds them through the MediaSink interface (media/sink.ts).
+// Admission and operations hang off it through the narrow interfaces below; app/ wires them.
 import uWS from 'uWebSockets.js';
 import { LogLimiter, type Logger } from '../util/log.js';
-import { defaults, type Config } from '../app/config.js';
 import type { MediaSink, SinkProvider } from '../media/sink.js';
 import { Stream, type Viewer, type ViewerData } from './stream.js';
 import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from '../protocol/messages.js';
-import { mountHttp, type OpsDeps } from '../ops/http.js';
 import type { StreamSummary } from '../protocol/api.js';
-import { newQoeTotals, type QoeSummary, type QoeTotals } from './qoe.js';
-import type { Guard } from '../admission/guard.js';
+import { newQoeTotals, type QoeCounted, type QoeReport, type QoeSummary, type QoeTotals } from './qoe.js';
+import type { RelayConfig } from './config.js';
+
+export type { RelayConfig };
+
+/** What the relay asks before and after a viewer's upgrade (admission/guard.ts implements it). */
+export interface ViewerAdmission {
+  /** Viewers holding a waiting slot now. */
+  readonly waitingViewers: number;
+  /** How long a viewer may wait for a name that does not go live. */
+  readonly maxWaitMs: number;
+  /** The address per-address limits count: the TCP peer, or the client a trusted proxy names. */
+  clientIp(peer: string, forwardedFor: string, forwarded: string): string;
+  admitViewer(v: { ip: string; stream: string; origin: string; token: string | undefined; live: boolean }, nowMs: number): { status: string; code: string; message: string } | null;
+  releaseViewer(ip: string, stream: string): void;
+  releaseWaiting(ip: string): void;
+}
+
+/** What the relay tells operations about viewers' QoE and asks of a cluster edge. */
+export interface RelayObservers {
+  /** Every accepted QoE report (relay/qoe.ts) and what it adds to the totals. */
+  observeQoe?(stream: string, r: QoeReport, viewer: number, counted: QoeCounted): void;
+  /** A viewer left: its QoE memory can go. */
+  forgetViewer?(stream: string, viewer: number): void;
+  /** Streams that exist elsewhere (an edge's view of the cluster), listed after the local ones. */
+  directory?: () => StreamSummary[];
+}
 
 export interface RelayOptions {
-  config: Config['relay'];
+  config: RelayConfig;
   log: Logger;
-  /** Directory with the built player (nowcast-player.js, watch.js). */
-  playerDir: string;
-  /** The latency service announced to a stream's players (hello.service); default: latency.default. */
-  service?: (stream: string) => ServiceDescription;
-  /** Metrics (QoE), an edge's directory: optional, so a bare relay serves without them. */
-  ops?: OpsDeps;
-  /** Whether the public `/` and /streams.json may list a stream (http.ts publicListFilter); default all. */
-  listed?: (stream: string) => boolean;
+  /** The latency service announced to a stream's players (hello.service). */
+  service: (stream: string) => ServiceDescription;
+  /** Metrics and a cluster edge's directory: optional, so a bare relay serves without them. */
+  observers?: RelayObservers;
   /** Admission (tokens, Origin, limits); none admits everyone. */
-  guard?: Guard;
+  admission?: ViewerAdmission;
   /** PEM files: serve HTTPS/WSS. */
   tls?: { cert: string; key: string };
+  /** Mounts the plain HTTP routes (pages, health) on the relay's app, after /live/NAME. */
+  routes?: (app: uWS.TemplatedApp) => void;
 }
 
 /** A stream's viewer count changed (an edge subscribes on the first and leaves after the last). */
@@ -33,7 +55,7 @@ export type ViewersListener = (stream: string, viewers: number) => void;
 
 export class Relay implements SinkProvider {
   readonly app: uWS.TemplatedApp;
-  #cfg: Config['relay'];
+  #cfg: RelayConfig;
   #service: (stream: string) => ServiceDescription;
   #log: Logger;
   #streams = new Map<string, Stream>();
@@ -51,9 +73,9 @@ export class Relay implements SinkProvider {
   /** Viewers closed because their send buffer reached relay.maxBackpressureBytes. */
   closedAtCap = 0;
   #capped = new WeakSet<ViewerData>();
-  #ops: OpsDeps;
+  #ops: RelayObservers;
   /** Admission (tokens, Origin, limits); null admits everyone. */
-  #guard: Guard | null;
+  #guard: ViewerAdmission | null;
   #viewerListeners = new Set<ViewersListener>();
   /** Lines any client can trigger at will (refusals, bad messages): a budget per address. */
   #viewerLogLimiter: LogLimiter | null = null;
@@ -62,24 +84,16 @@ export class Relay implements SinkProvider {
   }
 
   constructor(o: RelayOptions) {
-    const { config: cfg, log, playerDir } = o;
-    this.#cfg = cfg;
-    this.#service = o.service ?? (() => defaults.latency.default);
-    this.#log = log;
-    this.#guard = o.guard ?? null;
-    const ops = o.ops ?? {};
-    this.#ops = ops;
+    this.#cfg = o.config;
+    this.#service = o.service;
+    this.#log = o.log;
+    this.#guard = o.admission ?? null;
+    this.#ops = o.observers ?? {};
     this.app = o.tls?.cert
       ? uWS.SSLApp({ cert_file_name: o.tls.cert, key_file_name: o.tls.key })
       : uWS.App();
     this.#mountWebSocket();
-    mountHttp(this.app, {
-      playerDir,
-      log,
-      streams: () => this.listing(),
-      ready: () => this.ready,
-      ...(o.listed ? { listed: o.listed } : {}),
-    });
+    o.routes?.(this.app);
   }
 
   /** Listening and not draining: what /readyz answers on both listeners. */
@@ -182,9 +196,9 @@ export class Relay implements SinkProvider {
     let s = this.#streams.get(name);
     if (!s) {
       const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
-      const m = this.#ops.metrics;
+      const m = this.#ops;
       s = new Stream(name, limits, this.#service(name), this.#log.child({ stream: name }),
-        m?.observeQoe ? (stream, r, viewer, counted) => m.observeQoe!(stream, r, viewer, counted) : undefined, this.qoeTotals);
+        m.observeQoe ? (stream, r, viewer, counted) => m.observeQoe!(stream, r, viewer, counted) : undefined, this.qoeTotals);
       this.#streams.set(name, s);
     }
     return s;
@@ -273,7 +287,7 @@ export class Relay implements SinkProvider {
         s.removeViewer(ws);
         this.#viewersChanged(s);
         s.qoe.remove(d.id);
-        this.#ops.metrics?.forgetViewer?.(d.stream, d.id);
+        this.#ops.forgetViewer?.(d.stream, d.id);
         this.#maybeForget(s);
       },
     });

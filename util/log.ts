@@ -10,7 +10,17 @@ import pretty from 'pino-pretty';
 
 export type { Logger };
 
-export type LogFormat = 'auto' | 'json' | 'pretty';
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+export interface LogConfig {
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  level: LogLevel;
+  /** json (one JSON object a line), pretty (pino-pretty), or auto: pretty only when stdout is a TTY. */
+  format: LogFormat;
+}
 
 /** Longest string field kept whole (chars); longer ones are cut and their length noted. */
 export const MAX_FIELD_CHARS = 256;

@@ -46,7 +46,7 @@ async function openWatch(page: Page, url: string): Promise<number> {
 
 /** One row: fragmentUs 0 is the in-process remux (one chunk per frame and its audio). */
 async function measure(fragmentUs: number): Promise<Row> {
-  const remux = fragmentUs ? { muxer: 'ffmpeg', fragmentUs } : { muxer: 'nowcast' };
+  const remux = fragmentUs ? { muxer: 'ffmpeg' as const, fragmentUs } : { muxer: 'nowcast' as const };
   const n = await startNowcast({ remux, srt: { listeners: [] } });
   const pub = new Publisher({ url: n.rtmp('glass'), width: 640, height: 360, clockStrip: true, durationS: seconds + 60 });
   const browser = await launchChromium();

@@ -5,6 +5,7 @@
 //      the audio covering it is in too (MSE plays up to the earlier of the two ends), so both
 //      the frame's arrival and "frame and its audio" are reported.
 // Usage: npm run bench:ingest [-- --seconds 20 --muxers nowcast,ffmpeg --no-write]
+import { MUXERS, type Muxer } from '../../ingest/config.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,7 +23,10 @@ const { values } = parseArgs({ options: {
   'no-write': { type: 'boolean', default: false },
 } });
 const seconds = Number(values.seconds);
-const muxers = values.muxers!.split(',');
+const muxers = values.muxers!.split(',').map((m) => {
+  if (!(MUXERS as readonly string[]).includes(m)) throw new Error(`--muxers: ${m} is not one of ${MUXERS.join(', ')}`);
+  return m as Muxer;
+});
 const SOURCE = { width: 640, height: 360, fps: 30, clockStrip: true } as const;
 /** Frames before this are not counted (the join's GOP and the encoder's start). */
 const SKIP = 60;
@@ -139,7 +143,7 @@ function cpuOf(pid: number): number {
 }
 
 /** 2: RTMP publish → relay → a WebSocket viewer, with the given remux.muxer. */
-async function throughRelay(muxer: string): Promise<Row> {
+async function throughRelay(muxer: Muxer): Promise<Row> {
   const n = await startNowcast({ srt: { listeners: [] }, remux: { muxer } });
   const viewer = new Viewer(n.ws('stages'));
   await viewer.opened;

@@ -5,6 +5,7 @@
 // Needs root (network namespace). Run under the shared lock:
 //   flock /tmp/nowcast-heavy.lock npm run bench:latency [-- --seconds 24 --policies nowcast,none --scenarios clean,backlog]
 // Network model and definitions: bench/latency/README.md.
+import type { Muxer } from '../../ingest/config.js';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -335,7 +336,7 @@ if (!isRtPriority(serverRt)) throw new Error(`--server-rt: an integer from 0 (of
 // Before anything starts: the FFmpegs spawned later inherit the main thread's policy.
 if (serverRt) serverRealtime(serverRt);
 net.create(CHROMIUM_PATH, viewerNice, serverRt > 0);
-nowcast = await startNowcast({ srt: { listeners: [] }, remux: { muxer: values.muxer }, latency: { default: service, streams: [] } });
+nowcast = await startNowcast({ srt: { listeners: [] }, remux: { muxer: values.muxer as Muxer }, latency: { default: service, streams: [] } });
 const ports: number[] = [];
 for (let i = 0; i < tabsN; i++) {
   const p = new ImpairedProxy({ host: '127.0.0.1', port: nowcast.app.httpPort });

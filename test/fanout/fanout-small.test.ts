@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { loadConfig } from '../../app/config.js';
+import { defaults, loadConfig } from '../../app/config.js';
 import { createRootLogger } from '../../util/log.js';
 import { Relay } from '../../relay/relay.js';
 import { analyze, readArrivals, type Analysis } from '../../bench/fanout/lib/analyze.js';
@@ -48,7 +48,7 @@ function fatSource(): Source {
 }
 
 beforeAll(async () => {
-  relay = new Relay({ config: loadConfig({}, {}).relay, log: createRootLogger('silent'), playerDir: join(dir, 'no-player') });
+  relay = new Relay({ config: loadConfig({}, {}).relay, log: createRootLogger('silent'), service: () => defaults.latency.default });
   await relay.listen('127.0.0.1', 0);
 });
 

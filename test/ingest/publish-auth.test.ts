@@ -40,7 +40,7 @@ describe('where an SRT listener binds', () => {
   const cfg = (o: { host?: string; passphrase?: string; open?: boolean }) => ({
     host: o.host ?? '0.0.0.0',
     srt: { ...defaults.srt, passphrase: o.passphrase ?? '' },
-    security: { ...defaults.security, open: o.open ?? false },
+    open: o.open ?? false,
   });
   it.each([
     ['loopback only without a passphrase', cfg({}), {}, '127.0.0.1'],

@@ -11,7 +11,7 @@ import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
 import { Relay } from '../../relay/relay.js';
 import { Guard } from '../../admission/guard.js';
-import { loadConfig } from '../../app/config.js';
+import { defaults, loadConfig } from '../../app/config.js';
 import type { Chunk, InitSegment } from '../../media/types.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -198,7 +198,7 @@ afterAll(() => relay?.close());
 
 describe('a sequence-header storm', () => {
   it('gives each of 10 viewers one init segment for 30 header changes in a burst, and the media goes on', async () => {
-    relay = new Relay({ config: loadConfig({}, {}).relay, log: pino({ level: 'silent' }), playerDir: '/nonexistent' });
+    relay = new Relay({ config: loadConfig({}, {}).relay, log: pino({ level: 'silent' }), service: () => defaults.latency.default });
     const port = await relay.listen('127.0.0.1', 0);
     const sink = relay.sink('storm');
     sink.init(fakeInit('A'));
@@ -229,7 +229,7 @@ describe('viewer refusals in the log', () => {
     const out = new Writable({ write(c: Buffer, _e, cb) { for (const l of c.toString().split('\n')) if (l) lines.push(JSON.parse(l) as { msg: string }); cb(); } });
     const cfg = loadConfig({}, {});
     const guard = new Guard({ ...cfg.security, ...cfg.limits, allowedOrigins: ['https://shop.example'] });
-    relay = new Relay({ config: cfg.relay, log: pino({ level: 'info' }, out), playerDir: '/nonexistent', guard });
+    relay = new Relay({ config: cfg.relay, log: pino({ level: 'info' }, out), service: () => cfg.latency.default, admission: guard });
     const port = await relay.listen('127.0.0.1', 0);
     for (let i = 0; i < 40; i++) {
       expect((await connect(`ws://127.0.0.1:${port}/live/x`, { Origin: 'https://evil.example' })).status).toBe(403);

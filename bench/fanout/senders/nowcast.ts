@@ -31,7 +31,7 @@ const helpersNice = num(args, 'helpers-nice', 19);
 if (helpersNice) niceHelperThreads(helpersNice);
 const relayOverrides = args.config ? JSON.parse(args.config) as Record<string, unknown> : {};
 const cfg = loadConfig({ relay: relayOverrides }, {});
-const relay = new Relay({ config: cfg.relay, log: createRootLogger('silent'), playerDir: '/nonexistent-player-dir' });
+const relay = new Relay({ config: cfg.relay, log: createRootLogger('silent'), service: () => cfg.latency.default });
 const port = await relay.listen('127.0.0.1', num(args, 'port'));
 const sink = relay.sink('bench');
 sink.init(src.init);

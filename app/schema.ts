@@ -1,0 +1,139 @@
+// Every configuration key, in one place: the Config type (each component owns its slice and
+// documents its keys there) and the one commented defaults object. app/config.ts loads and
+// merges; app/config-validate.ts checks what spans keys; docs/configuration.md is generated
+// from both (npm run docs:config, checked by test/app/configuration-doc.test.ts).
+import type { ServiceDescription } from '../protocol/messages.js';
+import type { RtmpConfig, SrtConfig, RemuxConfig } from '../ingest/config.js';
+import type { RelayConfig } from '../relay/config.js';
+import type { OpsConfig, MetricsConfig } from '../ops/config.js';
+import type { SecurityConfig, LimitsConfig } from '../admission/config.js';
+import type { ClusterConfig } from '../cluster/config.js';
+import type { LogConfig } from '../util/log.js';
+
+export type { RtmpConfig, SrtConfig, RemuxConfig, RelayConfig, OpsConfig, MetricsConfig, SecurityConfig, LimitsConfig, ClusterConfig, LogConfig };
+export type { SrtListener } from '../ingest/config.js';
+
+/** What players of a stream are told to hold: the protocol's ServiceDescription. */
+export type LatencyService = ServiceDescription;
+
+export interface Config {
+  /** Address every listener binds to. */
+  host: string;
+  http: {
+    /** HTTP + WebSocket port (pages, /live/NAME). */
+    port: number;
+  };
+  rtmp: RtmpConfig;
+  ops: OpsConfig;
+  srt: SrtConfig;
+  remux: RemuxConfig;
+  relay: RelayConfig;
+  latency: {
+    /** Announced to every player in `hello`; the page or player options may override it. */
+    default: LatencyService;
+    /** Per-stream overrides, e.g. [{"stream":"auction","targetMs":300,"pinned":true}]. */
+    streams: Array<Partial<LatencyService> & { stream: string }>;
+  };
+  demo: {
+    /** Publish a synthetic test source as stream `demo` over RTMP. */
+    enabled: boolean;
+    stream: string;
+    width: number;
+    height: number;
+    fps: number;
+  };
+  log: LogConfig;
+  metrics: MetricsConfig;
+  security: SecurityConfig;
+  limits: LimitsConfig;
+  tls: {
+    /** PEM certificate and key files: HTTPS/WSS on http.port, and RTMPS on rtmp.tlsPort. */
+    cert: string;
+    key: string;
+  };
+  cluster: ClusterConfig;
+  shutdown: {
+    /** On SIGTERM (app/main.ts): /readyz turns 503 and new viewers are refused; connected viewers
+     *  keep playing until none is left or this many ms have passed, then everything stops. */
+    drainMs: number;
+  };
+}
+
+export const defaults: Config = {
+  host: '0.0.0.0',
+  http: { port: 8080 },
+  rtmp: {
+    port: 1935,
+    app: 'live',
+    tlsPort: 0,
+    // OBS and FFmpeg are through handshake, connect and publish in well under 100 ms on a LAN.
+    handshakeTimeoutMs: 5_000,
+    idleTimeoutMs: 10_000,
+    maxConnections: 256,
+    maxConnectionsPerIp: 8,
+    // The handshake is 3 KiB and OBS's connect command 0.3 KiB: 64 KiB leaves room for long keys.
+    preAdmitBytes: 64 * 1024,
+    maxChunkSize: 64 * 1024,
+    maxCommandBytes: 8 * 1024,
+    // A 4K keyframe at 20 Mbit/s is about 1 MiB.
+    maxMessageBytes: 2 * 1024 * 1024,
+    reconnectGraceMs: 30_000,
+    maxHeaderChangesPer10s: 10,
+  },
+  // Operations stay on loopback unless moved: they list every stream, token-protected ones too.
+  ops: { host: '127.0.0.1', port: 9997, token: '' },
+  srt: { listeners: [{ port: 9000, stream: 'srt' }], latencyMs: 120, analyzeDurationUs: 500_000, probeSizeBytes: 512 * 1024, passphrase: '' },
+  remux: {
+    ffmpegPath: 'ffmpeg',
+    fragmentUs: 30_000,
+    analyzeDurationUs: 100_000,
+    probeSizeBytes: 32_768,
+    restartDelayMs: 250,
+    maxRestartDelayMs: 5_000,
+    // Must fit a viewer's send cap (relay.maxBackpressureBytes - relay.slowViewerBytes), config-validate.ts.
+    maxBoxBytes: 2 * 1024 * 1024,
+    maxInitBytes: 1024 * 1024,
+    muxer: 'nowcast',
+    chunkWaitMs: 25,
+  },
+  relay: {
+    maxBackpressureBytes: 4 * 1024 * 1024,
+    slowViewerBytes: 512 * 1024,
+    resumeBytes: 64 * 1024,
+    maxGopCacheBytes: 2 * 1024 * 1024,
+    sweepIntervalMs: 50,
+    maxViewerMessageBytes: 16 * 1024,
+    idleTimeoutS: 60,
+    // Off: by default the relay is not confined to one CPU, and then the helpers have another.
+    helperThreadsNice: 0,
+  },
+  latency: {
+    // 130 ms of wall-clock latency at the player (≈ 200 ms glass-to-glass, 0 stalls, bench:glass);
+    // 100 ms stalled within seconds. 1.25× drains a 2 s backlog in < 9 s; 1.15× took ~13 s.
+    // maxMs: a 2 s outage puts the player at about 2.15 s; at 2000 it jumped, at 3000 the rate
+    // drains it in 8.0–8.4 s at ≤ 1.24× (bench:latency).
+    default: { targetMs: 130, minMs: 100, maxMs: 3000, minRate: 0.95, maxRate: 1.25, pinned: false },
+    streams: [],
+  },
+  demo: { enabled: false, stream: 'demo', width: 640, height: 360, fps: 30 },
+  log: { level: 'info', format: 'auto' },
+  // 100 stream labels × ~15 per-stream series stays well inside what one Prometheus scrape likes.
+  metrics: { enabled: true, maxStreamLabels: 100, processMetrics: true },
+  // Open by default, like `npm start` promises; docs/security.md says what to turn on.
+  security: { secret: '', publishKeys: [], requirePublishAuth: false, requireViewerToken: false, allowedOrigins: [], open: false, trustedProxies: [] },
+  // Generous: thousands of viewers from 127.0.0.1 in the benchmarks must pass.
+  limits: {
+    maxStreams: 1_000,
+    maxViewersPerStream: 100_000,
+    maxViewersPerIp: 200,
+    upgradesPerSecondPerIp: 50,
+    limitLoopback: false,
+    maxWaitingViewers: 2_000,
+    maxWaitingViewersPerIp: 50,
+    maxWaitMs: 300_000,
+  },
+  tls: { cert: '', key: '' },
+  cluster: { role: 'all-in-one', natsServers: ['nats://127.0.0.1:4222'], prefix: 'nowcast', lingerMs: 5_000, snapshotTimeoutMs: 1_000, retryMs: 250 },
+  // Under Kubernetes' default 30 s grace period, with time left for the load balancer to notice /readyz.
+  shutdown: { drainMs: 10_000 },
+};

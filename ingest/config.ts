@@ -1,0 +1,106 @@
+// Ingest's slices of the configuration (app/config.ts composes them; docs/configuration.md lists them).
+
+/** Who writes an RTMP publish's fMP4 (remux.muxer). */
+export const MUXERS = ['nowcast', 'ffmpeg'] as const;
+export type Muxer = (typeof MUXERS)[number];
+
+export interface SrtListener {
+  /** UDP port FFmpeg's libsrt listens on. */
+  port: number;
+  /** Stream name the publisher on this port becomes. */
+  stream: string;
+  /** SRT passphrase (10–79 chars) callers must know; overrides srt.passphrase for this port. */
+  passphrase?: string;
+}
+
+export interface RtmpConfig {
+  /** RTMP ingest port; 0 disables RTMP. */
+  port: number;
+  /** RTMP application name publishers use: rtmp://HOST/APP with stream key NAME. */
+  app: string;
+  /** RTMPS port, served when tls.cert and tls.key are set; 0 disables it. */
+  tlsPort: number;
+  /** Handshake, connect and publish must be done within this many ms of the TCP accept, or the
+   *  connection is closed (ingest/rtmp/server.ts). */
+  handshakeTimeoutMs: number;
+  /** An admitted publisher that sends nothing for this long is closed. */
+  idleTimeoutMs: number;
+  /** RTMP connections at once, over all addresses (RTMPS included). */
+  maxConnections: number;
+  /** RTMP connections at once from one address (loopback exempt unless limits.limitLoopback). */
+  maxConnectionsPerIp: number;
+  /** Memory a connection may hold before its publish is admitted: handshake and command bytes. */
+  preAdmitBytes: number;
+  /** Largest chunk size a peer may set (Set Chunk Size); OBS and FFmpeg use 4096. */
+  maxChunkSize: number;
+  /** Largest command or data message (AMF0), before and after admission. */
+  maxCommandBytes: number;
+  /** Largest media message (one FLV tag) from an admitted publisher; at most remux.maxBoxBytes. */
+  maxMessageBytes: number;
+  /** After a publisher leaves, its name is held this long for a publisher with the same
+   *  credentials (a reconnect resumes the stream); others are refused. 0 frees it at once. */
+  reconnectGraceMs: number;
+  /** Sequence-header changes (new init segments) allowed per publisher in 10 s; past it the
+   *  publisher is closed (RTMP_HEADER_STORM). Identical headers are ignored and not counted. */
+  maxHeaderChangesPer10s: number;
+}
+
+export interface SrtConfig {
+  /** One FFmpeg libsrt listener per entry: FFmpeg accepts one publisher per port. */
+  listeners: SrtListener[];
+  /** SRT receive latency in ms (libsrt `latency`), the jitter buffer SRT adds. */
+  latencyMs: number;
+  /** MPEG-TS packs AAC into PES packets of ~0.25 s, so probing needs longer than for RTMP. */
+  analyzeDurationUs: number;
+  probeSizeBytes: number;
+  /** Passphrase (10–79 chars) every SRT listener requires; '' accepts any caller. Also encrypts. */
+  passphrase: string;
+}
+
+export interface RemuxConfig {
+  /** FFmpeg binary. */
+  ffmpegPath: string;
+  /** FFmpeg's fragment duration in µs (SRT, muxer 'ffmpeg'): just under one frame interval at 30 fps,
+   *  so each chunk is one video frame with its audio. 33333 put two frames in 28% of chunks (RTMP
+   *  timestamps are whole ms). */
+  fragmentUs: number;
+  /** FFmpeg pull's probe bound in µs (muxer 'ffmpeg'), so the first chunk leaves FFmpeg fast (unbounded takes seconds). */
+  analyzeDurationUs: number;
+  /** Probe bound in bytes. */
+  probeSizeBytes: number;
+  /** First restart delay after FFmpeg dies unexpectedly or the in-process remux meets unusable media; doubles up to maxRestartDelayMs. */
+  restartDelayMs: number;
+  maxRestartDelayMs: number;
+  /** Upper bound on any box from FFmpeg and on a whole chunk (prefix boxes + moof + mdat). */
+  maxBoxBytes: number;
+  /** Upper bound on the init segment (ftyp+moov). */
+  maxInitBytes: number;
+  /**
+   * Who writes the fMP4 of RTMP publishers: 'nowcast' (ingest/flv, in process, from the RTMP
+   * server's FLV tags: each frame's chunk as soon as its audio is in) or 'ffmpeg' (FFmpeg reading
+   * the publish as FLV on stdin; its mp4 muxer holds every frame one frame interval for the
+   * packet after it, bench:ingest). SRT always uses FFmpeg.
+   */
+  muxer: Muxer;
+  /**
+   * Muxer 'nowcast': the longest a frame waits for the audio that covers it, so a frame and its
+   * audio leave as one chunk (about one chunk per frame) instead of one chunk per packet. 0 writes
+   * every packet as it arrives.
+   */
+  chunkWaitMs: number;
+}
+
+/** What Ingest takes: its slices, and the few outside keys it acts on. */
+export interface IngestConfig {
+  /** Address the RTMP and SRT listeners bind to. */
+  host: string;
+  rtmp: RtmpConfig;
+  srt: SrtConfig;
+  remux: RemuxConfig;
+  /** PEM files for RTMPS (tls.*). */
+  tls: { cert: string; key: string };
+  /** limits.limitLoopback: the per-address RTMP cap applies to loopback too. */
+  limitLoopback: boolean;
+  /** security.open: SRT listeners without a passphrase may bind beyond loopback. */
+  open: boolean;
+}

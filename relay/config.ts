@@ -1,0 +1,24 @@
+// The relay's slice of the configuration (app/config.ts composes it; docs/configuration.md lists it).
+
+export interface RelayConfig {
+  /** uWS hard cap per socket; past it uWS would drop silently, so we close instead. */
+  maxBackpressureBytes: number;
+  /** A viewer whose send buffer exceeds this skips to the next keyframe. */
+  slowViewerBytes: number;
+  /** A skipping viewer resumes (at a keyframe) once its buffer drains below this. */
+  resumeBytes: number;
+  /** Cap on the cached chunks since the last keyframe (what a new viewer starts from). */
+  maxGopCacheBytes: number;
+  /** How often the slow-viewer sweep runs, in ms. */
+  sweepIntervalMs: number;
+  /** Largest message a viewer may send. */
+  maxViewerMessageBytes: number;
+  /** Close viewers idle this long (uWS idleTimeout, seconds; pings keep players alive). */
+  idleTimeoutS: number;
+  /**
+   * Nice value (0–19) for the process's threads other than the event loop (V8's GC and
+   * compiler workers, libuv's pool): 19 keeps them from preempting fan-out on a relay
+   * confined to one CPU (util/threads.ts). 0 leaves them alone.
+   */
+  helperThreadsNice: number;
+}
