@@ -13,7 +13,8 @@ import type { RtmpPublisher, PublishRefusal } from './rtmp/session.js';
 import { sameSecret } from '../util/secret.js';
 import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
-import { Remux, PublishStats, type RemuxSink } from './remux.js';
+import { Remux } from './remux.js';
+import { PublishStats, observed } from './publish-stats.js';
 import { FlvTap } from './flv/tap.js';
 import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { ProtocolErrors } from '../util/protocol-errors.js';
@@ -127,19 +128,10 @@ export class Ingest {
     const log = this.#root.child({ component: 'remux', stream: p.name });
     const sink = this.#sinks.sink(p.name);
     const stats = new PublishStats(p.name, 'rtmp', Date.now());
-    const remuxSink: RemuxSink = {
-      unit: (u) => {
-        stats.unit(u);
-        if (u.kind === 'init') sink.init(u);
-        else sink.chunk(u);
-      },
-      failure: (code, message) => sink.failure(code, message),
-      exit: () => {},
-      restart: (clean) => { if (clean) this.counters.ffmpegRecycles++; else this.counters.ffmpegRestarts++; },
-    };
+    const out = observed(stats, sink);
     let remux: PublishRemux;
     if (this.#cfg.remux.muxer === 'nowcast') {
-      remux = new FlvTap(p.subscribe, this.#cfg.remux, { ...remuxSink, restart: () => { this.counters.rtmpRemuxRestarts++; } }, log);
+      remux = new FlvTap(p.subscribe, this.#cfg.remux, out, log, { restart: () => { this.counters.rtmpRemuxRestarts++; } });
     } else {
       const args = remuxArgs({
         input: { kind: 'flv-pipe' },
@@ -147,7 +139,9 @@ export class Ingest {
         analyzeDurationUs: this.#cfg.remux.analyzeDurationUs,
         probeSizeBytes: this.#cfg.remux.probeSizeBytes,
       });
-      remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure', stdin: p.subscribe, stream: p.name }, remuxSink, log);
+      remux = new Remux({ ...this.#cfg.remux, args, restart: 'on-failure', stdin: p.subscribe, stream: p.name }, out, log, {
+        restart: (clean) => { if (clean) this.counters.ffmpegRecycles++; else this.counters.ffmpegRestarts++; },
+      });
     }
     this.#publishers.set(p.name, { p, remux, stats });
     this.#log.info({ stream: p.name, ip: p.ip }, 'rtmp publisher connected');

@@ -5,45 +5,19 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import { Fmp4Splitter } from './fmp4/splitter.js';
-import { type Fmp4Unit } from '../media/types.js';
+import { deliver, type MediaOut } from '../media/sink.js';
+import type { Fmp4Unit } from '../media/types.js';
 import { Fmp4Error } from './fmp4/errors.js';
 import { restartDelay } from './backoff.js';
 
-export interface RemuxSink {
-  unit(u: Fmp4Unit): void;
-  /** The output could not be used (bad fMP4) or FFmpeg failed; the stream should tell its viewers. */
-  failure(code: string, message: string): void;
+/** What a remux reports besides its media. */
+export interface RemuxEvents {
   /** FFmpeg exited. `clean` when it ended its input normally (exit 0). */
-  exit(clean: boolean): void;
+  exit?(clean: boolean): void;
   /** A new FFmpeg is scheduled after an exit: `clean` when it ended normally (an SRT listener re-arming). */
   restart?(clean: boolean): void;
 }
 
-/**
- * What /metrics reads about one publisher session at scrape time. Updated per unit with two
- * comparisons and no allocation, so the hot path stays as it was.
- */
-export class PublishStats {
-  /** When the session began (RTMP: publish accepted), or null when not knowable (SRT listener). */
-  readonly since: number | null;
-  /** From `since` to the first chunk out of FFmpeg, in ms. */
-  firstChunkMs: number | null = null;
-  /** Media time between the last two keyframes, in seconds. */
-  keyframeIntervalS: number | null = null;
-  #lastKeyDts = NaN;
-
-  constructor(readonly stream: string, readonly protocol: 'rtmp' | 'srt', since: number | null) {
-    this.since = since;
-  }
-
-  unit(u: Fmp4Unit): void {
-    if (u.kind === 'init') { this.#lastKeyDts = NaN; return; }
-    if (this.firstChunkMs === null && this.since !== null) this.firstChunkMs = Date.now() - this.since;
-    if (!u.keyframe) return;
-    if (u.dts > this.#lastKeyDts) this.keyframeIntervalS = u.dts - this.#lastKeyDts;
-    this.#lastKeyDts = u.dts;
-  }
-}
 
 export interface RemuxOptions {
   ffmpegPath: string;
@@ -76,7 +50,8 @@ const CLOSE_GRACE_MS = 300;
 
 export class Remux {
   #opts: RemuxOptions;
-  #sink: RemuxSink;
+  #sink: MediaOut;
+  #events: RemuxEvents;
   #log: Logger;
   #child: Child | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -88,7 +63,8 @@ export class Remux {
   /** Count of FFmpeg processes started, including the first. */
   starts = 0;
 
-  constructor(opts: RemuxOptions, sink: RemuxSink, log: Logger) {
+  constructor(opts: RemuxOptions, sink: MediaOut, log: Logger, events: RemuxEvents = {}) {
+    this.#events = events;
     this.#opts = opts;
     this.#sink = sink;
     this.#log = log;
@@ -127,7 +103,7 @@ export class Remux {
     let failed = false;
     this.#log.info({ pid: child.pid, start: this.starts }, 'ffmpeg started');
 
-    const emit = (u: Fmp4Unit): void => this.#sink.unit(u);
+    const emit = (u: Fmp4Unit): void => deliver(this.#sink, u);
     this.#exited = new Promise((resolve) => child.once('close', () => resolve()));
     child.stdout.on('data', (data: Buffer) => {
       if (failed || this.#detached) return;
@@ -165,12 +141,12 @@ export class Remux {
     const clean = code === 0;
     this.#log[clean || this.#closed ? 'info' : 'warn']({ code, signal }, 'ffmpeg exited');
     if (this.#closed) return;
-    this.#sink.exit(clean);
+    this.#events.exit?.(clean);
     if (clean && this.#opts.restart === 'on-failure') return;
     if (Date.now() - started >= HEALTHY_RUN_MS) this.#attempt = 0;
     const delay = clean ? 0 : restartDelay(this.#attempt++, this.#opts.restartDelayMs, this.#opts.maxRestartDelayMs);
     if (!clean) this.#log.warn({ delayMs: delay, attempt: this.#attempt }, 'restarting ffmpeg');
-    this.#sink.restart?.(clean);
+    this.#events.restart?.(clean);
     this.#timer = setTimeout(() => this.#spawn(), delay);
   }
 

@@ -5,7 +5,8 @@ import type { Logger } from '../util/log.js';
 import type { RemuxConfig, SrtConfig, SrtListener } from './config.js';
 import type { MediaSink } from '../media/sink.js';
 import { remuxArgs } from './ffmpeg-args.js';
-import { Remux, PublishStats } from './remux.js';
+import { Remux } from './remux.js';
+import { PublishStats } from './publish-stats.js';
 import type { IngestCounters } from './counters.js';
 
 export class SrtIngest {
@@ -26,29 +27,29 @@ export class SrtIngest {
       probeSizeBytes: cfg.srt.probeSizeBytes,
     });
     this.#remux = new Remux({ ...cfg.remux, args, restart: 'always' }, {
-      unit: (u) => {
-        if (u.kind === 'init') {
-          if (!this.#live) {
-            log.info('srt publisher connected');
-            this.stats = new PublishStats(listener.stream, 'srt', null);
-            if (counters) counters.publishes++;
-          }
-          this.#live = true;
-          this.stats.unit(u);
-          sink.init(u);
-        } else {
-          this.stats.unit(u);
-          sink.chunk(u);
+      init: (u) => {
+        if (!this.#live) {
+          log.info('srt publisher connected');
+          this.stats = new PublishStats(listener.stream, 'srt', null);
+          if (counters) counters.publishes++;
         }
+        this.#live = true;
+        this.stats.unit(u);
+        sink.init(u);
+      },
+      chunk: (u) => {
+        this.stats.unit(u);
+        sink.chunk(u);
       },
       failure: (code, message) => sink.failure(code, message),
+    }, log, {
       restart: (clean) => { if (counters) { if (clean) counters.ffmpegRecycles++; else counters.ffmpegRestarts++; } },
       exit: () => {
         if (!this.#live) return;
         this.#live = false;
         sink.offline('PUBLISHER_LEFT');
       },
-    }, log);
+    });
   }
 
   get live(): boolean {

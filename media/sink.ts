@@ -1,6 +1,6 @@
 // What ingest needs from the relay: somewhere to put each stream's media. Declared here, on
 // the consumer's side, so ingest never imports relay internals.
-import type { Chunk, InitSegment } from './types.js';
+import type { Chunk, Fmp4Unit, InitSegment } from './types.js';
 
 export interface MediaSink {
   /**
@@ -19,4 +19,13 @@ export interface MediaSink {
 export interface SinkProvider {
   /** The sink for stream `name`, creating the stream if needed. */
   sink(name: string): MediaSink;
+}
+
+/** What a remux writes into (RTMP in process, FFmpeg for SRT or remux.muxer ffmpeg): the media half of a MediaSink. */
+export type MediaOut = Pick<MediaSink, 'init' | 'chunk' | 'failure'>;
+
+/** Hands one unit from the splitter to the sink's init or chunk. */
+export function deliver(out: MediaOut, u: Fmp4Unit): void {
+  if (u.kind === 'init') out.init(u);
+  else out.chunk(u);
 }

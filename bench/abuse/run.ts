@@ -36,7 +36,7 @@ const atS = (): number => Math.round((Date.now() - t0) / 100) / 10;
 const [httpPort, rtmpPort, opsPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
 const server = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort),
   '--rtmp-port', String(rtmpPort), '--ops-port', String(opsPort), '--log-format', 'json'], {
-  cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOWCAST_SRT_LISTENERS: '[]' },
+  cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOWCAST_SRT_LISTENERS: '[]', ...(process.env.ABUSE_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.ABUSE_SERVER_NODE_OPTIONS } : {}) },
 });
 const log = { lines: 0, bytes: 0, longest: 0, counting: false, tail: '' };
 let partial = 0;

@@ -7,7 +7,7 @@ import type { Logger } from '../../util/log.js';
 import { Fmp4Splitter } from '../fmp4/splitter.js';
 import { type Fmp4Unit } from '../../media/types.js';
 import { Fmp4Error } from '../fmp4/errors.js';
-import type { RemuxSink } from '../remux.js';
+import { deliver, type MediaOut } from '../../media/sink.js';
 import { restartDelay } from '../backoff.js';
 import { FlvError } from './reader.js';
 import { FlvRemuxer } from './remuxer.js';
@@ -33,7 +33,8 @@ export type FlvSubscribe = (onData: (flv: Buffer) => void, cached: boolean) => (
 export class FlvTap {
   readonly #subscribe: FlvSubscribe;
   readonly #opts: FlvTapOptions;
-  readonly #sink: RemuxSink;
+  readonly #sink: MediaOut;
+  readonly #events: { restart?(clean: boolean): void };
   readonly #log: Logger;
   #unsubscribe: (() => void) | null = null;
   #pending: Buffer[] = [];
@@ -50,7 +51,8 @@ export class FlvTap {
   /** Subscriptions made, including the first (a failure resubscribes from the cache: a new generation). */
   #starts = 0;
 
-  constructor(subscribe: FlvSubscribe, opts: FlvTapOptions, sink: RemuxSink, log: Logger) {
+  constructor(subscribe: FlvSubscribe, opts: FlvTapOptions, sink: MediaOut, log: Logger, events: { restart?(clean: boolean): void } = {}) {
+    this.#events = events;
     this.#subscribe = subscribe;
     this.#opts = opts;
     this.#sink = sink;
@@ -92,7 +94,7 @@ export class FlvTap {
   };
 
   readonly #write = (b: Buffer): void => this.#splitter.push(b, this.#emit);
-  readonly #emit = (u: Fmp4Unit): void => this.#sink.unit(u);
+  readonly #emit = (u: Fmp4Unit): void => deliver(this.#sink, u);
 
   #flush(force = false): void {
     if (this.#wait) clearTimeout(this.#wait);
@@ -118,7 +120,7 @@ export class FlvTap {
     this.#stop();
     if (Date.now() - this.#startedAt >= HEALTHY_RUN_MS) this.#attempt = 0;
     const delay = restartDelay(this.#attempt++, this.#opts.restartDelayMs, this.#opts.maxRestartDelayMs);
-    this.#sink.restart?.(false);
+    this.#events.restart?.(false);
     this.#timer = setTimeout(() => this.#start(), delay);
   }
 

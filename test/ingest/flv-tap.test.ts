@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FlvTap, type FlvSubscribe } from '../../ingest/flv/tap.js';
-import type { RemuxSink } from '../../ingest/remux.js';
+import type { MediaOut } from '../../media/sink.js';
 import type { Fmp4Unit } from '../../media/types.js';
 import { createRootLogger } from '../../util/log.js';
 
@@ -57,7 +57,7 @@ function feed(script: (cached: boolean, n: number) => Buffer[]) {
 function collector() {
   const units: Fmp4Unit[] = [];
   const failures: string[] = [];
-  const sink: RemuxSink = { unit: (u) => units.push(u), failure: (code) => failures.push(code), exit: () => {} };
+  const sink: MediaOut = { init: (u) => units.push(u), chunk: (u) => units.push(u), failure: (code) => failures.push(code) };
   return { units, failures, sink, chunks: () => units.filter((u) => u.kind === 'chunk') };
 }
 
