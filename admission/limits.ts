@@ -3,6 +3,7 @@
 // (viewers per IP, per stream). Loopback is exempt from per-IP limits unless configured,
 // so benchmarks with thousands of local viewers aren't refused; behind a reverse proxy the
 // client's address comes from X-Forwarded-For / Forwarded, believed only from trusted proxies.
+import { isLoopback } from '../util/net.js';
 
 export class TokenBuckets {
   #buckets = new Map<string, { tokens: number; at: number }>();
@@ -61,11 +62,7 @@ export class Counters {
   }
 }
 
-const LOOPBACK = /^(127\.|::1$|0{0,4}(:0{0,4}){6}:0{0,3}1$|::ffff:127\.)/i;
-
-export function isLoopback(ip: string): boolean {
-  return LOOPBACK.test(ip);
-}
+export { isLoopback };
 
 /** Longest address key kept: a proxy's odd token must not become a huge map key. */
 const MAX_ADDRESS_CHARS = 64;

@@ -4,7 +4,10 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Logger } from '../util/log.js';
-import type { QoeReport } from '../relay/qoe.js';
+import type { QoeMessage } from '../protocol/messages.js';
+
+/** A viewer's QoE report as the relay accepted it. */
+type QoeReport = Omit<QoeMessage, 'type'>;
 import type { StreamSummary } from '../protocol/api.js';
 
 export type { StreamSummary };

@@ -5,7 +5,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../../util/log.js';
-import { isLoopback } from '../../admission/limits.js';
+import { isLoopback } from '../../util/net.js';
 import type { ProtocolErrors } from '../../util/protocol-errors.js';
 import { RtmpSession, type SessionHooks, type SessionLimits, type RtmpPublisher, type PublishRefusal } from './session.js';
 
