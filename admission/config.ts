@@ -21,9 +21,11 @@ export interface SecurityConfig {
 }
 
 export interface LimitsConfig {
-  /** Most streams at once (publishing, or with viewers waiting). */
+  /** Most live streams at once (a publisher, or media in the last 30 s); names viewers only wait on do not count. */
   maxStreams: number;
+  /** Most viewers of one stream. */
   maxViewersPerStream: number;
+  /** Most viewers from one address (loopback exempt unless limitLoopback). */
   maxViewersPerIp: number;
   /** WebSocket upgrades per second from one address (burst: twice this). */
   upgradesPerSecondPerIp: number;

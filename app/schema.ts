@@ -17,7 +17,8 @@ export type { SrtListener } from '../ingest/config.js';
 export type LatencyService = ServiceDescription;
 
 export interface Config {
-  /** Address every listener binds to. */
+  /** Address the public listeners bind to (HTTP + WebSocket, RTMP, SRT); the operations listener has
+   *  ops.host, and an SRT listener without a passphrase binds to loopback unless security.open. */
   host: string;
   http: {
     /** HTTP + WebSocket port (pages, /live/NAME). */
@@ -35,11 +36,15 @@ export interface Config {
     streams: Array<Partial<LatencyService> & { stream: string }>;
   };
   demo: {
-    /** Publish a synthetic test source as stream `demo` over RTMP. */
+    /** Publish a synthetic test source (FFmpeg test pattern, tone, burned-in clock) over RTMP (--demo). */
     enabled: boolean;
+    /** Its stream name. */
     stream: string;
+    /** Its width, px. */
     width: number;
+    /** Its height, px. */
     height: number;
+    /** Its frame rate; it sends a keyframe every `fps` frames (one a second). */
     fps: number;
   };
   log: LogConfig;
@@ -47,8 +52,9 @@ export interface Config {
   security: SecurityConfig;
   limits: LimitsConfig;
   tls: {
-    /** PEM certificate and key files: HTTPS/WSS on http.port, and RTMPS on rtmp.tlsPort. */
+    /** PEM certificate file: with tls.key, HTTPS/WSS on http.port (uWS SSLApp), and RTMPS on rtmp.tlsPort. */
     cert: string;
+    /** PEM private key file for tls.cert. */
     key: string;
   };
   cluster: ClusterConfig;

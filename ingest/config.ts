@@ -52,13 +52,14 @@ export interface SrtConfig {
   latencyMs: number;
   /** MPEG-TS packs AAC into PES packets of ~0.25 s, so probing needs longer than for RTMP. */
   analyzeDurationUs: number;
+  /** Probe bound for SRT input in bytes. */
   probeSizeBytes: number;
   /** Passphrase (10–79 chars) every SRT listener requires; '' accepts any caller. Also encrypts. */
   passphrase: string;
 }
 
 export interface RemuxConfig {
-  /** FFmpeg binary. */
+  /** FFmpeg binary (remux, SRT listeners, the demo source). */
   ffmpegPath: string;
   /** FFmpeg's fragment duration in µs (SRT, muxer 'ffmpeg'): just under one frame interval at 30 fps,
    *  so each chunk is one video frame with its audio. 33333 put two frames in 28% of chunks (RTMP
@@ -66,10 +67,11 @@ export interface RemuxConfig {
   fragmentUs: number;
   /** FFmpeg pull's probe bound in µs (muxer 'ffmpeg'), so the first chunk leaves FFmpeg fast (unbounded takes seconds). */
   analyzeDurationUs: number;
-  /** Probe bound in bytes. */
+  /** FFmpeg pull's probe bound in bytes (muxer 'ffmpeg'). */
   probeSizeBytes: number;
   /** First restart delay after FFmpeg dies unexpectedly or the in-process remux meets unusable media; doubles up to maxRestartDelayMs. */
   restartDelayMs: number;
+  /** Cap on that restart delay, in ms. */
   maxRestartDelayMs: number;
   /** Upper bound on any box from FFmpeg and on a whole chunk (prefix boxes + moof + mdat). */
   maxBoxBytes: number;

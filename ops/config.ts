@@ -11,7 +11,7 @@ export interface OpsConfig {
 }
 
 export interface MetricsConfig {
-  /** Serve /metrics (Prometheus) and /dashboard (ops/metrics.ts, ops/dashboard.ts). */
+  /** Serve /metrics (Prometheus, ops/metrics.ts) on the operations listener; off, /metrics answers 404. */
   enabled: boolean;
   /** The first N streams that publish get their own `stream` label; later ones share `_other`. */
   maxStreamLabels: number;

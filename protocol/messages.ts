@@ -23,10 +23,15 @@ export interface TrackInfo {
  * A page or API option may override it. Times are wall-clock latency in ms.
  */
 export interface ServiceDescription {
+  /** Wall-clock latency to hold, from the server writing a chunk to its frame on screen. */
   targetMs: number;
+  /** Floor of the player's target latency (a lower target is raised to it). */
   minMs: number;
+  /** Past this latency the player jumps to live. */
   maxMs: number;
+  /** Slowest playback rate the player may use to let latency grow. */
   minRate: number;
+  /** Fastest playback rate the player may use to catch up. */
   maxRate: number;
   /** Every viewer holds exactly targetMs behind the server's wall clock (same moment everywhere). */
   pinned: boolean;
