@@ -1,4 +1,4 @@
-// RTMP session fuzzing, shared by the short run in `npm test` (test/ingest/rtmp-fuzz.test.ts) and
+// RTMP session fuzzing, shared by the short run in `npm test` (test/integration/ingest/rtmp-fuzz.test.ts) and
 // the long one (`npm run bench:fuzz`, bench/fuzz/run.ts). A session is generated from one seed:
 // an OBS-like or FFmpeg-like publish of real FFmpeg-made tags, chunked the way encoders do
 // (header compression, extended timestamps, csid ≥ 64, odd chunk sizes), with hostile commands

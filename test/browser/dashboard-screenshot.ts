@@ -1,7 +1,7 @@
 // Makes docs/img/dashboard.png from a real run: starts `nowcast --demo` on free ports, opens the
 // dashboard, then three /watch/demo tabs one after another (their QoE reports feed the latency
 // chart), and screenshots /dashboard after about a minute. Not a test; run it by hand:
-//   node scripts/build-player.mjs && flock /tmp/nowcast-heavy.lock npx tsx test/ops/dashboard-screenshot.ts
+//   node scripts/build-player.mjs && flock /tmp/nowcast-heavy.lock npx tsx test/browser/dashboard-screenshot.ts
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from '../helpers/browser.js';

@@ -2,7 +2,7 @@
 // unsupported input is an Amf0Error, never another exception.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Amf0Error, decodeAmf0, encodeAmf0, type Amf0Value } from '../../ingest/rtmp/amf0.js';
+import { Amf0Error, decodeAmf0, encodeAmf0, type Amf0Value } from '../../../ingest/rtmp/amf0.js';
 
 /** The Amf0Error `fn` throws; fails the test if it throws anything else or nothing. */
 function amf0ErrorOf(fn: () => unknown): Amf0Error {

@@ -2,10 +2,10 @@
 // the values must match what the viewers saw.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { Publisher } from '../helpers/publisher.js';
-import { Viewer } from '../helpers/viewer.js';
-import { parse, value, type Sample } from '../helpers/prom.js';
+import { startNowcast, type Running } from '../../helpers/nowcast.js';
+import { Publisher } from '../../helpers/publisher.js';
+import { Viewer } from '../../helpers/viewer.js';
+import { parse, value, type Sample } from '../../helpers/prom.js';
 
 let n: Running;
 const publishers: Publisher[] = [];
@@ -166,7 +166,7 @@ describe('/metrics', () => {
     const text = await (await fetch(`${n.ops}/metrics`)).text();
     const exported = new Set([...text.matchAll(/^# TYPE (\S+) (\S+)/gm)].flatMap(([, name, type]) =>
       type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name!]));
-    const dash = JSON.parse(readFileSync(new URL('../../docs/grafana/nowcast.json', import.meta.url), 'utf8')) as {
+    const dash = JSON.parse(readFileSync(new URL('../../../docs/grafana/nowcast.json', import.meta.url), 'utf8')) as {
       panels: Array<{ targets?: Array<{ expr: string }> }>;
     };
     const exprs = dash.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);

@@ -5,10 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FlvTap, type FlvSubscribe } from '../../ingest/flv/tap.js';
-import type { MediaOut } from '../../media/sink.js';
-import type { Fmp4Unit } from '../../media/types.js';
-import { createRootLogger } from '../../util/log.js';
+import { FlvTap, type FlvSubscribe } from '../../../ingest/flv/tap.js';
+import type { MediaOut } from '../../../media/sink.js';
+import type { Fmp4Unit } from '../../../media/types.js';
+import { createRootLogger } from '../../../util/log.js';
 
 const log = createRootLogger('silent');
 const OPTS = { maxBoxBytes: 1 << 24, maxInitBytes: 1 << 20, restartDelayMs: 50, maxRestartDelayMs: 100, chunkWaitMs: 25 };

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { RawRtmp } from '../helpers/rtmp-client.js';
+import { RawRtmp } from '../../helpers/rtmp-client.js';
 
 let child: ChildProcess | null = null;
 const sockets: Socket[] = [];

@@ -1,14 +1,13 @@
 // The operations listener (ops/ops.ts) on real sockets: /metrics, /api/streams and /dashboard
 // live on ops.port only, behind an optional bearer token; health answers on both ports; the
 // public stream list hides token-protected streams; a flood of ops requests stays cheap.
+// The listener's connection cap, without the app: test/ops/ops.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { Publisher } from '../helpers/publisher.js';
-import { parse, value } from '../helpers/prom.js';
-import { OpsServer, OPS_LIMITS } from '../../ops/ops.js';
-import { createRootLogger } from '../../util/log.js';
+import { startNowcast, type Running } from '../../helpers/nowcast.js';
+import { Publisher } from '../../helpers/publisher.js';
+import { parse, value } from '../../helpers/prom.js';
+import { OPS_LIMITS } from '../../../ops/ops.js';
 
 const TOKEN = 'ops-token-0123456789abcdef';
 let open: Running;
@@ -149,38 +148,5 @@ describe('the operations listener', () => {
     expect(codes.get(200)!, seen).toBeGreaterThan(runs);
     expect([...codes.keys()].every((c) => c === 200 || c === 429), seen).toBe(true);
     expect(livez, seen).toBeGreaterThan(0);
-  });
-});
-
-describe('the operations listener connection cap', () => {
-  let ops: OpsServer;
-  const sockets: Socket[] = [];
-  beforeAll(async () => {
-    ops = new OpsServer({ log: createRootLogger('silent'), token: '', streams: () => [], ready: () => true, limits: { maxConnections: 2 } });
-    await ops.listen('127.0.0.1', 0);
-  });
-  afterAll(() => { for (const s of sockets) s.destroy(); ops.close(); });
-
-  it('closes a connection past ops connections cap at once and keeps the others', async () => {
-    const dial = (): Promise<Socket> => new Promise((resolve, reject) => {
-      const s = connect(ops.port, '127.0.0.1', () => resolve(s));
-      s.once('error', reject);
-      sockets.push(s);
-    });
-    const closed = (s: Socket): Promise<boolean> => new Promise((r) => {
-      if (s.destroyed || s.readableEnded) return r(true);
-      s.once('close', () => r(true));
-      setTimeout(() => r(false), 1_000);
-    });
-    const a = await dial();
-    const b = await dial();
-    const c = await dial();
-    c.resume();
-    expect(await closed(c)).toBe(true);
-    expect(ops.refused.connections).toBe(1);
-    a.write('GET /livez HTTP/1.1\r\nHost: x\r\n\r\n');
-    const reply = await new Promise<string>((r) => a.once('data', (d) => r(d.toString())));
-    expect(reply).toMatch(/^HTTP\/1\.1 200/);
-    expect(b.destroyed).toBe(false);
   });
 });

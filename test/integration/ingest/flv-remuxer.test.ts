@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlvErrorCode } from '../../ingest/flv/reader.js';
-import { FlvRemuxer } from '../../ingest/flv/remuxer.js';
-import { Fmp4Splitter } from '../../ingest/fmp4/splitter.js';
-import type { Chunk, Fmp4Unit, InitSegment } from '../../media/types.js';
-import { randomPieces } from '../fmp4/fixtures.js';
-import { errorOf } from '../helpers/flv.js';
+import type { FlvErrorCode } from '../../../ingest/flv/reader.js';
+import { FlvRemuxer } from '../../../ingest/flv/remuxer.js';
+import { Fmp4Splitter } from '../../../ingest/fmp4/splitter.js';
+import type { Chunk, Fmp4Unit, InitSegment } from '../../../media/types.js';
+import { randomPieces } from '../../ingest/fmp4/fixtures.js';
+import { errorOf } from '../../helpers/flv.js';
 
 const run = promisify(execFile);
 

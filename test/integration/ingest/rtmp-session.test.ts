@@ -1,13 +1,13 @@
 // RtmpSession (ingest/rtmp/session.ts) on a fake socket: real publisher sequences are admitted
 // and reach the feed as FLV tags; each hostile input closes the connection with its code.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodeAmf0, type Amf0Value } from '../../ingest/rtmp/amf0.js';
-import { ChunkReader } from '../../ingest/rtmp/chunk-reader.js';
-import { RtmpSession, type PublishRefusal, type RtmpPublisher, type SessionLimits } from '../../ingest/rtmp/session.js';
-import type { FlvTag } from '../../ingest/flv/reader.js';
-import { ChunkEncoder, FakeSocket, LIMITS, publishMessages, setDataFrame, type Flavor, type Msg } from '../fuzz/rtmp-sessions.js';
-import { C0C1, chunked, command, publishCommands } from '../helpers/rtmp-client.js';
-import { sampleTags, tagMessage } from '../helpers/replay-publisher.js';
+import { decodeAmf0, type Amf0Value } from '../../../ingest/rtmp/amf0.js';
+import { ChunkReader } from '../../../ingest/rtmp/chunk-reader.js';
+import { RtmpSession, type PublishRefusal, type RtmpPublisher, type SessionLimits } from '../../../ingest/rtmp/session.js';
+import type { FlvTag } from '../../../ingest/flv/reader.js';
+import { ChunkEncoder, FakeSocket, LIMITS, publishMessages, setDataFrame, type Flavor, type Msg } from '../../fuzz/rtmp-sessions.js';
+import { C0C1, chunked, command, publishCommands } from '../../helpers/rtmp-client.js';
+import { sampleTags, tagMessage } from '../../helpers/replay-publisher.js';
 
 const C2 = Buffer.alloc(1536, 9);
 const HANDSHAKE = Buffer.concat([C0C1(), C2]);

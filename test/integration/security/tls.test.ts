@@ -5,10 +5,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:https';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { Publisher } from '../helpers/publisher.js';
-import { Viewer } from '../helpers/viewer.js';
-import { freeTcpPort } from '../helpers/ports.js';
+import { startNowcast, type Running } from '../../helpers/nowcast.js';
+import { Publisher } from '../../helpers/publisher.js';
+import { Viewer } from '../../helpers/viewer.js';
+import { freeTcpPort } from '../../helpers/ports.js';
 
 let n: Running;
 let pub: Publisher | undefined;

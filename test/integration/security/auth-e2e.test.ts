@@ -3,10 +3,10 @@
 // viewer messages. Every refusal is clear, and nothing else is disturbed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { Publisher } from '../helpers/publisher.js';
-import { Viewer } from '../helpers/viewer.js';
-import { signToken } from '../../admission/auth.js';
+import { startNowcast, type Running } from '../../helpers/nowcast.js';
+import { Publisher } from '../../helpers/publisher.js';
+import { Viewer } from '../../helpers/viewer.js';
+import { signToken } from '../../../admission/auth.js';
 
 const SECRET = 'e2e-secret';
 let n: Running;

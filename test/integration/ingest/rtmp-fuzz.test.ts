@@ -3,10 +3,10 @@
 // runSession(generateSession(seed, sampleTags())).
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { FlvTag } from '../../ingest/flv/reader.js';
-import { RTMP_ERROR_CODES } from '../../ingest/rtmp/errors.js';
-import { generateSession, runSession, sessionSeed } from '../fuzz/rtmp-sessions.js';
-import { sampleTags } from '../helpers/replay-publisher.js';
+import type { FlvTag } from '../../../ingest/flv/reader.js';
+import { RTMP_ERROR_CODES } from '../../../ingest/rtmp/errors.js';
+import { generateSession, runSession, sessionSeed } from '../../fuzz/rtmp-sessions.js';
+import { sampleTags } from '../../helpers/replay-publisher.js';
 
 let tags: FlvTag[] = [];
 let donor: Buffer;

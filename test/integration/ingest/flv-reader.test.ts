@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAacConfig, parseAvcConfig, spsSize } from '../../ingest/flv/codecs.js';
-import { FlvReader, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO } from '../../ingest/flv/reader.js';
-import type { FlvErrorCode, FlvTag } from '../../ingest/flv/reader.js';
-import { prng, randomPieces } from '../fmp4/fixtures.js';
-import { errorOf } from '../helpers/flv.js';
+import { parseAacConfig, parseAvcConfig, spsSize } from '../../../ingest/flv/codecs.js';
+import { FlvReader, TAG_AUDIO, TAG_SCRIPT, TAG_VIDEO } from '../../../ingest/flv/reader.js';
+import type { FlvErrorCode, FlvTag } from '../../../ingest/flv/reader.js';
+import { prng, randomPieces } from '../../ingest/fmp4/fixtures.js';
+import { errorOf } from '../../helpers/flv.js';
 
 const run = promisify(execFile);
 

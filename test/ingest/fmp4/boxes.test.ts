@@ -9,9 +9,9 @@ import {
   parseTrun,
   readBoxHeader,
   summarizeMoof,
-} from '../../ingest/fmp4/boxes.js';
-import type { BoxRef, MoovTrack } from '../../ingest/fmp4/boxes.js';
-import { Fmp4Error } from '../../ingest/fmp4/errors.js';
+} from '../../../ingest/fmp4/boxes.js';
+import type { BoxRef, MoovTrack } from '../../../ingest/fmp4/boxes.js';
+import { Fmp4Error } from '../../../ingest/fmp4/errors.js';
 import { box, u32 } from './fixtures.js';
 
 const SYNC = 0x02000000;

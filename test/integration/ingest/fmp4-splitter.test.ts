@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeInit } from '../../ingest/fmp4/codec.js';
-import { Fmp4Splitter } from '../../ingest/fmp4/splitter.js';
-import { Fmp4Error } from '../../ingest/fmp4/errors.js';
-import type { Chunk, Fmp4Unit, InitSegment } from '../../media/types.js';
-import type { Fmp4ErrorCode } from '../../ingest/fmp4/errors.js';
-import { box, makeFixtures, prng, randomPieces, topLevelBoxes, u32 } from './fixtures.js';
-import type { FixtureName, FixtureSet } from './fixtures.js';
+import { describeInit } from '../../../ingest/fmp4/codec.js';
+import { Fmp4Splitter } from '../../../ingest/fmp4/splitter.js';
+import { Fmp4Error } from '../../../ingest/fmp4/errors.js';
+import type { Chunk, Fmp4Unit, InitSegment } from '../../../media/types.js';
+import type { Fmp4ErrorCode } from '../../../ingest/fmp4/errors.js';
+import { box, makeFixtures, prng, randomPieces, topLevelBoxes, u32 } from '../../ingest/fmp4/fixtures.js';
+import type { FixtureName, FixtureSet } from '../../ingest/fmp4/fixtures.js';
 
 let set: FixtureSet;
 beforeAll(async () => {

@@ -4,11 +4,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { freeTcpPort } from '../helpers/ports.js';
-import { Viewer } from '../helpers/viewer.js';
+import { startNowcast, type Running } from '../../helpers/nowcast.js';
+import { freeTcpPort } from '../../helpers/ports.js';
+import { Viewer } from '../../helpers/viewer.js';
 
-const BIN = fileURLToPath(new URL('../../bin/nowcast.mjs', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../bin/nowcast.mjs', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const status = async (url: string): Promise<number> => (await fetch(url)).status;
 

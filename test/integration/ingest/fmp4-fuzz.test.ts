@@ -3,10 +3,10 @@
 // buffering.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Fmp4Splitter } from '../../ingest/fmp4/splitter.js';
-import { type Fmp4Unit } from '../../media/types.js';
-import { Fmp4Error } from '../../ingest/fmp4/errors.js';
-import { makeFixtures, type FixtureSet } from './fixtures.js';
+import { Fmp4Splitter } from '../../../ingest/fmp4/splitter.js';
+import { type Fmp4Unit } from '../../../media/types.js';
+import { Fmp4Error } from '../../../ingest/fmp4/errors.js';
+import { makeFixtures, type FixtureSet } from '../../ingest/fmp4/fixtures.js';
 
 const MAX_BOX = 64 * 1024;
 let set: FixtureSet;

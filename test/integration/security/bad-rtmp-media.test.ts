@@ -2,14 +2,14 @@
 // among real tags) fails that one stream with a clear error; the in-process remux starts over
 // from the next keyframe, and another stream keeps playing throughout.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { Publisher } from '../helpers/publisher.js';
-import { Viewer } from '../helpers/viewer.js';
-import { parse, value } from '../helpers/prom.js';
-import type { StateMessage } from '../../protocol/messages.js';
+import { startNowcast, type Running } from '../../helpers/nowcast.js';
+import { Publisher } from '../../helpers/publisher.js';
+import { Viewer } from '../../helpers/viewer.js';
+import { parse, value } from '../../helpers/prom.js';
+import type { StateMessage } from '../../../protocol/messages.js';
 
-import { ReplayPublisher } from '../helpers/replay-publisher.js';
-import { chunked } from '../helpers/rtmp-client.js';
+import { ReplayPublisher } from '../../helpers/replay-publisher.js';
+import { chunked } from '../../helpers/rtmp-client.js';
 
 let n: Running;
 const pubs: Publisher[] = [];

@@ -2,8 +2,8 @@
 // rate-limited, the restart cache reset at keyframes and bounded, and replay order on subscribe.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { PublishFeed, flvTag, isSequenceHeader } from '../../ingest/rtmp/feed.js';
-import { RtmpError } from '../../ingest/rtmp/errors.js';
+import { PublishFeed, flvTag, isSequenceHeader } from '../../../ingest/rtmp/feed.js';
+import { RtmpError } from '../../../ingest/rtmp/errors.js';
 
 const avcHeader = (v: number): Buffer => Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0, 2, 0x67, v]);
 const aacHeader = (v: number): Buffer => Buffer.from([0xaf, 0, 0x11, v]);

@@ -3,13 +3,13 @@
 // publisher's viewers miss no chunk, see no foreign init segment, and memory stays bounded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { Publisher } from '../helpers/publisher.js';
-import { Viewer } from '../helpers/viewer.js';
-import { parse, value } from '../helpers/prom.js';
-import { RawRtmp, chunked, command, publishCommands, setChunkSize, avcSequenceHeader } from '../helpers/rtmp-client.js';
-import { ReplayPublisher, sampleTags, tagMessage } from '../helpers/replay-publisher.js';
-import { encodeAmf0 } from '../../ingest/rtmp/amf0.js';
+import { startNowcast, type Running } from '../../helpers/nowcast.js';
+import { Publisher } from '../../helpers/publisher.js';
+import { Viewer } from '../../helpers/viewer.js';
+import { parse, value } from '../../helpers/prom.js';
+import { RawRtmp, chunked, command, publishCommands, setChunkSize, avcSequenceHeader } from '../../helpers/rtmp-client.js';
+import { ReplayPublisher, sampleTags, tagMessage } from '../../helpers/replay-publisher.js';
+import { encodeAmf0 } from '../../../ingest/rtmp/amf0.js';
 
 let n: Running;
 let healthy: Publisher;

@@ -1,10 +1,10 @@
 // One machine, a real cluster: nats-server with JetStream, one ingest node (RTMP, real FFmpeg)
 // and three edge nodes, with WebSocket viewers on each. Faults: NATS killed and restarted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NatsServer } from '../helpers/nats-server.js';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { Publisher } from '../helpers/publisher.js';
-import { Viewer } from '../helpers/viewer.js';
+import { NatsServer } from '../../helpers/nats-server.js';
+import { startNowcast, type Running } from '../../helpers/nowcast.js';
+import { Publisher } from '../../helpers/publisher.js';
+import { Viewer } from '../../helpers/viewer.js';
 
 let nats: NatsServer;
 let ingest: Running;
