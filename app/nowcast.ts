@@ -82,6 +82,7 @@ export class Nowcast {
       log: log.child({ component: 'ops' }),
       token: cfg.ops.token,
       streams: () => this.relay.listing(),
+      waitingViewers: () => this.relay.waitingViewers,
       ready: () => this.relay.ready,
       ...(this.metrics ? { metrics: this.metrics } : {}),
       extras: (name) => this.#extras(name),

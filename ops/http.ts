@@ -67,8 +67,9 @@ export function publicListFilter(security: { requireViewerToken: boolean }): (st
 }
 
 /** The full stream report of /api/streams. */
-export function streamsReport(list: Array<StreamSummary & { qoe?: QoeSummaryLike }>, extras?: OpsDeps['extras']): { streams: unknown[] } {
-  return { streams: list.map((s) => ({ ...s, ...extras?.(s.name), latency: latencyView(s.qoe) })) };
+export function streamsReport(list: Array<StreamSummary & { qoe?: QoeSummaryLike }>, extras?: OpsDeps['extras'], waitingViewers?: number): { streams: unknown[]; waitingViewers?: number } {
+  const streams = list.map((s) => ({ ...s, ...extras?.(s.name), latency: latencyView(s.qoe) }));
+  return waitingViewers === undefined ? { streams } : { streams, waitingViewers };
 }
 
 /**

@@ -23,7 +23,9 @@ export const OPS_LIMITS: OpsLimits = {
   requestsPerSecond: 50,
   requestBurst: 100,
   maxConnections: 256,
-  collect: { perSecond: 5, burst: 10, maxAgeMs: 1_000 },
+  // A collection of 1,000 streams or a full /metrics takes milliseconds of the shared event loop:
+  // a scrape every few seconds and a dashboard every 2 s fit in 2 a second, a flood gets the last one.
+  collect: { perSecond: 2, burst: 10, maxAgeMs: 1_000 },
 };
 
 export interface OpsServerOptions extends OpsDeps {
@@ -31,6 +33,8 @@ export interface OpsServerOptions extends OpsDeps {
   /** '' requires no token. */
   token: string;
   streams: HttpDeps['streams'];
+  /** Viewers waiting for names that are not live (/api/streams lists them as a count). */
+  waitingViewers?: () => number;
   ready: () => boolean;
   limits?: Partial<OpsLimits>;
 }
@@ -65,7 +69,7 @@ export class OpsServer {
     this.#bucket = new TokenBucket(this.#limits.requestsPerSecond, this.#limits.requestBurst);
     const m = o.metrics;
     this.metricsText = m ? new Coalesced(() => m.text(), this.#limits.collect) : null;
-    this.streamsJson = new Coalesced(() => JSON.stringify(streamsReport(o.streams(), o.extras)), this.#limits.collect);
+    this.streamsJson = new Coalesced(() => JSON.stringify(streamsReport(o.streams(), o.extras, o.waitingViewers?.())), this.#limits.collect);
     this.#mount();
   }
 

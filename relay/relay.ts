@@ -185,9 +185,13 @@ export class Relay implements SinkProvider {
     }));
   }
 
-  /** What /streams.json (filtered) and /api/streams list: streams held here, then those the ops directory knows elsewhere (an edge's KV view). */
+  /**
+   * What /streams.json (filtered) and /api/streams list: streams held here that ever had media,
+   * then those the ops directory knows elsewhere (an edge's KV view). Names only waited on are
+   * left out: anyone can open any name, so they are a count (waitingViewers), not a list.
+   */
   listing(): Array<StreamSummary & { qoe?: QoeSummary }> {
-    const local = this.summaries();
+    const local = this.summaries().filter((s) => s.generation > 0);
     const remote = this.#ops.directory?.().filter((r) => !this.#streams.has(r.name)) ?? [];
     return remote.length ? [...local, ...remote] : local;
   }

@@ -17,6 +17,8 @@ const MAX_WRITE_BACKLOG = 64 * 1024;
 /** Longest stream name with its query (the token) and app we read. */
 const MAX_NAME_CHARS = 1024;
 const PUBLISH_STREAM_ID = 1;
+/** S0 (version 3) and S1 (time 0, zero version, random bytes), shared by every handshake. */
+const S0S1 = Buffer.concat([Buffer.from([3]), Buffer.alloc(8), randomBytes(HANDSHAKE_BYTES - 8)]);
 const MAX_CHUNK_STREAMS = 16;
 
 export interface SessionLimits {
@@ -186,11 +188,10 @@ export class RtmpSession {
     if (this.#state === 'c0c1') {
       if (whole[0] !== 3) throw new RtmpError('RTMP_BAD_HANDSHAKE', `C0 version ${whole[0]} (only 3, plain RTMP)`);
       // The simple handshake: S1 with a zero version (no digest, which OBS and FFmpeg accept
-      // from a server when publishing), S2 echoing C1.
-      const s1 = Buffer.alloc(HANDSHAKE_BYTES);
-      s1.writeUInt32BE(Math.floor(Date.now() / 1000) >>> 0, 0);
-      randomBytes(HANDSHAKE_BYTES - 8).copy(s1, 8);
-      this.#write(Buffer.concat([Buffer.from([3]), s1, whole.subarray(1)]));
+      // from a server when publishing), S2 echoing C1. S0+S1 is one buffer for the process: a
+      // flood of handshakes allocates only what it sent.
+      this.#write(S0S1);
+      this.#write(whole.subarray(1));
       if (this.closed) return Buffer.alloc(0);
       this.#state = 'c2';
       return rest.length ? this.#handshake(rest) : rest;

@@ -89,6 +89,10 @@ describe('the operations listener', () => {
     await new Promise((r) => setTimeout(r, 1_100)); // past the list's 1 s cache
     const after = (await (await fetch(`${open.http}/streams.json`)).json()) as { streams: Array<{ name: string }> };
     expect(after.streams.map((s) => s.name)).not.toContain('made-up-name');
+    // Nor on the operations list: there it is a count.
+    const ops = (await (await fetch(`${open.ops}/api/streams`)).json()) as { streams: Array<{ name: string }>; waitingViewers: number };
+    expect(ops.streams.map((s) => s.name)).not.toContain('made-up-name');
+    expect(ops.waitingViewers).toBeGreaterThanOrEqual(1);
     waiter.terminate();
     // security.requireViewerToken: every stream needs a token, so the public list is empty…
     const hidden = (await (await fetch(`${locked.http}/streams.json`)).json()) as { streams: unknown[] };
