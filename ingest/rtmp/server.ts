@@ -4,7 +4,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
-import type { Logger } from '../../util/log.js';
+import { LogLimiter, type Logger } from '../../util/log.js';
 import { isLoopback } from '../../util/net.js';
 import type { ProtocolErrors } from '../../util/protocol-errors.js';
 import { RtmpSession, type SessionHooks, type SessionLimits, type RtmpPublisher, type PublishRefusal } from './session.js';
@@ -42,6 +42,8 @@ export class RtmpServer {
   readonly #events: RtmpEvents;
   readonly #errors: ProtocolErrors;
   readonly #log: Logger;
+  /** Refusals a client can repeat at will: a few lines per address per 10 s. */
+  readonly #limited: LogLimiter;
   readonly #tcp: Server;
   #tls: Server | null = null;
   readonly #sessions = new Set<RtmpSession>();
@@ -56,6 +58,7 @@ export class RtmpServer {
     this.#events = events;
     this.#errors = errors;
     this.#log = log;
+    this.#limited = new LogLimiter(log);
     this.#tcp = createServer({ noDelay: true }, (s) => this.#accept(s));
     this.#tcp.on('error', (err) => this.#acceptError(err));
     if (o.tls?.port) {
@@ -125,7 +128,7 @@ export class RtmpServer {
     const hooks: SessionHooks = {
       publish: (p) => {
         const r = this.#events.publish(p);
-        if (r) this.#log.warn({ stream: clip(p.name), ip: `${ip}:${socket.remotePort}`, code: r.code }, `rtmp publish refused: ${clip(r.message)}`);
+        if (r) this.#limited.warn(`rtmp refused ${ip}`, { stream: clip(p.name), ip: `${ip}:${socket.remotePort}`, code: r.code }, `rtmp publish refused: ${clip(r.message)}`);
         else this.#log.info({ stream: p.name, ip: `${ip}:${socket.remotePort}` }, 'rtmp publish admitted');
         return r;
       },
