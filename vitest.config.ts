@@ -30,7 +30,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: files(UNIT),
-          pool: 'forks',
+          pool: 'threads',
           fileParallelism: true,
           sequence: { groupOrder: 0 },
         },

@@ -1,6 +1,6 @@
 // Stream alone, with fake sockets: what each viewer is sent when init segments come in bursts
-// or repeat, how the cached GOP reaches a joiner, and how viewers waiting for a name that is
-// not live are released or given up on.
+// or repeat, how the cached GOP reaches a joiner, how viewers waiting for a name that is not
+// live are released or given up on, how slow viewers skip to a keyframe, and closing.
 import { describe, expect, it } from 'vitest';
 import { createRootLogger } from '../../util/log.js';
 import { CLOSE_STREAM_NOT_LIVE, RECENT_MEDIA_MS, Stream, type Viewer, type ViewerData } from '../../relay/stream.js';
@@ -14,15 +14,22 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 class FakeSocket {
   readonly sent: Array<{ text: ServerMessage } | { bytes: Buffer }> = [];
   ended: { code: number; reason: string } | null = null;
+  ends = 0;
+  /** What getBufferedAmount() reports: the sweep reads it. */
+  buffered = 0;
+  /** Binary sends are dropped, as uWS does past maxBackpressure (send() returns 2). */
+  dropBinary = false;
   constructor(readonly data: ViewerData, private readonly onEnd?: (s: FakeSocket) => void) {}
   getUserData(): ViewerData { return this.data; }
   send(m: string | Buffer, isBinary: boolean): number {
+    if (isBinary && this.dropBinary) return 2;
     this.sent.push(isBinary ? { bytes: Buffer.from(m) } : { text: JSON.parse(String(m)) as ServerMessage });
     return 1;
   }
   cork(fn: () => void): this { fn(); return this; }
-  getBufferedAmount(): number { return 0; }
+  getBufferedAmount(): number { return this.buffered; }
   end(code: number, reason: string): void {
+    this.ends++;
     this.ended = { code, reason };
     this.data.closed = true;
     this.onEnd?.(this);
@@ -193,5 +200,94 @@ describe('viewers waiting for a name that is not live', () => {
     expect(due.texts('error')).toEqual([expect.objectContaining({ type: 'error', code: 'STREAM_NOT_LIVE' })]);
     expect(later.ended).toBeNull();
     expect(plain.ended).toBeNull();
+  });
+});
+
+describe('viewers of a stream', () => {
+  it('sends a viewer who came before the publisher hello and state, then info, init and state live at the first keyframe, then media', () => {
+    const s = newStream();
+    const v = new FakeSocket(data());
+    s.addViewer(v.viewer);
+    s.onInit(init('A'));
+    s.onChunk(chunk(1, true));
+    const order = v.sent.map((m) => ('text' in m ? `${m.text.type}${m.text.type === 'state' ? `:${m.text.state}` : ''}` : m.bytes.toString('latin1', 4, 8)));
+    expect(order).toEqual(['hello', 'state:offline', 'info', 'ftyp', 'state:live', 'moof']);
+  });
+
+  it('counts its viewers, and sends nothing more to one that was removed', () => {
+    const { s, socks } = liveStream(2);
+    expect(s.viewerCount).toBe(2);
+    s.removeViewer(socks[0]!.viewer);
+    expect(s.viewerCount).toBe(1);
+    s.onChunk(chunk(4, false));
+    expect(socks[0]!.chunks().map(seqOf)).toEqual([1, 2, 3]);
+    expect(socks[1]!.chunks().map(seqOf)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('tells every viewer when the publisher leaves, once, and a joiner then waits for the next keyframe', async () => {
+    const { s, socks } = liveStream(1);
+    s.setState('offline', 'PUBLISHER_LEFT');
+    s.setState('offline', 'PUBLISHER_LEFT');
+    expect(socks[0]!.texts('state').map((m) => (m as { state: string }).state)).toEqual(['offline', 'live', 'offline']); // joined, went live, left
+    expect(socks[0]!.texts('state').at(-1)).toEqual({ type: 'state', stream: 's', state: 'offline', code: 'PUBLISHER_LEFT' });
+    const late = new FakeSocket(data());
+    s.addViewer(late.viewer);
+    await sleep(5);
+    expect(late.chunks()).toEqual([]);
+  });
+});
+
+describe('slow viewers', () => {
+  it('stops sending media to a viewer whose send buffer passed slowBytes at a sweep, and resumes it at the first keyframe after it drained, telling it what it missed', () => {
+    const { s, socks } = liveStream(2);
+    const [slow, fast] = socks as [FakeSocket, FakeSocket];
+    slow.buffered = 600 * 1024; // over slowBytes (512 KiB)
+    s.sweep();
+    s.onChunk(chunk(4, false));
+    s.onChunk(chunk(5, false));
+    slow.buffered = 100 * 1024; // not yet under resumeBytes (64 KiB): still skipping, even at a keyframe
+    s.sweep();
+    s.onChunk(chunk(6, true));
+    slow.buffered = 0;
+    s.sweep();
+    s.onChunk(chunk(7, false)); // drained, but a delta: it waits for a keyframe
+    s.onChunk(chunk(8, true));
+    expect(slow.chunks().map(seqOf)).toEqual([1, 2, 3, 8]);
+    expect(slow.texts('skip')).toEqual([{ type: 'skip', chunks: 4, bytes: 4 * 12 }]);
+    expect(fast.chunks().map(seqOf)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(fast.texts('skip')).toEqual([]);
+    expect(s.counters).toMatchObject({ skips: 1, skippedChunks: 4 });
+  });
+
+  it('skips a viewer from the chunk its socket dropped, and resumes it at a keyframe after it drained', () => {
+    const { s, socks } = liveStream(1);
+    const v = socks[0]!;
+    v.dropBinary = true;
+    s.onChunk(chunk(4, false));
+    v.dropBinary = false;
+    s.onChunk(chunk(5, false));
+    s.sweep();
+    s.onChunk(chunk(6, true));
+    expect(v.chunks().map(seqOf)).toEqual([1, 2, 3, 6]);
+    expect(s.counters.skips).toBe(1);
+  });
+});
+
+describe('closing a stream', () => {
+  it('closes every viewer with 1001 once, is safe to call twice, and ignores media after', () => {
+    const { s, socks } = liveStream(2);
+    s.close();
+    s.close();
+    for (const v of socks) {
+      expect(v.ended).toEqual({ code: 1001, reason: 'stream closed' });
+      expect(v.ends).toBe(1);
+    }
+    s.onInit(init('B'));
+    s.onChunk(chunk(4, true));
+    for (const v of socks) {
+      expect(v.inits()).toHaveLength(1);
+      expect(v.chunks().map(seqOf)).toEqual([1, 2, 3]);
+    }
+    expect(s.viewerCount).toBe(0);
   });
 });
