@@ -1,11 +1,13 @@
 import { readdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Two projects, by what a test needs.
 //
-// unit: test/<source folder>/, mirroring the source. In process, no FFmpeg, browser, NATS or
-// app server (loopback sockets on port 0 are fine), so files run in parallel; each file has its
-// own worker process, so module state and process.env are its own.
+// unit: test/<source folder>/, mirroring the source. In process: no FFmpeg (not even to make
+// fixtures), no browser, NATS, openssl or app (a child `node` that checks a process-level
+// property is fine, and so are loopback sockets on port 0), so files run in parallel and
+// `npm run test:unit` needs nothing but node_modules.
 //
 // slow: test/integration, test/browser, test/fanout. One file at a time, as before the split:
 // they run real FFmpeg encoders, Chromium and nats-server, and two cores shared by several of
@@ -30,8 +32,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: files(UNIT),
+          // Worker threads start faster than forks; each file still gets a fresh worker (isolate,
+          // the default), so stubs, timers and module state never leak between files, and
+          // process.env is a copy per worker. At least two at once: vitest's default on two
+          // cores would be one.
           pool: 'threads',
           fileParallelism: true,
+          maxWorkers: Math.max(2, availableParallelism()),
           sequence: { groupOrder: 0 },
         },
       },
