@@ -150,7 +150,7 @@ export class Stream {
     this.#lastDts = chunk.dts;
     const b = chunk.bytes;
     for (const v of this.#live) {
-      if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v);
+      if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v, b.length);
     }
     c.sentChunks += this.#live.size;
     c.sentBytes += this.#live.size * b.length;
@@ -312,15 +312,19 @@ export class Stream {
     v.end(CLOSE_STREAM_NOT_LIVE, 'STREAM_NOT_LIVE');
   }
 
-  /** Stops sending media to a viewer until the next keyframe after its buffer drains. */
-  #startSkipping(v: Viewer): void {
+  /**
+   * Stops sending media to a viewer until the next keyframe after its buffer drains.
+   * `droppedBytes`: the chunk being sent was dropped, so it counts as skipped too.
+   */
+  #startSkipping(v: Viewer, droppedBytes = -1): void {
     const d = v.getUserData();
     if (d.state === 'skipping') return;
     this.#live.delete(v);
     this.#waiting.delete(v);
     d.state = 'skipping';
-    d.skipFromChunk = this.counters.chunks;
-    d.skipFromBytes = this.counters.bytes;
+    const dropped = droppedBytes >= 0;
+    d.skipFromChunk = this.counters.chunks - (dropped ? 1 : 0);
+    d.skipFromBytes = this.counters.bytes - (dropped ? droppedBytes : 0);
     this.counters.skips++;
     this.#log.debug({ viewer: d.id }, 'viewer too slow; skipping to the next keyframe');
   }

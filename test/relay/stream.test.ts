@@ -270,6 +270,9 @@ describe('slow viewers', () => {
     s.onChunk(chunk(6, true));
     expect(v.chunks().map(seqOf)).toEqual([1, 2, 3, 6]);
     expect(s.counters.skips).toBe(1);
+    // The dropped chunk is one of those it missed: 4 and 5.
+    expect(v.texts('skip')).toEqual([{ type: 'skip', chunks: 2, bytes: 2 * 12 }]);
+    expect(s.counters.skippedChunks).toBe(2);
   });
 });
 

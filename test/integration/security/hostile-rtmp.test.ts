@@ -6,7 +6,6 @@ import { connect } from 'node:net';
 import { startNowcast, type Running } from '../../helpers/nowcast.js';
 import { Publisher } from '../../helpers/publisher.js';
 import { Viewer } from '../../helpers/viewer.js';
-import { parse, value } from '../../helpers/prom.js';
 import { RawRtmp, chunked, command, publishCommands, setChunkSize, avcSequenceHeader } from '../../helpers/rtmp-client.js';
 import { ReplayPublisher, sampleTags, tagMessage } from '../../helpers/replay-publisher.js';
 import { encodeAmf0 } from '../../../ingest/rtmp/amf0.js';
@@ -16,9 +15,9 @@ let healthy: Publisher;
 const watchers: Viewer[] = [];
 const cleanup: Array<() => void> = [];
 
+/** The count behind nowcast_protocol_errors_total{protocol="rtmp",code} (read in process: /metrics may serve a collection up to 1 s old under a burst of scrapes). */
 async function errors(code: string): Promise<number> {
-  const m = parse(await (await fetch(`${n.ops}/metrics`)).text());
-  return value(m, 'nowcast_protocol_errors_total', { protocol: 'rtmp', code }) ?? 0;
+  return n.app.ingest.errors.get('rtmp', code);
 }
 
 /** The healthy stream's viewers: every chunk in order, one init segment, still connected. */
