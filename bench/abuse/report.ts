@@ -18,6 +18,8 @@ export interface Outcome {
   /** The server's V8 heap and external memory before the attack and 5 s after it. */
   heapBefore: { totalMb: number; usedMb: number; externalMb: number } | null;
   heapAfter: { totalMb: number; usedMb: number; externalMb: number } | null;
+  /** After the attack and a full GC (inspector): what the server kept. */
+  afterGc?: { rssMb: number; heap: { totalMb: number; usedMb: number; externalMb: number } | null } | null;
   probe: ProbeReply['phases'];
   crashes: Array<{ code: number | null; signal: string | null; atS: number }>;
   attackers: AttackersReport | null;
@@ -52,6 +54,7 @@ export function summary(o: Outcome): { rows: string[][]; met: Record<string, boo
     ['new init segments on healthy (hijack or restart)', `${newInits} (generations seen: ${[...new Set(v.flatMap((s) => s.generations))].join(', ')})`, '0', mark(newInits === 0)],
     ['longest gap between two healthy chunks', `${ms(Math.max(...v.map((s) => s.maxIntervalMs)))} ms`, '–', ''],
     ['relay RSS baseline / max / growth', `${o.rss.baselineMb.toFixed(1)} / ${o.rss.maxMb.toFixed(1)} MB (at ${o.rss.maxAtS} s) / **${growth.toFixed(1)} MB** (end ${o.rss.endMb.toFixed(1)})`, '≤ 32 MB growth', mark(met.rss)],
+    ...(o.afterGc ? [['relay RSS after the attack and a full GC / growth kept', `${o.afterGc.rssMb.toFixed(1)} MB / ${(o.afterGc.rssMb - o.rss.baselineMb).toFixed(1)} MB (V8 heap used ${o.afterGc.heap?.usedMb.toFixed(1) ?? '?'} MB, ${o.heapBefore?.usedMb.toFixed(1) ?? '?'} before the attack)`, '–', '']] : []),
     ['public /livez before the attack p50 / p99 / max', `${ms(pct(idle.lat, 50))} / ${ms(pct(idle.lat, 99))} / ${ms(pct(idle.lat, 100))} ms (${idle.lat.length} probes)`, '–', ''],
     ['public /livez during the attack p50 / p99 / max', `${ms(pct(attack.lat, 50))} / **${ms(pct(attack.lat, 99))}** / ${ms(pct(attack.lat, 100))} ms (${attack.lat.length} probes, ${attack.failed} failed)`, 'p99 ≤ 5 ms', mark(met.livez)],
     ['crashes (server process exited)', o.crashes.length ? o.crashes.map((c) => `exit ${c.code ?? c.signal} at ${c.atS} s`).join('; ') : '0', '0', mark(met.crashes)],

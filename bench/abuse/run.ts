@@ -4,6 +4,7 @@
 // crashes, and writes the "Abuse (issue 20)" section of bench/RESULTS.md.
 //   npm run bench:abuse [-- --seconds 60 --viewers 50 --warmup 20 --nice 10 --no-write --only crash,idle,…]
 // (--only names: crash hijack declared idle garbage-hs refused waiting storm flood qoe bigapp garbage)
+import WebSocket from 'ws';
 import { spawn, execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -34,14 +35,18 @@ const atS = (): number => Math.round((Date.now() - t0) / 100) / 10;
 
 // The server, alone in its process: its RSS is its own, and its exit is a crash.
 const [httpPort, rtmpPort, opsPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
-const server = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort),
+// --inspect on loopback only so the end of the run can ask V8 for a full GC and tell garbage
+// not yet collected from memory the server kept.
+const server = spawn(process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort),
   '--rtmp-port', String(rtmpPort), '--ops-port', String(opsPort), '--log-format', 'json'], {
   cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOWCAST_SRT_LISTENERS: '[]', ...(process.env.ABUSE_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.ABUSE_SERVER_NODE_OPTIONS } : {}) },
 });
 const log = { lines: 0, bytes: 0, longest: 0, counting: false, tail: '' };
 let partial = 0;
+let inspectorLine = '';
 const onLog = (d: Buffer): void => {
   log.tail = (log.tail + d.toString()).slice(-8_000);
+  if (!inspectorLine && d.includes('Debugger listening')) inspectorLine = d.toString();
   if (!log.counting) return;
   log.bytes += d.length;
   // Line lengths across reads: a line may arrive in pieces.
@@ -68,6 +73,19 @@ for (let i = 0; ; i++) {
   await sleep(100);
 }
 console.log(`[abuse] server pid ${pid}: http ${httpPort}, rtmp ${rtmpPort}, ops ${opsPort}`);
+
+/** HeapProfiler.collectGarbage over the server's inspector WebSocket (its URL is in stderr). */
+async function fullGc(): Promise<void> {
+  const url = /Debugger listening on (ws:\/\/\S+)/.exec(inspectorLine)?.[1];
+  if (!url) throw new Error('no inspector URL in the server output');
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  await new Promise<void>((resolve) => {
+    ws.on('message', (m: Buffer) => { if ((JSON.parse(m.toString()) as { id?: number }).id === 1) resolve(); });
+    ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+  });
+  ws.close();
+}
 
 const rssSamples: Array<{ t: number; phase: string; mb: number }> = [];
 let phase = 'warmup';
@@ -137,6 +155,11 @@ await Promise.all([viewers.terminate(), probe.terminate()]);
 
 // The server's own counters.
 const heapAfter = await heap();
+// Then a full GC through the inspector: what the server still holds after the attack.
+const afterGc = await fullGc().then(async () => { await sleep(500); return { rssMb: rssMb(), heap: await heap() }; }, (err: unknown) => {
+  console.error(`[abuse] full GC: ${String(err)}`);
+  return null;
+});
 let protocolErrors: Outcome['protocolErrors'] = [];
 let qoeStallsHealthy = NaN;
 let badViewerMessages = NaN;
@@ -168,7 +191,7 @@ const outcome: Outcome = {
   seconds, viewers: finalViewers, nice,
   rss: { baselineMb, maxMb: max.mb, maxAtS: Math.round(max.t - attackStartS), endMb: during.at(-1)?.mb ?? NaN },
   rssSeries: during.filter((s, i) => i % 20 === 0).map((s) => ({ t: Math.round(s.t - attackStartS), mb: s.mb })),
-  heapBefore, heapAfter,
+  heapBefore, heapAfter, afterGc,
   probe: probeReply.phases, crashes, attackers: attackersReport, protocolErrors, qoeStallsHealthy, badViewerMessages,
   log: { lines: log.lines, bytes: log.bytes, longest: log.longest },
 };
