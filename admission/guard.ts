@@ -4,32 +4,13 @@
 // live). Every refusal carries a stable code.
 import { sameSecret, verifyToken, type TokenError } from './auth.js';
 import { Counters, TokenBuckets, clientAddress, isLoopback } from './limits.js';
+import type { LimitsConfig, SecurityConfig } from './config.js';
 
-export interface GuardOptions {
-  /** HMAC secret for signed tokens; '' disables tokens. */
-  secret: string;
-  /** Fixed publish keys per stream: [{stream, key}]. A stream listed here needs its key. */
-  publishKeys: Array<{ stream: string; key: string }>;
-  /** Every publisher must present a key or token (else only listed streams need one). */
-  requirePublishAuth: boolean;
-  /** Viewers must present a signed `view` token for the stream. */
-  requireViewerToken: boolean;
-  /** Allowed WebSocket Origins; empty allows any (non-browser clients send none). */
-  allowedOrigins: string[];
-  maxStreams: number;
-  maxViewersPerStream: number;
-  maxViewersPerIp: number;
-  upgradesPerSecondPerIp: number;
-  /** Apply the per-IP limits to loopback clients too (off: benchmarks run from 127.0.0.1). */
-  limitLoopback: boolean;
-  /** Viewers waiting for a name that is not live, in total (loopback included) and per address. */
-  maxWaitingViewers: number;
-  maxWaitingViewersPerIp: number;
-  /** How long a viewer may wait for a name that does not go live (ms). */
-  maxWaitMs: number;
+/** The guard's settings: the security keys it checks and every admission limit (admission/config.ts). */
+export type GuardOptions = Omit<SecurityConfig, 'open' | 'trustedProxies'> & LimitsConfig & {
   /** Proxies whose X-Forwarded-For / Forwarded name the client (exact addresses); default none. */
   trustedProxies?: readonly string[];
-}
+};
 
 /** What admitViewer decides on. */
 export interface ViewerRequest {

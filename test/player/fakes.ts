@@ -67,6 +67,10 @@ export class FakeSocket {
     this.readyState = 1;
     this.onopen?.();
   }
+  drop(code = 1006): void {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: '' });
+  }
 }
 
 /** A <video> that records how often its decoder was released. */

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FakeSocket } from './fakes.js';
 import type { ServerMessage } from '../../protocol/messages.js';
 import { backoffDelay, HEALTHY_AFTER_MS, IDLE_TIMEOUT_MS, Transport } from '../../player/transport.js';
 import type { CloseInfo, TransportHandlers } from '../../player/transport.js';
@@ -22,34 +23,6 @@ describe('backoffDelay', () => {
   });
 });
 
-/** Just enough of a browser WebSocket for Transport, driven by the test. */
-class FakeSocket {
-  static all: FakeSocket[] = [];
-  readyState = 0;
-  binaryType = 'blob';
-  sent: string[] = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(s: string): void {
-    this.sent.push(s);
-  }
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    this.onopen?.();
-  }
-  drop(code = 1006): void {
-    this.readyState = 3;
-    this.onclose?.({ code, reason: '' });
-  }
-}
 
 function harness(maxAttempts = Infinity, url: string | string[] = 'ws://relay/live/x') {
   const events = { closes: [] as CloseInfo[], messages: [] as ServerMessage[], binaries: 0, malformed: 0, gaveUp: 0 };
