@@ -113,7 +113,8 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const html = 'text/html; charset=utf-8';
   const json = 'application/json';
 
-  app.get('/', (res) => send(res, '200 OK', html, indexPage()));
+  const index = indexPage(); // the same page for everyone: built once
+  app.get('/', (res) => send(res, '200 OK', html, index));
   app.get('/watch/:name', (res, req) => {
     const name = req.getParameter(0) ?? '';
     if (!STREAM_NAME_RE.test(name)) return send(res, '400 Bad Request', 'text/plain', 'invalid stream name');

@@ -24,8 +24,8 @@ export const OPS_LIMITS: OpsLimits = {
   requestBurst: 100,
   maxConnections: 256,
   // A collection of 1,000 streams or a full /metrics takes milliseconds of the shared event loop:
-  // a scrape every few seconds and a dashboard every 2 s fit in 2 a second, a flood gets the last one.
-  collect: { perSecond: 2, burst: 10, maxAgeMs: 1_000 },
+  // a scrape every few seconds and a dashboard every 2 s fit in one a second, a flood gets the last one.
+  collect: { perSecond: 1, burst: 10, maxAgeMs: 1_000 },
 };
 
 export interface OpsServerOptions extends OpsDeps {
