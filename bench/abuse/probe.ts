@@ -3,11 +3,15 @@
 // server's answer, not this process's event loop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { Agent, request } from 'node:http';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 export type ProbeRequest = { type: 'phase'; phase: string } | { type: 'stop' };
 export interface ProbeReply { type: 'probe'; phases: Record<string, { lat: number[]; failed: number }> }
 
-const { url, intervalMs } = workerData as { url: string; intervalMs: number };
+const { url, intervalMs, nice } = workerData as { url: string; intervalMs: number; nice?: number };
+// Linux nice is per thread: this thread's own id is in /proc/thread-self (…/task/TID).
+if (nice) setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), nice);
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 const phases: ProbeReply['phases'] = {};
 let phase = 'idle';

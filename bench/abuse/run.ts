@@ -4,6 +4,7 @@
 // crashes, and writes the "Abuse (issue 20)" section of bench/RESULTS.md.
 //   npm run bench:abuse [-- --seconds 60 --viewers 50 --warmup 20 --nice 10 --no-write --only crash,idle,…]
 // (--only names: crash hijack declared idle garbage-hs refused waiting storm flood qoe bigapp garbage)
+import { setPriority } from 'node:os';
 import WebSocket from 'ws';
 import { spawn, execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { markdown, summary, type Outcome } from './report.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '60' }, viewers: { type: 'string', default: '50' },
-  warmup: { type: 'string', default: '20' }, nice: { type: 'string', default: '10' }, 'no-write': { type: 'boolean', default: false },
+  warmup: { type: 'string', default: '20' }, nice: { type: 'string', default: '10' }, 'server-nice': { type: 'string', default: '0' }, 'probe-nice': { type: 'string', default: '0' }, 'no-write': { type: 'boolean', default: false },
   only: { type: 'string', default: '' },
 } });
 const seconds = Math.max(5, Math.min(600, Number(values.seconds)));
@@ -64,6 +65,10 @@ const crashes: Outcome['crashes'] = [];
 let stopping = false;
 server.once('exit', (code, signal) => { if (!stopping) crashes.push({ code, signal, atS: atS() }); });
 const pid = server.pid!;
+// --server-nice N (negative needs root): the server ahead of the load generators sharing its two
+// cores, as on a machine of its own where attackers and viewers spend their own CPU.
+const serverNice = Math.max(-20, Math.min(19, Number(values['server-nice'])));
+if (serverNice) setPriority(pid, serverNice);
 // Whatever happens to this process, the server and the publisher it started go with it.
 const children: Array<{ kill: (s: NodeJS.Signals) => boolean }> = [server];
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
@@ -106,7 +111,10 @@ for (let i = 0; ; i++) {
   if (i > 160) throw new Error(`the healthy stream did not reach its viewers:\n${publisher.stderr}\n${log.tail}`);
 }
 console.log(`[abuse] ${nViewers} viewers receive healthy; warm-up ${warmupS} s`);
-const probe = tsWorker(new URL('./probe.ts', import.meta.url), { url: `http://127.0.0.1:${httpPort}/livez`, intervalMs: 20 });
+// --probe-nice N: the /livez client's thread ahead of the load generators, as a health check
+// from another machine would be.
+const probeNice = Math.max(-20, Math.min(19, Number(values['probe-nice'])));
+const probe = tsWorker(new URL('./probe.ts', import.meta.url), { url: `http://127.0.0.1:${httpPort}/livez`, intervalMs: 20, nice: probeNice });
 const probeDone = nextMessage(probe, (m): m is ProbeReply => (m as ProbeReply).type === 'probe', (seconds + warmupS + 300) * 1000);
 await sleep(warmupS * 1000);
 const base = rssSamples.filter((s) => s.t >= atS() - 2);
@@ -182,7 +190,7 @@ const during = rssSamples.filter((s) => s.phase !== 'warmup');
 const max = during.reduce((a, s) => (s.mb > a.mb ? s : a), { t: 0, phase: '', mb: -Infinity });
 const os = (): string => { try { return /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux'; } catch { return 'Linux'; } };
 const git = (cmd: string): string => { try { return execSync(cmd, { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
-const extra = [values.seconds !== '60' ? `--seconds ${seconds}` : '', values.viewers !== '50' ? `--viewers ${nViewers}` : '', values.only ? `--only ${values.only}` : ''].filter(Boolean).join(' ');
+const extra = [values.seconds !== '60' ? `--seconds ${seconds}` : '', values.viewers !== '50' ? `--viewers ${nViewers}` : '', values.only ? `--only ${values.only}` : '', serverNice ? `--server-nice=${serverNice}` : '', probeNice ? `--probe-nice=${probeNice}` : ''].filter(Boolean).join(' ');
 const outcome: Outcome = {
   date: git('date -u'),
   machine: `${cpus().length} × ${/EPYC/i.test(cpus()[0]?.model ?? '') ? 'AMD EPYC' : cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${os()}, Node ${process.version}`,
