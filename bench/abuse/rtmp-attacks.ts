@@ -5,7 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import { RawRtmp, chunked, command, publishCommands, setChunkSize, avcSequenceHeader } from '../../test/helpers/rtmp-client.js';
+import { RawRtmp, chunked, command, publishCommands, setChunkSize, avcSequenceHeader, hugeDeclarations } from '../../test/helpers/rtmp-client.js';
 import { ReplayPublisher, sampleTags, tagMessage } from '../../test/helpers/replay-publisher.js';
 import { encodeAmf0 } from '../../ingest/rtmp/amf0.js';
 import { attackLoop, frameKind, sleep, tally, type Tallies } from './lib.js';
@@ -75,14 +75,7 @@ export function hijacks(x: AttackContext): Promise<void> {
 
 /** (3a) 16 chunk streams declaring 16 MB messages each, 2 KB sent. */
 export function declaredHuge(x: AttackContext): Promise<void> {
-  const headers: Buffer[] = [];
-  for (let csid = 3; csid < 19; csid++) {
-    const h = Buffer.alloc(12);
-    h[0] = csid;
-    h.writeUIntBE(16 * 1024 * 1024 - 1, 4, 3);
-    h[7] = 20;
-    headers.push(h, Buffer.alloc(128, 1));
-  }
+  const headers = hugeDeclarations();
   return attackLoop(x.t, '16 × 16 MB declared', { endAt: x.endAt, maxIterations: 5_000, concurrency: 2, pauseMs: 20 }, () => session(x.rtmpPort, headers));
 }
 

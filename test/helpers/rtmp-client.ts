@@ -56,6 +56,19 @@ export function avcSequenceHeader(variant = 0): Buffer {
   return Buffer.concat([Buffer.from([0x17, 0, 0, 0, 0]), avcc]);
 }
 
+/** The finding: 16 chunk streams each declaring a 16 MB command, and 128 bytes of each. */
+export function hugeDeclarations(): Buffer[] {
+  const out: Buffer[] = [];
+  for (let csid = 3; csid < 19; csid++) {
+    const h = Buffer.alloc(12);
+    h[0] = csid;
+    h.writeUIntBE(16 * 1024 * 1024 - 1, 4, 3);
+    h[7] = 20;
+    out.push(h, Buffer.alloc(128, 1));
+  }
+  return out;
+}
+
 const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
 
 export class RawRtmp {

@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { startNowcast, type Running } from '../../helpers/nowcast.js';
 import { Publisher } from '../../helpers/publisher.js';
 import { Viewer } from '../../helpers/viewer.js';
-import { RawRtmp, chunked, command, publishCommands, setChunkSize, avcSequenceHeader } from '../../helpers/rtmp-client.js';
+import { RawRtmp, chunked, command, publishCommands, setChunkSize, avcSequenceHeader, hugeDeclarations } from '../../helpers/rtmp-client.js';
 import { ReplayPublisher, sampleTags, tagMessage } from '../../helpers/replay-publisher.js';
 import { encodeAmf0 } from '../../../ingest/rtmp/amf0.js';
 
@@ -124,14 +124,7 @@ describe('a hostile RTMP peer', () => {
     const before = await errors('RTMP_MESSAGE_TOO_LARGE');
     const rss = process.memoryUsage().rss;
     const held = n.app.ingest.rtmp!.heldBytes;
-    const headers: Buffer[] = [];
-    for (let csid = 3; csid < 19; csid++) {
-      const h = Buffer.alloc(12);
-      h[0] = csid;
-      h.writeUIntBE(16 * 1024 * 1024 - 1, 4, 3);
-      h[7] = 20;
-      headers.push(h, Buffer.alloc(128, 1));
-    }
+    const headers = hugeDeclarations();
     const c = await session(headers);
     expect(await c.closedWithin(2_000)).toBe(true);
     expect(await errors('RTMP_MESSAGE_TOO_LARGE')).toBe(before + 1);
