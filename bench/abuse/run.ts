@@ -7,7 +7,7 @@
 import { setPriority } from 'node:os';
 import WebSocket from 'ws';
 import { spawn, execSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, appendFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -45,7 +45,10 @@ const server = spawn(process.execPath, ['--inspect=127.0.0.1:0', '--import', 'ts
 const log = { lines: 0, bytes: 0, longest: 0, counting: false, tail: '' };
 let partial = 0;
 let inspectorLine = '';
+// ABUSE_SERVER_LOG=FILE keeps the server's whole output (with ABUSE_SERVER_NODE_OPTIONS=--trace-gc, its GC pauses).
+const serverLog = process.env.ABUSE_SERVER_LOG;
 const onLog = (d: Buffer): void => {
+  if (serverLog) appendFileSync(serverLog, d);
   log.tail = (log.tail + d.toString()).slice(-8_000);
   if (!inspectorLine && d.includes('Debugger listening')) inspectorLine = d.toString();
   if (!log.counting) return;
