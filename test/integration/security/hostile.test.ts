@@ -1,8 +1,11 @@
-// Hostile RTMP sessions against the real server, one case per finding of the security review
-// (issue 20): each closes at most its own connection with a documented refusal, while a healthy
+// Hostile sessions against the real server, one case per finding of the security review (issue
+// 20): each closes at most its own connection with a documented refusal, while a healthy
 // publisher's viewers miss no chunk, see no foreign init segment, and memory stays bounded.
+// More cases on real sockets: viewers.test.ts (waiting viewers, proxies, QoE, logs),
+// ../ops/ops-listener.test.ts (the operations listener), rtmp-accept-errors.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
+import WebSocket from 'ws';
 import { startNowcast, type Running } from '../../helpers/nowcast.js';
 import { Publisher } from '../../helpers/publisher.js';
 import { Viewer } from '../../helpers/viewer.js';
@@ -51,7 +54,8 @@ const upToPublish = (): Buffer => Buffer.concat([hello(), command(['createStream
 
 beforeAll(async () => {
   // A short handshake timeout keeps the idle-connection case quick; the rule is the same at 5 s.
-  n = await startNowcast({ rtmp: { handshakeTimeoutMs: 1_500, maxConnections: 64 } });
+  // maxStreams 20: the waiting-viewer case opens more names than that.
+  n = await startNowcast({ rtmp: { handshakeTimeoutMs: 1_500, maxConnections: 64 }, limits: { maxStreams: 20 } });
   healthy = new Publisher({ url: n.rtmp('healthy'), durationS: 120 });
   for (let i = 0; i < 3; i++) watchers.push(new Viewer(n.ws('healthy')));
   await Promise.all(watchers.map((v) => v.opened));
@@ -234,6 +238,62 @@ describe('a hostile RTMP peer', () => {
     await new Promise((r) => setTimeout(r, 500));
     for (const s of conns) s.destroy();
     await healthyAdvances();
+    expectHealthy();
+  });
+});
+
+describe('a hostile viewer or client', () => {
+  // Finding 5: 999 viewers of unpublished names filled limits.maxStreams and a publisher was refused.
+  it('cannot lock publishers out by waiting on more names than limits.maxStreams', async () => {
+    const waiters = await Promise.all(Array.from({ length: 25 }, (_, i) => new Promise<WebSocket>((resolve, reject) => {
+      const ws = new WebSocket(n.ws(`nobody-${i}`));
+      cleanup.push(() => ws.terminate());
+      ws.once('open', () => resolve(ws));
+      ws.once('error', reject);
+    })));
+    expect(waiters).toHaveLength(25);
+    const p = new ReplayPublisher(port(), 'after-waiters');
+    cleanup.push(() => p.stop());
+    await p.rtmp.until(() => p.admitted, 3_000, 'a publisher past 25 waited-on names');
+    p.stop();
+    for (const w of waiters) w.terminate();
+    expectHealthy();
+  });
+
+  // Finding 7: /metrics and /api/streams listed every stream on the public port.
+  it('finds no operations endpoint on the public port, and no waited-on name in its stream list', async () => {
+    for (const path of ['/metrics', '/api/streams', '/dashboard']) expect((await fetch(`${n.http}${path}`)).status, path).toBe(404);
+    const w = new WebSocket(n.ws('made-up'));
+    cleanup.push(() => w.terminate());
+    await new Promise((r) => w.once('open', r));
+    await new Promise((r) => setTimeout(r, 1_100)); // past the list's 1 s cache
+    const list = (await (await fetch(`${n.http}/streams.json`)).json()) as { streams: Array<{ name: string }> };
+    expect(list.streams.map((s) => s.name)).toContain('healthy');
+    expect(list.streams.map((s) => s.name)).not.toContain('made-up');
+    w.terminate();
+  });
+
+  // Finding 8: one anonymous viewer added 2·10⁹ stalls to nowcast_qoe_* in 2 s.
+  it('cannot add forged stalls to the healthy stream\'s QoE totals', async () => {
+    const ws = new WebSocket(n.ws('healthy'));
+    cleanup.push(() => ws.terminate());
+    await new Promise((r) => ws.once('open', r));
+    const report = (stalls: number): string => JSON.stringify({
+      type: 'qoe', intervalMs: 1000, startupMs: 100, latencyP50Ms: 200, latencyP95Ms: 210, latencyP99Ms: 220, latencyMs: 200,
+      targetMs: 200, stalls, stallMs: stalls, rateChanges: 0, jumps: 0, droppedFrames: 0, rate: 1, policy: 'nowcast', pinned: false, clockOffsetMs: 0,
+    });
+    const { implausible, rejected } = n.app.relay.qoeTotals;
+    // A plausible start, a total that goes down (which restarted the delta before), 2·10⁹, down again.
+    for (const stalls of [3, 0, 2e9, 1]) {
+      ws.send(report(stalls));
+      await new Promise((r) => setTimeout(r, 1_050));
+    }
+    expect(n.app.relay.qoeTotals.implausible).toBe(implausible + 2);
+    expect(n.app.relay.qoeTotals.rejected).toBe(rejected + 1);
+    const text = await n.app.metrics!.registry.getSingleMetricAsString('nowcast_qoe_stalls_total');
+    const healthyStalls = Number(/nowcast_qoe_stalls_total\{stream="healthy"\} (\S+)/.exec(text)?.[1] ?? 0);
+    expect(healthyStalls).toBeLessThanOrEqual(3);
+    ws.terminate();
     expectHealthy();
   });
 });
