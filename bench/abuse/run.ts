@@ -38,7 +38,9 @@ const atS = (): number => Math.round((Date.now() - t0) / 100) / 10;
 const [httpPort, rtmpPort, opsPort] = [await freeTcpPort(), await freeTcpPort(), await freeTcpPort()];
 // --inspect on loopback only so the end of the run can ask V8 for a full GC and tell garbage
 // not yet collected from memory the server kept.
-const server = spawn(process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort),
+// ABUSE_SERVER_NODE_ARGS: node flags NODE_OPTIONS refuses (--cpu-prof, --trace-gc), for diagnosis.
+const serverNodeArgs = process.env.ABUSE_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+const server = spawn(process.execPath, [...serverNodeArgs, '--inspect=127.0.0.1:0', '--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort),
   '--rtmp-port', String(rtmpPort), '--ops-port', String(opsPort), '--log-format', 'json'], {
   cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOWCAST_SRT_LISTENERS: '[]', ...(process.env.ABUSE_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.ABUSE_SERVER_NODE_OPTIONS } : {}) },
 });

@@ -8,7 +8,11 @@ export interface Amf0Object { [key: string]: Amf0Value }
 
 export class Amf0Error extends Error {
   constructor(message: string) {
+    // Thrown per bad command and caught by the session: no stack trace to capture.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = 'Amf0Error';
   }
 }
