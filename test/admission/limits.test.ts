@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBuckets, Counters, isLoopback } from '../../admission/limits.js';
+import fc from 'fast-check';
+import { TokenBuckets, Counters, isLoopback, clientAddress } from '../../admission/limits.js';
 
 describe('the per-key token bucket', () => {
   it('allows a burst, then the steady rate, on a simulated clock', () => {
@@ -46,5 +47,31 @@ describe('loopback detection', () => {
     ['0000:0000:0000:0000:0000:0000:0000:0001', true], ['10.0.0.1', false], ['::ffff:10.0.0.1', false], ['128.0.0.1', false],
   ])('treats %s as loopback: %s', (ip, yes) => {
     expect(isLoopback(ip)).toBe(yes);
+  });
+});
+
+describe('the client address behind a trusted proxy', () => {
+  const trusted = new Set(['127.0.0.1', '10.0.0.2']);
+  it.each<[string, string, string, string, string]>([
+    ['takes the peer when it is not a trusted proxy, whatever it claims', '203.0.113.9', '198.51.100.1', '', '203.0.113.9'],
+    ['takes the right-most X-Forwarded-For hop from a trusted proxy', '127.0.0.1', '6.6.6.6, 198.51.100.1', '', '198.51.100.1'],
+    ['skips trusted proxies in the chain', '127.0.0.1', '198.51.100.1, 10.0.0.2', '', '198.51.100.1'],
+    ['reads Forwarded when there is no X-Forwarded-For', '127.0.0.1', '', 'for=198.51.100.1;proto=https', '198.51.100.1'],
+    ['unquotes and unbrackets an IPv6 Forwarded value with a port', '127.0.0.1', '', 'for="[2001:db8::1]:4711"', '2001:db8::1'],
+    ['drops the port of an IPv4 hop', '127.0.0.1', '198.51.100.1:5000', '', '198.51.100.1'],
+    ['matches an IPv4-mapped peer to its IPv4 form', '::ffff:127.0.0.1', '198.51.100.1', '', '198.51.100.1'],
+    ['stops at an empty hop and counts the nearest proxy', '127.0.0.1', '198.51.100.1, , 10.0.0.2', '', '10.0.0.2'],
+    ['keeps a trusted proxy that names no client as itself', '127.0.0.1', '', '', '127.0.0.1'],
+    ['cuts an oversized hop to 64 characters', '127.0.0.1', 'x'.repeat(10_000), '', 'x'.repeat(64)],
+    ['survives a Forwarded header of nothing but separators', '127.0.0.1', '', ';;,,=;=,for', '127.0.0.1'],
+  ])('%s', (_what, peer, xff, fwd, expected) => {
+    expect(clientAddress(peer, xff, fwd, trusted)).toBe(expected);
+  });
+
+  it('never throws and never returns more than 64 characters from a trusted proxy\'s headers (property)', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 300 }), fc.string({ maxLength: 300 }), (xff, fwd) => {
+      const a = clientAddress('127.0.0.1', xff, fwd, trusted);
+      expect(a.length).toBeLessThanOrEqual(64);
+    }), { numRuns: 2_000 });
   });
 });
