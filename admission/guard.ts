@@ -2,7 +2,7 @@
 // signed tokens and an Origin allowlist for viewers, and admission limits (streams, viewers
 // per stream and per IP, upgrades per second per IP, viewers waiting for a name that is not
 // live). Every refusal carries a stable code.
-import { sameSecret, verifyToken, type TokenError } from './auth.js';
+import { verifyToken } from './auth.js';
 import { Counters, TokenBuckets, clientAddress, isLoopback } from './limits.js';
 import type { LimitsConfig, SecurityConfig } from './config.js';
 
@@ -124,19 +124,12 @@ export class Guard {
   }
 
   /**
-   * Checks a publisher's key (`key` query/passphrase) or signed `publish` token. `streams`:
-   * streams with a publisher or recent media (Relay.liveStreamCount), not names viewers wait on.
+   * The publisher's share of the limits: a new live stream past limits.maxStreams is refused.
+   * `streams`: streams with a publisher or recent media (Relay.liveStreamCount), not names viewers wait on.
+   * Credentials are admission/publish.ts's (checkPublish), asked first.
    */
-  admitPublisher(p: { stream: string; key: string | undefined; streams: number; streamExists: boolean }, nowMs: number): Refusal | null {
+  admitPublisher(p: { stream: string; streams: number; streamExists: boolean }): Refusal | null {
     const o = this.#o;
-    const fixed = o.publishKeys.find((k) => k.stream === p.stream);
-    let authErr: TokenError | 'KEY_WRONG' | null = null;
-    if (fixed) {
-      if (p.key === undefined || !sameSecret(p.key, fixed.key)) authErr = p.key ? 'KEY_WRONG' : 'TOKEN_MISSING';
-    } else if (o.requirePublishAuth) {
-      authErr = o.secret ? verifyToken(o.secret, p.key, p.stream, 'publish', nowMs / 1000) : 'TOKEN_MISSING';
-    }
-    if (authErr) { this.refusals++; return refuse('401 Unauthorized', authErr, `publishing ${p.stream} needs a valid key`); }
     if (!p.streamExists && p.streams >= o.maxStreams) {
       this.refusals++;
       return refuse('503 Service Unavailable', 'STREAM_LIMIT', `the relay has its maximum of ${o.maxStreams} streams`);

@@ -107,7 +107,7 @@ export class Nowcast {
       const now = Date.now();
       const auth = checkPublish(cfg.security, p, now);
       if (auth) return { status: 'Unauthorized', ...auth };
-      const r = guard.admitPublisher({ ...p, streams: this.relay.liveStreamCount, streamExists: this.relay.stream(p.stream)?.isLive(now) === true }, now);
+      const r = guard.admitPublisher({ stream: p.stream, streams: this.relay.liveStreamCount, streamExists: this.relay.stream(p.stream)?.isLive(now) === true });
       return r && { status: 'Rejected', code: r.code, message: r.message };
     });
   }

@@ -24,6 +24,10 @@ describe('publish admission', () => {
     ['refuses a token for another stream', { secret: 's3cret-s3cret' }, { stream: 'cam', key: token('other'), ip: '203.0.113.9' }, 'TOKEN_WRONG_STREAM'],
     ['refuses a token signed with another secret', { secret: 's3cret-s3cret' }, { stream: 'cam', key: token('cam', 'another-secret'), ip: '127.0.0.1' }, 'TOKEN_BAD_SIGNATURE'],
     ['requires a token on loopback too with requirePublishAuth', { secret: 's3cret-s3cret', requirePublishAuth: true }, { stream: 'cam', ip: '127.0.0.1' }, 'TOKEN_MISSING'],
+    // The cases the guard decided before this rule was its own (test/admission/guard.test.ts).
+    ['admits the right fixed key on loopback', { publishKeys: [{ stream: 'cam', key: 'k1' }] }, { stream: 'cam', key: 'k1', ip: '127.0.0.1' }, null],
+    ['admits a valid publish token with requirePublishAuth', { secret: 's3cret-s3cret', requirePublishAuth: true }, { stream: 'cam', key: token('cam'), ip: '127.0.0.1' }, null],
+    ['refuses an expired publish token', { secret: 's3cret-s3cret', requirePublishAuth: true }, { stream: 'cam', key: signToken('s3cret-s3cret', { s: 'cam', a: 'publish', e: now / 1000 - 1 }), ip: '127.0.0.1' }, 'TOKEN_EXPIRED'],
   ])('%s', (_what, cfg, p, code) => {
     expect(checkPublish({ ...base, ...cfg }, { key: undefined, ...p }, now)?.code ?? null).toBe(code);
   });
