@@ -63,7 +63,10 @@ export function boundValue(v: unknown, depth = 0): unknown {
 
 const bounded = (o: Record<string, unknown>): Record<string, unknown> => boundValue(o) as Record<string, unknown>;
 
-export function createRootLogger(level: string = process.env.NOWCAST_LOG_LEVEL ?? 'info', format: string = 'auto'): Logger {
+/** Where JSON lines go instead of stdout (a worker thread's relay to its parent). */
+export interface LogDestination { write(line: string): void }
+
+export function createRootLogger(level: string = process.env.NOWCAST_LOG_LEVEL ?? 'info', format: string = 'auto', dest?: LogDestination): Logger {
   const opts: LoggerOptions = {
     level,
     base: { app: 'nowcast' },
@@ -82,6 +85,7 @@ export function createRootLogger(level: string = process.env.NOWCAST_LOG_LEVEL ?
     },
   };
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  if (dest) return boundChildren(pino(opts, dest));
   if (!usePretty) return boundChildren(pino(opts));
   // Synchronous, in-process: no worker thread, and lines are not lost on process.exit().
   return boundChildren(pino(opts, pretty({ sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,app' })));
