@@ -1,4 +1,4 @@
-// Ingest: RTMP publishers (our publish-only server, ingest/rtmp) and SRT listeners, each
+// Ingest: RTMP publishers (our publish-only server, ingest/rtmp, in a thread of its own) and SRT listeners, each
 // published stream remuxed into the relay's MediaSink for that name: RTMP in process
 // (ingest/flv, or a supervised FFmpeg reading the publish as FLV on stdin with remux.muxer
 // ffmpeg), SRT by a supervised FFmpeg listener.
@@ -8,8 +8,9 @@ import type { IngestCounters } from './counters.js';
 
 export type { IngestCounters };
 import type { SinkProvider } from '../media/sink.js';
-import { RtmpServer } from './rtmp/server.js';
-import type { RtmpPublisher, PublishRefusal } from './rtmp/session.js';
+import { RtmpThread } from './rtmp/thread.js';
+import type { PublishRefusal } from './rtmp/session.js';
+import type { RtmpPublisher } from './rtmp/publishers.js';
 import { sameSecret } from '../util/secret.js';
 import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
@@ -47,7 +48,7 @@ export class Ingest {
   #log: Logger;
   /** The parent logger: rtmp, srt and remux are components of their own, not children of ingest. */
   #root: Logger;
-  #rtmp: RtmpServer | null = null;
+  #rtmp: RtmpThread | null = null;
   /** Names whose publisher left within rtmp.reconnectGraceMs: held for the same credentials. */
   #grace = new Map<string, { key: string | undefined; until: number }>();
   #srt: SrtIngest[] = [];
@@ -77,7 +78,7 @@ export class Ingest {
     if (rtmp.port) {
       const { tls } = this.#cfg;
       const rtmps = rtmp.tlsPort && tls.cert ? { port: rtmp.tlsPort, cert: tls.cert, key: tls.key } : undefined;
-      this.#rtmp = new RtmpServer({ ...rtmp, host: this.#cfg.host, tls: rtmps, limitLoopback: this.#cfg.limitLoopback }, {
+      this.#rtmp = new RtmpThread({ ...rtmp, host: this.#cfg.host, tls: rtmps, limitLoopback: this.#cfg.limitLoopback }, {
         publish: (p) => this.#onPublish(p),
         unpublish: (p) => this.#onUnpublish(p),
       }, this.errors, this.#root.child({ component: 'rtmp' }));
@@ -110,8 +111,8 @@ export class Ingest {
     return this.#closed;
   }
 
-  /** The RTMP server, for its connection and memory figures. */
-  get rtmp(): RtmpServer | null {
+  /** The RTMP thread. */
+  get rtmp(): RtmpThread | null {
     return this.#rtmp;
   }
 

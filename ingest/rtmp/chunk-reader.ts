@@ -86,9 +86,11 @@ export class ChunkReader {
 
   /**
    * Feeds bytes; calls `onMessage` for each complete message, in order. `onMessage` returns
-   * false to stop (the connection is closing): the rest of `data` is not parsed. Throws RtmpError.
+   * false to stop (the connection is closing, or waits for a decision): the rest of `data` is
+   * not parsed, and is returned (not counted as received) for the caller to push again or drop.
+   * Throws RtmpError.
    */
-  push(data: Buffer, onMessage: (m: RtmpMessage) => boolean): void {
+  push(data: Buffer, onMessage: (m: RtmpMessage) => boolean): Buffer | null {
     this.received += data.length;
     let buf = data;
     if (this.#carry) {
@@ -103,7 +105,7 @@ export class ChunkReader {
           this.#carry = Buffer.from(buf.subarray(pos));
           // The carried header counts too: partial messages at the ceiling plus one would pass.
           this.#checkMemory();
-          return;
+          return null;
         }
         pos = h.end;
         this.#cur = { csid: h.csid, stream: h.stream, left: Math.min(this.#chunkSize, h.stream.length - h.stream.got) };
@@ -118,10 +120,17 @@ export class ChunkReader {
         pos += take;
         this.#checkMemory();
       }
-      if (c.left > 0) return; // the chunk's body goes on in the next push, with no header
+      if (c.left > 0) return null; // the chunk's body goes on in the next push, with no header
       this.#cur = null;
-      if (c.stream.got === c.stream.length && !this.#emit(c.csid, c.stream, onMessage)) return;
+      if (c.stream.got === c.stream.length && !this.#emit(c.csid, c.stream, onMessage)) {
+        // A message ends at a chunk boundary, so what is left starts with a header, and lies
+        // within `data` (a carried partial header was consumed before any message).
+        if (pos === buf.length) return null;
+        this.received -= buf.length - pos;
+        return buf.subarray(pos);
+      }
     }
+    return null;
   }
 
   #checkMemory(): void {

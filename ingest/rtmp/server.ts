@@ -1,13 +1,16 @@
 // The RTMP listener (and RTMPS): admits connections within a budget (in total and per address),
 // runs one RtmpSession per connection, and closes any that outstays the handshake timeout or
 // goes idle while publishing. Accept errors (EMFILE…) are logged and counted every time.
+// Sessions are known to the outside by id only: it runs in the RTMP thread (worker.ts), and
+// its events cross to the relay's thread as messages.
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { LogLimiter, type Logger } from '../../util/log.js';
 import { isLoopback } from '../../util/net.js';
 import type { ProtocolErrors } from '../../util/protocol-errors.js';
-import { RtmpSession, type SessionHooks, type SessionLimits, type RtmpPublisher, type PublishRefusal } from './session.js';
+import { RtmpSession, type SessionHooks, type SessionLimits, type PublishRequest, type Admission } from './session.js';
+import type { RtmpErrorCode } from './errors.js';
 
 export interface RtmpServerOptions extends SessionLimits {
   host: string;
@@ -22,10 +25,12 @@ export interface RtmpServerOptions extends SessionLimits {
 }
 
 export interface RtmpEvents {
-  /** Admission on the publish command: null admits. */
-  publish(p: RtmpPublisher): PublishRefusal | null;
-  /** An admitted publisher's connection ended: its name is free at once. */
-  unpublish(p: RtmpPublisher): void;
+  /** Admission on the publish command of session `id`: null admits. */
+  publish(id: number, p: PublishRequest): Admission | PromiseLike<Admission>;
+  /** A tag body of admitted session `id` (session.ts SessionHooks.media). */
+  media(id: number, type: number, timestamp: number, body: Buffer): void;
+  /** Admitted session `id` ended: its name is free at once. */
+  unpublish(id: number): void;
 }
 
 /** How often timeouts are checked: one timer for every connection. */
@@ -40,20 +45,22 @@ const clip = (s: string): string => (s.length > LOG_CHARS ? `${s.slice(0, LOG_CH
 export class RtmpServer {
   readonly #o: RtmpServerOptions;
   readonly #events: RtmpEvents;
-  readonly #errors: ProtocolErrors;
+  readonly #errors: Pick<ProtocolErrors, 'add'>;
   readonly #log: Logger;
   /** Refusals a client can repeat at will: a few lines per address per 10 s. */
   readonly #limited: LogLimiter;
   readonly #tcp: Server;
   #tls: Server | null = null;
-  readonly #sessions = new Set<RtmpSession>();
+  /** Open sessions by id, in accept order. */
+  readonly #sessions = new Map<number, RtmpSession>();
+  #nextId = 1;
   readonly #perIp = new Map<string, number>();
   #sweep: NodeJS.Timeout | null = null;
   #closed = false;
   /** Accept errors seen (the listener stays up). */
   acceptErrors = 0;
 
-  constructor(o: RtmpServerOptions, events: RtmpEvents, errors: ProtocolErrors, log: Logger) {
+  constructor(o: RtmpServerOptions, events: RtmpEvents, errors: Pick<ProtocolErrors, 'add'>, log: Logger) {
     this.#o = o;
     this.#events = events;
     this.#errors = errors;
@@ -103,7 +110,7 @@ export class RtmpServer {
   /** Bytes every connection holds (handshakes, partial messages, restart caches). */
   get heldBytes(): number {
     let n = 0;
-    for (const s of this.#sessions) n += s.heldBytes;
+    for (const s of this.#sessions.values()) n += s.heldBytes;
     return n;
   }
 
@@ -125,17 +132,22 @@ export class RtmpServer {
     const n = this.#perIp.get(ip) ?? 0;
     if (perIp && n >= this.#o.maxConnectionsPerIp) return this.#refuse(socket, 'RTMP_CONN_LIMIT_IP');
     this.#perIp.set(ip, n + 1);
+    const id = this.#nextId++;
+    const decided = (p: PublishRequest, r: Admission): Admission => {
+      if (r) this.#limited.warn(`rtmp refused ${ip}`, { stream: clip(p.name), ip: `${ip}:${socket.remotePort}`, code: r.code }, `rtmp publish refused: ${clip(r.message)}`);
+      else this.#log.info({ stream: p.name, ip: `${ip}:${socket.remotePort}` }, 'rtmp publish admitted');
+      return r;
+    };
     const hooks: SessionHooks = {
       publish: (p) => {
-        const r = this.#events.publish(p);
-        if (r) this.#limited.warn(`rtmp refused ${ip}`, { stream: clip(p.name), ip: `${ip}:${socket.remotePort}`, code: r.code }, `rtmp publish refused: ${clip(r.message)}`);
-        else this.#log.info({ stream: p.name, ip: `${ip}:${socket.remotePort}` }, 'rtmp publish admitted');
-        return r;
+        const r = this.#events.publish(id, p);
+        return r !== null && 'then' in r ? r.then((d) => decided(p, d)) : decided(p, r);
       },
-      unpublish: (p) => this.#events.unpublish(p),
+      media: (type, timestamp, body) => this.#events.media(id, type, timestamp, body),
+      unpublish: () => this.#events.unpublish(id),
       error: (code) => this.#errors.add('rtmp', code),
       closed: () => {
-        if (!this.#sessions.delete(session)) return;
+        if (!this.#sessions.delete(id)) return;
         const left = (this.#perIp.get(ip) ?? 1) - 1;
         if (left > 0) this.#perIp.set(ip, left);
         else this.#perIp.delete(ip);
@@ -144,15 +156,25 @@ export class RtmpServer {
       },
     };
     const session = new RtmpSession(socket, `${ip}:${socket.remotePort ?? 0}`, this.#o, hooks);
-    this.#sessions.add(session);
+    this.#sessions.set(id, session);
     socket.on('data', (b: Buffer) => session.data(b));
     socket.on('close', () => session.socketClosed());
     socket.on('end', () => session.socketClosed());
   }
 
+  /** Ends session `id` politely (its publisher is asked to leave). */
+  closeSession(id: number): void {
+    this.#sessions.get(id)?.close();
+  }
+
+  /** Ends session `id` for a fault found outside it (a header storm in its feed). */
+  failSession(id: number, code: RtmpErrorCode): void {
+    this.#sessions.get(id)?.fail(code, 'failed by its feed');
+  }
+
   /** Closes the oldest connection that has not been admitted (sessions iterate in accept order). */
   #evictOldestUnadmitted(): boolean {
-    for (const s of this.#sessions) {
+    for (const s of this.#sessions.values()) {
       if (!s.publishing) {
         s.fail('RTMP_CONN_LIMIT', 'evicted: the connection limit was reached before it published');
         return true;
@@ -167,7 +189,7 @@ export class RtmpServer {
   }
 
   #timeouts(now: number): void {
-    for (const s of this.#sessions) {
+    for (const s of this.#sessions.values()) {
       if (!s.publishing && now - s.startedAt > this.#o.handshakeTimeoutMs) s.fail('RTMP_TIMEOUT', 'handshake, connect and publish took too long');
       else if (s.publishing && now - s.lastDataAt > this.#o.idleTimeoutMs) s.fail('RTMP_IDLE', 'no data from the publisher');
     }
@@ -180,6 +202,6 @@ export class RtmpServer {
     if (this.#sweep) clearInterval(this.#sweep);
     this.#tcp.close();
     this.#tls?.close();
-    for (const s of [...this.#sessions]) s.socketClosed();
+    for (const s of [...this.#sessions.values()]) s.socketClosed();
   }
 }

@@ -1,12 +1,13 @@
-// One RTMP connection, publish-only: handshake, connect, createStream, publish, then media as
-// FLV tags into the publish's feed. Every step is checked in order, and nothing but the
-// admitted publish's own audio, video and metadata ever reaches a stream. Any fault closes
-// this connection alone, with a stable code (errors.ts).
+// One RTMP connection, publish-only: handshake, connect, createStream, publish, then the
+// publish's media as FLV tag bodies to its hooks. Every step is checked in order, and nothing
+// but the admitted publish's own audio, video and metadata ever leaves the session. Admission
+// may be asynchronous (the session runs in the RTMP thread, the decision is the relay's):
+// nothing after the publish command is parsed until it is made. Any fault closes this
+// connection alone, with a stable code (errors.ts).
 import { randomBytes } from 'node:crypto';
 import { decodeAmf0, Amf0Error, type Amf0Value, type Amf0Object } from './amf0.js';
 import { ChunkReader, type RtmpMessage } from './chunk-reader.js';
 import { RtmpError, type RtmpErrorCode } from './errors.js';
-import { PublishFeed } from './feed.js';
 import * as M from './writer.js';
 
 const HANDSHAKE_BYTES = 1536;
@@ -38,23 +39,28 @@ export interface PublishRefusal {
   status: 'BadName' | 'Unauthorized' | 'Rejected';
 }
 
-export interface RtmpPublisher {
+/** What admission is asked about: a publish command. */
+export interface PublishRequest {
   name: string;
   /** Address:port of the connection. */
   ip: string;
   /** `token` (or `key`) from the stream key's query, `NAME?token=…`. */
   key: string | undefined;
-  /** Disconnects the publisher. */
-  close(): void;
-  /** The publish as FLV (feed.ts). Returns the unsubscribe. */
-  subscribe(onData: (flv: Buffer) => void, cached: boolean): () => void;
 }
 
+/** The decision on a publish: null admits. */
+export type Admission = PublishRefusal | null;
+
 export interface SessionHooks {
-  /** Admission, decided on the publish command: null admits. */
-  publish(p: RtmpPublisher): PublishRefusal | null;
+  /** Admission, decided on the publish command; parsing waits for a promised one. */
+  publish(p: PublishRequest): Admission | PromiseLike<Admission>;
+  /**
+   * An FLV tag body of the admitted publish: audio (8), video (9) or script data (18). May
+   * throw RtmpError (a sequence-header storm): the connection then fails with its code.
+   */
+  media(type: number, timestamp: number, body: Buffer): void;
   /** An admitted publisher's connection ended. */
-  unpublish(p: RtmpPublisher): void;
+  unpublish(): void;
   /** Counts a protocol error or refusal code. */
   error(code: string): void;
   /** The connection is gone (once). */
@@ -69,7 +75,7 @@ export interface SessionSocket {
   destroy(): void;
 }
 
-type State = 'c0c1' | 'c2' | 'connect' | 'connected' | 'publishing' | 'closed';
+type State = 'c0c1' | 'c2' | 'connect' | 'connected' | 'admitting' | 'publishing' | 'closed';
 
 export class RtmpSession {
   readonly ip: string;
@@ -84,8 +90,9 @@ export class RtmpSession {
   readonly #hooks: SessionHooks;
   readonly #reader: ChunkReader;
   readonly #writer = new M.ChunkWriter();
-  #feed: PublishFeed | null = null;
-  #publisher: RtmpPublisher | null = null;
+  /** Bytes that arrived while admission was being decided (bounded by preAdmitBytes). */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
   #peerWindow = 0;
   #ackedAt = 0;
   #streamCreated = false;
@@ -103,7 +110,7 @@ export class RtmpSession {
       maxLength: (t) => (this.#state === 'publishing' && (t === M.MSG_AUDIO || t === M.MSG_VIDEO) ? limits.maxMessageBytes : limits.maxCommandBytes),
       // Before admission the whole connection lives in preAdmitBytes; after it, one video and
       // one audio message can be in flight at once.
-      memoryBytes: () => (this.#state === 'publishing' ? 2 * limits.maxMessageBytes : limits.preAdmitBytes - this.#hsBytes),
+      memoryBytes: () => (this.#state === 'publishing' ? 2 * limits.maxMessageBytes : limits.preAdmitBytes - this.#hsBytes - this.#pendingBytes),
     });
   }
 
@@ -116,9 +123,9 @@ export class RtmpSession {
     return this.#state === 'closed';
   }
 
-  /** Bytes this connection holds: handshake, partial messages, the restart cache. */
+  /** Bytes this connection holds: handshake, partial messages, bytes waiting for admission. */
   get heldBytes(): number {
-    return this.#hsBytes + this.#reader.bufferedBytes + (this.#feed?.cachedBytes ?? 0);
+    return this.#hsBytes + this.#reader.bufferedBytes + this.#pendingBytes;
   }
 
   /** Bytes from the socket. Never throws: a fault closes this connection. */
@@ -126,14 +133,25 @@ export class RtmpSession {
     if (this.#state === 'closed') return;
     this.lastDataAt = now;
     try {
+      if (this.#state === 'admitting') return this.#hold(buf);
       if (this.#state === 'c0c1' || this.#state === 'c2') buf = this.#handshake(buf);
-      if (buf.length && !this.closed) this.#reader.push(buf, (m) => this.#message(m));
+      const rest = buf.length && !this.closed ? this.#reader.push(buf, (m) => this.#message(m)) : null;
+      if (rest && (this.#state as State) === 'admitting') this.#hold(rest);
       this.#maybeAck();
     } catch (err) {
       if (err instanceof RtmpError) this.fail(err.code, err.message);
       else if (err instanceof Amf0Error) this.fail('RTMP_BAD_COMMAND', err.message);
       else this.fail('RTMP_BAD_MESSAGE', err instanceof Error ? err.message : String(err));
     }
+  }
+
+  /** Keeps bytes until admission is decided, within the connection's pre-admission budget. */
+  #hold(buf: Buffer): void {
+    this.#pendingBytes += buf.length;
+    if (this.#hsBytes + this.#reader.bufferedBytes + this.#pendingBytes > this.#limits.preAdmitBytes) {
+      throw new RtmpError('RTMP_MEMORY', `more than ${this.#limits.preAdmitBytes} bytes before the publish was admitted`);
+    }
+    this.#pending.push(Buffer.from(buf));
   }
 
   /** Closes the connection for a protocol fault, counted under `code`. */
@@ -159,10 +177,11 @@ export class RtmpSession {
     this.#state = 'closed';
     this.#hs = [];
     this.#hsBytes = 0;
-    this.#feed?.end();
+    this.#pending = [];
+    this.#pendingBytes = 0;
     if (hard) this.#socket.destroy();
     else this.#socket.end();
-    if (wasPublishing && this.#publisher) this.#hooks.unpublish(this.#publisher);
+    if (wasPublishing) this.#hooks.unpublish();
     this.#hooks.closed();
   }
 
@@ -249,7 +268,7 @@ export class RtmpSession {
         // Shared objects, AMF3 data and unknown types: nothing a publisher needs; ignored.
         break;
     }
-    return this.#state !== 'closed';
+    return this.#state !== 'closed' && this.#state !== 'admitting';
   }
 
   #media(m: RtmpMessage): void {
@@ -257,7 +276,7 @@ export class RtmpSession {
       throw new RtmpError('RTMP_UNEXPECTED', `media (type ${m.typeId}) before an admitted publish`);
     }
     if (m.payload.length === 0) throw new RtmpError('RTMP_BAD_MESSAGE', `empty ${m.typeId === M.MSG_VIDEO ? 'video' : 'audio'} message`);
-    this.#feed!.push(m.typeId, m.timestamp, m.payload);
+    this.#hooks.media(m.typeId, m.timestamp, m.payload);
   }
 
   /** @setDataFrame onMetaData …: kept as the FLV script tag (onMetaData …); ignored before publish. */
@@ -267,7 +286,7 @@ export class RtmpSession {
     let body = m.payload;
     // Strip the first value, a string (marker 2, 16-bit length) or a long string (12, 32-bit).
     if (values[0] === '@setDataFrame') body = m.payload.subarray(m.payload[0] === 0x0c ? 5 + m.payload.readUInt32BE(1) : 3 + m.payload.readUInt16BE(1));
-    this.#feed!.push(18, 0, body);
+    this.#hooks.media(18, 0, body);
   }
 
   #command(v: Amf0Value[]): void {
@@ -336,22 +355,38 @@ export class RtmpSession {
     const q = rawName.indexOf('?');
     const name = q < 0 ? rawName : rawName.slice(0, q);
     const params = new URLSearchParams(q < 0 ? '' : rawName.slice(q + 1));
-    const feed = new PublishFeed({ maxCacheBytes: 4 * this.#limits.maxMessageBytes, maxHeaderChangesPer10s: this.#limits.maxHeaderChangesPer10s });
-    const p: RtmpPublisher = {
-      name, ip: this.ip, key: params.get('token') ?? params.get('key') ?? undefined,
-      close: () => this.close(),
-      subscribe: (onData, cached) => feed.subscribe(onData, cached),
-    };
-    // Decided here, synchronously: no byte after the publish command is parsed before it.
-    const refusal = this.#hooks.publish(p);
+    const p: PublishRequest = { name, ip: this.ip, key: params.get('token') ?? params.get('key') ?? undefined };
+    // No byte after the publish command is parsed before the decision: a promised one stops
+    // the reader (#message returns false) and later bytes are held (#hold).
+    const decision = this.#hooks.publish(p);
+    if (!isPromiseLike(decision)) return this.#decided(p, decision);
+    this.#state = 'admitting';
+    decision.then((d) => this.#resume(p, d), () => this.fail('RTMP_BAD_MESSAGE', 'admission failed'));
+  }
+
+  /** A promised decision arrived: apply it, then parse what came meanwhile. */
+  #resume(p: PublishRequest, d: Admission): void {
+    if (this.#state !== 'admitting') {
+      // Gone while waiting: an admission must still be undone, or the name stays taken.
+      if (!d) this.#hooks.unpublish();
+      return;
+    }
+    this.#state = 'connected';
+    this.#decided(p, d);
+    const held = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (held.length && (this.#state as State) === 'publishing') this.data(held.length === 1 ? held[0]! : Buffer.concat(held), this.lastDataAt);
+  }
+
+  #decided(p: PublishRequest, refusal: Admission): void {
+    const { name } = p;
     if (refusal) {
       this.#write(this.#writer.onStatus(PUBLISH_STREAM_ID, 'error', `NetStream.Publish.${refusal.status}`, `${refusal.code}: ${refusal.message}`));
       if (this.closed) return; // counted as RTMP_SLOW_READER
       this.#hooks.error(refusal.code);
       return this.#close(false);
     }
-    this.#feed = feed;
-    this.#publisher = p;
     this.#state = 'publishing';
     this.#write(Buffer.concat([
       this.#writer.streamBegin(PUBLISH_STREAM_ID),
@@ -363,6 +398,10 @@ export class RtmpSession {
 function u32(m: RtmpMessage): number {
   if (m.payload.length < 4) throw new RtmpError('RTMP_BAD_MESSAGE', `control message type ${m.typeId} of ${m.payload.length} bytes`);
   return m.payload.readUInt32BE(0);
+}
+
+function isPromiseLike(d: Admission | PromiseLike<Admission>): d is PromiseLike<Admission> {
+  return d !== null && typeof (d as PromiseLike<Admission>).then === 'function';
 }
 
 function isObject(v: Amf0Value): v is Amf0Object {

@@ -3,7 +3,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeAmf0, type Amf0Value } from '../../../ingest/rtmp/amf0.js';
 import { ChunkReader } from '../../../ingest/rtmp/chunk-reader.js';
-import { RtmpSession, type PublishRefusal, type RtmpPublisher, type SessionLimits } from '../../../ingest/rtmp/session.js';
+import { RtmpSession, type PublishRefusal, type SessionLimits } from '../../../ingest/rtmp/session.js';
+import type { RtmpPublisher } from '../../../ingest/rtmp/publishers.js';
+import { feedHooks } from '../../helpers/rtmp-feeds.js';
 import type { FlvTag } from '../../../ingest/flv/reader.js';
 import { ChunkEncoder, FakeSocket, LIMITS, publishMessages, setDataFrame, type Flavor, type Msg } from '../../fuzz/rtmp-sessions.js';
 import { C0C1, chunked, command, publishCommands } from '../../helpers/rtmp-client.js';
@@ -43,7 +45,8 @@ function start(opts: { limits?: Partial<SessionLimits>; refuse?: PublishRefusal;
     },
     statusCodes: () => r.replies().filter((c) => c[0] === 'onStatus' || c[0] === '_error').map((c) => (c[3] as { code?: string }).code ?? ''),
   };
-  r.session = new RtmpSession(socket, '203.0.113.7:5000', { ...LIMITS.defaults, ...opts.limits }, {
+  const limits = { ...LIMITS.defaults, ...opts.limits };
+  r.session = new RtmpSession(socket, '203.0.113.7:5000', limits, feedHooks({
     publish: (p) => {
       r.published.push(p);
       let first = true;
@@ -54,9 +57,10 @@ function start(opts: { limits?: Partial<SessionLimits>; refuse?: PublishRefusal;
       return opts.refuse ?? null;
     },
     unpublish: () => { r.unpublished++; },
+  }, limits, () => r.session, {
     error: (code) => { r.codes.push(code); },
     closed: () => { r.closed++; },
-  });
+  }));
   return r as Run;
 }
 

@@ -127,12 +127,12 @@ describe('a hostile RTMP peer', () => {
   it('rejects a declared 16 MB message at its header, holding nothing for it', async () => {
     const before = await errors('RTMP_MESSAGE_TOO_LARGE');
     const rss = process.memoryUsage().rss;
-    const held = n.app.ingest.rtmp!.heldBytes;
+    const held = (await n.app.ingest.rtmp!.stats()).heldBytes;
     const headers = hugeDeclarations();
     const c = await session(headers);
     expect(await c.closedWithin(2_000)).toBe(true);
     expect(await errors('RTMP_MESSAGE_TOO_LARGE')).toBe(before + 1);
-    expect(n.app.ingest.rtmp!.heldBytes - held).toBeLessThan(64 * 1024);
+    expect((await n.app.ingest.rtmp!.stats()).heldBytes - held).toBeLessThan(64 * 1024);
     expect(process.memoryUsage().rss - rss).toBeLessThan(64 * 1024 * 1024);
   });
 
@@ -147,7 +147,7 @@ describe('a hostile RTMP peer', () => {
     });
     await new Promise((r) => setTimeout(r, 300));
     // 64 at most (rtmp.maxConnections here), whatever the address.
-    expect(n.app.ingest.rtmp!.connections).toBeLessThanOrEqual(64);
+    expect((await n.app.ingest.rtmp!.stats()).connections).toBeLessThanOrEqual(64);
     expect(await errors('RTMP_CONN_LIMIT')).toBeGreaterThanOrEqual(limited + 16);
     // The cap is full of idle connections: a publisher evicts the oldest and gets in.
     const late = new ReplayPublisher(port(), 'late');
@@ -155,7 +155,7 @@ describe('a hostile RTMP peer', () => {
     await late.rtmp.until(() => late.admitted, 3_000, 'a publisher past the idle connections');
     late.stop();
     await new Promise((r) => setTimeout(r, 2_000));
-    expect(n.app.ingest.rtmp!.connections).toBe(1); // the healthy publisher
+    expect((await n.app.ingest.rtmp!.stats()).connections).toBe(1); // the healthy publisher
     expect(await errors('RTMP_TIMEOUT')).toBeGreaterThanOrEqual(before + 60);
     for (const s of idle) s.destroy();
     await healthyAdvances();
