@@ -8,6 +8,7 @@ import { setPriority } from 'node:os';
 import WebSocket from 'ws';
 import { spawn, execSync } from 'node:child_process';
 import { readFileSync, appendFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -80,6 +81,16 @@ process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
 for (let i = 0; ; i++) {
   try { if ((await fetch(`http://127.0.0.1:${httpPort}/livez`)).ok) break; } catch { /* starting */ }
   if (i > 150 || server.exitCode !== null) throw new Error(`the server did not start:\n${log.tail}`);
+  await sleep(100);
+}
+// The RTMP thread listens a moment after the public port: wait for it too.
+for (let i = 0; ; i++) {
+  const up = await new Promise<boolean>((resolve) => {
+    const s = connect(rtmpPort, '127.0.0.1', () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  });
+  if (up) break;
+  if (i > 150 || server.exitCode !== null) throw new Error(`the RTMP port did not open:\n${log.tail}`);
   await sleep(100);
 }
 console.log(`[abuse] server pid ${pid}: http ${httpPort}, rtmp ${rtmpPort}, ops ${opsPort}`);

@@ -11,7 +11,8 @@ import type { RtmpWorkerData, ToMain, ToWorker } from './thread-messages.js';
 const port = parentPort!;
 const { options, level } = workerData as RtmpWorkerData;
 const post = (m: ToMain, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
-const log = workerLogger(level).child({ component: 'rtmp' });
+// The relay's logger for this thread already carries component: rtmp.
+const log = workerLogger(level);
 /** Sessions waiting for the relay's decision (the relay answers every request). */
 const waiting = new Map<number, (a: Admission) => void>();
 
