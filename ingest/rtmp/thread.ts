@@ -15,10 +15,13 @@ const WORKER = new URL('./worker.ts', import.meta.url);
 /** Wait before starting a thread that died again. */
 const RESTART_MS = 1_000;
 /**
- * The thread's V8 heap: a bug there must not grow the process without bound. Its connections
- * hold at most maxConnections × preAdmitBytes (16 MiB by default) plus two messages per publisher.
+ * The thread's V8 heap. What its connections hold (at most maxConnections × preAdmitBytes,
+ * plus two messages per publisher) lives in Buffers, outside this heap; in it are the sessions'
+ * small objects. A young generation of a few MB keeps an attack's garbage from growing the
+ * process's memory before it is collected (a scavenge of this heap pauses only this thread),
+ * and the old-generation cap keeps a bug from growing it without bound.
  */
-const HEAP_MB = 256;
+const HEAP = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 6 };
 
 export class RtmpThread {
   readonly #o: RtmpServerOptions;
@@ -47,7 +50,7 @@ export class RtmpThread {
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       const w = startWorker(WORKER, { options: { ...this.#o, port: this.#port || this.#o.port }, level: this.#log.level } satisfies RtmpWorkerData, 'nowcast-rtmp', {
-        resourceLimits: { maxOldGenerationSizeMb: HEAP_MB },
+        resourceLimits: HEAP,
       });
       this.#worker = w;
       let up = false;
