@@ -5,7 +5,7 @@
 // 8–9.5 s after start stretched single send loops from ~20 to 52–60 ms (bench/RESULTS.md,
 // Fan-out). At nice 19 they run in the CPU's idle time instead; V8's GC policy is unchanged.
 // Linux only: elsewhere, or for a thread that is gone, it does nothing.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
 /** Highest nice value: the kernel's lowest priority. */
@@ -25,15 +25,39 @@ export function helperThreadIds(): number[] {
   }
 }
 
+/** The kernel's id of the calling thread (Linux: /proc/thread-self is …/task/TID); 0 without procfs. */
+export function ownThreadId(): number {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop()) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Sets the calling thread's own nice value (a worker thread lowering its priority). False where it cannot. */
+export function niceThisThread(nice: number): boolean {
+  if (!isNice(nice)) throw new RangeError(`nice must be an integer from 0 to ${MAX_NICE}, got ${nice}`);
+  const tid = ownThreadId();
+  if (!tid) return false;
+  try {
+    setPriority(tid, nice);
+    return true;
+  } catch {
+    return false; // lowering a nice value needs CAP_SYS_NICE
+  }
+}
+
 /**
- * Sets the nice value of every thread of this process but the main one. Threads started later
- * inherit the nice of the thread that starts them, mostly the main thread's (0), so call it
- * once the process is up. Returns how many threads it changed.
+ * Sets the nice value of every thread of this process but the main one and `except` (threads
+ * with a nice of their own, such as the operations thread). Threads started later inherit the
+ * nice of the thread that starts them, mostly the main thread's (0), so call it once the process
+ * is up. Returns how many threads it changed.
  */
-export function niceHelperThreads(nice: number): number {
+export function niceHelperThreads(nice: number, except: readonly number[] = []): number {
   if (!isNice(nice)) throw new RangeError(`nice must be an integer from 0 to ${MAX_NICE}, got ${nice}`);
   let n = 0;
   for (const tid of helperThreadIds()) {
+    if (except.includes(tid)) continue;
     try {
       setPriority(tid, nice);
       n++;
