@@ -38,6 +38,7 @@ export function validate(c: Config): Config {
   port('ops.port', c.ops.port, true);
   if (!c.ops.host) throw new ConfigError('ops.host', 'expected an address such as 127.0.0.1');
   if (c.ops.token && c.ops.token.length < 16) throw new ConfigError('ops.token', 'use at least 16 characters');
+  if (!isNice(c.ops.nice)) throw new ConfigError('ops.nice', `expected an integer from 0 to ${MAX_NICE}, got ${JSON.stringify(c.ops.nice)}`);
   if (!c.ops.token && !isLoopbackHost(c.ops.host)) throw new ConfigError('ops.token', `required when ops.host (${c.ops.host}) is not a loopback address: /metrics and /api/streams list every stream`);
   c.security.trustedProxies.forEach((a, i) => {
     if (typeof a !== 'string' || !a) throw new ConfigError(`security.trustedProxies[${i}]`, 'expected an address such as "127.0.0.1"');

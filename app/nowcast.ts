@@ -84,6 +84,7 @@ export class Nowcast {
       streams: () => this.relay.listing(),
       waitingViewers: () => this.relay.waitingViewers,
       ready: () => this.relay.ready,
+      nice: cfg.ops.nice,
       ...(this.metrics ? { metrics: this.metrics } : {}),
       extras: (name) => this.#extras(name),
     });
@@ -113,14 +114,19 @@ export class Nowcast {
   }
 
   async start(): Promise<this> {
-    this.httpPort = await this.relay.listen(this.#cfg.host, this.#cfg.http.port);
-    this.opsPort = await this.ops.listen(this.#cfg.ops.host, this.#cfg.ops.port);
+    // The operations thread takes a few hundred ms to load (tsx inside it): in parallel.
+    [this.httpPort, this.opsPort] = await Promise.all([
+      this.relay.listen(this.#cfg.host, this.#cfg.http.port),
+      this.ops.listen(this.#cfg.ops.host, this.#cfg.ops.port),
+    ]);
+    this.ops.pushReady(); // the relay is listening now: ready
     // An edge takes no publishers: its streams come from NATS.
     if (!this.edge) this.rtmpPort = await this.ingest.start();
     this.metrics?.start();
     // Once up: the helper threads that exist by now are the ones that compete with fan-out.
+    // The operations thread keeps its own nice (ops.nice).
     const nice = this.#cfg.relay.helperThreadsNice;
-    if (nice > 0) this.#log.debug({ nice, threads: niceHelperThreads(nice) }, 'helper threads reniced');
+    if (nice > 0) this.#log.debug({ nice, threads: niceHelperThreads(nice, [this.ops.tid]) }, 'helper threads reniced');
     const d = this.#cfg.demo;
     if (d.enabled && this.rtmpPort) {
       this.#demo = new TestSource(this.#cfg.remux.ffmpegPath, {
@@ -145,6 +151,7 @@ export class Nowcast {
   drain(deadlineMs: number = this.#cfg.shutdown.drainMs): Promise<void> {
     if (this.#draining) return this.#draining;
     this.relay.drain();
+    this.ops.pushReady();
     const end = Date.now() + deadlineMs;
     this.#log.info({ deadlineMs, viewers: this.viewers }, 'draining: not ready, refusing new viewers');
     this.#draining = (async () => {
@@ -156,8 +163,9 @@ export class Nowcast {
   }
 
   /**
-   * Stops everything. Safe to call twice. Resolves once NATS has been told (an origin marks its
-   * streams offline in the KV, bounded to 1 s) and the connection is closed.
+   * Stops everything. Safe to call twice. Resolves once the operations thread has ended and NATS
+   * has been told (an origin marks its streams offline in the KV, bounded to 1 s) and the
+   * connection is closed.
    */
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -167,10 +175,10 @@ export class Nowcast {
     this.ingest.close();
     this.edge?.close();
     this.relay.close();
-    this.ops.close();
+    const ops = this.ops.close();
     const origin = this.origin?.close();
     const bounded = origin ? Promise.race([origin, new Promise<void>((r) => setTimeout(r, 1000).unref())]) : Promise.resolve();
-    return bounded.then(() => this.link?.close());
+    return Promise.all([bounded, ops]).then(() => this.link?.close());
   }
 
   #extras(name: string): Record<string, unknown> {

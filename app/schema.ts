@@ -87,7 +87,9 @@ export const defaults: Config = {
     maxHeaderChangesPer10s: 10,
   },
   // Operations stay on loopback unless moved: they list every stream, token-protected ones too.
-  ops: { host: '127.0.0.1', port: 9997, token: '' },
+  // nice 10: the operations thread gets about a tenth of a CPU the relay's thread wants (CFS
+  // weights 110 against 1,024), plenty for /metrics and the 429s of a flood.
+  ops: { host: '127.0.0.1', port: 9997, token: '', nice: 10 },
   srt: { listeners: [{ port: 9000, stream: 'srt' }], latencyMs: 120, analyzeDurationUs: 500_000, probeSizeBytes: 512 * 1024, passphrase: '' },
   remux: {
     ffmpegPath: 'ffmpeg',

@@ -8,6 +8,10 @@ export interface OpsConfig {
   /** Bearer token the operations listener requires (Authorization: Bearer …); '' requires none.
    *  Required when ops.host is not a loopback address. */
   token: string;
+  /** Nice value (0–19) of the operations listener's own thread (ops/ops-thread.ts): above the
+   *  relay's 0, a flood of operations requests yields the CPU to fan-out even on 2 cores.
+   *  relay.helperThreadsNice leaves this thread alone. */
+  nice: number;
 }
 
 export interface MetricsConfig {

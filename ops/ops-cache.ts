@@ -1,5 +1,6 @@
-// Cheap answers under a flood: everything shares one event loop with the fan-out, so a burst of
-// /metrics or stream-list requests must not turn into a burst of collections.
+// Cheap answers under a flood. A collection (/metrics, a stream list) runs on the relay's event
+// loop, even for the operations listener, whose own thread asks the main thread for it; so a
+// burst of requests must not turn into a burst of collections.
 
 /** A token bucket: `burst` tokens, refilled at `perSecond`. */
 export class TokenBucket {

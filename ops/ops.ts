@@ -1,32 +1,34 @@
 // The operations listener: /metrics, /api/streams and /dashboard on their own uWS app, bound to
 // ops.host:ops.port (loopback by default), optionally behind a bearer token. /livez and /readyz
-// answer here too (and on the public port). It shares the event loop with the fan-out, so every
-// answer is cheap: collections are coalesced (ops-cache.ts), requests and connections are capped.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import uWS from 'uWebSockets.js';
+// answer here too (and on the public port). The app runs in a worker thread of its own
+// (ops-thread.ts), at nice ops.nice: parsing, the token check, the 429s and their garbage never
+// touch the relay's event loop. This side, on the main thread, answers the thread's collections
+// (at most about one a second under a flood: the thread coalesces them, ops-cache.ts) and pushes
+// readiness to it.
+//
+// A crash of the thread is logged at error level and the listener restarted once, on the same
+// port; a second crash leaves it down (logged at error level) while the relay keeps serving.
+// Never worker.terminate() the thread: a thread that ends with uWS sockets open aborts the whole
+// process. It is asked to close ({t:'close'}) and ends on its own.
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../util/log.js';
-import { dashboardPage } from './dashboard.js';
-import { send, streamsReport, type OpsDeps, type HttpDeps } from './http.js';
-import { Coalesced, TokenBucket, type CoalescedOptions } from './ops-cache.js';
+import { startWorker, isLogLine, relayLog } from '../util/worker-thread.js';
+import { streamsReport, type OpsDeps, type HttpDeps } from './http.js';
+import { OPS_LIMITS, type Collection, type FromOps, type OpsLimits, type OpsStats, type OpsThreadData, type ToOps } from './ops-messages.js';
 
-export interface OpsLimits {
-  /** Requests per second past the burst, over all clients (health probes are exempt): 429 past it. */
-  requestsPerSecond: number;
-  requestBurst: number;
-  /** Open connections; the next one is closed at once. */
-  maxConnections: number;
-  /** How often /metrics and /api/streams are really collected under a flood (ops-cache.ts). */
-  collect: CoalescedOptions;
-}
+export { OPS_LIMITS, type OpsLimits, type OpsStats };
 
-export const OPS_LIMITS: OpsLimits = {
-  requestsPerSecond: 50,
-  requestBurst: 100,
-  maxConnections: 256,
-  // A collection of 1,000 streams or a full /metrics takes milliseconds of the shared event loop:
-  // a scrape every few seconds and a dashboard every 2 s fit in one a second, a flood gets the last one.
-  collect: { perSecond: 1, burst: 10, maxAgeMs: 1_000 },
-};
+/** The operations thread's default nice value (ops.nice): it yields to the relay, even on 2 cores. */
+export const OPS_NICE = 10;
+/** How often the main thread reads ready() for the thread's /readyz (pushReady() pushes at once). */
+export const READY_POLL_MS = 100;
+/** A collection the main thread has not answered in this long gets a 500. */
+const COLLECT_TIMEOUT_MS = 10_000;
+/** How long close() waits for the thread to end, and the process's exit for its sockets to close. */
+const CLOSE_WAIT_MS = 2_000;
+const EXIT_WAIT_MS = 1_000;
+
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './ops-thread.ts' : './ops-thread.js', import.meta.url);
 
 export interface OpsServerOptions extends OpsDeps {
   log: Logger;
@@ -37,109 +39,193 @@ export interface OpsServerOptions extends OpsDeps {
   waitingViewers?: () => number;
   ready: () => boolean;
   limits?: Partial<OpsLimits>;
+  /** The operations thread's nice value (0–19; ops.nice); default OPS_NICE. */
+  nice?: number;
 }
 
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-
-/** Constant-time check of an Authorization header against the token (equal-length digests). */
-export function bearerMatches(header: string, tokenDigest: Buffer): boolean {
-  const m = /^Bearer +(\S+) *$/i.exec(header);
-  // Compare something even when the header is malformed, so timing says nothing about the form.
-  return timingSafeEqual(digest(m?.[1] ?? ''), tokenDigest) && m !== null;
-}
+interface Thread { worker: Worker; closed: Int32Array }
 
 export class OpsServer {
-  readonly app = uWS.App();
   #o: OpsServerOptions;
   #limits: OpsLimits;
-  #tokenDigest: Buffer | null;
-  #bucket: TokenBucket;
-  #listen: uWS.us_listen_socket | false = false;
-  #connections = 0;
-  readonly metricsText: Coalesced<string> | null;
-  readonly streamsJson: Coalesced<string>;
+  /** The running thread; null before listen, after close, and once it is down. */
+  #thread: Thread | null = null;
+  /** Threads not yet exited (one, or two briefly around a restart). */
+  #live = new Set<Thread>();
+  #host = '';
+  #ready = false;
+  #readyTimer: NodeJS.Timeout | null = null;
+  #restarts = 0;
+  #closing: Promise<void> | null = null;
+  #nextId = 0;
+  #statsWaiting = new Map<number, { resolve: (s: OpsStats) => void; reject: (e: Error) => void }>();
   port = 0;
-  /** Requests answered 401, 429, and connections closed at the cap. */
-  readonly refused = { unauthorized: 0, limited: 0, connections: 0 };
+  /** Kernel id of the operations thread (Linux; 0 before listen or without procfs). */
+  tid = 0;
 
   constructor(o: OpsServerOptions) {
     this.#o = o;
     this.#limits = { ...OPS_LIMITS, ...o.limits };
-    this.#tokenDigest = o.token ? digest(o.token) : null;
-    this.#bucket = new TokenBucket(this.#limits.requestsPerSecond, this.#limits.requestBurst);
-    const m = o.metrics;
-    this.metricsText = m ? new Coalesced(() => m.text(), this.#limits.collect) : null;
-    this.streamsJson = new Coalesced(() => JSON.stringify(streamsReport(o.streams(), o.extras, o.waitingViewers?.())), this.#limits.collect);
-    this.#mount();
   }
 
-  listen(host: string, port: number): Promise<number> {
+  /** Starts the thread and binds host:port there; resolves with the bound port. */
+  async listen(host: string, port: number): Promise<number> {
+    if (this.#thread || this.#closing) throw new Error('ops: listen() once, before close()');
+    this.#host = host;
+    const bound = await this.#start(port);
+    this.#o.log.info({ host, port: bound, token: this.#o.token !== '', nice: this.#o.nice ?? OPS_NICE, tid: this.tid }, 'operations listening');
+    this.#readyTimer = setInterval(() => this.pushReady(), READY_POLL_MS);
+    this.#readyTimer.unref();
+    return bound;
+  }
+
+  /** Tells the thread's /readyz about a change of ready() now, not at the next poll. */
+  pushReady(): void {
+    const ready = this.#o.ready();
+    if (ready === this.#ready) return;
+    this.#ready = ready;
+    this.#post({ t: 'ready', ready });
+  }
+
+  /** The thread's counters (a restarted thread starts from zero). */
+  stats(): Promise<OpsStats> {
+    const t = this.#thread;
+    if (!t) return Promise.reject(new Error('ops: the operations thread is not running'));
+    const id = ++this.#nextId;
     return new Promise((resolve, reject) => {
-      this.app.listen(host, port, (sock) => {
-        if (!sock) return reject(new Error(`ops: cannot listen on ${host}:${port} (port in use?)`));
-        this.#listen = sock;
-        this.port = uWS.us_socket_local_port(sock);
-        this.#o.log.info({ host, port: this.port, token: this.#tokenDigest !== null }, 'operations listening');
-        resolve(this.port);
+      this.#statsWaiting.set(id, { resolve, reject });
+      t.worker.postMessage({ t: 'stats', id } satisfies ToOps);
+    });
+  }
+
+  /** For tests: the thread's Worker (never terminate() it; see the top of this file). */
+  get worker(): Worker | null {
+    return this.#thread?.worker ?? null;
+  }
+
+  /** Closes the listener and ends its thread. Safe to call twice. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    if (this.#readyTimer) clearInterval(this.#readyTimer);
+    const t = this.#thread;
+    this.#thread = null;
+    this.#failStats();
+    this.#closing = t ? this.#stop(t) : Promise.resolve();
+    return this.#closing;
+  }
+
+  #start(port: number): Promise<number> {
+    this.#ready = this.#o.ready();
+    const data: OpsThreadData = {
+      level: this.#o.log.level,
+      token: this.#o.token,
+      limits: this.#limits,
+      metrics: this.#o.metrics !== undefined,
+      ready: this.#ready,
+      nice: this.#o.nice ?? OPS_NICE,
+      collectTimeoutMs: COLLECT_TIMEOUT_MS,
+      closed: new Int32Array(new SharedArrayBuffer(4)),
+    };
+    const t: Thread = { worker: startWorker(ENTRY, data, 'nowcast-ops'), closed: data.closed };
+    this.#thread = t;
+    if (this.#live.size === 0) process.on('exit', this.#onProcessExit);
+    this.#live.add(t);
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      let crash: { message: string; stack?: string } | null = null;
+      t.worker.on('message', (m: FromOps) => {
+        if (isLogLine(m)) return relayLog(this.#o.log, m);
+        switch (m.t) {
+          case 'listening':
+            listening = true;
+            this.port = m.port;
+            this.tid = m.tid;
+            return resolve(m.port);
+          case 'listen-failed':
+            void this.#stop(t);
+            return reject(new Error(`ops: ${m.message}`));
+          case 'collect':
+            return this.#collect(t, m.id, m.what);
+          case 'stats':
+            this.#statsWaiting.get(m.id)?.resolve(m.stats);
+            this.#statsWaiting.delete(m.id);
+            return;
+          case 'crashed':
+            crash = m;
+            return;
+        }
       });
+      t.worker.on('error', (err) => { crash ??= { message: err.message, ...(err.stack ? { stack: err.stack } : {}) }; });
+      t.worker.on('exit', (code) => {
+        this.#live.delete(t);
+        if (this.#live.size === 0) process.off('exit', this.#onProcessExit);
+        if (!listening) reject(new Error(`ops: the operations thread ended (code ${code}) before listening${crash ? `: ${crash.message}` : ''}`));
+        if (this.#thread === t) this.#crashed(code, crash);
+      });
+      t.worker.postMessage({ t: 'listen', host: this.#host, port } satisfies ToOps);
     });
   }
 
-  close(): void {
-    if (this.#listen) uWS.us_listen_socket_close(this.#listen);
-    this.#listen = false;
-    this.app.close();
+  /** The running thread ended without being asked to: log it, restart once. */
+  #crashed(code: number, crash: { message: string; stack?: string } | null): void {
+    this.#thread = null;
+    this.#failStats();
+    const log = this.#o.log;
+    log.error({ code, err: crash?.message, stack: crash?.stack, port: this.port }, 'operations thread crashed');
+    if (this.#restarts >= 1 || this.port === 0) {
+      log.error({ port: this.port }, 'operations listener down, not restarted again: /metrics, /api/streams and /dashboard are gone until the process restarts');
+      return;
+    }
+    this.#restarts++;
+    this.#start(this.port).then(
+      (p) => log.warn({ port: p }, 'operations listener restarted'),
+      (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'operations listener could not be restarted'),
+    );
   }
 
-  #mount(): void {
-    const { app } = this;
-    const html = 'text/html; charset=utf-8';
-    const text = 'text/plain';
-    app.filter((res, count) => {
-      this.#connections += Number(count);
-      if (Number(count) > 0 && this.#connections > this.#limits.maxConnections) {
-        this.refused.connections++;
-        res.close();
-      }
-    });
-    app.get('/livez', (res) => send(res, '200 OK', text, 'ok'));
-    app.get('/readyz', (res) => {
-      const ok = this.#o.ready();
-      send(res, ok ? '200 OK' : '503 Service Unavailable', text, ok ? 'ready' : 'not ready');
-    });
-    // Every other route: the token first (cheap, and keeps anonymous floods off the bucket),
-    // then the request budget.
-    const guarded = (handler: (res: uWS.HttpResponse, req: uWS.HttpRequest) => void) => (res: uWS.HttpResponse, req: uWS.HttpRequest): void => {
-      if (this.#tokenDigest && !bearerMatches(req.getHeader('authorization'), this.#tokenDigest)) {
-        this.refused.unauthorized++;
-        return send(res, '401 Unauthorized', text, 'unauthorized', { 'WWW-Authenticate': 'Bearer realm="nowcast-ops"' });
-      }
-      if (!this.#bucket.take()) {
-        this.refused.limited++;
-        return send(res, '429 Too Many Requests', text, 'too many requests', { 'Retry-After': '1' });
-      }
-      handler(res, req);
-    };
-    const fromCache = (res: uWS.HttpResponse, c: Coalesced<string>, type: string, what: string): void => {
-      let aborted = false;
-      res.onAborted(() => { aborted = true; });
-      c.get().then(
-        (body) => { if (!aborted) send(res, '200 OK', type, body); },
-        (err: unknown) => {
-          this.#o.log.error({ err: err instanceof Error ? err.message : String(err) }, `${what} collection failed`);
-          if (!aborted) send(res, '500 Internal Server Error', text, `${what} collection failed`);
-        },
-      );
-    };
-    app.get('/metrics', guarded((res) => {
-      const m = this.#o.metrics;
-      if (!m || !this.metricsText) return send(res, '404 Not Found', text, 'metrics are off');
-      fromCache(res, this.metricsText, m.contentType, 'metrics');
-    }));
-    app.get('/api/streams', guarded((res) => fromCache(res, this.streamsJson, 'application/json', 'stream list')));
-    app.get('/dashboard', guarded((res) => send(res, '200 OK', html, dashboardPage())));
-    app.get('/', guarded((res) => send(res, '200 OK', html,
-      '<!doctype html><title>Nowcast operations</title><p><a href="/dashboard">/dashboard</a> <a href="/metrics">/metrics</a> <a href="/api/streams">/api/streams</a> /livez /readyz')));
-    app.any('/*', guarded((res) => send(res, '404 Not Found', text, 'not found')));
+  /** Answers one collection of the thread; every failure is logged here, once per collection. */
+  #collect(t: Thread, id: number, what: Collection): void {
+    const { metrics, extras, streams, waitingViewers } = this.#o;
+    Promise.resolve().then(async (): Promise<ToOps> => {
+      if (what === 'streams') return { t: 'collected', id, contentType: 'application/json', body: JSON.stringify(streamsReport(streams(), extras, waitingViewers?.())) };
+      if (!metrics) throw new Error('metrics are off');
+      return { t: 'collected', id, contentType: metrics.contentType, body: await metrics.text() };
+    }).catch((err: unknown): ToOps => {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#o.log.error({ err: message }, `${what === 'metrics' ? 'metrics' : 'stream list'} collection failed`);
+      return { t: 'collect-failed', id, message };
+    }).then((reply) => { if (this.#live.has(t)) t.worker.postMessage(reply); });
   }
+
+  #post(m: ToOps): void {
+    this.#thread?.worker.postMessage(m);
+  }
+
+  #failStats(): void {
+    for (const w of this.#statsWaiting.values()) w.reject(new Error('ops: the operations thread ended'));
+    this.#statsWaiting.clear();
+  }
+
+  /** Asks `t` to close its sockets and end; resolves when it has (or after CLOSE_WAIT_MS). */
+  #stop(t: Thread): Promise<void> {
+    if (this.#thread === t) this.#thread = null;
+    if (!this.#live.has(t)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#o.log.warn({ ms: CLOSE_WAIT_MS }, 'operations thread did not end after close');
+        t.worker.unref();
+        resolve();
+      }, CLOSE_WAIT_MS);
+      t.worker.once('exit', () => { clearTimeout(timer); resolve(); });
+      t.worker.postMessage({ t: 'close' } satisfies ToOps);
+    });
+  }
+
+  /** process.exit() with a thread still up: its sockets must close first (see the top of this file). */
+  #onProcessExit = (): void => {
+    for (const t of this.#live) {
+      t.worker.postMessage({ t: 'close' } satisfies ToOps);
+      Atomics.wait(t.closed, 0, 0, EXIT_WAIT_MS);
+    }
+  };
 }

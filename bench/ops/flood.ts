@@ -40,7 +40,7 @@ try {
   await new Promise((r) => setTimeout(r, 3_000)); // the demo stream goes live
   const livez = `${n.http}/livez`;
   const idle = await run<{ lat: number[]; failed: number }>(PROBE, { url: livez, ms: 2_000 });
-  const runs0 = n.app.ops?.metricsText?.runs ?? 0;
+  const runs0 = (await n.app.ops.stats()).collections.metrics;
   const target = `${values.port === 'public' ? n.http : n.ops}${values.path}`;
   const [flood, busy] = await Promise.all([
     run<{ codes: Record<string, number>; errors: number }>(FLOOD, { url: target, clients, ms: seconds * 1000 }),
@@ -50,7 +50,7 @@ try {
     target: `${values.port}${values.path}`, clients, seconds,
     livezIdleMs: summary(idle), livezDuringFloodMs: summary(busy),
     flood: { ...flood, perSecond: Math.round(Object.values(flood.codes).reduce((a, b) => a + b, 0) / seconds) },
-    metricsCollections: (n.app.ops?.metricsText?.runs ?? 0) - runs0,
+    metricsCollections: (await n.app.ops.stats()).collections.metrics - runs0,
   }, null, 1));
 } finally {
   await n.app.close();

@@ -42,6 +42,7 @@ describe('configuration', () => {
     ['an edge without NATS servers', { cluster: { role: 'edge-only', natsServers: [] } }, {}, /^config cluster\.natsServers: role edge-only needs at least one NATS server/],
     ['a NATS server that is not a URL', {}, { NOWCAST_CLUSTER_NATS_SERVERS: '["127.0.0.1:4222"]' }, /^config cluster\.natsServers\[0\]: expected a nats:\/\/ URL/],
     ['a helper-thread nice value out of range', { relay: { helperThreadsNice: 20 } }, {}, /^config relay\.helperThreadsNice: expected an integer from 0 to 19, got 20/],
+    ['an operations-thread nice value out of range', { ops: { nice: -1 } }, {}, /^config ops\.nice: expected an integer from 0 to 19, got -1/],
     ['a subject prefix with a dot', { cluster: { prefix: 'a.b' } }, {}, /^config cluster\.prefix: expected 1–32 letters/],
   ])('rejects %s with an error naming the key', (_what, overrides, env, message) => {
     expect(() => loadConfig(overrides, env)).toThrow(message);

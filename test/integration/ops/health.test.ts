@@ -40,6 +40,9 @@ describe('health and drain', () => {
     const drained = n.app.drain(20_000);
     expect(await status(`${n.http}/readyz`)).toBe(503);
     expect(await status(`${n.http}/livez`)).toBe(200);
+    // The operations listener's thread is told at once, not at its next readiness poll.
+    expect(await status(`${n.ops}/readyz`)).toBe(503);
+    expect(await status(`${n.ops}/livez`)).toBe(200);
     expect(await upgradeStatus(n.ws('quiet'))).toBe(503);
     await sleep(300);
     expect(v.closed).toBe(false); // connected viewers stay

@@ -124,7 +124,7 @@ describe('the operations listener', () => {
 
   it('collects /metrics only a few times while 48 clients hammer it, and the public /livez keeps answering', async () => {
     const ops = open.app.ops;
-    const runs0 = ops.metricsText!.runs;
+    const runs0 = (await ops.stats()).collections.metrics;
     const codes = new Map<number, number>();
     let livez = 0;
     const until = Date.now() + 2_000;
@@ -142,7 +142,7 @@ describe('the operations listener', () => {
       }
     };
     await Promise.all([...Array.from({ length: 48 }, client), prober()]);
-    const runs = ops.metricsText!.runs - runs0;
+    const runs = (await ops.stats()).collections.metrics - runs0;
     // Uncached, every 200 would be a collection; the budget allows its burst, its rate for 2 s, and
     // a collection when the cached text expires (once a second).
     const { burst, perSecond } = OPS_LIMITS.collect;
