@@ -124,9 +124,10 @@ export class Nowcast {
     if (!this.edge) this.rtmpPort = await this.ingest.start();
     this.metrics?.start();
     // Once up: the helper threads that exist by now are the ones that compete with fan-out.
-    // The operations thread keeps its own nice (ops.nice).
+    // The operations thread keeps its own nice (ops.nice); the RTMP thread carries publishers'
+    // media, so it keeps the relay's.
     const nice = this.#cfg.relay.helperThreadsNice;
-    if (nice > 0) this.#log.debug({ nice, threads: niceHelperThreads(nice, [this.ops.tid]) }, 'helper threads reniced');
+    if (nice > 0) this.#log.debug({ nice, threads: niceHelperThreads(nice, [this.ops.tid, this.ingest.rtmp?.tid ?? 0]) }, 'helper threads reniced');
     const d = this.#cfg.demo;
     if (d.enabled && this.rtmpPort) {
       this.#demo = new TestSource(this.#cfg.remux.ffmpegPath, {

@@ -9,6 +9,7 @@ import { decodeAmf0, Amf0Error, type Amf0Value, type Amf0Object } from './amf0.j
 import { ChunkReader, type RtmpMessage } from './chunk-reader.js';
 import { RtmpError, type RtmpErrorCode } from './errors.js';
 import * as M from './writer.js';
+import type { SessionLimits, PublishRequest, Admission, SessionHooks, SessionSocket } from './session-types.js';
 
 const HANDSHAKE_BYTES = 1536;
 /** Our acknowledgement window and the bandwidth we announce (what OBS and FFmpeg expect). */
@@ -22,58 +23,7 @@ const PUBLISH_STREAM_ID = 1;
 const S0S1 = Buffer.concat([Buffer.from([3]), Buffer.alloc(8), randomBytes(HANDSHAKE_BYTES - 8)]);
 const MAX_CHUNK_STREAMS = 16;
 
-export interface SessionLimits {
-  app: string;
-  preAdmitBytes: number;
-  maxChunkSize: number;
-  maxCommandBytes: number;
-  maxMessageBytes: number;
-  maxHeaderChangesPer10s: number;
-}
-
-/** Why a publish is refused: a stable code, and the RTMP status code the publisher is sent. */
-export interface PublishRefusal {
-  code: string;
-  message: string;
-  /** NetStream.Publish.BadName (name invalid or taken), .Unauthorized, or .Rejected (limits). */
-  status: 'BadName' | 'Unauthorized' | 'Rejected';
-}
-
-/** What admission is asked about: a publish command. */
-export interface PublishRequest {
-  name: string;
-  /** Address:port of the connection. */
-  ip: string;
-  /** `token` (or `key`) from the stream key's query, `NAME?token=…`. */
-  key: string | undefined;
-}
-
-/** The decision on a publish: null admits. */
-export type Admission = PublishRefusal | null;
-
-export interface SessionHooks {
-  /** Admission, decided on the publish command; parsing waits for a promised one. */
-  publish(p: PublishRequest): Admission | PromiseLike<Admission>;
-  /**
-   * An FLV tag body of the admitted publish: audio (8), video (9) or script data (18). May
-   * throw RtmpError (a sequence-header storm): the connection then fails with its code.
-   */
-  media(type: number, timestamp: number, body: Buffer): void;
-  /** An admitted publisher's connection ended. */
-  unpublish(): void;
-  /** Counts a protocol error or refusal code. */
-  error(code: string): void;
-  /** The connection is gone (once). */
-  closed(): void;
-}
-
-/** The socket as the session uses it. */
-export interface SessionSocket {
-  write(b: Buffer): boolean;
-  readonly writableLength: number;
-  end(): void;
-  destroy(): void;
-}
+export type { SessionLimits, PublishRefusal, PublishRequest, Admission, SessionHooks, SessionSocket } from './session-types.js';
 
 type State = 'c0c1' | 'c2' | 'connect' | 'connected' | 'admitting' | 'publishing' | 'closed';
 

@@ -11,7 +11,8 @@ export interface RtmpWorkerData {
 }
 
 export type ToMain =
-  | { t: 'listening'; port: number }
+  /** Listening; `tid` is the thread's kernel id (so helper renicing leaves it alone). */
+  | { t: 'listening'; port: number; tid: number }
   | { t: 'listen-failed'; message: string }
   | { t: 'publish'; id: number; req: PublishRequest }
   /** A tag body, its own buffer transferred. */

@@ -33,6 +33,8 @@ export class RtmpThread {
   #closed = false;
   #statsAsked = 0;
   readonly #statsWaiting = new Map<number, (s: RtmpStats) => void>();
+  /** The thread's kernel id once it listens (0 before, or off Linux). */
+  tid = 0;
   /** Times the thread died and was started again. */
   restarts = 0;
 
@@ -58,6 +60,7 @@ export class RtmpThread {
         if (m.t === 'listening') {
           up = true;
           this.#port = m.port;
+          this.tid = m.tid;
           resolve(m.port);
         } else if (m.t === 'listen-failed') reject(new Error(m.message));
         else this.#message(m);

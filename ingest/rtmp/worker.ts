@@ -4,6 +4,7 @@
 // receives only admitted publishers' tag bodies (thread.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { workerLogger } from '../../util/worker-thread.js';
+import { ownThreadId } from '../../util/threads.js';
 import { RtmpServer } from './server.js';
 import type { Admission } from './session.js';
 import type { RtmpWorkerData, ToMain, ToWorker } from './thread-messages.js';
@@ -53,6 +54,6 @@ port.on('message', (m: ToWorker) => {
 });
 
 server.listen().then(
-  (bound) => post({ t: 'listening', port: bound }),
+  (bound) => post({ t: 'listening', port: bound, tid: ownThreadId() }),
   (err: unknown) => post({ t: 'listen-failed', message: err instanceof Error ? err.message : String(err) }),
 );
