@@ -21,6 +21,8 @@ export interface Outcome {
   /** After the attack and a full GC (inspector): what the server kept. */
   afterGc?: { rssMb: number; heap: { totalMb: number; usedMb: number; externalMb: number } | null } | null;
   probe: ProbeReply['phases'];
+  /** The same probe against a do-nothing /livez server (control.ts): what the machine adds. */
+  control?: ProbeReply['phases'];
   crashes: Array<{ code: number | null; signal: string | null; atS: number }>;
   attackers: AttackersReport | null;
   protocolErrors: Array<{ protocol: string; code: string; value: number }>;
@@ -41,6 +43,8 @@ export function summary(o: Outcome): { rows: string[][]; met: Record<string, boo
   const closed = v.filter((s) => s.closed).length;
   const attack = o.probe.attack ?? { lat: [], failed: 0 };
   const idle = o.probe.idle ?? { lat: [], failed: 0 };
+  const cAttack = o.control?.attack ?? { lat: [], failed: 0 };
+  const cIdle = o.control?.idle ?? { lat: [], failed: 0 };
   const growth = o.rss.maxMb - o.rss.baselineMb;
   const met = {
     missed: missed === 0 && closed === 0 && newInits === 0,
@@ -57,6 +61,10 @@ export function summary(o: Outcome): { rows: string[][]; met: Record<string, boo
     ...(o.afterGc ? [['relay RSS after the attack and a full GC / growth kept', `${o.afterGc.rssMb.toFixed(1)} MB / ${(o.afterGc.rssMb - o.rss.baselineMb).toFixed(1)} MB (V8 heap used ${o.afterGc.heap?.usedMb.toFixed(1) ?? '?'} MB, ${o.heapBefore?.usedMb.toFixed(1) ?? '?'} before the attack)`, '–', '']] : []),
     ['public /livez before the attack p50 / p99 / max', `${ms(pct(idle.lat, 50))} / ${ms(pct(idle.lat, 99))} / ${ms(pct(idle.lat, 100))} ms (${idle.lat.length} probes)`, '–', ''],
     ['public /livez during the attack p50 / p99 / max', `${ms(pct(attack.lat, 50))} / **${ms(pct(attack.lat, 99))}** / ${ms(pct(attack.lat, 100))} ms (${attack.lat.length} probes, ${attack.failed} failed)`, 'p99 ≤ 5 ms', mark(met.livez)],
+    ...(o.control ? [
+      ['control /livez (a do-nothing uWS server) before the attack p50 / p99 / max', `${ms(pct(cIdle.lat, 50))} / ${ms(pct(cIdle.lat, 99))} / ${ms(pct(cIdle.lat, 100))} ms (${cIdle.lat.length} probes)`, '–', ''],
+      ['control /livez during the attack p50 / p99 / max', `${ms(pct(cAttack.lat, 50))} / ${ms(pct(cAttack.lat, 99))} / ${ms(pct(cAttack.lat, 100))} ms (${cAttack.lat.length} probes, ${cAttack.failed} failed)`, '–', ''],
+    ] : []),
     ['crashes (server process exited)', o.crashes.length ? o.crashes.map((c) => `exit ${c.code ?? c.signal} at ${c.atS} s`).join('; ') : '0', '0', mark(met.crashes)],
   ];
   return { rows, met };

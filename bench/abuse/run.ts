@@ -132,6 +132,18 @@ console.log(`[abuse] ${nViewers} viewers receive healthy; warm-up ${warmupS} s`)
 const probeNice = Math.max(-20, Math.min(19, Number(values['probe-nice'])));
 const probe = tsWorker(new URL('./probe.ts', import.meta.url), { url: `http://127.0.0.1:${httpPort}/livez`, intervalMs: 20, nice: probeNice });
 const probeDone = nextMessage(probe, (m): m is ProbeReply => (m as ProbeReply).type === 'probe', (seconds + warmupS + 300) * 1000);
+// The control: the same probe against a do-nothing /livez server (control.ts) at the server's priority.
+const control = spawn(process.execPath, ['--import', 'tsx', 'bench/abuse/control.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+children.push(control);
+if (serverNice) setPriority(control.pid!, serverNice);
+const controlPort = await new Promise<number>((resolve, reject) => {
+  let buf = '';
+  control.stdout.on('data', (d: Buffer) => { buf += d.toString(); const m = /port (\d+)/.exec(buf); if (m) resolve(Number(m[1])); });
+  control.once('exit', () => reject(new Error('the control server did not start')));
+});
+const controlProbe = tsWorker(new URL('./probe.ts', import.meta.url), { url: `http://127.0.0.1:${controlPort}/livez`, intervalMs: 20, nice: probeNice });
+const controlDone = nextMessage(controlProbe, (m): m is ProbeReply => (m as ProbeReply).type === 'probe', (seconds + warmupS + 300) * 1000);
+const probes = [probe, controlProbe];
 await sleep(warmupS * 1000);
 const base = rssSamples.filter((s) => s.t >= atS() - 2);
 const baselineMb = base.reduce((a, s) => a + s.mb, 0) / Math.max(1, base.length);
@@ -156,14 +168,14 @@ let out = '';
 let attackStartS = 0;
 attackers.stdout.on('data', (d: Buffer) => {
   out += d.toString();
-  if (phase === 'warmup' && out.includes('{"start"')) { phase = 'attack'; attackStartS = atS(); probe.postMessage({ type: 'phase', phase: 'attack' }); console.log(`[abuse] attack for ${seconds} s`); }
+  if (phase === 'warmup' && out.includes('{"start"')) { phase = 'attack'; attackStartS = atS(); for (const p of probes) p.postMessage({ type: 'phase', phase: 'attack' }); console.log(`[abuse] attack for ${seconds} s`); }
 });
 const attackersExit = new Promise<void>((r) => attackers.once('exit', () => r()));
 const killer = setTimeout(() => attackers.kill('SIGKILL'), (seconds + 120) * 1000);
 await attackersExit;
 clearTimeout(killer);
 phase = 'after';
-probe.postMessage({ type: 'phase', phase: 'after' });
+for (const p of probes) p.postMessage({ type: 'phase', phase: 'after' });
 console.log('[abuse] attackers done; 5 s after');
 await sleep(5_000);
 log.counting = false;
@@ -171,11 +183,13 @@ clearInterval(sampler);
 
 const report = /^\{"attackers".*$/m.exec(out);
 const attackersReport = report ? (JSON.parse(report[0]) as { attackers: AttackersReport }).attackers : null;
-probe.postMessage({ type: 'stop' });
+for (const p of probes) p.postMessage({ type: 'stop' });
 const probeReply = await probeDone;
+const controlReply = await controlDone;
+control.kill('SIGTERM');
 viewers.postMessage({ type: 'stop' });
 const finalViewers = (await nextMessage(viewers, isViewers, 10_000)).stats;
-await Promise.all([viewers.terminate(), probe.terminate()]);
+await Promise.all([viewers.terminate(), probe.terminate(), controlProbe.terminate()]);
 
 // The server's own counters.
 const heapAfter = await heap();
@@ -216,7 +230,7 @@ const outcome: Outcome = {
   rss: { baselineMb, maxMb: max.mb, maxAtS: Math.round(max.t - attackStartS), endMb: during.at(-1)?.mb ?? NaN },
   rssSeries: during.filter((s, i) => i % 20 === 0).map((s) => ({ t: Math.round(s.t - attackStartS), mb: s.mb })),
   heapBefore, heapAfter, afterGc,
-  probe: probeReply.phases, crashes, attackers: attackersReport, protocolErrors, qoeStallsHealthy, badViewerMessages,
+  probe: probeReply.phases, control: controlReply.phases, crashes, attackers: attackersReport, protocolErrors, qoeStallsHealthy, badViewerMessages,
   log: { lines: log.lines, bytes: log.bytes, longest: log.longest },
 };
 const body = markdown(outcome);
