@@ -126,7 +126,10 @@ export class OpsServer {
       collectTimeoutMs: COLLECT_TIMEOUT_MS,
       closed: new Int32Array(new SharedArrayBuffer(4)),
     };
-    const t: Thread = { worker: startWorker(ENTRY, data, 'nowcast-ops'), closed: data.closed };
+    // A young generation of a few MB: a flood's garbage is collected on this thread instead of
+    // growing the process (no old-generation cap: reaching one would end the thread with uWS
+    // sockets open, which aborts the process).
+    const t: Thread = { worker: startWorker(ENTRY, data, 'nowcast-ops', { resourceLimits: { maxYoungGenerationSizeMb: 6 } }), closed: data.closed };
     this.#thread = t;
     if (this.#live.size === 0) process.on('exit', this.#onProcessExit);
     this.#live.add(t);
