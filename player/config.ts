@@ -45,7 +45,24 @@ export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {
    * (MediaSource.canConstructInDedicatedWorker: Chromium ≥ 108); false keeps them on the page.
    */
   worker: boolean;
+  /**
+   * Which MediaSource: 'auto' (MediaSource, or ManagedMediaSource where only that exists, as on
+   * an iPhone), 'managed' (ManagedMediaSource wherever it exists, e.g. to test the iPhone path in
+   * desktop WebKit), or 'classic' (never ManagedMediaSource). ManagedMediaSource never runs in a worker.
+   */
+  mediaSource: MediaSourceChoice;
+  /**
+   * How media arrives: 'ws' (fMP4 chunks over the WebSocket into MSE), 'hls' (the relay's
+   * LL-HLS playlist of the same chunks, through hls.js, or natively where MSE is missing), or
+   * 'auto' (WebSocket, unless neither MediaSource nor ManagedMediaSource exists: then LL-HLS).
+   */
+  transport: Transport;
 }
+
+export const MEDIA_SOURCES = ['auto', 'managed', 'classic'] as const;
+export type MediaSourceChoice = (typeof MEDIA_SOURCES)[number];
+export const TRANSPORTS = ['auto', 'ws', 'hls'] as const;
+export type Transport = (typeof TRANSPORTS)[number];
 
 export type PlayerOptions = Partial<PlayerConfig> & { url: string | readonly string[] };
 
@@ -133,6 +150,8 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   // A busy page thread then cannot hold chunks back from the SourceBuffer: under CPU load the
   // page's main thread waited up to 250 ms for a core while the decoder played the buffer out.
   worker: true,
+  mediaSource: 'auto' as MediaSourceChoice,
+  transport: 'auto' as Transport,
 });
 
 type NumberKey = { [K in keyof PlayerConfig]: PlayerConfig[K] extends number ? K : never }[keyof PlayerConfig];
@@ -205,6 +224,8 @@ export function mergeConfig(options: PlayerOptions): PlayerConfig {
   }
   if (!POLICIES.includes(merged.policy)) fail('policy', `must be one of ${POLICIES.join(', ')}, got ${JSON.stringify(merged.policy)}`);
   if (!SAFE_MODES.includes(merged.safeMode)) fail('safeMode', `must be one of ${SAFE_MODES.join(', ')}, got ${JSON.stringify(merged.safeMode)}`);
+  if (!MEDIA_SOURCES.includes(merged.mediaSource)) fail('mediaSource', `must be one of ${MEDIA_SOURCES.join(', ')}, got ${JSON.stringify(merged.mediaSource)}`);
+  if (!TRANSPORTS.includes(merged.transport)) fail('transport', `must be one of ${TRANSPORTS.join(', ')}, got ${JSON.stringify(merged.transport)}`);
   if (merged.maxLatency < merged.minLatency) fail('maxLatency', `must be >= minLatency (${merged.minLatency}), got ${merged.maxLatency}`);
   if (merged.lowBuffer > merged.minBuffer) fail('lowBuffer', `must be <= minBuffer (${merged.minBuffer}), got ${merged.lowBuffer}`);
   if (merged.minRate > 1) fail('minRate', `must be <= 1, got ${merged.minRate}`);
@@ -287,6 +308,10 @@ export function optionsFromQuery(q: URLSearchParams): Omit<PlayerOptions, 'url'>
   if (q.has('pinned')) o.pinned = !['0', 'false'].includes(q.get('pinned') ?? '');
   if (q.has('debug')) o.debug = true;
   if (q.has('worker')) o.worker = !['0', 'false'].includes(q.get('worker') ?? '');
+  const mse = q.get('mse');
+  if (mse) o.mediaSource = mse as PlayerOptions['mediaSource'];
+  const transport = q.get('transport');
+  if (transport) o.transport = transport as PlayerOptions['transport'];
   return o;
 }
 

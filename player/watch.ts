@@ -2,7 +2,7 @@
 // small stats overlay into #stats. Exposes window.__nowcast = { player } for tests.
 // URL contract (benchmarks rely on it):
 //   /watch/NAME?policy=nowcast|none|seek|mpegts&target=MS&pinned=1&debug
-// and optionally &min=MS&max=MS&minRate=R&maxRate=R&safari=auto|off|coarse|seek&worker=0
+// and optionally &min=MS&max=MS&minRate=R&maxRate=R&safari=auto|off|coarse|seek&worker=0&mse=auto|managed|classic&transport=auto|ws|hls
 // (worker=0: MSE on the page's main thread instead of a dedicated worker). What the
 // URL sets overrides the stream's hello.service; the rest comes from the relay.
 // &token=T is passed on to the WebSocket (view tokens); each &edge=HOST:PORT adds a relay

@@ -88,6 +88,13 @@ describe('watch page query', () => {
     expect(optionsFromQuery(new URLSearchParams('pinned=0')).pinned).toBe(false);
   });
 
+  it('takes the MediaSource and the transport from the query, and refuses values it does not know', () => {
+    expect(optionsFromQuery(new URLSearchParams('mse=managed&transport=hls'))).toMatchObject({ mediaSource: 'managed', transport: 'hls' });
+    expect(mergeConfig({ url: 'ws://x' })).toMatchObject({ mediaSource: 'auto', transport: 'auto' });
+    expect(() => mergeConfig({ url: 'ws://x', ...optionsFromQuery(new URLSearchParams('mse=magic')) })).toThrow(/mediaSource/);
+    expect(() => mergeConfig({ url: 'ws://x', ...optionsFromQuery(new URLSearchParams('transport=carrier-pigeon')) })).toThrow(/transport/);
+  });
+
   it('runs the engine in a worker unless the query says worker=0', () => {
     expect(DEFAULTS.worker).toBe(true);
     expect(optionsFromQuery(new URLSearchParams('')).worker).toBeUndefined();
