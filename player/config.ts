@@ -275,9 +275,19 @@ export function applyService(options: PlayerOptions, service: ServiceDescription
   return mergeConfig(merged);
 }
 
-/** Safari (desktop or iOS, any engine there is WebKit) from a user agent string. */
+/**
+ * WebKit on Apple's media stack (AVFoundation), from a user agent string: Safari on macOS, and
+ * every browser on iOS/iPadOS (all of them are WebKit there, Chrome's CriOS included). There,
+ * every playbackRate change flushes and re-queues the audio renderer's samples
+ * (AVSampleBufferAudioRenderer; WebKit bug 208142): audible glitches and occasional stalls,
+ * so 'auto' picks the coarse mode. WebKitGTK and WPE (Linux, GStreamer) change rate by a
+ * seek instead and were measured to hold latency with the normal controller (220 ms p50, no
+ * stall): they are not Safari here.
+ */
 export function isSafari(ua: string): boolean {
-  return /AppleWebKit/i.test(ua) && !/Chrome|Chromium|CriOS|Edg|OPR|Android|FxiOS/i.test(ua) && /Safari|Mobile\//i.test(ua);
+  if (!/AppleWebKit/i.test(ua)) return false;
+  if (/\b(iPhone|iPad|iPod)\b/.test(ua)) return true;
+  return /\bMacintosh\b/.test(ua) && !/Chrome|Chromium|Edg|OPR|Firefox/i.test(ua) && /Safari/i.test(ua);
 }
 
 /** 'auto' resolved against the user agent. */

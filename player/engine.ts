@@ -7,7 +7,7 @@ import type { ClientMessage, InfoMessage, ServerMessage } from '../protocol/mess
 import { localNow } from './clock.js';
 import { MediaFeed } from './feed.js';
 import type { FrameKind } from './feed.js';
-import type { MediaAttachment } from './mse.js';
+import type { ManagedCounters, MediaAttachment } from './mse.js';
 import { Transport } from './transport.js';
 import type { CloseInfo } from './transport.js';
 
@@ -104,6 +104,11 @@ export class MediaEngine {
       },
     );
     this.#transport.connect();
+  }
+
+  /** What a ManagedMediaSource did (zeros for a classic one). */
+  get managed(): ManagedCounters {
+    return this.#feed.sink.managed;
   }
 
   /** The element's currentTime as last reported by a tick (s). */

@@ -3,6 +3,7 @@
 // break the player's own control flow.
 import type { InfoMessage, PolicyName } from '../protocol/messages.js';
 import type { ControlReason, SafeMode } from './control.js';
+import type { ManagedCounters } from './mse.js';
 
 /** 'live': media is flowing; 'offline': no publisher, still connected and waiting. */
 export type PlayerState = 'connecting' | 'reconnecting' | 'live' | 'offline' | 'error' | 'destroyed';
@@ -111,6 +112,12 @@ export interface PlayerStats {
   codecs: string;
   /** The socket and SourceBuffer run in a dedicated worker (config.worker and browser support). */
   mseWorker: boolean;
+  /**
+   * ManagedMediaSource (config.mediaSource; the iPhone's MSE): whether it is in use, its
+   * `streaming` now and how often that changed, and the media it evicted behind and ahead of the
+   * playhead (ahead: the stream started over from a keyframe).
+   */
+  managed: ManagedCounters | null;
 }
 
 export interface PlayerEventMap {

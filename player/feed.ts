@@ -6,7 +6,7 @@
 import type { InfoMessage } from '../protocol/messages.js';
 import { isInitSegment, readFirstSampleSync, readFirstTfdt, readPrft } from './boxes.js';
 import { localNow } from './clock.js';
-import { isTypeSupported, MseSink } from './mse.js';
+import { isTypeSupported, MseSink, type MediaSourceCtor } from './mse.js';
 import type { MediaAttachment, MseHandlers } from './mse.js';
 import { placeOffset, toRanges } from './timeline.js';
 
@@ -58,7 +58,7 @@ export class MediaFeed {
   /** Records the info for the next init; returns the codec MSE refuses, if any. */
   announce(info: InfoMessage): string | undefined {
     this.#pending = info;
-    this.#unsupportedCodec = unsupportedCodec(info);
+    this.#unsupportedCodec = unsupportedCodec(info, this.#element.mediaSource);
     return this.#unsupportedCodec;
   }
 
@@ -160,9 +160,9 @@ function timescaleOf(info: InfoMessage, trackId: number): number {
 }
 
 /** The codec MSE refuses, naming a single one where possible; undefined when the mime plays. */
-export function unsupportedCodec(info: InfoMessage): string | undefined {
-  if (isTypeSupported(info.mime)) return undefined;
+export function unsupportedCodec(info: InfoMessage, ctor: MediaSourceCtor | undefined): string | undefined {
+  if (isTypeSupported(info.mime, ctor)) return undefined;
   const container = info.mime.split(';')[0]!.trim();
   const codecs = info.codecs.split(',').map((c) => c.trim()).filter(Boolean);
-  return codecs.find((c) => !isTypeSupported(`${container}; codecs="${c}"`)) ?? (info.codecs || info.mime);
+  return codecs.find((c) => !isTypeSupported(`${container}; codecs="${c}"`, ctor)) ?? (info.codecs || info.mime);
 }

@@ -158,6 +158,7 @@ export class Player {
       generation: this.#mirror.info?.generation ?? -1,
       codecs: this.#mirror.info?.codecs ?? '',
       mseWorker: this.#media?.inWorker ?? false,
+      managed: this.#media?.managed?.managed ? { ...this.#media.managed } : null,
     };
   }
 
@@ -177,7 +178,7 @@ export class Player {
 
   #start(): void {
     if (this.#destroyed) return;
-    if (!mediaSourceCtor()) {
+    if (!mediaSourceCtor(this.config.mediaSource)) {
       this.#fail('MSE_UNSUPPORTED', 'This browser has no MediaSource Extensions');
       return;
     }
@@ -194,6 +195,7 @@ export class Player {
       c.worker,
       (ev) => this.#onEngine(ev),
       { started: () => this.#playback.started },
+      c.mediaSource,
     );
     this.#timers.push(
       setInterval(() => {

@@ -1,10 +1,13 @@
 // Picks where the media engine runs: a dedicated worker when the browser plays a worker's
 // MediaSource (MediaSource.canConstructInDedicatedWorker, Chromium ≥ 108), else the page.
+// ManagedMediaSource (config.mediaSource) always runs on the page: it does not open in a
+// worker (w3c/media-source#329).
 // The worker's script is bundled into the library as a string (scripts/build-player.mjs), so
 // the player stays one file; a page whose CSP refuses blob: workers falls back to the page.
 import { MediaEngine } from './engine.js';
 import type { EngineCommand, EngineEvent, EngineOptions, PlaybackView } from './engine.js';
-import { elementAttachment } from './mse.js';
+import { elementAttachment, isManaged, mediaSourceCtor, type ManagedCounters, type MediaSourceCtor } from './mse.js';
+import type { MediaSourceChoice } from './config.js';
 
 /** esbuild defines this as the worker bundle's source; undefined outside a bundle (tests). */
 declare const __NOWCAST_WORKER__: string | undefined;
@@ -17,6 +20,8 @@ export type WorkerEvent = EngineEvent | { type: 'attach'; handle: MediaSourceHan
 export interface MediaPath {
   /** The engine runs in a worker (false: on this thread). */
   readonly inWorker: boolean;
+  /** What the ManagedMediaSource did; undefined in a worker (never managed there). */
+  readonly managed: ManagedCounters | undefined;
   command(c: EngineCommand): void;
   /** Idempotent: closes the socket and releases the MediaSource and the element's decoder. */
   destroy(): void;
@@ -36,8 +41,12 @@ class LocalPath implements MediaPath {
   readonly inWorker = false;
   readonly #engine: MediaEngine;
 
-  constructor(video: HTMLVideoElement, options: EngineOptions, onEvent: (ev: EngineEvent) => void, view: PlaybackView) {
-    this.#engine = new MediaEngine(options, onEvent, elementAttachment(video), view);
+  constructor(video: HTMLVideoElement, options: EngineOptions, onEvent: (ev: EngineEvent) => void, view: PlaybackView, ctor: MediaSourceCtor | undefined) {
+    this.#engine = new MediaEngine(options, onEvent, elementAttachment(video, ctor), view);
+  }
+
+  get managed(): ManagedCounters {
+    return this.#engine.managed;
   }
 
   command(c: EngineCommand): void {
@@ -51,6 +60,7 @@ class LocalPath implements MediaPath {
 
 class WorkerPath implements MediaPath {
   readonly inWorker = true;
+  readonly managed = undefined;
   readonly #video: HTMLVideoElement;
   readonly #onEvent: (ev: EngineEvent) => void;
   readonly #url: string;
@@ -120,9 +130,11 @@ export function openMediaPath(
   wantWorker: boolean,
   onEvent: (ev: EngineEvent) => void,
   view: PlaybackView,
+  mediaSource: MediaSourceChoice = 'auto',
 ): MediaPath {
-  const local = (): MediaPath => new LocalPath(video, options, onEvent, view);
-  if (!wantWorker || !canUseWorker()) return local();
+  const ctor = mediaSourceCtor(mediaSource);
+  const local = (): MediaPath => new LocalPath(video, options, onEvent, view, ctor);
+  if (!wantWorker || isManaged(ctor) || !canUseWorker()) return local();
   let path: MediaPath;
   const fallBack = (why: string): void => {
     path.destroy();
@@ -138,6 +150,9 @@ export function openMediaPath(
   return {
     get inWorker() {
       return path.inWorker;
+    },
+    get managed() {
+      return path.managed;
     },
     command: (c) => path.command(c),
     destroy: () => path.destroy(),

@@ -1,6 +1,14 @@
 // MediaSource + one SourceBuffer, fed through a serial queue. SourceBuffer operations
 // are asynchronous and may not overlap, so every mutation (append, remove, changeType,
 // timestampOffset) is an op that runs only while the buffer is idle.
+//
+// ManagedMediaSource (iPhone, iPad: the only MSE there) is the same API with three rules of
+// its own: it opens only with remote playback disabled (or an AirPlay alternative); it says
+// with startstreaming/endstreaming when it wants data; and it may evict buffered media at any
+// time (bufferedchange). A live push keeps appending whatever `streaming` says, as mpegts.js
+// does: WebKit ends streaming only once 30 s are buffered ahead, which a live edge never has,
+// and gating appends on it stalled playback when an event went missing (WebKit bug 321919).
+import type { MediaSourceChoice } from './config.js';
 
 /** Runs with the SourceBuffer idle; returns true if it started an update (wait for updateend). */
 export type SourceBufferOp = (sb: SourceBuffer) => boolean;
@@ -10,6 +18,8 @@ export type SourceBufferOp = (sb: SourceBuffer) => boolean;
  * MediaSource whose handle the page attaches (player/worker.ts).
  */
 export interface MediaAttachment {
+  /** The MediaSource constructor to use here (mediaSourceCtor); undefined: none exists. */
+  readonly mediaSource: MediaSourceCtor | undefined;
   /** Attaches a fresh MediaSource to the element; returns what undoes the attach. */
   attach(ms: MediaSource): () => void;
   /** The element's currentTime (s): live on the page, as last reported in a worker. */
@@ -19,13 +29,14 @@ export interface MediaAttachment {
 }
 
 /** The same-thread attachment: an object URL as the <video>'s src. */
-export function elementAttachment(video: HTMLVideoElement): MediaAttachment {
+export function elementAttachment(video: HTMLVideoElement, mediaSource: MediaSourceCtor | undefined = mediaSourceCtor()): MediaAttachment {
   return {
+    mediaSource,
     attach(ms) {
-      if ('ManagedMediaSource' in globalThis && !('MediaSource' in globalThis)) {
-        // ManagedMediaSource only opens when remote playback (AirPlay) is disabled.
-        video.disableRemotePlayback = true;
-      }
+      // ManagedMediaSource only opens when remote playback (AirPlay) is disabled; AirPlay
+      // could play the stream's LL-HLS instead, but an alternative <source> would change how
+      // the element loads (and the blob URL must come first): not done.
+      if (isManaged(ms)) video.disableRemotePlayback = true;
       const url = URL.createObjectURL(ms);
       video.src = url;
       return () => URL.revokeObjectURL(url);
@@ -44,21 +55,48 @@ export interface MseHandlers {
   error(code: 'APPEND_FAILED' | 'MEDIA_ERROR', message: string): void;
 }
 
+/** What ManagedMediaSource did (all zero and `streaming` true for a classic MediaSource). */
+export interface ManagedCounters {
+  /** The MediaSource is a ManagedMediaSource. */
+  managed: boolean;
+  /** Its `streaming` now. */
+  streaming: boolean;
+  /** startstreaming and endstreaming events. */
+  streamingChanges: number;
+  /** bufferedchange evictions of media behind the playhead (the browser trimming for us). */
+  evictedBehind: number;
+  /** Evictions of media at or ahead of the playhead: the stream is started over from a keyframe. */
+  evictedAhead: number;
+}
+
 /** Remove the back buffer in batches of at least this many seconds, not on every tick. */
 const TRIM_SLACK_S = 1;
 /** On QuotaExceededError keep only this much behind currentTime before retrying. */
 const HARD_EVICT_KEEP_S = 1;
 
-type MediaSourceCtor = typeof MediaSource;
+export type MediaSourceCtor = typeof MediaSource;
 
-/** MediaSource, or Safari's ManagedMediaSource where only that exists. */
-export function mediaSourceCtor(): MediaSourceCtor | undefined {
-  const g = globalThis as { MediaSource?: MediaSourceCtor; ManagedMediaSource?: MediaSourceCtor };
-  return g.MediaSource ?? g.ManagedMediaSource;
+/**
+ * The MediaSource to use. auto: MediaSource, or ManagedMediaSource where only that exists (an
+ * iPhone); managed: ManagedMediaSource wherever it exists (desktop Safari, WebKit: the iPhone
+ * path, testable); classic: never ManagedMediaSource.
+ */
+export function mediaSourceCtor(choice: MediaSourceChoice = 'auto', g: object = globalThis): MediaSourceCtor | undefined {
+  const { MediaSource: classic, ManagedMediaSource: managed } = g as { MediaSource?: MediaSourceCtor; ManagedMediaSource?: MediaSourceCtor };
+  if (choice === 'managed') return managed ?? classic;
+  if (choice === 'classic') return classic;
+  return classic ?? managed;
 }
 
-export function isTypeSupported(mime: string): boolean {
-  return mediaSourceCtor()?.isTypeSupported(mime) ?? false;
+/** Whether a MediaSource (or its constructor) is a ManagedMediaSource. */
+export function isManaged(ms: MediaSource | MediaSourceCtor | undefined, g: object = globalThis): boolean {
+  const M = (g as { ManagedMediaSource?: MediaSourceCtor }).ManagedMediaSource;
+  if (!M || !ms) return false;
+  return ms === M || ms instanceof M;
+}
+
+export function isTypeSupported(mime: string, ctor: MediaSourceCtor | undefined = mediaSourceCtor()): boolean {
+  return ctor?.isTypeSupported(mime) ?? false;
 }
 
 function isQuotaError(e: unknown): boolean {
@@ -75,6 +113,7 @@ export class MseSink {
   #destroyed = false;
   /** Chunks dropped because the buffer stayed full after eviction. */
   droppedChunks = 0;
+  readonly managed: ManagedCounters = { managed: false, streaming: true, streamingChanges: 0, evictedBehind: 0, evictedAhead: 0 };
 
   readonly #element: MediaAttachment;
   readonly #on: MseHandlers;
@@ -166,20 +205,31 @@ export class MseSink {
   }
 
   #attach(): void {
-    const Ctor = mediaSourceCtor();
+    const Ctor = this.#element.mediaSource;
     if (!Ctor) throw new Error('MediaSource is not available');
     const ms = new Ctor();
     this.#ms = ms;
     ms.addEventListener('sourceopen', this.#onSourceOpen);
+    this.managed.managed = isManaged(ms);
+    if (this.managed.managed) {
+      this.managed.streaming = (ms as MediaSource & { streaming?: boolean }).streaming ?? true;
+      ms.addEventListener('startstreaming', this.#onStreaming);
+      ms.addEventListener('endstreaming', this.#onStreaming);
+    }
     this.#undoAttach = this.#element.attach(ms);
   }
 
   #detach(): void {
     const ms = this.#ms;
-    if (ms) ms.removeEventListener('sourceopen', this.#onSourceOpen);
+    if (ms) {
+      ms.removeEventListener('sourceopen', this.#onSourceOpen);
+      ms.removeEventListener('startstreaming', this.#onStreaming);
+      ms.removeEventListener('endstreaming', this.#onStreaming);
+    }
     if (this.#sb) {
       this.#sb.removeEventListener('updateend', this.#onUpdateEnd);
       this.#sb.removeEventListener('error', this.#onSbError);
+      this.#sb.removeEventListener('bufferedchange', this.#onBufferedChange);
       if (ms?.readyState === 'open') {
         try {
           if (this.#sb.updating) this.#sb.abort();
@@ -219,8 +269,27 @@ export class MseSink {
     }
     this.#sb.addEventListener('updateend', this.#onUpdateEnd);
     this.#sb.addEventListener('error', this.#onSbError);
+    if (this.managed.managed) this.#sb.addEventListener('bufferedchange', this.#onBufferedChange);
     this.#pump();
   }
+
+  /** Counted only: appends go on either way (see the top of this file). */
+  readonly #onStreaming = (e: Event): void => {
+    this.managed.streamingChanges++;
+    this.managed.streaming = e.type === 'startstreaming';
+  };
+
+  /**
+   * The browser removed buffered media. Behind the playhead it did our trim; at or ahead of
+   * it, frames we appended are gone and the decoder would stall or skip to a later range
+   * without its keyframe: start over (a new MediaSource, the relay's last keyframe onwards).
+   */
+  readonly #onBufferedChange = (e: Event): void => {
+    if (evictedAhead((e as Event & { removedRanges?: TimeRanges }).removedRanges, this.#element.currentTime())) {
+      this.managed.evictedAhead++;
+      this.#on.error('MEDIA_ERROR', 'ManagedMediaSource evicted media at or ahead of the playhead');
+    } else this.managed.evictedBehind++;
+  };
 
   readonly #onUpdateEnd = (): void => this.#pump();
 
@@ -272,6 +341,13 @@ export class MseSink {
       this.#on.idle();
     }
   }
+}
+
+/** Whether removed ranges reach the playhead or beyond (a small slack for the frame on screen). */
+export function evictedAhead(removed: Pick<TimeRanges, 'length' | 'end'> | undefined, currentTime: number): boolean {
+  if (!removed) return false;
+  for (let i = 0; i < removed.length; i++) if (removed.end(i) > currentTime + 0.05) return true;
+  return false;
 }
 
 /** Number of codecs (tracks) in a `type/sub; codecs="a,b"` mime. */

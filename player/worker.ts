@@ -2,7 +2,7 @@
 // runs the MediaEngine here and posts its events to the page in one batch per task.
 import { MediaEngine } from './engine.js';
 import type { WorkerCommand, WorkerEvent } from './media-path.js';
-import type { MediaAttachment } from './mse.js';
+import { mediaSourceCtor, type MediaAttachment } from './mse.js';
 
 interface WorkerScope {
   postMessage(message: unknown, transfer: Transferable[]): void;
@@ -30,6 +30,8 @@ function post(ev: WorkerEvent, t?: Transferable): void {
 }
 
 const element: MediaAttachment = {
+  // Never ManagedMediaSource in a worker: it does not open there (w3c/media-source#329).
+  mediaSource: mediaSourceCtor('classic'),
   // The page sets the handle as the <video>'s srcObject; a new MediaSource sends a new one.
   attach(ms) {
     // `handle` exists on a worker's MediaSource only (TypeScript's DOM types omit it).

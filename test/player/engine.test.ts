@@ -6,7 +6,7 @@ import { ENGINE_OPTIONS, FakeMediaSource, FakeSocket, stubBrowser } from './fake
 
 function harness() {
   const events: EngineEvent[] = [];
-  const element = { attach: vi.fn(() => () => {}), currentTime: () => 0, release: vi.fn() } satisfies MediaAttachment;
+  const element = { mediaSource: FakeMediaSource as unknown as typeof MediaSource, attach: vi.fn(() => () => {}), currentTime: () => 0, release: vi.fn() } satisfies MediaAttachment;
   const engine = new MediaEngine(ENGINE_OPTIONS, (ev) => events.push(ev), element);
   return { engine, events, element, socket: FakeSocket.all[0]! };
 }

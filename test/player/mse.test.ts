@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { elementAttachment, MseSink } from '../../player/mse.js';
+import { elementAttachment, evictedAhead, mediaSourceCtor, MseSink } from '../../player/mse.js';
 
 /** Records every SourceBuffer call; appends complete on a later microtask, like the real one. */
 class FakeSourceBuffer extends EventTarget {
@@ -162,10 +162,98 @@ describe('MseSink.destroy', () => {
   afterEach(() => vi.unstubAllGlobals());
 
   it('releases the element once however often it is called', () => {
-    const element = { attach: vi.fn(() => () => {}), currentTime: () => 0, release: vi.fn() };
+    const element = { mediaSource: FakeMediaSource as unknown as typeof MediaSource, attach: vi.fn(() => () => {}), currentTime: () => 0, release: vi.fn() };
     const sink = new MseSink(element, { idle: vi.fn(), error: vi.fn() });
     sink.destroy();
     sink.destroy();
     expect(element.release).toHaveBeenCalledTimes(1);
+  });
+});
+
+/** Safari's ManagedMediaSource: the same API plus streaming events and bufferedchange. */
+class FakeManagedMediaSource extends FakeMediaSource {
+  streaming = true;
+  setStreaming(on: boolean): void {
+    this.streaming = on;
+    this.dispatchEvent(new Event(on ? 'startstreaming' : 'endstreaming'));
+  }
+}
+
+const ranges = (r: Array<[number, number]>): TimeRanges => ({ length: r.length, start: (i: number) => r[i]![0], end: (i: number) => r[i]![1] }) as TimeRanges;
+const evict = (sb: FakeSourceBuffer, removed: Array<[number, number]>): void => {
+  sb.dispatchEvent(Object.assign(new Event('bufferedchange'), { removedRanges: ranges(removed), addedRanges: ranges([]) }));
+};
+
+describe('the MediaSource a page gets', () => {
+  const both = { MediaSource: FakeMediaSource, ManagedMediaSource: FakeManagedMediaSource };
+  it.each([
+    ['auto', both, FakeMediaSource],
+    ['auto', { ManagedMediaSource: FakeManagedMediaSource }, FakeManagedMediaSource],
+    ['managed', both, FakeManagedMediaSource],
+    ['managed', { MediaSource: FakeMediaSource }, FakeMediaSource],
+    ['classic', both, FakeMediaSource],
+    ['classic', { ManagedMediaSource: FakeManagedMediaSource }, undefined],
+    ['auto', {}, undefined],
+  ] as const)('is, for %s with %o, the one the choice names where it exists', (choice, g, want) => {
+    expect(mediaSourceCtor(choice, g)).toBe(want);
+  });
+
+  it('tells media removed at or ahead of the playhead from the trim behind it', () => {
+    expect(evictedAhead(ranges([[0, 9.5]]), 10)).toBe(false);
+    expect(evictedAhead(ranges([[0, 10.04]]), 10)).toBe(false); // the frame on screen
+    expect(evictedAhead(ranges([[0, 2], [10.1, 10.4]]), 10)).toBe(true);
+    expect(evictedAhead(undefined, 10)).toBe(false);
+  });
+});
+
+describe('MseSink on a ManagedMediaSource (iPhone)', () => {
+  beforeEach(() => {
+    vi.stubGlobal('MediaSource', FakeMediaSource);
+    vi.stubGlobal('ManagedMediaSource', FakeManagedMediaSource);
+    vi.stubGlobal('URL', { createObjectURL: () => 'blob:fake', revokeObjectURL: () => {} });
+    video.currentTime = 10;
+    (video as { disableRemotePlayback?: boolean }).disableRemotePlayback = false;
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  const open = (): { sink: MseSink; error: ReturnType<typeof vi.fn>; ms: FakeManagedMediaSource; sb: FakeSourceBuffer } => {
+    const error = vi.fn();
+    const sink = new MseSink(elementAttachment(video, mediaSourceCtor('managed')), { idle: vi.fn(), error });
+    const ms = FakeMediaSource.last as FakeManagedMediaSource;
+    ms.open();
+    sink.appendInit('video/mp4; codecs="avc1.42c01e"', bytes(1));
+    return { sink, error, ms, sb: ms.buffers[0]! };
+  };
+
+  it('disables remote playback, without which it never opens', () => {
+    const { sink } = open();
+    expect(video.disableRemotePlayback).toBe(true);
+    expect(sink.managed.managed).toBe(true);
+  });
+
+  it('keeps appending while it says it does not want data, and counts what it said', async () => {
+    const { sink, ms, sb } = open();
+    await settle();
+    ms.setStreaming(false);
+    sink.appendMedia(bytes(2));
+    await settle();
+    ms.setStreaming(true);
+    expect(sb.calls).toEqual(['append:1', 'append:2']);
+    expect(sink.managed).toMatchObject({ streaming: true, streamingChanges: 2 });
+  });
+
+  it('counts an eviction behind the playhead and starts over after one ahead of it', () => {
+    const { sink, error, sb } = open();
+    evict(sb, [[0, 8]]);
+    expect(error).not.toHaveBeenCalled();
+    evict(sb, [[10.2, 10.4]]);
+    expect(error).toHaveBeenCalledWith('MEDIA_ERROR', expect.stringContaining('evicted'));
+    expect(sink.managed).toMatchObject({ evictedBehind: 1, evictedAhead: 1 });
+  });
+
+  it('leaves a classic MediaSource as it was: remote playback untouched, no streaming events', () => {
+    const sink = new MseSink(elementAttachment(video, mediaSourceCtor('classic')), { idle: vi.fn(), error: vi.fn() });
+    expect(sink.managed.managed).toBe(false);
+    expect(video.disableRemotePlayback).toBe(false);
   });
 });
