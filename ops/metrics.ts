@@ -57,6 +57,8 @@ export interface MetricsOptions {
 }
 
 export const OTHER = '_other';
+/** Samples closer together than this are one (a scrape runs several collect()s). */
+const SAMPLE_MIN_MS = 50;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const BITRATE_WINDOW_MS = 5_000;
 /** Viewers whose stall totals and startup are remembered (for deltas); the oldest go first. */
@@ -64,7 +66,7 @@ const QOE_VIEWERS_MAX = 10_000;
 
 interface Snap { chunks: number; bytes: number; skips: number; skippedChunks: number; sentChunks: number; sentBytes: number }
 interface Totals { chunks: number; bytes: number; sentChunks: number; sentBytes: number; skippedChunks: number }
-interface PerStream { snap: Snap; history: Array<[t: number, bytes: number]> }
+interface PerStream { snap: Snap; history: Array<[t: number, bytes: number]>; /** The sample that last saw it. */ seenAt: number }
 
 export class Metrics {
   readonly registry = new Registry();
@@ -72,6 +74,8 @@ export class Metrics {
   #opts: MetricsOptions;
   #labels = new Set<string>();
   #seen = new Map<StreamLike, PerStream>();
+  #sampledAt = -Infinity;
+  #samples = 0;
   #totals = new Map<string, Totals>();
   #skips = 0;
   #bitrate = new Map<string, number>();
@@ -355,12 +359,25 @@ export class Metrics {
    */
   #sample(): void {
     const now = Date.now();
-    const current = new Map<StreamLike, PerStream>();
-    for (const s of this.#src.streams()) current.set(s, this.#seen.get(s) ?? { snap: { chunks: 0, bytes: 0, skips: 0, skippedChunks: 0, sentChunks: 0, sentBytes: 0 }, history: [] });
-    for (const [s, st] of this.#seen) if (!current.has(s)) this.#fold(s, st);
+    // One scrape calls this from several collect()s: once is enough.
+    if (now - this.#sampledAt < SAMPLE_MIN_MS) return;
+    this.#sampledAt = now;
+    const tick = ++this.#samples;
+    // In place, and only streams that ever had media: anyone can open a viewer socket on any
+    // name (a waiting viewer), and a thousand such names must cost nothing here.
+    for (const s of this.#src.streams()) {
+      if (s.counters.chunks === 0) continue;
+      let st = this.#seen.get(s);
+      if (!st) this.#seen.set(s, (st = { snap: { chunks: 0, bytes: 0, skips: 0, skippedChunks: 0, sentChunks: 0, sentBytes: 0 }, history: [], seenAt: tick }));
+      st.seenAt = tick;
+    }
     this.#bitrate.clear();
-    for (const [s, st] of current) {
+    for (const [s, st] of this.#seen) {
       this.#fold(s, st);
+      if (st.seenAt !== tick) {
+        this.#seen.delete(s); // gone: its last counts are folded in
+        continue;
+      }
       st.history.push([now, s.counters.bytes]);
       while (st.history.length > 2 && now - st.history[1]![0] >= BITRATE_WINDOW_MS) st.history.shift();
       const [t0, b0] = st.history[0]!;
@@ -368,7 +385,6 @@ export class Metrics {
         this.#bitrate.set(s.name, ((s.counters.bytes - b0) * 8 * 1000) / (now - t0));
       }
     }
-    this.#seen = current;
   }
 
   #fold(s: StreamLike, st: PerStream): void {
