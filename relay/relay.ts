@@ -169,9 +169,13 @@ export class Relay implements SinkProvider {
     return this.#draining;
   }
 
-  summaries(): Array<StreamSummary & { qoe: QoeSummary }> {
+  /** Every stream held here, or (withMedia) only those that ever had media. */
+  summaries(withMedia = false): Array<StreamSummary & { qoe: QoeSummary }> {
     const now = Date.now();
-    return [...this.#streams.values()].map((s) => ({
+    // Filtered before summarizing: a thousand names that viewers wait on cost a loop, not a
+    // thousand summaries per request of a coalesced list.
+    const held = withMedia ? [...this.#streams.values()].filter((s) => s.generation > 0) : [...this.#streams.values()];
+    return held.map((s) => ({
       name: s.name,
       state: s.state,
       generation: s.generation,
@@ -191,7 +195,7 @@ export class Relay implements SinkProvider {
    * left out: anyone can open any name, so they are a count (waitingViewers), not a list.
    */
   listing(): Array<StreamSummary & { qoe?: QoeSummary }> {
-    const local = this.summaries().filter((s) => s.generation > 0);
+    const local = this.summaries(true);
     const remote = this.#ops.directory?.().filter((r) => !this.#streams.has(r.name)) ?? [];
     return remote.length ? [...local, ...remote] : local;
   }
