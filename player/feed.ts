@@ -89,20 +89,14 @@ export class MediaFeed {
     const video = info.tracks.find((t) => t.kind === 'video');
     if (video && tfdt && tfdt.trackId === video.id && readFirstSampleSync(bytes, video.id) === true) {
       const at = tfdt.baseMediaDecodeTime / timescaleOf(info, tfdt.trackId);
-      this.sink.enqueue((sb) => {
-        this.#host.keyframe(at + sb.timestampOffset);
-        return false;
-      });
+      this.sink.note((sb) => this.#host.keyframe(at + sb.timestampOffset));
     }
     const prft = readPrft(bytes);
     if (prft) {
       this.#host.arrival(localNow(), prft.unixMs);
       const ts = timescaleOf(info, prft.referenceTrackId);
       // Queued so it reads the timestampOffset this very chunk is appended with.
-      this.sink.enqueue((sb) => {
-        this.#host.anchor(prft.mediaTime / ts + sb.timestampOffset, prft.unixMs);
-        return false;
-      });
+      this.sink.note((sb) => this.#host.anchor(prft.mediaTime / ts + sb.timestampOffset, prft.unixMs));
     }
     this.sink.appendMedia(bytes);
     return 'media';

@@ -14,6 +14,13 @@ import type { MediaSourceChoice } from './config.js';
 export type SourceBufferOp = (sb: SourceBuffer) => boolean;
 
 /**
+ * Queued media appends, and the bookkeeping between them, are tagged so that a run of them
+ * becomes one append: a joiner's GOP burst (30–50 chunks) took one updateend round trip per
+ * chunk, 80–280 ms between the first append and loadedmetadata in Chromium.
+ */
+type TaggedOp = SourceBufferOp & { media?: Uint8Array<ArrayBuffer>; sync?: true };
+
+/**
  * Where the MediaSource plays: the page's <video> (same thread, an object URL), or a worker's
  * MediaSource whose handle the page attaches (player/worker.ts).
  */
@@ -108,7 +115,7 @@ export class MseSink {
   #undoAttach: (() => void) | undefined;
   #sb: SourceBuffer | undefined;
   #mime = '';
-  #queue: SourceBufferOp[] = [];
+  #queue: TaggedOp[] = [];
   #worked = false;
   #destroyed = false;
   /** Chunks dropped because the buffer stayed full after eviction. */
@@ -163,12 +170,20 @@ export class MseSink {
     }
     this.#mime = mime;
     this.#ensureSourceBuffer();
-    this.enqueue(this.#appendOp(data, false));
+    this.enqueue(this.#appendOp(data, 0));
     return recreated;
   }
 
   appendMedia(data: Uint8Array<ArrayBuffer>): void {
-    this.enqueue(this.#appendOp(data, true));
+    this.enqueue(Object.assign(this.#appendOp(data, 1), { media: data }));
+  }
+
+  /**
+   * Bookkeeping that must run in queue order (it reads timestampOffset as the next append
+   * will use it) but touches no media: it may run ahead of the appends it sits among.
+   */
+  note(fn: (sb: SourceBuffer) => void): void {
+    this.enqueue(Object.assign((sb: SourceBuffer) => { fn(sb); return false; }, { sync: true as const }));
   }
 
   enqueue(op: SourceBufferOp): void {
@@ -297,7 +312,8 @@ export class MseSink {
     this.#on.error('APPEND_FAILED', `SourceBuffer could not parse or decode an append (${this.#mime})`);
   };
 
-  #appendOp(data: Uint8Array<ArrayBuffer>, media: boolean): SourceBufferOp {
+  /** An append of `data`: `chunks` media chunks (0: an init segment). */
+  #appendOp(data: Uint8Array<ArrayBuffer>, chunks: number): SourceBufferOp {
     let retried = false;
     const op: SourceBufferOp = (sb) => {
       try {
@@ -310,11 +326,11 @@ export class MseSink {
         if (!retried && r.length > 0 && cut > r.start(0)) {
           // Evict harder, then run this same append again right after the remove.
           retried = true;
-          this.#queue.unshift(op);
+          this.#queue.unshift((again) => op(again)); // untagged: the retry is not merged with more
           sb.remove(0, cut);
           return true;
         }
-        if (media) this.droppedChunks += 1;
+        if (chunks) this.droppedChunks += chunks;
         else this.#on.error('APPEND_FAILED', 'SourceBuffer full: init segment dropped');
         return false;
       }
@@ -322,10 +338,31 @@ export class MseSink {
     return op;
   }
 
+  /**
+   * A media append with more media appends queued right after it (notes between them run now:
+   * no append in the run changes timestampOffset) becomes one append of all of them.
+   */
+  #batch(sb: SourceBuffer, op: TaggedOp): SourceBufferOp {
+    if (!op.media) return op;
+    const q = this.#queue;
+    let n = 0;
+    while (n < q.length && (q[n]!.media || q[n]!.sync)) n++;
+    if (!q.slice(0, n).some((o) => o.media)) return op;
+    const parts = [op.media];
+    for (const next of q.splice(0, n)) {
+      if (next.media) parts.push(next.media);
+      else next(sb);
+    }
+    const all = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) { all.set(p, at); at += p.byteLength; }
+    return this.#appendOp(all, parts.length);
+  }
+
   #pump(): void {
     const sb = this.#sb;
     while (sb && sb === this.#sb && !sb.updating && this.#ms?.readyState === 'open' && this.#queue.length > 0) {
-      const op = this.#queue.shift()!;
+      const op = this.#batch(sb, this.#queue.shift()!);
       this.#worked = true;
       let started = false;
       try {

@@ -19,7 +19,7 @@ class FakeSourceBuffer extends EventTarget {
       this.quotaFailures -= 1;
       throw Object.assign(new Error('full'), { name: 'QuotaExceededError' });
     }
-    this.calls.push(`append:${data[0]}`);
+    this.calls.push(`append:${[...data].join('+')}`);
     this.finishLater();
   }
   remove(start: number, end: number): void {
@@ -80,7 +80,7 @@ describe('MseSink', () => {
   });
   afterEach(() => vi.unstubAllGlobals());
 
-  it('queues appends until the MediaSource opens, then runs them one at a time in order', async () => {
+  it('queues appends until the MediaSource opens, then runs them in order, the queued media as one append', async () => {
     const idle = vi.fn();
     const sink = new MseSink(elementAttachment(video), { idle, error: vi.fn() });
     sink.appendInit('video/mp4; codecs="avc1.42c01e"', bytes(1));
@@ -91,8 +91,29 @@ describe('MseSink', () => {
     ms.open();
     await settle();
     expect(ms.duration).toBe(Infinity);
-    expect(ms.buffers[0]!.calls).toEqual(['append:1', 'append:2', 'append:3']);
+    expect(ms.buffers[0]!.calls).toEqual(['append:1', 'append:2+3']);
     expect(idle).toHaveBeenCalledTimes(1);
+  });
+
+  it('merges a run of queued media with the notes between them, and stops the run at any other operation', async () => {
+    const sink = new MseSink(elementAttachment(video), { idle: vi.fn(), error: vi.fn() });
+    const ms = FakeMediaSource.last!;
+    const seen: string[] = [];
+    sink.appendInit('video/mp4; codecs="avc1.42c01e"', bytes(1));
+    sink.appendMedia(bytes(2));
+    sink.note(() => seen.push('note after 2'));
+    sink.appendMedia(bytes(3));
+    sink.enqueue((sb) => { sb.timestampOffset = 5; seen.push('offset'); return false; }); // a placement: not merged across
+    sink.appendMedia(bytes(4));
+    sink.appendMedia(bytes(5));
+    ms.open();
+    await settle();
+    expect(ms.buffers[0]!.calls).toEqual(['append:1', 'append:2+3', 'append:4+5']);
+    expect(seen).toEqual(['note after 2', 'offset']);
+    // One chunk alone is appended as it is: no copy in steady state.
+    sink.appendMedia(bytes(6));
+    await settle();
+    expect(ms.buffers[0]!.calls.at(-1)).toBe('append:6');
   });
 
   it('switches codecs with changeType after the media already queued for the old one', async () => {
