@@ -1,5 +1,6 @@
 // Plain HTTP routes on the relay's public uWS app: pages, the player bundle, the public stream
 // list and health. /metrics, /api/streams and /dashboard are on the operations listener (ops.ts).
+import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
@@ -87,15 +88,24 @@ const TYPES: Record<string, string> = {
   '.ts': 'text/plain; charset=utf-8',
 };
 
-/** The player files are small and fixed for the process's life: read them once. */
-function loadPlayer(dir: string, log: Logger): Map<string, Buffer> {
-  const files = new Map<string, Buffer>();
+/** A player file and its validator. */
+interface PlayerFile { body: Buffer; etag: string }
+
+/**
+ * The player files are small and fixed for the process's life: read them once, with an ETag,
+ * so a returning viewer revalidates (304) instead of downloading the bundle again, and the
+ * browser keeps its compiled code (V8's code cache follows the HTTP cache).
+ */
+function loadPlayer(dir: string, log: Logger): Map<string, PlayerFile> {
+  const files = new Map<string, PlayerFile>();
   if (!existsSync(dir)) {
     log.error({ dir }, 'player bundle missing: run `npm run build:player`');
     return files;
   }
   for (const f of readdirSync(dir)) {
-    if (/\.(js|map)$/.test(f)) files.set(f, readFileSync(join(dir, f)));
+    if (!/\.(js|map)$/.test(f)) continue;
+    const body = readFileSync(join(dir, f));
+    files.set(f, { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
   }
   return files;
 }
@@ -122,9 +132,11 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   });
   app.get('/player/:file', (res, req) => {
     const file = req.getParameter(0) ?? '';
-    const body = player.get(file);
-    if (!body) return send(res, '404 Not Found', 'text/plain', 'not found');
-    send(res, '200 OK', TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream', body);
+    const f = player.get(file);
+    if (!f) return send(res, '404 Not Found', 'text/plain', 'not found');
+    const type = TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream';
+    if (req.getHeader('if-none-match') === f.etag) return send(res, '304 Not Modified', type, '', { ETag: f.etag });
+    send(res, '200 OK', type, f.body, { ETag: f.etag });
   });
   // Public, so a flood of it is coalesced like the ops routes (ops-cache.ts).
   const listed = deps.listed ?? (() => true);

@@ -40,7 +40,8 @@ refresh(); setInterval(refresh, 2000);
 }
 
 export function watchPage(name: string): string {
-  return `${head(`${name} — Nowcast`)}<body style="margin:0;overflow:hidden">
+  // modulepreload: the bundle's fetch starts while the head is parsed, not once the body is.
+  return `${head(`${name} — Nowcast`).replace('</head>', '<link rel="modulepreload" href="/player/watch.js"></head>')}<body style="margin:0;overflow:hidden">
 <video id="video" autoplay muted playsinline style="width:100vw;height:100vh;background:#000;display:block"></video>
 <div id="stats"></div>
 <script type="module" src="/player/watch.js"></script>
