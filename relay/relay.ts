@@ -9,8 +9,9 @@ import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from '../pr
 import type { StreamSummary } from '../protocol/api.js';
 import { newQoeTotals, type QoeCounted, type QoeReport, type QoeSummary, type QoeTotals } from './qoe.js';
 import type { RelayConfig } from './config.js';
+import type { MediaTap } from './tap.js';
 
-export type { RelayConfig };
+export type { RelayConfig, MediaTap };
 
 /** What the relay asks before and after a viewer's upgrade (admission/guard.ts implements it). */
 export interface ViewerAdmission {
@@ -46,6 +47,8 @@ export interface RelayOptions {
   admission?: ViewerAdmission;
   /** PEM files: serve HTTPS/WSS. */
   tls?: { cert: string; key: string };
+  /** Sees each stream's generations and chunks as viewers get them (hls/ repackages them as LL-HLS). */
+  tap?: MediaTap;
   /** Mounts the plain HTTP routes (pages, health) on the relay's app, after /live/NAME. */
   routes?: (app: uWS.TemplatedApp) => void;
 }
@@ -77,6 +80,7 @@ export class Relay implements SinkProvider {
   /** Admission (tokens, Origin, limits); null admits everyone. */
   #guard: ViewerAdmission | null;
   #viewerListeners = new Set<ViewersListener>();
+  #tap: MediaTap | undefined;
   /** Lines any client can trigger at will (refusals, bad messages): a budget per address. */
   #viewerLogLimiter: LogLimiter | null = null;
   get #viewerLog(): LogLimiter {
@@ -89,6 +93,7 @@ export class Relay implements SinkProvider {
     this.#log = o.log;
     this.#guard = o.admission ?? null;
     this.#ops = o.observers ?? {};
+    this.#tap = o.tap;
     this.app = o.tls?.cert
       ? uWS.SSLApp({ cert_file_name: o.tls.cert, key_file_name: o.tls.key })
       : uWS.App();
@@ -206,7 +211,7 @@ export class Relay implements SinkProvider {
       const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
       const m = this.#ops;
       s = new Stream(name, limits, this.#service(name), this.#log.child({ stream: name }),
-        m.observeQoe ? (stream, r, viewer, counted) => m.observeQoe!(stream, r, viewer, counted) : undefined, this.qoeTotals);
+        m.observeQoe ? (stream, r, viewer, counted) => m.observeQoe!(stream, r, viewer, counted) : undefined, this.qoeTotals, this.#tap);
       this.#streams.set(name, s);
     }
     return s;

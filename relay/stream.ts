@@ -19,6 +19,7 @@ import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDes
 import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
 import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
 import { GopCache } from '../media/gop-cache.js';
+import type { MediaTap } from './tap.js';
 
 export interface ViewerData {
   id: number;
@@ -93,13 +94,16 @@ export class Stream {
   #lastDts = -Infinity;
   /** When the stream last left live/error for offline (ms); 0: never. */
   #leftAt = 0;
+  /** Sees every generation and chunk after the viewers (LL-HLS); null: none. */
+  readonly #tap: MediaTap | null;
 
   readonly service: ServiceDescription;
   /** Viewers' QoE reports for this stream (relay/qoe.ts). */
   readonly qoe: QoeAggregator;
 
-  constructor(name: string, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener, qoeTotals?: QoeTotals) {
+  constructor(name: string, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener, qoeTotals?: QoeTotals, tap?: MediaTap) {
     this.name = name;
+    this.#tap = tap ?? null;
     this.service = service;
     this.qoe = new QoeAggregator(name, {}, onQoe, {}, qoeTotals);
     this.#limits = limits;
@@ -154,6 +158,7 @@ export class Stream {
     }
     c.sentChunks += this.#live.size;
     c.sentBytes += this.#live.size * b.length;
+    this.#tap?.chunk(this.name, chunk);
   }
 
   /**
@@ -187,6 +192,7 @@ export class Stream {
     this.#lastSeq = -1;
     this.#lastDts = -Infinity;
     this.#log.info({ generation: this.generation, mime: init.mime }, 'init segment');
+    this.#tap?.init(this.name, this.generation, init);
     const infoText = JSON.stringify(this.#info);
     for (const v of this.#viewers) {
       v.cork(() => {
@@ -219,6 +225,7 @@ export class Stream {
     this.#stateMessage = message;
     if (state !== 'live') this.#gop.reset();
     this.#log.info({ state, code }, 'stream state');
+    this.#tap?.state(this.name, state);
     const text = JSON.stringify(this.#stateMsg());
     for (const v of this.#viewers) v.cork(() => v.send(text, false));
   }
@@ -371,6 +378,7 @@ export class Stream {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#tap?.closed(this.name);
     this.#gop.reset();
     this.#init = null;
     this.#pending = null;
