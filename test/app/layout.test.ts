@@ -15,11 +15,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   util: [],
   ingest: ['media', 'protocol', 'util'],
   relay: ['media', 'protocol', 'util'],
+  hls: ['media', 'protocol', 'util'],
   admission: ['util'],
   ops: ['protocol', 'util'],
   cluster: ['media', 'protocol', 'util'],
   player: ['protocol'],
-  app: ['protocol', 'media', 'util', 'ingest', 'relay', 'admission', 'ops', 'cluster'],
+  app: ['protocol', 'media', 'util', 'ingest', 'relay', 'hls', 'admission', 'ops', 'cluster'],
 };
 
 function sources(dir: string): string[] {
