@@ -69,6 +69,18 @@ export function validate(c: Config): Config {
   if (c.relay.slowViewerBytes >= c.relay.maxBackpressureBytes) {
     throw new ConfigError('relay.slowViewerBytes', 'must be below relay.maxBackpressureBytes');
   }
+  if (typeof c.hls.enabled !== 'boolean') throw new ConfigError('hls.enabled', 'expected a boolean');
+  if (!Number.isFinite(c.hls.partTargetMs) || c.hls.partTargetMs < 10 || c.hls.partTargetMs > 5_000) {
+    throw new ConfigError('hls.partTargetMs', `expected 10 to 5000 ms, got ${c.hls.partTargetMs}`);
+  }
+  // RFC 8216 §6.2.2: a live playlist spans at least three target durations.
+  if (!Number.isInteger(c.hls.windowSegments) || c.hls.windowSegments < 3) throw new ConfigError('hls.windowSegments', `expected a whole number ≥ 3, got ${c.hls.windowSegments}`);
+  positive('hls.maxStreamBytes', c.hls.maxStreamBytes);
+  if (c.hls.maxStreamBytes < 2 * c.remux.maxBoxBytes) {
+    // A segment without a keyframe is cut at half of it, and must still hold the largest chunk.
+    throw new ConfigError('hls.maxStreamBytes', `must be at least twice remux.maxBoxBytes (${2 * c.remux.maxBoxBytes})`);
+  }
+  if (!Number.isInteger(c.hls.maxWaiters) || c.hls.maxWaiters < 1) throw new ConfigError('hls.maxWaiters', `expected a whole number ≥ 1, got ${c.hls.maxWaiters}`);
   const services: Array<[string, Partial<LatencyService>]> = [['latency.default', c.latency.default],
     ...c.latency.streams.map((o, i): [string, Partial<LatencyService>] => [`latency.streams[${i}]`, o])];
   for (const [key, l] of services) {

@@ -17,12 +17,18 @@ import { ClusterEdge } from '../cluster/edge.js';
 import { names } from '../cluster/subjects.js';
 import { registerClusterMetrics } from '../cluster/metrics.js';
 import { hostname } from 'node:os';
+import { Hls } from '../hls/server.js';
+import { viewAccess } from '../hls/access.js';
+import { verifyToken } from '../admission/auth.js';
+import { ProtocolErrors } from '../util/protocol-errors.js';
 
 export const PLAYER_DIR = fileURLToPath(new URL('../dist/player', import.meta.url));
 
 export class Nowcast {
   readonly relay: Relay;
   readonly ingest: Ingest;
+  /** LL-HLS of every stream at /hls/NAME/index.m3u8 (hls.enabled). */
+  readonly hls: Hls;
   /** Null when metrics.enabled is false. */
   readonly metrics: Metrics | null;
   /** The operations listener: /metrics, /api/streams, /dashboard (ops.host:ops.port). */
@@ -56,6 +62,9 @@ export class Nowcast {
       : null;
     const guard = new Guard({ ...cfg.security, ...cfg.limits });
     const metrics = this.metrics;
+    // One count of refusals by protocol and code: ingest's (RTMP) and LL-HLS's ('http').
+    const errors = new ProtocolErrors();
+    this.hls = new Hls({ config: cfg.hls, log: log.child({ component: 'hls' }), errors, access: viewAccess(cfg.security, verifyToken) });
     this.relay = new Relay({
       config: cfg.relay,
       log: log.child({ component: 'relay' }),
@@ -69,14 +78,18 @@ export class Nowcast {
       },
       admission: guard,
       tls: cfg.tls,
-      // The public pages on the relay's port: /, /watch/NAME, /streams.json, /player/*, health.
-      routes: (app) => mountHttp(app, {
-        playerDir: PLAYER_DIR,
-        log: log.child({ component: 'http' }),
-        streams: () => this.relay.listing(),
-        ready: () => this.relay.ready,
-        listed: publicListFilter(cfg.security),
-      }),
+      tap: this.hls,
+      // The public pages on the relay's port: /hls/NAME/*, then /, /watch/NAME, /streams.json, /player/*, health.
+      routes: (app) => {
+        this.hls.mount(app);
+        mountHttp(app, {
+          playerDir: PLAYER_DIR,
+          log: log.child({ component: 'http' }),
+          streams: () => this.relay.listing(),
+          ready: () => this.relay.ready,
+          listed: publicListFilter(cfg.security),
+        });
+      },
     });
     this.ops = new OpsServer({
       log: log.child({ component: 'ops' }),
@@ -110,7 +123,7 @@ export class Nowcast {
       if (auth) return { status: 'Unauthorized', ...auth };
       const r = guard.admitPublisher({ stream: p.stream, streams: this.relay.liveStreamCount, streamExists: this.relay.stream(p.stream)?.isLive(now) === true });
       return r && { status: 'Rejected', code: r.code, message: r.message };
-    });
+    }, errors);
   }
 
   async start(): Promise<this> {
@@ -175,6 +188,7 @@ export class Nowcast {
     this.#demo?.close();
     this.ingest.close();
     this.edge?.close();
+    this.hls.close();
     this.relay.close();
     const ops = this.ops.close();
     const origin = this.origin?.close();

@@ -9,8 +9,9 @@ import type { OpsConfig, MetricsConfig } from '../ops/config.js';
 import type { SecurityConfig, LimitsConfig } from '../admission/config.js';
 import type { ClusterConfig } from '../cluster/config.js';
 import type { LogConfig } from '../util/log.js';
+import type { HlsConfig } from '../hls/config.js';
 
-export type { RtmpConfig, SrtConfig, RemuxConfig, RelayConfig, OpsConfig, MetricsConfig, SecurityConfig, LimitsConfig, ClusterConfig, LogConfig };
+export type { RtmpConfig, SrtConfig, RemuxConfig, RelayConfig, OpsConfig, MetricsConfig, SecurityConfig, LimitsConfig, ClusterConfig, LogConfig, HlsConfig };
 export type { SrtListener } from '../ingest/config.js';
 
 /** What players of a stream are told to hold: the protocol's ServiceDescription. */
@@ -29,6 +30,7 @@ export interface Config {
   srt: SrtConfig;
   remux: RemuxConfig;
   relay: RelayConfig;
+  hls: HlsConfig;
   latency: {
     /** Announced to every player in `hello`; the page or player options may override it. */
     default: LatencyService;
@@ -115,6 +117,10 @@ export const defaults: Config = {
     // Off: by default the relay is not confined to one CPU, and then the helpers have another.
     helperThreadsNice: 0,
   },
+  // Parts of ~200 ms (6 frames at 30 fps), as MediaMTX: hls.js holds PART-HOLD-BACK, 3 parts
+  // (~0.6 s), behind the newest, and every part costs a viewer two requests. 6 segments of a 1 s
+  // GOP are ~2 MB at 2.5 Mbit/s. Waiters: about two per viewer (a blocked reload, a hinted part).
+  hls: { enabled: true, partTargetMs: 200, windowSegments: 6, maxStreamBytes: 32 * 1024 * 1024, maxWaiters: 10_000 },
   latency: {
     // 130 ms of wall-clock latency at the player (≈ 200 ms glass-to-glass, 0 stalls, bench:glass);
     // 100 ms stalled within seconds. 1.25× drains a 2 s backlog in < 9 s; 1.15× took ~13 s.

@@ -44,6 +44,10 @@ describe('configuration', () => {
     ['a helper-thread nice value out of range', { relay: { helperThreadsNice: 20 } }, {}, /^config relay\.helperThreadsNice: expected an integer from 0 to 19, got 20/],
     ['an operations-thread nice value out of range', { ops: { nice: -1 } }, {}, /^config ops\.nice: expected an integer from 0 to 19, got -1/],
     ['a subject prefix with a dot', { cluster: { prefix: 'a.b' } }, {}, /^config cluster\.prefix: expected 1–32 letters/],
+    ['an LL-HLS part target under 10 ms', { hls: { partTargetMs: 5 } }, {}, /^config hls\.partTargetMs: expected 10 to 5000 ms, got 5/],
+    ['an LL-HLS window under three segments', { hls: { windowSegments: 2 } }, {}, /^config hls\.windowSegments: expected a whole number ≥ 3, got 2/],
+    ['no room for a blocked LL-HLS request', {}, { NOWCAST_HLS_MAX_WAITERS: '0' }, /^config hls\.maxWaiters: expected a whole number ≥ 1, got 0/],
+    ['an LL-HLS window smaller than two of the largest chunks', { hls: { maxStreamBytes: 1024 } }, {}, /^config hls\.maxStreamBytes: must be at least twice remux\.maxBoxBytes/],
   ])('rejects %s with an error naming the key', (_what, overrides, env, message) => {
     expect(() => loadConfig(overrides, env)).toThrow(message);
   });
