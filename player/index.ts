@@ -20,6 +20,8 @@ import { qoeReport } from './qoe.js';
 import { MAX_RECOVERIES_PER_MIN, RecoveryBudget } from './recovery.js';
 import { BitrateMeter } from './stats.js';
 import { bufferInfo, toRanges } from './timeline.js';
+import { HlsSession } from './hls-session.js';
+import { resolveTransport } from './hls-transport.js';
 
 export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
 export type { PlayerConfig, PlayerOptions } from './config.js';
@@ -41,6 +43,8 @@ export class Player {
   readonly #playback: Playback;
   /** The socket, feed and SourceBuffer: in a worker where possible (player/media-path.ts). */
   #media: MediaPath | undefined;
+  /** The LL-HLS path instead (config.transport; player/hls-session.ts). */
+  #hls: HlsSession | undefined;
   readonly #mirror = new MediaMirror();
   #connected = false;
   #timers: Array<ReturnType<typeof setInterval>> = [];
@@ -89,7 +93,12 @@ export class Player {
 
   /** Wall-clock latency (s) of the frame on screen; NaN when unknown. */
   get latency(): number {
-    return this.#playback.latency;
+    return this.#hls ? this.#hls.latency : this.#playback.latency;
+  }
+
+  /** How media comes: the WebSocket, or LL-HLS (through hls.js, or the browser's own player); undefined before the start. */
+  get transport(): 'ws' | 'hls' | 'hls-native' | undefined {
+    return this.#hls ? (this.#hls.native ? 'hls-native' : 'hls') : this.#media ? 'ws' : undefined;
   }
 
   /** The configuration in force: defaults < the stream's hello.service < the page's options. */
@@ -125,6 +134,7 @@ export class Player {
   }
 
   get stats(): PlayerStats {
+    if (this.#hls) return this.#hls.stats(this.#state, this.#startedAt);
     const now = performance.now();
     const q = typeof this.video.getVideoPlaybackQuality === 'function' ? this.video.getVideoPlaybackQuality() : undefined;
     const buf = bufferInfo(toRanges(this.#media ? this.video.buffered : undefined), this.video.currentTime);
@@ -172,17 +182,27 @@ export class Player {
     this.#playback.destroy();
     this.#media?.destroy();
     this.#media = undefined;
+    this.#hls?.destroy();
     this.#setState('destroyed');
     this.#emitter.clear();
   }
 
   #start(): void {
     if (this.#destroyed) return;
-    if (!mediaSourceCtor(this.config.mediaSource)) {
+    const c = this.config;
+    const mse = mediaSourceCtor(c.mediaSource) !== undefined;
+    const stats = setInterval(() => this.#emitter.has('stats') && this.#emitter.emit('stats', this.stats), c.statsIntervalMs);
+    if (resolveTransport(c.transport, mse) === 'hls') {
+      this.#timers.push(stats);
+      const host = { config: () => this.#config, state: this.#setState.bind(this), error: this.#error.bind(this), log: this.#log.bind(this) };
+      this.#hls = new HlsSession(this.video, typeof c.url === 'string' ? c.url : c.url[0]!, mse, host);
+      return;
+    }
+    if (!mse) {
+      clearInterval(stats);
       this.#fail('MSE_UNSUPPORTED', 'This browser has no MediaSource Extensions');
       return;
     }
-    const c = this.config;
     this.#media = openMediaPath(
       this.video,
       {
@@ -205,7 +225,7 @@ export class Player {
         this.#maybePing();
         this.#maybeQoe();
       }, c.tickIntervalMs),
-      setInterval(() => this.#emitter.has('stats') && this.#emitter.emit('stats', this.stats), c.statsIntervalMs),
+      stats,
     );
   }
 

@@ -3,6 +3,7 @@
 //   player/index.ts -> dist/player/nowcast-player.js  (the library, ESM)
 //   player/watch.ts -> dist/player/watch.js           (the /watch/NAME page script)
 //   player/worker.ts -> a string inside both (__NOWCAST_WORKER__, the MSE worker's script)
+//   player/hls-bundle.ts -> dist/player/hls.js         (hls.js for the LL-HLS path, loaded on demand)
 //   declarations    -> dist/player/types/player/index.d.ts
 // Exits non-zero on any error.
 import { spawn } from 'node:child_process';
@@ -58,6 +59,9 @@ try {
   await Promise.all([
     esbuild.build({ ...common, define, entryPoints: [join(root, 'player/index.ts')], outfile: join(out, 'nowcast-player.js') }),
     esbuild.build({ ...common, define, entryPoints: [join(root, 'player/watch.ts')], outfile: join(out, 'watch.js') }),
+    // A bundle of its own, so the WebSocket path never downloads hls.js; its light build (no
+    // subtitles, alternate audio or DRM: a Nowcast stream has none) is ~40 % smaller.
+    esbuild.build({ ...common, alias: { 'hls.js': 'hls.js/light' }, entryPoints: [join(root, 'player/hls-bundle.ts')], outfile: join(out, 'hls.js') }),
     declarations(),
   ]);
   console.log(`build-player: dist/player built in ${Math.round(performance.now() - started)} ms`);
