@@ -30,8 +30,13 @@ export function hlsUrl(wsUrl: string): string {
   return `${scheme}//${u.host}/hls/${m[1]}/index.m3u8${token ? `?token=${encodeURIComponent(token)}` : ''}`;
 }
 
-/** Behind hls.js's target by more than this (s), the session jumps instead of waiting: a little over one part. */
-export const HLS_SYNC_SLACK = 0.25;
+/**
+ * Behind hls.js's target by more than this (s), the session jumps. The buffer ahead saw-tooths
+ * by a part (~0.2 s) as parts arrive, and the check sees its top at least once a part: 0.1 s
+ * then jumps from anywhere over half a part behind, and never again once at the target.
+ * bench:glass with 0.25: p50 751–949 ms by where a join landed.
+ */
+export const HLS_SYNC_SLACK = 0.1;
 
 /**
  * Where to jump to play `target` seconds behind the buffered end, or undefined. hls.js starts

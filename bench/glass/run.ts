@@ -3,6 +3,9 @@
 // every presented frame (requestVideoFrameCallback). Runs the in-process remux (remux.muxer
 // nowcast), then the FFmpeg remux once per fragment duration, so the choice of remux.muxer and
 // remux.fragmentUs rests on a measurement. Usage: npm run bench:glass [-- --seconds 30]
+// With --transport hls the page plays the relay's LL-HLS playlist through hls.js instead
+// (/watch/NAME?transport=hls), in-process remux only unless --fragments is given, and the
+// figures go to a section of their own.
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { startNowcast } from '../../test/helpers/nowcast.js';
@@ -10,6 +13,9 @@ import { Publisher } from '../../test/helpers/publisher.js';
 import { launchChromium } from '../../test/helpers/browser.js';
 import { pixelClockScript, pixelClockArgs, percentile, type GlassState } from '../lib/pixel-clock.js';
 import { writeSection, machine } from '../lib/results.js';
+import { createRequire } from 'node:module';
+
+const HLS_VERSION = (createRequire(import.meta.url)('hls.js/package.json') as { version: string }).version;
 
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '30' },
@@ -18,10 +24,17 @@ const { values } = parseArgs({ options: {
   /** Also the in-process remux row (remux.muxer nowcast, the default). */
   nowcast: { type: 'boolean', default: true },
   joins: { type: 'string', default: '5' },
+  /** ws (the WebSocket, default) or hls (LL-HLS through hls.js). */
+  transport: { type: 'string', default: 'ws' },
   'no-write': { type: 'boolean', default: false },
 } });
 const seconds = Number(values.seconds);
-const fragments = values.fragments!.split(',').map(Number);
+const transport = values.transport === 'hls' ? 'hls' : 'ws';
+if (values.transport !== transport) throw new Error(`--transport must be ws or hls, got ${values.transport}`);
+const hls = transport === 'hls';
+const given = process.argv.includes('--fragments');
+const fragments = hls && !given ? [] : values.fragments!.split(',').filter(Boolean).map(Number);
+const watch = (n: { http: string }): string => `${n.http}/watch/glass${hls ? '?transport=hls' : ''}`;
 const joins = Number(values.joins);
 
 interface Row { label: string; p50: number; p95: number; p99: number; max: number; frames: number; stalls: number; stallMs: number; firstFrame: number[]; }
@@ -55,12 +68,12 @@ async function measure(fragmentUs: number): Promise<Row> {
     const firstFrame: number[] = [];
     for (let i = 0; i < joins; i++) {
       const p = await browser.newPage();
-      firstFrame.push(await openWatch(p, `${n.http}/watch/glass`));
+      firstFrame.push(await openWatch(p, watch(n)));
       await p.close();
     }
     const page = await browser.newPage();
-    await openWatch(page, `${n.http}/watch/glass`);
-    await page.waitForTimeout(3_000); // settle: the controller converges from the join point
+    await openWatch(page, watch(n));
+    await page.waitForTimeout(3_000); // settle: the controller converges from the join point (LL-HLS: the jump to hls.js's target)
     const stallsNow = (): Promise<{ n: number; ms: number }> => page.evaluate(() => ({ ...(window as unknown as { __stalls: { n: number; ms: number } }).__stalls }));
     const before = await stallsNow();
     const from = Date.now();
@@ -72,7 +85,7 @@ async function measure(fragmentUs: number): Promise<Row> {
     }, from);
     r.stalls = { n: after.n - before.n, ms: after.ms - before.ms };
     const lat = r.lat.sort((a, b) => a - b);
-    const label = fragmentUs ? `FFmpeg remux, ${(fragmentUs / 1000).toFixed(1)} ms fragments` : 'in process (**default**), a chunk per frame and its audio';
+    const label = (fragmentUs ? `FFmpeg remux, ${(fragmentUs / 1000).toFixed(1)} ms fragments` : 'in process (**default**), a chunk per frame and its audio') + (hls ? ', LL-HLS through hls.js' : '');
     return { label, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN,
       frames: lat.length, stalls: r.stalls.n, stallMs: Math.round(r.stalls.ms), firstFrame };
   } finally {
@@ -96,7 +109,19 @@ const table = [
   ...rows.map((r) => `| ${r.label} | ${ms(r.p50)} ms | ${ms(r.p95)} ms | ${ms(r.p99)} ms | ${ms(r.max)} ms | ${r.frames} | ${r.stalls} / ${r.stallMs} | ${ms(med(r.firstFrame))} ms (${ms(Math.min(...r.firstFrame))}–${ms(Math.max(...r.firstFrame))}) |`),
 ].join('\n');
 console.log(table);
-if (!values['no-write']) {
+if (!values['no-write'] && hls) {
+  writeSection('Glass-to-glass through LL-HLS (npm run bench:glass -- --transport hls)', `
+Date: ${new Date().toISOString()}. Machine: ${machine()}.
+Command: \`flock /tmp/nowcast-heavy.lock npm run bench:glass -- --transport hls --seconds ${seconds}${fragments.length ? ` --fragments ${fragments.join(',')}` : ''} --joins ${joins}\`
+
+Source, clock strip and method as in the WebSocket section above; the page is \`/watch/glass?transport=hls\`: hls.js ${HLS_VERSION} (lowLatencyMode)
+plays the relay's \`/hls/glass/index.m3u8\` (parts of ~0.2 s, PART-HOLD-BACK 0.6 s, blocking reload over HTTP/1.1 on loopback),
+so the figure covers encode → RTMP → remux → relay → part assembly → playlist and part requests → hls.js → MSE → decode → display.
+Time to first frame includes loading the hls.js bundle (370 KB). Latency and stalls window: ${seconds} s per row, after 3 s of settling.
+
+${table}
+`);
+} else if (!values['no-write']) {
   writeSection('Glass-to-glass and time to first frame (npm run bench:glass)', `
 Date: ${new Date().toISOString()}. Machine: ${machine()}.
 Command: \`npm run bench:glass -- --seconds ${seconds} --fragments ${fragments.join(',')} --joins ${joins}\`
