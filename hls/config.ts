@@ -5,7 +5,7 @@ export interface HlsConfig {
   enabled: boolean;
   /** Wanted duration of an LL-HLS part, in ms: parts are whole runs of chunks (frames), so the PART-TARGET a stream gets is the nearest whole number of frame intervals (fixed for the stream's life). */
   partTargetMs: number;
-  /** Complete segments (one GOP each, or more GOPs when keyframes come faster than every 0.9 s) kept per stream, besides the one being built. */
+  /** Complete segments (one GOP each, or more GOPs when keyframes come faster than every 0.9 s) kept per stream, besides the one being built; 3 while nobody has fetched the stream's LL-HLS for a minute. */
   windowSegments: number;
   /** Bytes of media kept per stream: the oldest segments go first past it, and a segment without a keyframe grows to half of it before it is cut. */
   maxStreamBytes: number;

@@ -148,6 +148,7 @@ export class Hls {
     const h = this.#streams.get(name);
     if (!h) return this.#refuse(res, cors, '404 Not Found', 'HLS_NOT_FOUND', `stream ${name} is not live`);
     const s = h.stream;
+    s.requested(this.#now());
     const suffix = this.#access?.tokens && q.token ? `?token=${encodeURIComponent(q.token)}` : '';
     if (f.kind === 'init') {
       const init = s.initSegment(f.id);

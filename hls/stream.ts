@@ -22,6 +22,13 @@ export interface HlsStreamOptions {
 export const PART_SEGMENTS = 3;
 /** Playlists cached per URI suffix (a view token): the common one, plus a few tokens at a time. */
 const MAX_CACHED = 16;
+/**
+ * A stream nobody fetched LL-HLS of for this long (ms) keeps IDLE_SEGMENTS, not windowSegments:
+ * every live stream is repackaged, and most may have no LL-HLS viewer at all.
+ */
+export const IDLE_MS = 60_000;
+/** The spec's least: a live playlist spans three target durations. */
+export const IDLE_SEGMENTS = 3;
 
 export class HlsStream {
   readonly #o: HlsStreamOptions;
@@ -39,6 +46,9 @@ export class HlsStream {
   #targetDuration = 1;
   #bytes = 0;
   #dirty = false;
+  /** Wall clock of the last chunk and of the last request (ms). */
+  #now = 0;
+  #requestedAt = -Infinity;
   #cache = new Map<string, string>();
   /** Called once per change of the window (a part, a complete segment): blocked requests are re-decided. */
   onChange: (() => void) | null = null;
@@ -65,6 +75,7 @@ export class HlsStream {
   }
 
   chunk(c: Chunk, nowMs: number): void {
+    this.#now = nowMs;
     if (this.#initId < 0) return;
     this.#asm.chunk(c, nowMs);
     this.#commit();
@@ -74,6 +85,11 @@ export class HlsStream {
   end(): void {
     this.#asm.flush();
     this.#commit();
+  }
+
+  /** A request for this stream's playlist or media: the full window is kept for IDLE_MS from now. */
+  requested(nowMs: number): void {
+    this.#requestedAt = nowMs;
   }
 
   get partTarget(): number {
@@ -175,7 +191,8 @@ export class HlsStream {
   }
 
   #trim(): void {
-    while (this.#segments.length > this.#o.windowSegments || (this.#segments.length && this.#bytes > this.#o.maxStreamBytes)) {
+    const keep = this.#now - this.#requestedAt < IDLE_MS ? this.#o.windowSegments : Math.min(IDLE_SEGMENTS, this.#o.windowSegments);
+    while (this.#segments.length > keep || (this.#segments.length && this.#bytes > this.#o.maxStreamBytes)) {
       const old = this.#segments.shift()!;
       this.#bytes -= old.bytes!.length;
       for (const p of old.parts) this.#parts.delete(p.n);

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { parse, type types } from 'hls-parser';
 
 type MediaPlaylist = types.MediaPlaylist;
-import { HlsStream } from '../../hls/stream.js';
+import { HlsStream, IDLE_MS } from '../../hls/stream.js';
 import { initOf, remuxChunks, VIDEO, AUDIO } from './fixtures.js';
 
 const writes = vi.hoisted(() => ({ n: 0 }));
@@ -49,6 +49,7 @@ describe('an LL-HLS stream window', () => {
 
   it('keeps windowSegments complete segments; the parts and bytes of older ones are gone', () => {
     const s = make({ windowSegments: 3 });
+    s.requested(NOW);
     s.init(initOf());
     feed(s, 30 * 8 + 1);
     const p = playlist(s);
@@ -63,10 +64,24 @@ describe('an LL-HLS stream window', () => {
 
   it('drops the oldest segments past maxStreamBytes', () => {
     const s = make({ maxStreamBytes: 30_000 });
+    s.requested(NOW);
     s.init(initOf());
     feed(s, 30 * 8 + 1);
     expect(s.bytes).toBeLessThanOrEqual(30_000);
-    expect(playlist(s).segments.filter((x) => x.uri).length).toBeLessThan(6);
+    expect(playlist(s).segments.filter((x) => x.uri).length).toBeLessThan(3);
+  });
+
+  it('keeps three segments while nobody fetches its LL-HLS, and windowSegments for a minute after a request', () => {
+    const s = make();
+    s.init(initOf());
+    feed(s, 30 * 8 + 1);
+    const complete = (): number => playlist(s).segments.filter((x) => x.uri).length;
+    expect(complete()).toBe(3);
+    s.requested(NOW);
+    for (const c of remuxChunks(30 * 4, { startMs: 8000 })) s.chunk(c, NOW + IDLE_MS - 1);
+    expect(complete()).toBe(6);
+    for (const c of remuxChunks(31, { startMs: 12000 })) s.chunk(c, NOW + IDLE_MS);
+    expect(complete()).toBe(3);
   });
 
   it('holds each byte once: a complete segment\'s parts are views of its buffer', () => {
