@@ -127,14 +127,16 @@ export class Nowcast {
   }
 
   async start(): Promise<this> {
-    // The operations thread takes a few hundred ms to load (tsx inside it): in parallel.
-    [this.httpPort, this.opsPort] = await Promise.all([
-      this.relay.listen(this.#cfg.host, this.#cfg.http.port),
+    // The RTMP and operations threads take a few hundred ms to load (tsx inside them): in
+    // parallel, and before the public port, so that once it answers everything is up (a
+    // publisher that starts when /livez answers is never refused). An edge takes no
+    // publishers: its streams come from NATS.
+    [this.rtmpPort, this.opsPort] = await Promise.all([
+      this.edge ? Promise.resolve(0) : this.ingest.start(),
       this.ops.listen(this.#cfg.ops.host, this.#cfg.ops.port),
     ]);
+    this.httpPort = await this.relay.listen(this.#cfg.host, this.#cfg.http.port);
     this.ops.pushReady(); // the relay is listening now: ready
-    // An edge takes no publishers: its streams come from NATS.
-    if (!this.edge) this.rtmpPort = await this.ingest.start();
     this.metrics?.start();
     // Once up: the helper threads that exist by now are the ones that compete with fan-out.
     // The operations thread keeps its own nice (ops.nice); the RTMP thread carries publishers'
