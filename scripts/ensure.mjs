@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what a fresh Debian/Ubuntu machine lacks before `npm start` / `npm test`:
-// npm dependencies always; ffmpeg (and chromium for tests) via apt when root, otherwise an
-// exact message saying what to install. Uses only Node built-ins: it runs before npm install.
+// npm dependencies always; ffmpeg (and, for tests, the browsers and what they need) via apt
+// when root, otherwise an exact message saying what to install. Uses only Node built-ins: it
+// runs before npm install.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +14,28 @@ const mode = process.argv[2] === 'test' ? 'test' : 'run';
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 20) fail(`Nowcast needs Node.js >= 20; this is ${process.version}.`);
 
+// Where Debian and Ubuntu put GStreamer's libav plugin, per architecture.
+const GST_LIBAV = ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'arm-linux-gnueabihf', 'i386-linux-gnu']
+  .map((triplet) => `/usr/lib/${triplet}/gstreamer-1.0/libgstlibav.so`);
+
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const need = [];
 if (!has('ffmpeg') || !has('ffprobe')) need.push('ffmpeg');
-if (mode === 'test' && !existsSync('/usr/bin/chromium')) need.push('chromium');
+// The browser matrix (test/browser/matrix.test.ts): each engine is checked by the file that
+// matters, not by a command name on PATH.
+if (mode === 'test') {
+  const engines = [
+    ['chromium', ['/usr/bin/chromium']],
+    ['firefox-esr', ['/usr/bin/firefox-esr']],
+    // WebKitGTK's MiniBrowser comes with its WebDriver.
+    ['webkit2gtk-driver', ['/usr/bin/WebKitWebDriver']],
+    // WebKitGTK plays H.264 and AAC in MSE only through GStreamer's libav plugin.
+    ['gstreamer1.0-libav', GST_LIBAV],
+    // MiniBrowser needs a display.
+    ['xvfb', ['/usr/bin/Xvfb']],
+  ];
+  for (const [pkg, files] of engines) if (!files.some((f) => existsSync(f))) need.push(pkg);
+}
 if (mode === 'test' && !has('openssl')) need.push('openssl');
 // The cluster tests run a real NATS server (Debian/Ubuntu package nats-server).
 if (mode === 'test' && !has('nats-server')) need.push('nats-server');
