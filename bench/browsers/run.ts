@@ -1,0 +1,212 @@
+// One live stream, every engine on this machine in turn: glass-to-glass read from the pixels
+// (bench/lib/pixel-clock.ts, as bench:glass reads it), stalls, and time to first frame, for
+// Chromium, Firefox ESR, WebKitGTK, WebKitGTK on ManagedMediaSource, and LL-HLS through hls.js
+// in Chromium. Rows run one after another on the same stream, one viewer at a time: two
+// cores shared by two browsers would measure the machine, not the engines.
+// Usage: npm run bench:browsers [-- --seconds 20 --joins 3 --rows chromium,firefox,webkit,webkit-managed,chromium-hls]
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
+import { startNowcast } from '../../test/helpers/nowcast.js';
+import { Publisher } from '../../test/helpers/publisher.js';
+import { openEngine, type Engine, type EngineName } from '../../test/helpers/engines.js';
+import { PROBE_SCRIPT, readWatch, sleep, type WatchReport } from '../../test/helpers/watch-probe.js';
+import { percentile } from '../lib/pixel-clock.js';
+import { writeSection, machine } from '../lib/results.js';
+
+const ROWS: Record<string, { engine: EngineName; query: string; label: string }> = {
+  'chromium': { engine: 'chromium', query: '', label: 'Chromium' },
+  'firefox': { engine: 'firefox', query: '', label: 'Firefox ESR' },
+  'webkit': { engine: 'webkit', query: '', label: 'WebKitGTK (MiniBrowser)' },
+  'webkit-managed': { engine: 'webkit-managed', query: '', label: 'WebKitGTK, ManagedMediaSource (`?mse=managed`)' },
+  'chromium-hls': { engine: 'chromium', query: '?transport=hls', label: 'Chromium, LL-HLS through hls.js (`?transport=hls`)' },
+  // Not in the default run: the player's Safari safe mode forced off, for comparison.
+  'webkit-safari-off': { engine: 'webkit', query: '?safari=off', label: 'WebKitGTK, `?safari=off`' },
+};
+const DEFAULT_ROWS = ['chromium', 'firefox', 'webkit', 'webkit-managed', 'chromium-hls'];
+
+const { values } = parseArgs({ options: {
+  seconds: { type: 'string', default: '20' },
+  joins: { type: 'string', default: '3' },
+  rows: { type: 'string', default: DEFAULT_ROWS.join(',') },
+  'no-write': { type: 'boolean', default: false },
+} });
+const seconds = Number(values.seconds);
+const joins = Number(values.joins);
+const rowNames = values.rows!.split(',').filter(Boolean);
+for (const r of rowNames) if (!ROWS[r]) throw new Error(`--rows: unknown row ${r}; known: ${Object.keys(ROWS).join(', ')}`);
+if (!(seconds > 0 && seconds <= 600) || !(joins >= 1 && joins <= 20)) throw new Error('--seconds must be 1–600 and --joins 1–20');
+
+const ms = (x: number): string => (Number.isFinite(x) ? String(Math.round(x)) : '–');
+
+/** Every wait is bounded: a page that never plays ends its row, not the benchmark. */
+const FIRST_FRAME_MS = 20_000;
+const ROW_MS = 120_000 + seconds * 1000;
+
+interface Row {
+  label: string;
+  available: boolean;
+  note: string;
+  p50: number; p95: number; p99: number; max: number;
+  frames: number;
+  stalls: number; stallMs: number;
+  firstFrame: number[];
+  /** Joins whose first frame was shown before the probe could be installed (WebKit: no init scripts). */
+  missedJoins: number;
+}
+
+const empty = (label: string, note: string): Row => ({ label, available: false, note, p50: NaN, p95: NaN, p99: NaN, max: NaN,
+  frames: 0, stalls: 0, stallMs: 0, firstFrame: [], missedJoins: 0 });
+
+async function until(e: Engine, ok: (r: WatchReport) => boolean, ms: number): Promise<WatchReport | undefined> {
+  const deadline = Date.now() + ms;
+  for (let r = await readWatch(e); ; r = await readWatch(e)) {
+    if (ok(r)) return r;
+    if (Date.now() > deadline) return undefined;
+    await sleep(100);
+  }
+}
+
+/** One join: navigation start (performance.timeOrigin) to the first presented frame, or undefined if the probe came too late. */
+async function join(e: Engine, url: string): Promise<{ ms: number | undefined; report: WatchReport } | undefined> {
+  await e.goto(url);
+  let late = false;
+  if (!e.addInitScript) {
+    // After the load event, so the check and the install run as one script in the page: a
+    // frame already shown (the player's startupMs known) means this join cannot be timed.
+    late = await e.evaluate<boolean>(`(() => {
+      const s = window.__nowcast && window.__nowcast.player.stats;
+      const late = !!s && Number.isFinite(s.startupMs);
+      ${PROBE_SCRIPT};
+      return late;
+    })()`);
+  }
+  const r = await until(e, (x) => x.firstFrameAt > 0, FIRST_FRAME_MS);
+  if (!r) return undefined;
+  return { ms: late ? undefined : r.firstFrameAt - r.timeOrigin, report: r };
+}
+
+/** The row's browser, so a row that runs out of time can still be closed. */
+let current: Engine | undefined;
+
+async function measure(name: string): Promise<Row> {
+  const spec = ROWS[name]!;
+  const url = `${base}/watch/glass${spec.query}`;
+  let e: Engine;
+  try {
+    e = current = await openEngine(spec.engine);
+  } catch (err) {
+    return empty(spec.label, `not available: the browser did not start (${String(err).slice(0, 120)})`);
+  }
+  try {
+    if (e.addInitScript) await e.addInitScript(PROBE_SCRIPT); // installed before the page's scripts: the first frame is seen
+    const firstFrame: number[] = [];
+    let missed = 0;
+    let last: WatchReport | undefined;
+    for (let i = 0; i < joins; i++) {
+      const j = await join(e, url);
+      if (!j) {
+        const r = await readWatch(e).catch(() => undefined);
+        const why = r ? `state ${r.state}, transport ${r.transport ?? '–'}, errors ${r.errors.map((x) => x.code).join(', ') || 'none'}` : 'page not answering';
+        return empty(spec.label, `not available: no frame presented within ${FIRST_FRAME_MS / 1000} s of navigation (${why})`);
+      }
+      if (j.ms === undefined) missed++;
+      else firstFrame.push(j.ms);
+      last = j.report;
+    }
+    const notes: string[] = [];
+    if (spec.query.includes('transport=hls')) {
+      if (last!.transport !== 'hls') return empty(spec.label, `not available: the page played over ${last!.transport ?? 'an unknown transport'}, not LL-HLS`);
+      const v = (createRequire(import.meta.url)('hls.js/package.json') as { version: string }).version;
+      notes.push(`hls.js ${v}`);
+    }
+    if (spec.engine === 'webkit-managed') notes.push(`ManagedMediaSource in use: ${last!.managed === null ? 'not reported by this player' : last!.managed ? 'yes' : '**no**'}`);
+    if (missed) notes.push(`first frame timed on ${firstFrame.length} of ${joins} joins (on ${missed} it was shown before the probe could be installed after the load event)`);
+
+    await sleep(3_000); // settle: the controller converges from the join point
+    const before = await readWatch(e);
+    const from = Date.now();
+    // The player's own figure next to the pixels' (prft wall clock of the frame shown), twice a second.
+    const own: number[] = [];
+    for (let i = 0; i < seconds * 2 && Date.now() - from < seconds * 1000; i++) {
+      await sleep(Math.max(0, from + (i + 1) * 500 - Date.now()));
+      const l = (await readWatch(e)).latency;
+      if (l !== null) own.push(l * 1000);
+    }
+    const after = await readWatch(e, from);
+    const ctl = await e.evaluate<{ target: number; safeMode: string; maxRate: number } | null>(
+      `(() => { const s = window.__nowcast && window.__nowcast.player.stats; return s ? { target: s.targetLatency, safeMode: s.safeMode, maxRate: s.maxRate } : null; })()`);
+    if (ctl) notes.push(`player: ${ms(percentile(own.sort((a, b) => a - b), 50))} ms p50 by its own clock, target ${ms(ctl.target * 1000)} ms, safe mode ${ctl.safeMode}, rate up to ${ctl.maxRate.toFixed(2)}×`);
+    const lat = after.glass.sort((a, b) => a - b);
+    const faults = after.errors.filter((x) => x.code !== 'AUTOPLAY_BLOCKED');
+    if (faults.length) notes.push(`player errors: ${faults.map((x) => `${x.code}${x.fatal ? ' (fatal)' : ''}`).join(', ')}`);
+    return {
+      label: spec.label, available: lat.length > 0, note: lat.length ? notes.join('; ') : 'not available: no readable frame in the window',
+      p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN,
+      frames: lat.length,
+      stalls: after.stalls.n - before.stalls.n, stallMs: Math.round(after.stalls.ms - before.stalls.ms),
+      firstFrame, missedJoins: missed,
+    };
+  } finally {
+    await e.close();
+  }
+}
+
+function version(cmd: string, args: string[]): string {
+  try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return '?'; }
+}
+
+const n = await startNowcast({ srt: { listeners: [] } });
+const base = n.http;
+const budget = (seconds + 40) * rowNames.length + 120;
+const pub = new Publisher({ url: n.rtmp('glass'), width: 640, height: 360, clockStrip: true, durationS: budget });
+const rows: Row[] = [];
+try {
+  await sleep(2_500); // the stream is live before viewers arrive, as for real users
+  for (const name of rowNames) {
+    const row = await Promise.race([
+      measure(name),
+      sleep(ROW_MS).then(() => empty(ROWS[name]!.label, `not available: the row took over ${ROW_MS / 1000} s`)),
+    ]);
+    await current?.close(); // closed already unless the row ran out of time
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+} finally {
+  await pub.stop();
+  n.app.close();
+}
+
+const med = (xs: number[]): number => (xs.length ? percentile([...xs].sort((a, b) => a - b), 50) : NaN);
+const ttff = (r: Row): string => (r.firstFrame.length ? `${ms(med(r.firstFrame))} ms (${ms(Math.min(...r.firstFrame))}–${ms(Math.max(...r.firstFrame))})` : '–');
+const table = [
+  '| engine (page) | glass-to-glass p50 | p95 | p99 | max | frames read | stalls (count / ms) | time to first frame (median of joins, min–max) | notes |',
+  '|---|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => (r.available
+    ? `| ${r.label} | ${ms(r.p50)} ms | ${ms(r.p95)} ms | ${ms(r.p99)} ms | ${ms(r.max)} ms | ${r.frames} | ${r.stalls} / ${r.stallMs} | ${ttff(r)} | ${r.note} |`
+    : `| ${r.label} | – | – | – | – | – | – | – | ${r.note} |`)),
+].join('\n');
+console.log(table);
+
+if (!values['no-write']) {
+  const versions = [
+    `Chromium ${version('dpkg-query', ['-W', '-f', '${Version}', 'chromium'])}`,
+    version('/usr/bin/firefox-esr', ['--version']).replace('Mozilla ', ''),
+    `WebKitGTK ${version('dpkg-query', ['-W', '-f', '${Version}', 'libwebkit2gtk-4.1-0'])} (MiniBrowser under Xvfb)`,
+  ].join(', ');
+  writeSection('Every engine on one stream (npm run bench:browsers)', `
+Date: ${new Date().toISOString()}. Machine: ${machine()}.
+Command: \`npm run bench:browsers -- --seconds ${seconds} --joins ${joins} --rows ${rowNames.join(',')}\`
+Engines: ${versions} (Debian packages, driven as test/helpers/engines.ts does).
+
+Source: FFmpeg testsrc2 640×360 30 fps with its capture clock in the pixels, x264 ultrafast zerolatency, keyframe every 1 s, AAC, RTMP on loopback; default watch page.
+The rows take turns on the same live stream, one browser at a time. Glass-to-glass is read from the pixels of every presented frame (requestVideoFrameCallback, as bench:glass).
+Time to first frame: from navigation start (the page's performance.timeOrigin) to the first presented frame, ${joins} joins per row. Chromium and Firefox install the reader before the page's scripts;
+WebKit's classic WebDriver cannot, so there it is installed after the load event, and a join whose first frame was already shown is left out (the notes say how many).
+Window: ${seconds} s per row after 3 s of settling. A stall is a \`waiting\` event after playback started, until \`playing\`.
+WebKitGTK is WebKit with a GStreamer media backend, not Safari (AVFoundation): its figures say nothing certain about Safari.
+
+${table}
+`);
+}
+process.exit(0);
