@@ -5,6 +5,8 @@
 // cores shared by two browsers would measure the machine, not the engines.
 // Usage: npm run bench:browsers [-- --seconds 20 --joins 3 --rows chromium,firefox,webkit,webkit-managed,chromium-hls]
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { startNowcast } from '../../test/helpers/nowcast.js';
@@ -152,6 +154,13 @@ async function measure(name: string): Promise<Row> {
   }
 }
 
+/** The distribution and the cores this process may use: machine() names the CPU, not these. */
+function system(): string {
+  let os = 'Linux';
+  try { os = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? os; } catch { /* not Linux */ }
+  return `${availableParallelism()} cores, ${os}`;
+}
+
 function version(cmd: string, args: string[]): string {
   try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return '?'; }
 }
@@ -195,7 +204,7 @@ if (!values['no-write']) {
     `WebKitGTK ${version('dpkg-query', ['-W', '-f', '${Version}', 'libwebkit2gtk-4.1-0'])} (MiniBrowser under Xvfb)`,
   ].join(', ');
   writeSection('Every engine on one stream (npm run bench:browsers)', `
-Date: ${new Date().toISOString()}. Machine: ${machine()}.
+Date: ${new Date().toISOString()}. Machine: ${machine()}; ${system()}.
 Command: \`npm run bench:browsers -- --seconds ${seconds} --joins ${joins} --rows ${rowNames.join(',')}\`
 Engines: ${versions} (Debian packages, driven as test/helpers/engines.ts does).
 
