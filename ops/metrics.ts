@@ -10,8 +10,6 @@ export type { StreamLike, PublisherLike, MetricsSources, QoeSample, MetricsOptio
 import type { StreamLike, MetricsSources, QoeSample, MetricsOptions } from './metrics-types.js';
 
 export const OTHER = '_other';
-/** Samples closer together than this are one (a scrape runs several collect()s). */
-const SAMPLE_MIN_MS = 50;
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const BITRATE_WINDOW_MS = 5_000;
 /** Viewers whose stall totals and startup are remembered (for deltas); the oldest go first. */
@@ -27,7 +25,6 @@ export class Metrics {
   #opts: MetricsOptions;
   #labels = new Set<string>();
   #seen = new Map<StreamLike, PerStream>();
-  #sampledAt = -Infinity;
   #samples = 0;
   #totals = new Map<string, Totals>();
   #skips = 0;
@@ -312,9 +309,6 @@ export class Metrics {
    */
   #sample(): void {
     const now = Date.now();
-    // One scrape calls this from several collect()s: once is enough.
-    if (now - this.#sampledAt < SAMPLE_MIN_MS) return;
-    this.#sampledAt = now;
     const tick = ++this.#samples;
     // In place, and only streams that ever had media: anyone can open a viewer socket on any
     // name (a waiting viewer), and a thousand such names must cost nothing here.
