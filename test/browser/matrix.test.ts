@@ -50,7 +50,7 @@ function faults(name: EngineName, r: WatchReport): string[] {
  * loop here), or the first media of the new stream is refused ("Failed to push buffer"), the
  * player recovers once and the element fails the same way again, stuck. With the case on, 6 of
  * 20 WebKit switches failed. Skipped there unless NOWCAST_MATRIX_WEBKIT_SWITCH=1, so that CI does
- * not fail one run in three or four; Chromium and Firefox run it always.
+ * not fail about every other run (6 of those 10 did); Chromium and Firefox run it always.
  */
 const WEBKIT_SWITCH = 'WebKitGTK fails 1 in 3 to 7 publisher switches here (a GStreamer MSE deadlock, or "Failed to push buffer" twice); NOWCAST_MATRIX_WEBKIT_SWITCH=1 runs it';
 
