@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRootLogger } from '../../util/log.js';
 import { CLOSE_STREAM_NOT_LIVE, RECENT_MEDIA_MS, Stream, type Viewer, type ViewerData } from '../../relay/stream.js';
-import type { Chunk, InitSegment } from '../../media/types.js';
+import { fakeChunk, fakeInit, seqOf } from '../helpers/fake-media.js';
 import type { ServerMessage } from '../../protocol/messages.js';
 
 const log = createRootLogger('silent');
@@ -55,24 +55,8 @@ const data = (o: Partial<ViewerData> = {}): ViewerData => ({
   openedAt: Date.now(), releaseWait: null, waitUntil: 0, ...o,
 });
 
-/** An init segment whose bytes say which configuration it is (an `ftyp` box, then a tag). */
-const init = (tag: string): InitSegment => {
-  const bytes = Buffer.alloc(16 + tag.length);
-  bytes.writeUInt32BE(16, 0);
-  bytes.write('ftypisom', 4, 'latin1');
-  bytes.write(tag, 16, 'latin1');
-  return { kind: 'init', bytes, codecs: 'avc1.42c01e', mime: 'video/mp4; codecs="avc1.42c01e"', tracks: [] };
-};
-
-/** A chunk: an 8-byte `moof` box carrying its sequence number. */
-const chunk = (seq: number, keyframe: boolean, dts = seq / 30): Chunk => {
-  const bytes = Buffer.alloc(12);
-  bytes.writeUInt32BE(12, 0);
-  bytes.write('moof', 4, 'latin1');
-  bytes.writeUInt32BE(seq, 8);
-  return { kind: 'chunk', bytes, seq, dts, duration: 1 / 30, keyframe };
-};
-const seqOf = (b: Buffer): number => b.readUInt32BE(8);
+const init = fakeInit;
+const chunk = fakeChunk;
 
 const newStream = (): Stream => new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxGopCacheBytes: 1 << 20 }, {
   targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false,

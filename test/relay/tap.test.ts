@@ -4,23 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { createRootLogger } from '../../util/log.js';
 import { Stream } from '../../relay/stream.js';
 import type { MediaTap } from '../../relay/tap.js';
-import type { Chunk, InitSegment } from '../../media/types.js';
+import { fakeChunk, fakeInit } from '../helpers/fake-media.js';
 
-const init = (tag: string): InitSegment => {
-  const bytes = Buffer.alloc(16 + tag.length);
-  bytes.writeUInt32BE(16, 0);
-  bytes.write('ftypisom', 4, 'latin1');
-  bytes.write(tag, 16, 'latin1');
-  return { kind: 'init', bytes, codecs: 'avc1.42c01e', mime: 'video/mp4; codecs="avc1.42c01e"', tracks: [] };
-};
-
-const chunk = (seq: number, keyframe: boolean): Chunk => {
-  const bytes = Buffer.alloc(12);
-  bytes.writeUInt32BE(12, 0);
-  bytes.write('moof', 4, 'latin1');
-  bytes.writeUInt32BE(seq, 8);
-  return { kind: 'chunk', bytes, seq, dts: seq / 30, duration: 1 / 30, keyframe };
-};
+const init = fakeInit;
+const chunk = fakeChunk;
 
 function recording(): { tap: MediaTap; seen: string[] } {
   const seen: string[] = [];

@@ -12,7 +12,7 @@ import { Viewer } from '../../helpers/viewer.js';
 import { Relay } from '../../../relay/relay.js';
 import { Guard } from '../../../admission/guard.js';
 import { defaults, loadConfig } from '../../../app/config.js';
-import type { Chunk, InitSegment } from '../../../media/types.js';
+import { fakeChunk, fakeInit } from '../../helpers/fake-media.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const running: Running[] = [];
@@ -177,21 +177,6 @@ describe('forged QoE reports from reconnecting viewers', () => {
   });
 });
 
-/** Init segments and chunks of made-up bytes: the relay only forwards them. */
-const fakeInit = (tag: string): InitSegment => {
-  const bytes = Buffer.alloc(16 + tag.length);
-  bytes.writeUInt32BE(16, 0);
-  bytes.write('ftypisom', 4, 'latin1');
-  bytes.write(tag, 16, 'latin1');
-  return { kind: 'init', bytes, codecs: 'avc1.42c01e', mime: 'video/mp4; codecs="avc1.42c01e"', tracks: [] };
-};
-const fakeChunk = (seq: number, keyframe: boolean): Chunk => {
-  const bytes = Buffer.alloc(12);
-  bytes.writeUInt32BE(12, 0);
-  bytes.write('moof', 4, 'latin1');
-  bytes.writeUInt32BE(seq, 8);
-  return { kind: 'chunk', bytes, seq, dts: seq / 30, duration: 1 / 30, keyframe };
-};
 
 let relay: Relay | null = null;
 afterAll(() => relay?.close());
