@@ -29,7 +29,8 @@ export interface Outcome {
   qoeStallsHealthy: number;
   badViewerMessages: number;
   log: { lines: number; bytes: number; longest: number };
-  nice: number;
+  /** How the load generators ran: `SCHED_IDLE` or `nice -n N`. */
+  load: string;
 }
 
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
@@ -91,8 +92,9 @@ export function markdown(o: Outcome): string {
     `The server runs as its own process (\`node --import tsx app/main.ts\`, defaults but ports, SRT off, log level info) and its RSS is read from /proc every 250 ms;`
     + ` baseline = mean over the last 2 s of warm-up (publisher and ${o.viewers.length} viewers on), growth = max during the attack and 5 s after, minus that.`
     + ` A healthy FFmpeg publisher (320×240 30 fps, x264 + AAC) on \`healthy\`, ${o.viewers.length} WebSocket viewers in their own thread counting mfhd sequence gaps.`
-    + ` Every attacker of issue 20 at once for ${o.seconds} s, each in a loop bounded in count and time, from one process under \`nice -n ${o.nice}\``
-    + ' (on two cores the load generator would otherwise compete with the server it measures); `/livez` on the public port timed every 20 ms over one keep-alive connection from its own thread.',
+    + ` Every attacker of issue 20 at once for ${o.seconds} s, each in a loop bounded in count and time, from one process.`
+    + ` The load generators (attackers, the healthy publisher and viewers) run under ${o.load}: on two cores they would otherwise take the server's CPU, which on a real deployment they don't share.`
+    + ' `/livez` on the public port timed every 20 ms over one keep-alive connection from its own thread at normal priority; the control is the same probe against a do-nothing uWS server in the same run.',
     '',
     table(['measure', 'result', 'target', ''], rows),
     '',

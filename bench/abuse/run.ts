@@ -2,7 +2,7 @@
 // healthy stream with --viewers (50) viewers, on the real server in its own process. Records
 // healthy chunks missed, the relay's RSS growth, the public /livez latency during the run and
 // crashes, and writes the "Abuse (issue 20)" section of bench/RESULTS.md.
-//   npm run bench:abuse [-- --seconds 60 --viewers 50 --warmup 20 --nice 10 --no-write --only crash,idle,…]
+//   npm run bench:abuse [-- --seconds 60 --viewers 50 --warmup 20 --load idle|nice --nice 10 --no-write --only crash,idle,…]
 // (--only names: crash hijack declared idle garbage-hs refused waiting storm flood qoe bigapp garbage)
 import { setPriority } from 'node:os';
 import WebSocket from 'ws';
@@ -25,13 +25,20 @@ import { markdown, summary, type Outcome } from './report.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '60' }, viewers: { type: 'string', default: '50' },
-  warmup: { type: 'string', default: '20' }, nice: { type: 'string', default: '10' }, 'server-nice': { type: 'string', default: '0' }, 'probe-nice': { type: 'string', default: '0' }, 'no-write': { type: 'boolean', default: false },
+  warmup: { type: 'string', default: '20' }, load: { type: 'string', default: 'idle' }, nice: { type: 'string', default: '10' }, 'server-nice': { type: 'string', default: '0' }, 'probe-nice': { type: 'string', default: '0' }, 'no-write': { type: 'boolean', default: false },
   only: { type: 'string', default: '' },
 } });
 const seconds = Math.max(5, Math.min(600, Number(values.seconds)));
 const nViewers = Math.max(1, Math.min(1000, Number(values.viewers)));
 const warmupS = Math.max(3, Number(values.warmup));
 const nice = Math.max(0, Math.min(19, Number(values.nice)));
+// --load idle (default): every load generator (attackers, the healthy publisher and its viewers)
+// runs under SCHED_IDLE, on CPU the server and the probes leave idle, as if on machines of their
+// own; a waking server thread preempts them at once. --load nice: under `nice -n --nice` instead,
+// where on two cores the kernel's time slices (a few ms) still show in the server's /livez.
+if (values.load !== 'idle' && values.load !== 'nice') throw new Error(`--load must be idle or nice, got ${values.load}`);
+const loadIdle = values.load === 'idle';
+const loadPrefix = loadIdle ? ['chrt', '--idle', '0'] : ['nice', '-n', String(nice)];
 const t0 = Date.now();
 const atS = (): number => Math.round((Date.now() - t0) / 100) / 10;
 
@@ -115,9 +122,10 @@ const sampler = setInterval(() => {
   try { rssSamples.push({ t: atS(), phase, mb: rssMb() }); } catch { /* exited: counted as a crash */ }
 }, 250);
 
-const publisher = new Publisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/healthy`, durationS: seconds + warmupS + 180 });
+// The healthy publisher and viewers are load generators too: under --load with the attackers.
+const publisher = new Publisher({ url: `rtmp://127.0.0.1:${rtmpPort}/live/healthy`, durationS: seconds + warmupS + 180, prefix: loadPrefix });
 children.push(publisher.child);
-const viewers = tsWorker(new URL('./viewers.ts', import.meta.url), { url: `ws://127.0.0.1:${httpPort}/live/healthy`, count: nViewers });
+const viewers = tsWorker(new URL('./viewers.ts', import.meta.url), { url: `ws://127.0.0.1:${httpPort}/live/healthy`, count: nViewers, load: loadIdle ? 'idle' : nice });
 const isViewers = (m: unknown): m is ViewersReply => (m as ViewersReply).type === 'viewers';
 const viewerStats = async (): Promise<ViewersReply['stats']> => { viewers.postMessage({ type: 'status' }); return (await nextMessage(viewers, isViewers, 10_000)).stats; };
 for (let i = 0; ; i++) {
@@ -157,9 +165,9 @@ const heap = async (): Promise<Outcome['heapBefore']> => {
 };
 const heapBefore = await heap();
 
-// The attackers: their own process under nice; "start" once their sample media is made.
+// The attackers: their own process under --load; "start" once their sample media is made.
 log.counting = true;
-const attackers = spawn('nice', ['-n', String(nice), process.execPath, '--import', 'tsx', 'bench/abuse/attackers.ts',
+const attackers = spawn(loadPrefix[0]!, [...loadPrefix.slice(1), process.execPath, '--import', 'tsx', 'bench/abuse/attackers.ts',
   '--rtmp-port', String(rtmpPort), '--http-port', String(httpPort), '--ops-port', String(opsPort), '--seconds', String(seconds), '--only', values.only], {
   cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
 });
@@ -220,13 +228,13 @@ const during = rssSamples.filter((s) => s.phase !== 'warmup');
 const max = during.reduce((a, s) => (s.mb > a.mb ? s : a), { t: 0, phase: '', mb: -Infinity });
 const os = (): string => { try { return /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux'; } catch { return 'Linux'; } };
 const git = (cmd: string): string => { try { return execSync(cmd, { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
-const extra = [values.seconds !== '60' ? `--seconds ${seconds}` : '', values.viewers !== '50' ? `--viewers ${nViewers}` : '', values.only ? `--only ${values.only}` : '', serverNice ? `--server-nice=${serverNice}` : '', probeNice ? `--probe-nice=${probeNice}` : ''].filter(Boolean).join(' ');
+const extra = [values.seconds !== '60' ? `--seconds ${seconds}` : '', values.viewers !== '50' ? `--viewers ${nViewers}` : '', values.only ? `--only ${values.only}` : '', loadIdle ? '' : `--load nice --nice ${nice}`, serverNice ? `--server-nice=${serverNice}` : '', probeNice ? `--probe-nice=${probeNice}` : ''].filter(Boolean).join(' ');
 const outcome: Outcome = {
   date: git('date -u'),
   machine: `${cpus().length} × ${/EPYC/i.test(cpus()[0]?.model ?? '') ? 'AMD EPYC' : cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${os()}, Node ${process.version}`,
   commit: git('git rev-parse --short HEAD'),
   command: `npm run bench:abuse${extra ? ` -- ${extra}` : ''}`,
-  seconds, viewers: finalViewers, nice,
+  seconds, viewers: finalViewers, load: loadIdle ? '`SCHED_IDLE` (`chrt --idle 0`: only CPU time the server and the probes leave idle)' : `\`nice -n ${nice}\``,
   rss: { baselineMb, maxMb: max.mb, maxAtS: Math.round(max.t - attackStartS), endMb: during.at(-1)?.mb ?? NaN },
   rssSeries: during.filter((s, i) => i % 20 === 0).map((s) => ({ t: Math.round(s.t - attackStartS), mb: s.mb })),
   heapBefore, heapAfter, afterGc,

@@ -5,6 +5,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import WebSocket from 'ws';
 import { frameKind } from './lib.js';
+import { execFileSync } from 'node:child_process';
+import { niceThisThread, ownThreadId } from '../../util/threads.js';
 
 export interface ViewerStats {
   chunks: number;
@@ -22,7 +24,10 @@ export interface ViewerStats {
 export type ViewersRequest = { type: 'status' } | { type: 'stop' };
 export interface ViewersReply { type: 'viewers'; stats: ViewerStats[] }
 
-const { url, count } = workerData as { url: string; count: number };
+const { url, count, load } = workerData as { url: string; count: number; load: 'idle' | number };
+// A load generator like the attackers, under their policy (run.ts --load), so the server's CPU is the server's.
+if (load === 'idle') execFileSync('chrt', ['--idle', '-p', '0', String(ownThreadId())]);
+else if (load) niceThisThread(load);
 const stats: ViewerStats[] = [];
 const sockets: WebSocket[] = [];
 

@@ -7,9 +7,12 @@ export class Publisher {
   stderr = '';
   readonly exited: Promise<number | null>;
 
-  constructor(opts: Partial<TestSourceOptions> & { url: string }) {
-    const args = testSourceArgs({ width: 320, height: 240, fps: 30, durationS: 60, ...opts });
-    this.child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  /** `prefix`: a command FFmpeg runs under, such as `['chrt', '--idle', '0']` for a benchmark's load. */
+  constructor(opts: Partial<TestSourceOptions> & { url: string; prefix?: string[] }) {
+    const { prefix = [], ...source } = opts;
+    const args = testSourceArgs({ width: 320, height: 240, fps: 30, durationS: 60, ...source });
+    const [cmd, ...pre] = [...prefix, 'ffmpeg'];
+    this.child = spawn(cmd!, [...pre, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr?.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000); });
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
   }
