@@ -60,7 +60,7 @@ export function validate(c: Config): Config {
   }
   if (!Number.isFinite(c.remux.chunkWaitMs) || c.remux.chunkWaitMs < 0) throw new ConfigError('remux.chunkWaitMs', `expected a number ≥ 0, got ${c.remux.chunkWaitMs}`);
   if (!MUXERS.includes(c.remux.muxer)) throw new ConfigError('remux.muxer', `expected one of ${MUXERS.join(', ')}, got ${JSON.stringify(c.remux.muxer)}`);
-  for (const k of ['maxBackpressureBytes', 'slowViewerBytes', 'resumeBytes', 'maxGopCacheBytes', 'sweepIntervalMs', 'maxViewerMessageBytes', 'idleTimeoutS'] as const) {
+  for (const k of ['maxBackpressureBytes', 'slowViewerBytes', 'resumeBytes', 'maxInFlightMs', 'maxGopCacheBytes', 'sweepIntervalMs', 'maxViewerMessageBytes', 'idleTimeoutS'] as const) {
     positive(`relay.${k}`, c.relay[k]);
   }
   if (!isNice(c.relay.helperThreadsNice)) {

@@ -110,6 +110,9 @@ export const defaults: Config = {
     maxBackpressureBytes: 4 * 1024 * 1024,
     slowViewerBytes: 512 * 1024,
     resumeBytes: 64 * 1024,
+    // About 1 s: a viewer that far behind already stalls; an ack every 200 ms and a sweep every
+    // 50 ms put it past the bound within ~0.3 s of falling behind.
+    maxInFlightMs: 1000,
     maxGopCacheBytes: 2 * 1024 * 1024,
     sweepIntervalMs: 50,
     maxViewerMessageBytes: 16 * 1024,

@@ -113,6 +113,17 @@ export class Metrics {
       },
     });
     new Counter({
+      name: 'nowcast_viewer_skips_total',
+      help: 'Viewers stopped until a keyframe, by the rule that acted: ack (media in flight past relay.maxInFlightMs), bytes (send buffer past relay.slowViewerBytes, or a dropped send).',
+      labelNames: ['rule'], registers,
+      collect() {
+        this.reset();
+        const r = src.relay().skipsByRule;
+        this.inc({ rule: 'ack' }, r?.ack ?? 0);
+        this.inc({ rule: 'bytes' }, r?.bytes ?? 0);
+      },
+    });
+    new Counter({
       name: 'nowcast_viewer_bad_messages_total', help: 'Viewer messages that were not valid control messages.', registers,
       collect() { this.reset(); this.inc(src.relay().badMessages); },
     });

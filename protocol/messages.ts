@@ -95,6 +95,22 @@ export interface PingMessage {
   t0: number;
 }
 
+/**
+ * What this viewer has received: the relay bounds the media in flight to it by this
+ * (relay.maxInFlightMs, docs/protocol.md#acknowledgements). Sent every ~ACK_INTERVAL_MS
+ * while media arrives; a viewer that never sends one is judged by its send buffer.
+ */
+export interface AckMessage {
+  type: 'ack';
+  /** Generation of the chunk acknowledged (from `info`); an ack of another one is ignored. */
+  g: number;
+  /** mfhd sequence number of the last chunk received. */
+  seq: number;
+}
+
+/** How often (ms) a player acknowledges while media arrives (bench:fanout chose it, bench/RESULTS.md). */
+export const ACK_INTERVAL_MS = 200;
+
 export interface PongMessage {
   type: 'pong';
   t0: number;
@@ -140,7 +156,7 @@ export interface QoeMessage {
   clockOffsetMs: number | null;
 }
 
-export type ClientMessage = PingMessage | QoeMessage;
+export type ClientMessage = PingMessage | QoeMessage | AckMessage;
 
 /** Returns the four-character type of the first box in a binary frame, or '' if too short. */
 export function firstBoxType(frame: Uint8Array): string {

@@ -7,6 +7,12 @@ export interface RelayConfig {
   slowViewerBytes: number;
   /** A skipping viewer resumes (at a keyframe) once its buffer drains below this. */
   resumeBytes: number;
+  /**
+   * Media (ms) sent to an acknowledging viewer and not yet acknowledged, past which it skips
+   * to a keyframe whatever the kernel buffers; it resumes once a quarter of this is left in
+   * flight. Viewers that never ack are judged by slowViewerBytes alone.
+   */
+  maxInFlightMs: number;
   /** Cap on the cached chunks since the last keyframe (what a new viewer starts from). */
   maxGopCacheBytes: number;
   /** How often the slow-viewer sweep runs, in ms. */

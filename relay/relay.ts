@@ -4,7 +4,9 @@
 import uWS from 'uWebSockets.js';
 import { LogLimiter, type Logger } from '../util/log.js';
 import type { MediaSink, SinkProvider } from '../media/sink.js';
-import { Stream, type Viewer, type ViewerData } from './stream.js';
+import { Stream, type SkipTotals, type Viewer, type ViewerData } from './stream.js';
+import { ViewerFlow } from './flow.js';
+import { parseAck } from './flow-ack.js';
 import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from '../protocol/messages.js';
 import type { StreamSummary } from '../protocol/api.js';
 import { newQoeTotals, type QoeCounted, type QoeReport, type QoeSummary, type QoeTotals } from './qoe.js';
@@ -75,6 +77,10 @@ export class Relay implements SinkProvider {
   readonly qoeTotals: QoeTotals = newQoeTotals();
   /** Viewers closed because their send buffer reached relay.maxBackpressureBytes. */
   closedAtCap = 0;
+  /** Viewers stopped and resumed at a keyframe, by the rule that acted (relay/drop-policy.ts). */
+  readonly skipsByRule: SkipTotals = { ack: 0, bytes: 0 };
+  /** Acks that named a generation or chunk the stream does not hold (late, or made up). */
+  staleAcks = 0;
   #capped = new WeakSet<ViewerData>();
   #ops: RelayObservers;
   /** Admission (tokens, Origin, limits); null admits everyone. */
@@ -208,10 +214,10 @@ export class Relay implements SinkProvider {
   #stream(name: string): Stream {
     let s = this.#streams.get(name);
     if (!s) {
-      const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
+      const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxInFlightMs: this.#cfg.maxInFlightMs, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
       const m = this.#ops;
       s = new Stream(name, limits, this.#service(name), this.#log.child({ stream: name }),
-        m.observeQoe ? (stream, r, viewer, counted) => m.observeQoe!(stream, r, viewer, counted) : undefined, this.qoeTotals, this.#tap);
+        m.observeQoe ? (stream, r, viewer, counted) => m.observeQoe!(stream, r, viewer, counted) : undefined, this.qoeTotals, this.#tap, this.skipsByRule);
       this.#streams.set(name, s);
     }
     return s;
@@ -273,6 +279,7 @@ export class Relay implements SinkProvider {
           skipFromChunk: -1,
           skipFromBytes: 0,
           closed: false,
+          flow: new ViewerFlow(),
           openedAt: now,
           // Called once: by the stream when the name goes live, or by close.
           releaseWait: waits ? () => { if (!released) { released = true; guard.releaseWaiting(ip); } } : null,
@@ -308,6 +315,13 @@ export class Relay implements SinkProvider {
 
   #onViewerMessage(ws: Viewer, message: ArrayBuffer, isBinary: boolean): void {
     if (isBinary) { this.#badMessage(ws, 'binary'); return; }
+    const ack = parseAck(message);
+    if (ack) {
+      const d = ws.getUserData();
+      const s = this.#streams.get(d.stream);
+      if (s && !s.onAck(ws, ack.g, ack.seq, Date.now())) this.staleAcks++;
+      return;
+    }
     let msg: unknown;
     try { msg = JSON.parse(Buffer.from(message).toString('utf8')); } catch { this.#badMessage(ws, 'not JSON'); return; }
     const type = typeof msg === 'object' && msg !== null ? (msg as { type?: unknown }).type : undefined;
@@ -318,6 +332,7 @@ export class Relay implements SinkProvider {
       ws.send(JSON.stringify(pong), false);
       return;
     }
+    if (type === 'ack') { this.#badMessage(ws, 'bad ack'); return; }
     if (type === 'qoe') {
       // Validated, rate-limited and counted by the stream's aggregator; never throws.
       const d = ws.getUserData();
@@ -367,3 +382,4 @@ export class Relay implements SinkProvider {
     this.#log.info('relay closed');
   }
 }
+

@@ -16,7 +16,8 @@ import type { WebSocket } from 'uWebSockets.js';
 import type { Logger } from '../util/log.js';
 import type { Chunk, InitSegment } from '../media/types.js';
 import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from '../protocol/messages.js';
-import { afterSweep, onChunk, type DeliveryState, type DropLimits } from './drop-policy.js';
+import { afterSweep, onChunk, type DeliveryState, type DropLimits, type SkipRule } from './drop-policy.js';
+import { ChunkLog, ViewerFlow, type FlowEstimate } from './flow.js';
 import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
 import { GopCache } from '../media/gop-cache.js';
 import type { MediaTap } from './tap.js';
@@ -31,6 +32,8 @@ export interface ViewerData {
   skipFromBytes: number;
   /** Set once the viewer has been removed, so late callbacks don't touch it. */
   closed: boolean;
+  /** What its acks say about its path (relay/flow.ts). */
+  flow: ViewerFlow;
   /** When the socket opened (ms since the epoch): bounds what its QoE totals may claim. */
   openedAt: number;
   /** Admitted while its name was not live: frees its waiting slot, once; null when it holds none. */
@@ -51,6 +54,9 @@ export interface StreamLimits extends DropLimits {
   /** Stop caching the current GOP past this size; new viewers then wait for the next keyframe. */
   maxGopCacheBytes: number;
 }
+
+/** Skips by the rule that acted, over every stream of a relay (nowcast_viewer_skips_total). */
+export type SkipTotals = Record<SkipRule, number>;
 
 export interface StreamCounters {
   chunks: number;
@@ -92,6 +98,9 @@ export class Stream {
   /** mfhd sequence number and decode time of the last chunk under the current init (-1: none yet). */
   #lastSeq = -1;
   #lastDts = -Infinity;
+  /** Decode time and bytes of recent chunks by sequence number: what an ack refers to. */
+  readonly #sent = new ChunkLog();
+  readonly #skipTotals: SkipTotals;
   /** When the stream last left live/error for offline (ms); 0: never. */
   #leftAt = 0;
   /** Sees every generation and chunk after the viewers (LL-HLS); null: none. */
@@ -101,8 +110,9 @@ export class Stream {
   /** Viewers' QoE reports for this stream (relay/qoe.ts). */
   readonly qoe: QoeAggregator;
 
-  constructor(name: string, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener, qoeTotals?: QoeTotals, tap?: MediaTap) {
+  constructor(name: string, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener, qoeTotals?: QoeTotals, tap?: MediaTap, skipTotals?: SkipTotals) {
     this.name = name;
+    this.#skipTotals = skipTotals ?? { ack: 0, bytes: 0 };
     this.#tap = tap ?? null;
     this.service = service;
     this.qoe = new QoeAggregator(name, {}, onQoe, {}, qoeTotals);
@@ -144,7 +154,7 @@ export class Stream {
     if (!this.#init) return;
     if (chunk.keyframe) {
       c.keyframes++;
-      if (this.#waiting.size) this.#resume();
+      if (this.#waiting.size) this.#resume(chunk.dts);
     }
     this.#gop.push(chunk.bytes, chunk.bytes.length, chunk.keyframe);
     c.chunks++;
@@ -152,9 +162,10 @@ export class Stream {
     this.lastChunkAt = Date.now();
     this.#lastSeq = chunk.seq;
     this.#lastDts = chunk.dts;
+    this.#sent.record(chunk.seq, chunk.dts, c.bytes);
     const b = chunk.bytes;
     for (const v of this.#live) {
-      if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v, b.length);
+      if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v, 'bytes', b.length);
     }
     c.sentChunks += this.#live.size;
     c.sentBytes += this.#live.size * b.length;
@@ -191,6 +202,7 @@ export class Stream {
     this.#gop.reset();
     this.#lastSeq = -1;
     this.#lastDts = -Infinity;
+    this.#sent.reset();
     this.#log.info({ generation: this.generation, mime: init.mime }, 'init segment');
     this.#tap?.init(this.name, this.generation, init);
     const infoText = JSON.stringify(this.#info);
@@ -264,13 +276,29 @@ export class Stream {
     }
     for (const b of this.#gop.items) {
       if (v.send(b, true) === SEND_DROPPED) {
-        this.#startSkipping(v);
+        this.#startSkipping(v, 'bytes');
         return;
       }
       this.counters.sentChunks++;
       this.counters.sentBytes += b.length;
     }
+    // The burst is its due: acks are measured from the live edge it joined at.
+    d.flow.fedFrom(this.#lastDts);
     this.#live.add(v);
+  }
+
+  /** An ack from a viewer (relay.ts validated its fields); false when it refers to nothing held. */
+  onAck(v: Viewer, generation: number, seq: number, now: number): boolean {
+    const d = v.getUserData();
+    if (d.closed || this.#closed) return false;
+    return d.flow.onAck(generation, seq, this.generation, this.#sent, now);
+  }
+
+  /** The viewer's path as its acks tell it (the ABR rule reads this; relay/flow.ts). */
+  flow(v: Viewer): FlowEstimate {
+    const d = v.getUserData();
+    d.flow.update(this.#sent, this.generation);
+    return d.flow;
   }
 
   removeViewer(v: Viewer): void {
@@ -289,9 +317,10 @@ export class Stream {
       const d = v.getUserData();
       if (d.releaseWait && d.waitUntil > 0 && now >= d.waitUntil) (expired ??= []).push(v);
       if (d.state === 'waiting') continue;
-      const next = afterSweep(d.state, v.getBufferedAmount(), this.#limits);
+      const inFlightMs = d.flow.update(this.#sent, this.generation);
+      const { state: next, rule } = afterSweep(d.state, v.getBufferedAmount(), inFlightMs, this.#limits);
       if (next === d.state) continue;
-      if (next === 'skipping') this.#startSkipping(v);
+      if (rule) this.#startSkipping(v, rule);
       else {
         if (next === 'waiting') this.#waiting.add(v);
         d.state = next;
@@ -321,11 +350,13 @@ export class Stream {
 
   /**
    * Stops sending media to a viewer until the next keyframe after its buffer drains.
-   * `droppedBytes`: the chunk being sent was dropped, so it counts as skipped too.
+   * `rule`: which limit it passed. `droppedBytes`: the chunk being sent was dropped, so it counts as skipped too.
    */
-  #startSkipping(v: Viewer, droppedBytes = -1): void {
+  #startSkipping(v: Viewer, rule: SkipRule, droppedBytes = -1): void {
     const d = v.getUserData();
     if (d.state === 'skipping') return;
+    d.flow.stopped(this.#sent.lastDtsMs);
+    this.#skipTotals[rule]++;
     this.#live.delete(v);
     this.#waiting.delete(v);
     d.state = 'skipping';
@@ -333,7 +364,7 @@ export class Stream {
     d.skipFromChunk = this.counters.chunks - (dropped ? 1 : 0);
     d.skipFromBytes = this.counters.bytes - (dropped ? droppedBytes : 0);
     this.counters.skips++;
-    this.#log.debug({ viewer: d.id }, 'viewer too slow; skipping to the next keyframe');
+    this.#log.debug({ viewer: d.id, rule, lagMs: d.flow.lagMs }, 'viewer too slow; skipping to the next keyframe');
   }
 
   #toWaiting(v: Viewer): void {
@@ -346,10 +377,11 @@ export class Stream {
   }
 
   /** At a keyframe (before it is sent): every waiting viewer is told what it missed and goes live again. */
-  #resume(): void {
+  #resume(dts: number): void {
     for (const v of this.#waiting) {
       const d = v.getUserData();
       d.state = onChunk(d.state, true);
+      d.flow.fedFrom(dts);
       const chunks = this.counters.chunks - d.skipFromChunk;
       v.cork(() => {
         if (d.skipFromChunk >= 0 && chunks > 0) {

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRootLogger } from '../../util/log.js';
 import { CLOSE_STREAM_NOT_LIVE, RECENT_MEDIA_MS, Stream, type Viewer, type ViewerData } from '../../relay/stream.js';
+import { ViewerFlow } from '../../relay/flow.js';
 import { fakeChunk, fakeInit, seqOf } from '../helpers/fake-media.js';
 import type { ServerMessage } from '../../protocol/messages.js';
 
@@ -52,13 +53,13 @@ class FakeSocket {
 let nextId = 1;
 const data = (o: Partial<ViewerData> = {}): ViewerData => ({
   id: nextId++, stream: 's', ip: '203.0.113.1', state: 'waiting', skipFromChunk: -1, skipFromBytes: 0, closed: false,
-  openedAt: Date.now(), releaseWait: null, waitUntil: 0, ...o,
+  openedAt: Date.now(), releaseWait: null, waitUntil: 0, flow: new ViewerFlow(), ...o,
 });
 
 const init = fakeInit;
 const chunk = fakeChunk;
 
-const newStream = (): Stream => new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxGopCacheBytes: 1 << 20 }, {
+const newStream = (): Stream => new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, maxGopCacheBytes: 1 << 20 }, {
   targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false,
 }, log);
 
@@ -241,6 +242,43 @@ describe('slow viewers', () => {
     expect(fast.chunks().map(seqOf)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(fast.texts('skip')).toEqual([]);
     expect(s.counters).toMatchObject({ skips: 1, skippedChunks: 4 });
+  });
+
+  it('stops an acknowledging viewer more than maxInFlightMs of media behind though its send buffer is empty, resumes it at a keyframe once its acks caught up, and counts the ack rule', () => {
+    const totals = { ack: 0, bytes: 0 };
+    const s = new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, maxGopCacheBytes: 1 << 20 }, {
+      targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false,
+    }, log, undefined, undefined, undefined, totals);
+    const [acker, silent] = [new FakeSocket(data()), new FakeSocket(data())];
+    for (const v of [acker, silent]) s.addViewer(v.viewer);
+    s.onInit(init('A'));
+    for (let q = 1; q <= 3; q++) s.onChunk(chunk(q, q === 1));
+    expect(s.onAck(acker.viewer, 1, 3, Date.now())).toBe(true);
+    for (let q = 4; q <= 33; q++) s.onChunk(chunk(q, false));
+    s.sweep(); // 30 chunks (1.0 s) in flight: at the bound, not past it
+    expect(s.flow(acker.viewer)).toMatchObject({ acking: true });
+    expect(s.flow(acker.viewer).lagMs).toBeCloseTo(1000, 6);
+    s.onChunk(chunk(34, false));
+    s.sweep();
+    expect(totals).toEqual({ ack: 1, bytes: 0 });
+    for (let q = 35; q <= 60; q++) s.onChunk(chunk(q, false));
+    s.onAck(acker.viewer, 1, 20, Date.now());
+    s.sweep(); // 14 chunks still in flight of what it was sent (up to 34): over a quarter of the bound
+    s.onChunk(chunk(61, true));
+    expect(acker.chunks().map(seqOf).at(-1)).toBe(34);
+    s.onAck(acker.viewer, 1, 30, Date.now());
+    s.sweep(); // 4 chunks (133 ms) left in flight: it waits for the next keyframe
+    s.onChunk(chunk(62, false));
+    s.onChunk(chunk(91, true));
+    expect(acker.chunks().map(seqOf).slice(-2)).toEqual([34, 91]);
+    expect(acker.texts('skip')).toEqual([{ type: 'skip', chunks: 28, bytes: 28 * 12 }]);
+    // Fed again from the keyframe: not judged by acks of what came before it.
+    s.sweep();
+    expect(s.flow(acker.viewer).lagMs).toBe(0);
+    // A viewer that never acks, with the same empty send buffer, got everything: the kernel hides its lag.
+    expect(silent.chunks()).toHaveLength(63);
+    expect(s.flow(silent.viewer)).toMatchObject({ acking: false, lagMs: 0 });
+    expect(s.counters.skips).toBe(1);
   });
 
   it('skips a viewer from the chunk its socket dropped, and resumes it at a keyframe after it drained', () => {

@@ -1,0 +1,154 @@
+// Flow by acknowledgement: what the relay knows of each viewer's path from its acks
+// (docs/protocol.md#acknowledgements). The kernel's send buffer is invisible to
+// getBufferedAmount() and holds 15–30 s of media with Linux's default tcp_wmem, so the
+// relay measures what is in flight in media time instead: the newest chunk sent to the
+// viewer against the newest it acknowledged.
+//
+// ChunkLog is per stream (one entry per chunk, shared by every viewer); ViewerFlow is per
+// viewer and is only touched by acks and the sweep, never on the fan-out hot path.
+
+/** What the ABR rule (and metrics) may read about one viewer's path. */
+export interface FlowEstimate {
+  /** The viewer has acknowledged in this generation; false: judged by bytes only. */
+  readonly acking: boolean;
+  /** Media sent to it and not yet acknowledged, in ms (0 when not acking or not fed). */
+  readonly lagMs: number;
+  /** Acknowledged throughput, bits/s (EWMA over ~THROUGHPUT_TAU_MS); 0 until measured. */
+  readonly throughputBps: number;
+  /** Relay clock (ms) of the newest ack; 0: none. */
+  readonly lastAckAt: number;
+}
+
+/** Past the oldest chunk the log holds, an ack counts as this far behind (ms): over any bound. */
+export const UNKNOWN_LAG_MS = 60_000;
+/** Chunks remembered per stream: ~17 s at 30 chunks/s, far past any in-flight bound. */
+export const CHUNK_LOG_SIZE = 512;
+/** Time constant of the throughput average (ms). */
+export const THROUGHPUT_TAU_MS = 1000;
+
+/** Decode time and cumulative stream bytes of the last CHUNK_LOG_SIZE chunks, by mfhd sequence number. */
+export class ChunkLog {
+  readonly #seq = new Float64Array(CHUNK_LOG_SIZE).fill(-1);
+  readonly #dtsMs = new Float64Array(CHUNK_LOG_SIZE);
+  readonly #bytes = new Float64Array(CHUNK_LOG_SIZE);
+  /** Newest chunk recorded; -1: none since the last reset. */
+  lastSeq = -1;
+  lastDtsMs = 0;
+
+  /** A chunk went out to the live viewers: `dts` in seconds, `cumBytes` the stream's byte count after it. */
+  record(seq: number, dts: number, cumBytes: number): void {
+    const i = seq % CHUNK_LOG_SIZE;
+    this.#seq[i] = seq;
+    this.#dtsMs[i] = dts * 1000;
+    this.#bytes[i] = cumBytes;
+    this.lastSeq = seq;
+    this.lastDtsMs = dts * 1000;
+  }
+
+  /** A new generation: its numbering starts over. */
+  reset(): void {
+    this.#seq.fill(-1);
+    this.lastSeq = -1;
+    this.lastDtsMs = 0;
+  }
+
+  /** Slot of `seq`, or -1 if it is not (or no longer) in the log. */
+  find(seq: number): number {
+    if (!Number.isSafeInteger(seq) || seq < 0) return -1;
+    const i = seq % CHUNK_LOG_SIZE;
+    return this.#seq[i] === seq ? i : -1;
+  }
+
+  dtsMsAt(slot: number): number {
+    return this.#dtsMs[slot]!;
+  }
+
+  bytesAt(slot: number): number {
+    return this.#bytes[slot]!;
+  }
+}
+
+export class ViewerFlow implements FlowEstimate {
+  acking = false;
+  throughputBps = 0;
+  lastAckAt = 0;
+  /** Generation the ack state belongs to; -1: none. */
+  #generation = -1;
+  #ackSeq = -1;
+  #ackDtsMs = -Infinity;
+  /** Stream bytes up to the acked chunk, for throughput; NaN: no baseline (just resumed). */
+  #ackBytes = NaN;
+  #bytesAt = 0;
+  /** Media time from which this viewer is fed again (join, resume): acks before it count as this. */
+  #fedFromMs = -Infinity;
+  /** Newest media time sent before it stopped being fed (skipping); NaN while fed. */
+  #stoppedAtMs = NaN;
+  #lag = 0;
+
+  get lagMs(): number {
+    return this.#lag;
+  }
+
+  /**
+   * An ack from the viewer. Ignored (false) when it names another generation or a chunk the
+   * log does not hold or that was not sent yet; an older seq than the last ack is ignored too.
+   */
+  onAck(generation: number, seq: number, streamGeneration: number, log: ChunkLog, now: number): boolean {
+    if (generation !== streamGeneration) return false;
+    if (generation !== this.#generation) this.#newGeneration(generation);
+    const slot = log.find(seq);
+    if (slot < 0 || seq > log.lastSeq) return false;
+    this.acking = true;
+    if (seq <= this.#ackSeq) return true;
+    this.#ackSeq = seq;
+    this.#ackDtsMs = log.dtsMsAt(slot);
+    const bytes = log.bytesAt(slot);
+    if (!Number.isNaN(this.#ackBytes) && this.lastAckAt > 0 && now > this.#bytesAt) {
+      const dt = now - this.#bytesAt;
+      const sample = ((bytes - this.#ackBytes) * 8 * 1000) / dt;
+      const a = 1 - Math.exp(-dt / THROUGHPUT_TAU_MS);
+      this.throughputBps = this.throughputBps === 0 ? sample : this.throughputBps + a * (sample - this.throughputBps);
+    }
+    this.#ackBytes = bytes;
+    this.#bytesAt = now;
+    this.lastAckAt = now;
+    return true;
+  }
+
+  /** Fed again from the chunk at `dtsSeconds` (a join or a resume at a keyframe). */
+  fedFrom(dtsSeconds: number): void {
+    this.#fedFromMs = dtsSeconds * 1000;
+    this.#stoppedAtMs = NaN;
+    this.#ackBytes = NaN;
+  }
+
+  /** No longer fed; the newest media it was sent started at `lastDtsMs`. */
+  stopped(lastDtsMs: number): void {
+    this.#stoppedAtMs = lastDtsMs;
+  }
+
+  /** A new generation at the relay: everything acked so far is of the old numbering. */
+  #newGeneration(generation: number): void {
+    this.#generation = generation;
+    this.#ackSeq = -1;
+    this.#ackDtsMs = -Infinity;
+    this.#ackBytes = NaN;
+    this.acking = false;
+  }
+
+  /**
+   * Media in flight (ms) now: from the newest chunk sent (the stream's newest while fed, the
+   * last before the stop while not) back to the newest acknowledged, or to where feeding
+   * started if that is later. -1 when the viewer does not ack (the byte rule applies).
+   */
+  update(log: ChunkLog, streamGeneration: number): number {
+    if (!this.acking || this.#generation !== streamGeneration || log.lastSeq < 0) {
+      this.#lag = 0;
+      return -1;
+    }
+    const sent = Number.isNaN(this.#stoppedAtMs) ? log.lastDtsMs : this.#stoppedAtMs;
+    const acked = Math.max(this.#ackDtsMs, this.#fedFromMs);
+    this.#lag = acked === -Infinity ? UNKNOWN_LAG_MS : Math.min(UNKNOWN_LAG_MS, Math.max(0, sent - acked));
+    return this.#lag;
+  }
+}

@@ -1,0 +1,144 @@
+// The in-flight bound on a simulated clock: a 30 fps stream with a keyframe a second, one
+// viewer whose path delivers `rate` of the stream's bytes, acking every `ackMs`; the sweep runs
+// every 50 ms with a send buffer the kernel keeps empty (what getBufferedAmount() sees with
+// Linux's default tcp_wmem). Table rows say when the viewer is first skipped and by which rule.
+import { describe, expect, it } from 'vitest';
+import { afterSweep, onChunk, type DeliveryState, type SkipRule } from '../../relay/drop-policy.js';
+import { ChunkLog, UNKNOWN_LAG_MS, ViewerFlow } from '../../relay/flow.js';
+import { parseAck } from '../../relay/flow-ack.js';
+
+const limits = { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000 };
+const FRAME_MS = 1000 / 30;
+const CHUNK_BYTES = 8000; // ~1.9 Mbit/s
+
+interface Run { firstSkipMs: number | null; rule: SkipRule | null; skips: number; resumes: number; maxLagMs: number; throughputBps: number }
+
+/** `rate`: share of the stream's rate the path delivers; `acks`: whether the viewer acknowledges. */
+function simulate(rate: number, acks: boolean, seconds: number, ackMs = 200, stallFromMs = Infinity, stallMs = 0): Run {
+  const log = new ChunkLog();
+  const flow = new ViewerFlow();
+  let state: DeliveryState = 'live';
+  const queue: Array<{ seq: number; bytes: number }> = []; // sent, not yet delivered
+  let credit = 0; // bytes the path may deliver now
+  let received = -1;
+  let cum = 0;
+  let seq = 0;
+  const run: Run = { firstSkipMs: null, rule: null, skips: 0, resumes: 0, maxLagMs: 0, throughputBps: 0 };
+  flow.fedFrom(0);
+  for (let now = 0; now <= seconds * 1000; now += 1) {
+    if (now % FRAME_MS < 1) {
+      const keyframe = seq % 30 === 0;
+      if (keyframe && state === 'waiting') flow.fedFrom(seq * FRAME_MS / 1000);
+      const was = state;
+      state = onChunk(state, keyframe);
+      if (was === 'waiting' && state === 'live') run.resumes++;
+      cum += CHUNK_BYTES;
+      log.record(seq, (seq * FRAME_MS) / 1000, cum);
+      if (state === 'live') queue.push({ seq, bytes: CHUNK_BYTES });
+      seq++;
+    }
+    const stalled = now >= stallFromMs && now < stallFromMs + stallMs;
+    if (!stalled) credit += (rate * CHUNK_BYTES * 30) / 1000;
+    while (queue.length && credit >= queue[0]!.bytes) {
+      credit -= queue[0]!.bytes;
+      received = queue.shift()!.seq;
+    }
+    if (!queue.length) credit = Math.min(credit, CHUNK_BYTES);
+    if (acks && received >= 0 && now % ackMs === 0) flow.onAck(1, received, 1, log, now);
+    if (now % 50 === 0) {
+      const inFlight = flow.update(log, 1);
+      run.maxLagMs = Math.max(run.maxLagMs, inFlight);
+      const v = afterSweep(state, 0, inFlight, limits);
+      if (v.rule) {
+        run.skips++;
+        run.firstSkipMs ??= now;
+        run.rule ??= v.rule;
+        flow.stopped(log.lastDtsMs); // what it had in flight still drains through the path
+      }
+      state = v.state;
+    }
+  }
+  run.throughputBps = flow.throughputBps;
+  return run;
+}
+
+describe('the in-flight bound on a simulated clock', () => {
+  it.each<[string, number, boolean, boolean, number]>([
+    // label, rate, acks, skipped?, skipped within (ms)
+    ['a path at the stream\'s rate', 1.2, true, false, 0],
+    ['a path at 25 % of the rate', 0.25, true, true, 1500],
+    ['a path at 50 % of the rate', 0.5, true, true, 2500],
+    ['a path at 25 % that never acks (bytes only, the kernel hides it)', 0.25, false, false, 0],
+  ])('%s: skipped=%s', (_label, rate, acks, skipped, within) => {
+    const r = simulate(rate, acks, 10);
+    if (!skipped) {
+      expect(r.skips).toBe(0);
+      return;
+    }
+    expect(r.rule).toBe('ack');
+    expect(r.firstSkipMs).toBeLessThanOrEqual(within);
+    // It resumes at keyframes and is stopped again: the bound holds, the viewer keeps playing in bursts.
+    expect(r.resumes).toBeGreaterThan(0);
+    expect(r.maxLagMs).toBeLessThanOrEqual(limits.maxInFlightMs + 50 + 200 + FRAME_MS);
+  });
+
+  it('measures the acknowledged throughput of a healthy path as the stream\'s rate', () => {
+    const r = simulate(1.2, true, 10);
+    expect(r.throughputBps).toBeGreaterThan(CHUNK_BYTES * 8 * 30 * 0.9);
+    expect(r.throughputBps).toBeLessThan(CHUNK_BYTES * 8 * 30 * 1.1);
+  });
+
+  it('skips a viewer whose path stops for 2 s, and resumes it at a keyframe once its acks return', () => {
+    const r = simulate(1.5, true, 8, 200, 3000, 2000);
+    expect(r.rule).toBe('ack');
+    expect(r.firstSkipMs).toBeGreaterThan(3000);
+    expect(r.firstSkipMs).toBeLessThanOrEqual(3000 + 1300);
+    expect(r.resumes).toBe(1);
+  });
+
+  it('ignores acks of another generation, of chunks not sent yet, and of chunks it no longer holds', () => {
+    const log = new ChunkLog();
+    for (let s = 0; s < 600; s++) log.record(s, s / 30, s * 100);
+    const f = new ViewerFlow();
+    expect(f.onAck(2, 599, 1, log, 0)).toBe(false);
+    expect(f.onAck(1, 600, 1, log, 0)).toBe(false);
+    expect(f.onAck(1, 10, 1, log, 0)).toBe(false);
+    expect(f.onAck(1, -1, 1, log, 0)).toBe(false);
+    expect(f.onAck(1, 1.5, 1, log, 0)).toBe(false);
+    expect(f.acking).toBe(false);
+    expect(f.update(log, 1)).toBe(-1);
+    expect(f.onAck(1, 590, 1, log, 0)).toBe(true);
+    expect(f.update(log, 1)).toBeCloseTo(9 * 1000 / 30, 6);
+    // A new generation at the relay: its old acks say nothing.
+    expect(f.update(log, 2)).toBe(-1);
+  });
+
+  it('counts a viewer fed from a resume point as acknowledged up to it, and an unknown point as far behind', () => {
+    const log = new ChunkLog();
+    for (let s = 0; s < 90; s++) log.record(s, s / 30, 0);
+    const f = new ViewerFlow();
+    f.onAck(1, 30, 1, log, 0);
+    f.fedFrom(60 / 30);
+    expect(f.update(log, 1)).toBeCloseTo(29 * 1000 / 30, 6);
+    expect(UNKNOWN_LAG_MS).toBeGreaterThan(limits.maxInFlightMs);
+  });
+});
+
+describe('the ack\'s fast reader', () => {
+  const ab = (s: string): ArrayBuffer => new Uint8Array(Buffer.from(s)).buffer;
+  it.each<[string, { g: number; seq: number } | null]>([
+    ['{"type":"ack","g":3,"seq":1234}', { g: 3, seq: 1234 }],
+    ['{"type":"ack","g":0,"seq":0}', { g: 0, seq: 0 }],
+    ['{"type":"ack","g":3,"seq":1234 }', null],
+    ['{"type":"ack","g":3,"seq":-1}', null],
+    ['{"type":"ack","g":3,"seq":12.5}', null],
+    ['{"type":"ack","g":,"seq":1}', null],
+    ['{"type":"ack","g":3,"seq":1234567890123456}', null],
+    ['{"type":"ack","seq":1,"g":3}', null],
+    ['{"type":"ping","t0":1}', null],
+    ['{"type":"ack","g":3,"seq":12}}', null],
+    ['', null],
+  ])('reads %s as %o', (text, want) => {
+    expect(parseAck(ab(text))).toEqual(want);
+  });
+});
