@@ -12,51 +12,26 @@
 // A new init segment waits (pending) until the keyframe chunk that starts its media: a burst of
 // sequence-header changes costs each viewer one init, and an init byte-identical to the current
 // one, with the same session's media continuing after it, is dropped (no new generation).
-import type { WebSocket } from 'uWebSockets.js';
 import type { Logger } from '../util/log.js';
 import type { Chunk, InitSegment } from '../media/types.js';
 import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from '../protocol/messages.js';
-import { afterSweep, onChunk, type DeliveryState, type DropLimits, type SkipRule } from './drop-policy.js';
-import { ChunkLog, ViewerFlow, type FlowEstimate } from './flow.js';
+import { afterSweep, onChunk, type DropLimits, type SkipRule } from './drop-policy.js';
+import { ChunkLog, type FlowEstimate } from './flow.js';
+import { CLOSE_STREAM_NOT_LIVE, type SkipTotals, type Viewer, type ViewerData } from './viewer.js';
 import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
 import { GopCache } from '../media/gop-cache.js';
 import type { MediaTap } from './tap.js';
 
-export interface ViewerData {
-  id: number;
-  stream: string;
-  ip: string;
-  state: DeliveryState;
-  /** Stream chunk/byte counters when this viewer started skipping (-1: not skipping). */
-  skipFromChunk: number;
-  skipFromBytes: number;
-  /** Set once the viewer has been removed, so late callbacks don't touch it. */
-  closed: boolean;
-  /** What its acks say about its path (relay/flow.ts). */
-  flow: ViewerFlow;
-  /** When the socket opened (ms since the epoch): bounds what its QoE totals may claim. */
-  openedAt: number;
-  /** Admitted while its name was not live: frees its waiting slot, once; null when it holds none. */
-  releaseWait: (() => void) | null;
-  /** A viewer still holding a waiting slot then (ms since the epoch) is closed: STREAM_NOT_LIVE. 0: never. */
-  waitUntil: number;
-}
+export { CLOSE_STREAM_NOT_LIVE, type SkipTotals, type Viewer, type ViewerData };
 
-/** Close code after the `error` STREAM_NOT_LIVE: a name that did not go live within limits.maxWaitMs. */
-export const CLOSE_STREAM_NOT_LIVE = 4408;
 
 /** A stream that lost its publisher still counts as live this long (ms): a reconnect keeps its place. */
 export const RECENT_MEDIA_MS = 30_000;
-
-export type Viewer = WebSocket<ViewerData>;
 
 export interface StreamLimits extends DropLimits {
   /** Stop caching the current GOP past this size; new viewers then wait for the next keyframe. */
   maxGopCacheBytes: number;
 }
-
-/** Skips by the rule that acted, over every stream of a relay (nowcast_viewer_skips_total). */
-export type SkipTotals = Record<SkipRule, number>;
 
 export interface StreamCounters {
   chunks: number;
