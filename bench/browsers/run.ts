@@ -24,6 +24,8 @@ const ROWS: Record<string, { engine: EngineName; query: string; label: string }>
   'chromium-hls': { engine: 'chromium', query: '?transport=hls', label: 'Chromium, LL-HLS through hls.js (`?transport=hls`)' },
   // Not in the default run: the player's Safari safe mode forced off, for comparison.
   'webkit-safari-off': { engine: 'webkit', query: '?safari=off', label: 'WebKitGTK, `?safari=off`' },
+  'webkit-seek': { engine: 'webkit', query: '?safari=seek', label: 'WebKitGTK, `?safari=seek` (jumps only)' },
+  'webkit-coarse': { engine: 'webkit', query: '?safari=coarse', label: 'WebKitGTK, `?safari=coarse`' },
 };
 const DEFAULT_ROWS = ['chromium', 'firefox', 'webkit', 'webkit-managed', 'chromium-hls'];
 
