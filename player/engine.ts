@@ -4,6 +4,7 @@
 // Either way it speaks only in EngineCommands and EngineEvents (structured-cloneable), and
 // the Player on the page keeps a MediaMirror of what it reports.
 import type { ClientMessage, InfoMessage, ServerMessage } from '../protocol/messages.js';
+import { AckSchedule, readMoofSeq } from './ack.js';
 import { localNow } from './clock.js';
 import { MediaFeed } from './feed.js';
 import type { FrameKind } from './feed.js';
@@ -68,6 +69,8 @@ export class MediaEngine {
   #currentTime = 0;
   #dropped = 0;
   #destroyed = false;
+  readonly #acks = new AckSchedule();
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: EngineOptions, emit: (event: EngineEvent) => void, element: MediaAttachment, view?: PlaybackView) {
     this.#emit = emit;
@@ -96,6 +99,7 @@ export class MediaEngine {
         message: (msg) => this.#onMessage(msg),
         binary: (data) => this.#onBinary(data),
         close: (info) => {
+          this.#acks.reset();
           if (info.retry) this.#feed.disconnected();
           emit({ type: 'close', info });
         },
@@ -149,6 +153,7 @@ export class MediaEngine {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    if (this.#ackTimer !== undefined) clearTimeout(this.#ackTimer);
     this.#transport.destroy();
     this.#feed.destroy();
   }
@@ -161,9 +166,32 @@ export class MediaEngine {
   }
 
   #onBinary(data: ArrayBuffer): void {
-    const kind = this.#feed.push(new Uint8Array(data));
+    const bytes = new Uint8Array(data);
+    const kind = this.#feed.push(bytes);
+    const info = this.#feed.info;
+    if (info && kind !== 'init') {
+      // Dropped chunks (a codec MSE refuses) are acked too: they did arrive.
+      const seq = readMoofSeq(bytes);
+      if (seq !== undefined) this.#acks.received(info.generation, seq);
+      this.#sendAck();
+    }
     this.#emit({ type: 'frame', kind, bytes: data.byteLength });
     this.#reportDropped();
+  }
+
+  /** Sends the pending ack if one may go now, else sets a timer for it (the end of a burst). */
+  #sendAck(): void {
+    if (this.#destroyed) return;
+    const now = localNow();
+    const m = this.#acks.take(now);
+    if (m) this.#transport.send(m);
+    const wait = this.#acks.waitMs(now);
+    if (wait >= 0 && this.#ackTimer === undefined) {
+      this.#ackTimer = setTimeout(() => {
+        this.#ackTimer = undefined;
+        this.#sendAck();
+      }, wait);
+    }
   }
 
   /** Drops happen as the queue reaches a chunk, so the count is checked per frame and tick. */
