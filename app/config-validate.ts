@@ -5,6 +5,7 @@ import { MUXERS } from '../ingest/config.js';
 import { ROLES } from '../cluster/config.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../util/log.js';
 import { isNice, MAX_NICE } from '../util/threads.js';
+import { ladderProblem } from '../abr/config.js';
 
 
 const isLoopbackHost = (h: string): boolean => /^(127\.|::1$|localhost$)/.test(h);
@@ -23,6 +24,22 @@ const port = (key: string, v: number, allowZero = false): void => {
 const positive = (key: string, v: number): void => {
   if (!Number.isFinite(v) || v <= 0) throw new ConfigError(key, `expected a positive number, got ${v}`);
 };
+
+/** abr.*: each ladder's renditions (abr/config.ts says what each must be). */
+function validateAbr(c: Config): void {
+  if (typeof c.abr.enabled !== 'boolean') throw new ConfigError('abr.enabled', 'expected a boolean');
+  const ladder = (key: string, l: unknown): void => {
+    const p = ladderProblem(l);
+    if (p) throw new ConfigError(key + p.at, p.message);
+  };
+  ladder('abr.ladder', c.abr.ladder);
+  if (!Array.isArray(c.abr.streams)) throw new ConfigError('abr.streams', 'expected an array of {stream, enabled?, ladder?}');
+  c.abr.streams.forEach((s, i) => {
+    if (typeof s?.stream !== 'string') throw new ConfigError(`abr.streams[${i}].stream`, 'expected a stream name');
+    if (s.enabled !== undefined && typeof s.enabled !== 'boolean') throw new ConfigError(`abr.streams[${i}].enabled`, 'expected a boolean');
+    if (s.ladder !== undefined) ladder(`abr.streams[${i}].ladder`, s.ladder);
+  });
+}
 
 export function validate(c: Config): Config {
   port('http.port', c.http.port, true);
@@ -81,6 +98,7 @@ export function validate(c: Config): Config {
     throw new ConfigError('hls.maxStreamBytes', `must be at least twice remux.maxBoxBytes (${2 * c.remux.maxBoxBytes})`);
   }
   if (!Number.isInteger(c.hls.maxWaiters) || c.hls.maxWaiters < 1) throw new ConfigError('hls.maxWaiters', `expected a whole number ≥ 1, got ${c.hls.maxWaiters}`);
+  validateAbr(c);
   const services: Array<[string, Partial<LatencyService>]> = [['latency.default', c.latency.default],
     ...c.latency.streams.map((o, i): [string, Partial<LatencyService>] => [`latency.streams[${i}]`, o])];
   for (const [key, l] of services) {

@@ -10,8 +10,9 @@ import type { SecurityConfig, LimitsConfig } from '../admission/config.js';
 import type { ClusterConfig } from '../cluster/config.js';
 import type { LogConfig } from '../util/log.js';
 import type { HlsConfig } from '../hls/config.js';
+import type { AbrConfig } from '../abr/config.js';
 
-export type { RtmpConfig, SrtConfig, RemuxConfig, RelayConfig, OpsConfig, MetricsConfig, SecurityConfig, LimitsConfig, ClusterConfig, LogConfig, HlsConfig };
+export type { RtmpConfig, SrtConfig, RemuxConfig, RelayConfig, OpsConfig, MetricsConfig, SecurityConfig, LimitsConfig, ClusterConfig, LogConfig, HlsConfig, AbrConfig };
 export type { SrtListener } from '../ingest/config.js';
 
 /** What players of a stream are told to hold: the protocol's ServiceDescription. */
@@ -31,6 +32,7 @@ export interface Config {
   remux: RemuxConfig;
   relay: RelayConfig;
   hls: HlsConfig;
+  abr: AbrConfig;
   latency: {
     /** Announced to every player in `hello`; the page or player options may override it. */
     default: LatencyService;
@@ -124,6 +126,13 @@ export const defaults: Config = {
   // (~0.6 s), behind the newest, and every part costs a viewer two requests. 6 segments of a 1 s
   // GOP are ~2 MB at 2.5 Mbit/s. Waiters: about two per viewer (a blocked reload, a hinted part).
   hls: { enabled: true, partTargetMs: 200, windowSegments: 6, maxStreamBytes: 32 * 1024 * 1024, maxWaiters: 10_000 },
+  // Off: each lower rendition is an x264 process per live stream (CPU per rendition: bench/RESULTS.md).
+  // Renditions at or above a source's height are not made, so a 360p source gets 180p only.
+  abr: {
+    enabled: false,
+    ladder: [{ name: '360p', height: 360, videoBitrate: 800_000 }, { name: '180p', height: 180, videoBitrate: 250_000 }],
+    streams: [],
+  },
   latency: {
     // 130 ms of wall-clock latency at the player (≈ 200 ms glass-to-glass, 0 stalls, bench:glass);
     // 100 ms stalled within seconds. 1.25× drains a 2 s backlog in < 9 s; 1.15× took ~13 s.

@@ -19,8 +19,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   admission: ['util'],
   ops: ['protocol', 'util'],
   cluster: ['media', 'protocol', 'util'],
+  abr: ['media', 'protocol', 'util', 'ingest'],
   player: ['protocol'],
-  app: ['protocol', 'media', 'util', 'ingest', 'relay', 'hls', 'admission', 'ops', 'cluster'],
+  app: ['protocol', 'media', 'util', 'ingest', 'relay', 'hls', 'admission', 'ops', 'cluster', 'abr'],
 };
 
 function sources(dir: string): string[] {
