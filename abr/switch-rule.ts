@@ -1,0 +1,108 @@
+// The switching decision for one viewer, pure and clocked by its caller (table tests on a
+// simulated clock: test/abr/switch-rule.test.ts). Renditions are indexed from 0, the source,
+// downwards (higher index: lower bitrate). Down when the viewer's acknowledged lag or
+// throughput says it is not keeping up; up only after it kept up for a while with headroom
+// (every QoE model penalises switches, and a failed up-switch costs a stall); never more than
+// one step per decision window.
+
+/** What the relay knows of the viewer's path now (relay/flow.ts FlowEstimate). */
+export interface PathNow {
+  /** False for a viewer that never acknowledges: it stays where it is. */
+  acking: boolean;
+  /** Media sent and not acknowledged, ms. */
+  lagMs: number;
+  /** Acknowledged throughput, bits/s; 0 until measured. */
+  throughputBps: number;
+}
+
+export interface SwitchRules {
+  /** At most one switch per this many ms. */
+  windowMs: number;
+  /** Lag (ms) past which the viewer goes one step down. */
+  downLagMs: number;
+  /** Throughput below this share of the current rendition's bitrate (with some lag) goes one step down. */
+  downThroughputShare: number;
+  /** The lag that must come with low throughput for it to count (a keyframe burst alone is not congestion). */
+  downThroughputLagMs: number;
+  /** Up only while the lag stays under this (ms)… */
+  upLagMs: number;
+  /** …for this long (ms) after the last switch or the last time it did not… */
+  upHoldMs: number;
+  /** …and the throughput covers this multiple of the current rendition's bitrate. */
+  upHeadroom: number;
+  /** An up-switch followed by a down-switch within upHoldMs doubles the next hold, up to this (ms). */
+  maxUpHoldMs: number;
+}
+
+export const DEFAULT_SWITCH_RULES: SwitchRules = {
+  windowMs: 1000,
+  // relay.maxInFlightMs (1 s) skips to a keyframe: switch down well before that.
+  downLagMs: 350,
+  downThroughputShare: 0.8,
+  downThroughputLagMs: 150,
+  upLagMs: 120,
+  upHoldMs: 5000,
+  upHeadroom: 0.95,
+  maxUpHoldMs: 30_000,
+};
+
+export interface SwitchState {
+  current: number;
+  /** When the last switch happened (ms); -Infinity: never. */
+  lastSwitchAt: number;
+  /** Since when the viewer has kept up (ms); NaN: not keeping up now. */
+  goodSince: number;
+  /** The hold the next up-switch needs (ms), doubled by a failed up-switch. */
+  upHoldMs: number;
+  /** When the last up-switch happened (ms). */
+  lastUpAt: number;
+}
+
+export function initialSwitchState(current: number, rules: SwitchRules = DEFAULT_SWITCH_RULES): SwitchState {
+  return { current, lastSwitchAt: -Infinity, goodSince: NaN, upHoldMs: rules.upHoldMs, lastUpAt: -Infinity };
+}
+
+export interface Ladder {
+  /** Video+audio bitrate of each rendition (bits/s), index 0 the source; 0: unknown. */
+  bitrates: readonly number[];
+  /** Highest rendition the viewer allows (its `maxHeight`): the lowest index it may use. */
+  top: number;
+  /** A rendition the viewer pinned (`rendition`), or -1. */
+  pinned: number;
+}
+
+/** The rendition to use now, and the state to keep. */
+export function decide(s: SwitchState, path: PathNow, ladder: Ladder, now: number, r: SwitchRules = DEFAULT_SWITCH_RULES): SwitchState {
+  const last = ladder.bitrates.length - 1;
+  const to = (current: number, up: boolean): SwitchState => {
+    // Down soon after an up: that up-switch failed; wait longer before the next one.
+    const failedUp = !up && current > s.current && now - s.lastUpAt < s.upHoldMs;
+    return {
+      current,
+      lastSwitchAt: now,
+      // The hold for the next step up counts from an up-switch (the path was good just now).
+      goodSince: up ? now : NaN,
+      upHoldMs: failedUp ? Math.min(r.maxUpHoldMs, s.upHoldMs * 2) : s.upHoldMs,
+      lastUpAt: up ? now : s.lastUpAt,
+    };
+  };
+  if (ladder.pinned >= 0 && ladder.pinned <= last) return ladder.pinned === s.current ? s : to(ladder.pinned, ladder.pinned < s.current);
+  // The cap moves at once: it is the viewer's own choice, not a path estimate.
+  const top = Math.min(Math.max(0, ladder.top), last);
+  if (s.current < top) return to(top, false);
+  if (s.current > last) return to(last, false);
+  if (!path.acking) return s;
+  const rate = ladder.bitrates[s.current] ?? 0;
+  const slow = path.lagMs > r.downLagMs
+    || (rate > 0 && path.throughputBps > 0 && path.throughputBps < rate * r.downThroughputShare && path.lagMs > r.downThroughputLagMs);
+  const inWindow = now - s.lastSwitchAt < r.windowMs;
+  if (slow) {
+    if (s.current >= last || inWindow) return Number.isNaN(s.goodSince) ? s : { ...s, goodSince: NaN };
+    return to(s.current + 1, false);
+  }
+  const good = path.lagMs < r.upLagMs && (rate === 0 || path.throughputBps >= rate * r.upHeadroom);
+  if (!good) return Number.isNaN(s.goodSince) ? s : { ...s, goodSince: NaN };
+  const since = Number.isNaN(s.goodSince) ? now : s.goodSince;
+  if (s.current > top && !inWindow && now - Math.max(since, s.lastSwitchAt) >= s.upHoldMs) return to(s.current - 1, true);
+  return since === s.goodSince ? s : { ...s, goodSince: since };
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { decide, DEFAULT_SWITCH_RULES as R, initialSwitchState, type Ladder, type PathNow, type SwitchState } from '../../abr/switch-rule.js';
+
+// Source 2.5 Mbit/s, then 800 and 250 kbit/s renditions.
+const LADDER: Ladder = { bitrates: [2_500_000, 800_000, 250_000], top: 0, pinned: -1 };
+const good = (bps: number): PathNow => ({ acking: true, lagMs: 40, throughputBps: bps });
+const lagging: PathNow = { acking: true, lagMs: 600, throughputBps: 1_100_000 };
+
+/** Runs the rule every 50 ms of simulated time over `steps` [until ms, path]; returns when each switch happened. */
+function run(steps: Array<[number, (s: SwitchState) => PathNow]>, ladder: Ladder = LADDER, start = 0): Array<[number, number]> {
+  let s = initialSwitchState(start);
+  const switches: Array<[number, number]> = [];
+  let t = 0;
+  for (const [until, path] of steps) {
+    for (; t < until; t += 50) {
+      const next = decide(s, path(s), ladder, t);
+      if (next.current !== s.current) switches.push([t, next.current]);
+      s = next;
+    }
+  }
+  return switches;
+}
+
+describe('the switch rule', () => {
+  it.each([
+    ['keeps a viewer that keeps up where it is', { acking: true, lagMs: 30, throughputBps: 2_500_000 }, 0, 0],
+    ['goes one step down when the lag passes downLagMs', { acking: true, lagMs: R.downLagMs + 1, throughputBps: 2_500_000 }, 0, 1],
+    ['goes one step down when throughput falls short with some lag', { acking: true, lagMs: 200, throughputBps: 1_500_000 }, 0, 1],
+    ['does not go down on low throughput without lag (a keyframe burst)', { acking: true, lagMs: 50, throughputBps: 1_500_000 }, 0, 0],
+    ['leaves a viewer that never acknowledges alone', { acking: false, lagMs: 0, throughputBps: 0 }, 0, 0],
+    ['does not go below the lowest rendition', lagging, 2, 2],
+  ])('%s', (_what, path, from, to) => {
+    expect(decide(initialSwitchState(from), path, LADDER, 10_000).current).toBe(to);
+  });
+
+  it('takes at most one step per decision window, however bad the path', () => {
+    const sw = run([[3000, () => lagging]]);
+    expect(sw).toEqual([[0, 1], [R.windowMs, 2]]);
+  });
+
+  it('goes back up one step at a time, each after upHoldMs of keeping up with headroom', () => {
+    const sw = run([[2000, () => lagging], [40_000, (s) => good(LADDER.bitrates[s.current]!)]]);
+    expect(sw[0]).toEqual([0, 1]);
+    expect(sw[1]).toEqual([1000, 2]);
+    // Good from 2000 ms: up after upHoldMs, then again upHoldMs later.
+    expect(sw[2]).toEqual([2000 + R.upHoldMs, 1]);
+    expect(sw[3]).toEqual([2000 + 2 * R.upHoldMs, 0]);
+    expect(sw).toHaveLength(4);
+  });
+
+  it('does not go up without headroom, however long the lag stays low', () => {
+    const sw = run([[1000, () => lagging], [30_000, () => ({ acking: true, lagMs: 30, throughputBps: 500_000 })]]);
+    expect(sw).toEqual([[0, 1]]);
+  });
+
+  it('restarts the hold when the path is not good for a moment', () => {
+    let flaky = 0;
+    const sw = run([[100, () => lagging], [60_000, (s) => (++flaky % 60 === 0 ? { ...good(0), lagMs: 300 } : good(LADDER.bitrates[s.current]!))]]);
+    // A blip every 3 s: the 5 s hold never completes.
+    expect(sw).toEqual([[0, 1]]);
+  });
+
+  it('doubles the hold after an up-switch that had to come back down at once', () => {
+    // Down, up after the hold, then the path fails again right after the up-switch.
+    const upAt = 100 + R.upHoldMs;
+    const sw = run([[100, () => lagging], [upAt + 50, (s) => good(LADDER.bitrates[s.current]!)], [upAt + R.windowMs + 50, () => lagging],
+      [80_000, (s) => good(LADDER.bitrates[s.current]!)]]);
+    expect(sw.slice(0, 3)).toEqual([[0, 1], [upAt, 0], [upAt + R.windowMs, 1]]);
+    // The next up-switch waits twice the hold from when the path became good again.
+    expect(sw[3]).toEqual([upAt + R.windowMs + 50 + 2 * R.upHoldMs, 0]);
+  });
+
+  it('obeys a pin at once and stays there whatever the path', () => {
+    expect(run([[5000, () => lagging]], { ...LADDER, pinned: 0 }, 2)).toEqual([[0, 0]]);
+    expect(run([[20_000, (s) => good(LADDER.bitrates[s.current]!)]], { ...LADDER, pinned: 2 })).toEqual([[0, 2]]);
+  });
+
+  it('never goes above the viewer\'s cap, and moves under it at once', () => {
+    expect(run([[30_000, (s) => good(LADDER.bitrates[s.current]!)]], { ...LADDER, top: 1 }, 0)).toEqual([[0, 1]]);
+    expect(run([[30_000, (s) => good(LADDER.bitrates[s.current]!)]], { ...LADDER, top: 1 }, 2)).toEqual([[R.upHoldMs, 1]]);
+  });
+});
