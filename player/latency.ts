@@ -83,6 +83,12 @@ export const DEFAULT_PIPELINE_S = 0.03;
 /** A keyframe up to this much (s) further back than the target buffer is a good seek point. */
 export const KEYFRAME_SLACK_S = 0.5;
 
+/** The controller's parameters, plus what the player measured about the engine. */
+export type DecideParams = ControlParams & {
+  /** Seek mode jumps past this error (s); unset: SAFARI_SEEK_S. Set where the rate does not take (player/rate-check.ts). */
+  seekAbove?: number;
+};
+
 /** Half of x (s), or 0 once that is under 10 ms. */
 function halve(x: number): number {
   return x / 2 < 0.01 ? 0 : x / 2;
@@ -118,7 +124,7 @@ export function bufferFloor(p: ControlParams, jitter: number): number {
   return p.minBuffer + Math.min(p.maxJitterBuffer, jitter - p.jitterFree);
 }
 
-export function decide(input: ControlInput, prev: ControlState, p: ControlParams): Decision {
+export function decide(input: ControlInput, prev: ControlState, p: DecideParams): Decision {
   switch (p.policy) {
     case 'none': return baseline(input, prev, p, 1);
     case 'seek': return seekBaseline(input, prev, p);
@@ -127,7 +133,7 @@ export function decide(input: ControlInput, prev: ControlState, p: ControlParams
   }
 }
 
-function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Decision {
+function nowcast(input: ControlInput, prev: ControlState, p: DecideParams): Decision {
   const { now, latency, bufferAhead, bufferEnd, keyframe } = input;
   const state: ControlState = { ...prev, lastNow: now };
 
@@ -243,7 +249,7 @@ function nowcast(input: ControlInput, prev: ControlState, p: ControlParams): Dec
   state.error = error;
 
   if (p.safeMode === 'seek') {
-    if (error > SAFARI_SEEK_S && canSeek) return jump('seek');
+    if (error > (p.seekAbove ?? SAFARI_SEEK_S) && canSeek) return jump('seek');
     return done(1, 'hold', { correcting: false, refilling: false });
   }
 

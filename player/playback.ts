@@ -6,10 +6,11 @@ import type { PlayerConfig } from './config.js';
 import { resolveSafeMode } from './config.js';
 import type { PlayerError, PlayerEventMap, SeekReason } from './events.js';
 import { initialControlState } from './control.js';
-import type { ControlParams, ControlReason } from './control.js';
-import { decide, DEFAULT_PIPELINE_S, effectiveTarget } from './latency.js';
+import type { ControlReason } from './control.js';
+import { decide, DEFAULT_PIPELINE_S, effectiveTarget, type DecideParams } from './latency.js';
 import { StallTracker } from './stats.js';
 import { bufferInfo, gapJumpTarget, toRanges } from './timeline.js';
+import { initialRateCheck, observeRate, type RateVerdict } from './rate-check.js';
 
 /** After start or a reconnect, re-seek to live while the burst settles (nowcast only). */
 const SYNC_WINDOW_MS = 1500;
@@ -22,6 +23,8 @@ const FRAME_GRACE_MS = 50;
 const FRAME_STALE_MS = 1000;
 /** Latency samples kept for the QoE interval percentiles (bounded). */
 const MAX_QOE_SAMPLES = 2000;
+/** Where the rate does not take, jump once this far (s) behind target: about what a jump costs. */
+const RATELESS_SEEK_S = 0.1;
 
 export interface PlaybackHost {
   buffered(): TimeRanges | undefined;
@@ -80,6 +83,7 @@ export class Playback {
   #syncUntil = 0;
   #syncReason: SeekReason = 'start';
   #lastTime = NaN;
+  #rateCheck = initialRateCheck();
   #destroyed = false;
   readonly #ua: string;
 
@@ -98,10 +102,17 @@ export class Playback {
     this.#armFrames();
   }
 
-  /** The controller's parameters, with Safari's safe mode resolved. */
-  get params(): ControlParams {
+  /** The controller's parameters: Safari's safe mode resolved, and jumps only where the rate does not take. */
+  get params(): DecideParams {
     const c = this.#host.config();
-    return { ...c, safeMode: resolveSafeMode(c.safeMode, this.#ua) };
+    const safeMode = resolveSafeMode(c.safeMode, this.#ua);
+    if (safeMode === 'off' && this.#rateCheck.verdict === 'ineffective') return { ...c, safeMode: 'seek', seekAbove: RATELESS_SEEK_S };
+    return { ...c, safeMode };
+  }
+
+  /** Whether playbackRate was seen to move the picture ('unknown' until a catch-up was measured). */
+  get rateVerdict(): RateVerdict {
+    return this.#rateCheck.verdict;
   }
 
   /**
@@ -173,6 +184,9 @@ export class Playback {
     // that left is not a stall either.
     if (v.paused || this.#host.offline() || (moving && v.readyState >= HAVE_FUTURE_DATA)) this.stalls.end(now);
     else if (starved && !v.seeking) this.stalls.begin(now);
+    this.#rateCheck = observeRate(this.#rateCheck, {
+      now, mediaTime: t, rate: v.playbackRate, running: moving && !v.paused && !v.seeking && v.readyState >= HAVE_FUTURE_DATA && !this.stalls.stalled,
+    });
     if (v.paused || v.seeking) return;
 
     const ranges = toRanges(this.#host.buffered());
@@ -267,6 +281,7 @@ export class Playback {
     const from = this.#video.currentTime;
     this.#host.log(`seek ${from.toFixed(3)} -> ${to.toFixed(3)} (${reason})`);
     this.#video.currentTime = to;
+    this.#rateCheck = observeRate(this.#rateCheck, { now: performance.now(), mediaTime: to, rate: 1, running: false });
     if (resetControl) {
       const c = this.#control;
       // Keep what the controller learnt (stall raise, pipeline), forget the rate and band.

@@ -6,6 +6,7 @@ import { initialControlState, SEEK_COOLDOWN_MS } from '../../player/control.js';
 import type { ControlInput, ControlParams, ControlState, Decision } from '../../player/control.js';
 import {
   COARSE_HOLD_MS, decide, effectiveTarget, quantise, rateCurve, JOIN_GRACE_MS, MAX_BACKOFF, PINNED_ENTER_S, STALL_BREAK_COOLDOWN_MS,
+  type DecideParams,
 } from '../../player/latency.js';
 import { ArrivalJitter } from '../../player/jitter.js';
 
@@ -15,7 +16,7 @@ const BASE: ControlParams = { ...DEFAULTS, safeMode: 'off', targetLatency: 0.2, 
 
 interface SimOptions {
   seconds: number;
-  params?: Partial<ControlParams>;
+  params?: Partial<DecideParams>;
   /** One-way delay (s) from the server writing a frame to it being buffered. */
   netDelay?: number;
   /** Frames stop arriving in [from, to) seconds of server time, then arrive at once. */
@@ -61,7 +62,7 @@ interface SimResult {
  * screen, seen through the client's clock (skew) corrected by its offset estimate.
  */
 function simulate(o: SimOptions): SimResult {
-  const p: ControlParams = { ...BASE, ...o.params };
+  const p: DecideParams = { ...BASE, ...o.params };
   const net = o.netDelay ?? 0.03;
   const gop = o.gop ?? FPS;
   let resumeAt = o.resumeAt ?? 0.5;
@@ -666,6 +667,15 @@ describe('Safari safe mode', () => {
     const r = simulate({ seconds: 10, backlog: 1, params: { safeMode: 'seek' } });
     expect(r.samples.every((x) => x.rate === 1)).toBe(true);
     expect(r.seeks).toHaveLength(1);
+    expect(Math.abs(r.samples.at(-1)!.latency - 0.2)).toBeLessThan(0.1);
+  });
+
+  it("'seek' with seekAbove (an engine whose rate does not take) jumps at that smaller error instead", () => {
+    const wide = simulate({ seconds: 10, backlog: 0.3, params: { safeMode: 'seek' } });
+    expect(wide.seeks).toHaveLength(0);
+    const r = simulate({ seconds: 10, backlog: 0.3, params: { safeMode: 'seek', seekAbove: 0.1 } });
+    expect(r.seeks).toHaveLength(1);
+    expect(r.samples.every((x) => x.rate === 1)).toBe(true);
     expect(Math.abs(r.samples.at(-1)!.latency - 0.2)).toBeLessThan(0.1);
   });
 });
