@@ -21,6 +21,7 @@ import { Hls } from '../hls/server.js';
 import { viewAccess } from '../hls/access.js';
 import { verifyToken } from '../admission/auth.js';
 import { ProtocolErrors } from '../util/protocol-errors.js';
+import { AbrLadder } from '../abr/ladder.js';
 
 export const PLAYER_DIR = fileURLToPath(new URL('../dist/player', import.meta.url));
 
@@ -29,6 +30,8 @@ export class Nowcast {
   readonly ingest: Ingest;
   /** LL-HLS of every stream at /hls/NAME/index.m3u8 (hls.enabled). */
   readonly hls: Hls;
+  /** The ABR ladder's transcoders (abr.enabled); null when off: nothing of it runs. */
+  readonly abr: AbrLadder | null;
   /** Null when metrics.enabled is false. */
   readonly metrics: Metrics | null;
   /** The operations listener: /metrics, /api/streams, /dashboard (ops.host:ops.port). */
@@ -65,6 +68,13 @@ export class Nowcast {
     // One count of refusals by protocol and code: ingest's (RTMP) and LL-HLS's ('http').
     const errors = new ProtocolErrors();
     this.hls = new Hls({ config: cfg.hls, log: log.child({ component: 'hls' }), errors, access: viewAccess(cfg.security, verifyToken) });
+    const r = cfg.remux;
+    this.abr = cfg.abr.enabled ? new AbrLadder({
+      config: cfg.abr, ffmpegPath: r.ffmpegPath, fragmentUs: r.fragmentUs, maxBoxBytes: r.maxBoxBytes, maxInitBytes: r.maxInitBytes,
+      restartDelayMs: r.restartDelayMs, maxRestartDelayMs: r.maxRestartDelayMs,
+      // Renditions are relay streams under internal names (abr/ladder.ts renditionStream).
+      sinks: { sink: (name) => this.relay.sink(name) }, log: log.child({ component: 'abr' }), next: this.hls,
+    }) : null;
     this.relay = new Relay({
       config: cfg.relay,
       log: log.child({ component: 'relay' }),
@@ -78,7 +88,7 @@ export class Nowcast {
       },
       admission: guard,
       tls: cfg.tls,
-      tap: this.hls,
+      tap: this.abr ?? this.hls,
       // The public pages on the relay's port: /hls/NAME/*, then /, /watch/NAME, /streams.json, /player/*, health.
       routes: (app) => {
         this.hls.mount(app);
@@ -191,6 +201,7 @@ export class Nowcast {
     this.ingest.close();
     this.edge?.close();
     this.hls.close();
+    void this.abr?.close();
     this.relay.close();
     const ops = this.ops.close();
     const origin = this.origin?.close();
