@@ -185,7 +185,8 @@ export class Playback {
     if (v.paused || this.#host.offline() || (moving && v.readyState >= HAVE_FUTURE_DATA)) this.stalls.end(now);
     else if (starved && !v.seeking) this.stalls.begin(now);
     this.#rateCheck = observeRate(this.#rateCheck, {
-      now, mediaTime: t, rate: v.playbackRate, running: moving && !v.paused && !v.seeking && v.readyState >= HAVE_FUTURE_DATA && !this.stalls.stalled,
+      // Not `moving`: WebKitGTK advances currentTime in steps coarser than a tick.
+      now, mediaTime: t, rate: v.playbackRate, running: !v.paused && !v.seeking && v.readyState >= HAVE_FUTURE_DATA && !this.stalls.stalled,
     });
     if (v.paused || v.seeking) return;
 
