@@ -39,7 +39,7 @@ export interface SkipEvent {
   bytes: number;
 }
 
-export type SeekReason = 'start' | 'live' | 'gap' | 'visible' | 'reconnect' | 'unstall' | 'pin';
+export type SeekReason = 'start' | 'live' | 'gap' | 'visible' | 'reconnect' | 'unstall' | 'pin' | 'outage';
 
 export interface SeekEvent {
   from: number;

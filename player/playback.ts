@@ -11,6 +11,7 @@ import { decide, DEFAULT_PIPELINE_S, effectiveTarget, type DecideParams } from '
 import { StallTracker } from './stats.js';
 import { bufferInfo, gapJumpTarget, toRanges } from './timeline.js';
 import { initialRateCheck, observeRate, type RateVerdict } from './rate-check.js';
+import { initialOutageState, outageStep } from './outage.js';
 
 /** After start or a reconnect, re-seek to live while the burst settles (nowcast only). */
 const SYNC_WINDOW_MS = 1500;
@@ -67,6 +68,8 @@ export class Playback {
   jumps = 0;
   /** Seeks in place that ended a stall the browser prolonged (see player/latency.ts). */
   unstalls = 0;
+  /** Seeks to the target when data came back as a backlog after the picture stood still (player/outage.ts). */
+  outageSeeks = 0;
   rateChanges = 0;
   /** Highest playback rate set so far. */
   maxRateUsed = 1;
@@ -76,6 +79,7 @@ export class Playback {
   target: number;
   reason: ControlReason = 'idle';
   #control = initialControlState();
+  #outage = initialOutageState();
   #frame: Frame | undefined;
   #frameHandle = 0;
   #qoeSamples: number[] = [];
@@ -152,6 +156,7 @@ export class Playback {
     this.#reconnected = false;
     this.#frame = undefined;
     this.#control = { ...initialControlState(), stallsSeen: this.stalls.count };
+    this.#outage = initialOutageState();
   }
 
   /** The append queue drained: the moment to start, or to resync after a reconnect. */
@@ -209,6 +214,21 @@ export class Playback {
       this.#syncUntil = 0;
       this.#seekToLive(this.#syncReason, SYNC_BEHIND_S);
       return;
+    }
+    if (this.#host.config().policy === 'nowcast' && !hidden) {
+      const o = outageStep(this.#outage, {
+        now, stalled: this.stalls.stalled, bufferAhead: buf.toEnd, bufferEnd: buf.end, targetBuffer: this.#targetBuffer(),
+        keyframeAtOrBefore: (at) => this.#host.keyframe(at),
+      });
+      this.#outage = o.state;
+      if (o.seekTo !== undefined && o.seekTo > t) {
+        this.outageSeeks += 1;
+        this.liveSeeks += 1;
+        this.jumps += 1;
+        // The controller's learnt state stays; its short rate correction closes what is left.
+        this.#seek(o.seekTo, 'outage');
+        return;
+      }
     }
     const prevRate = this.#control.rate;
     const d = decide({

@@ -1,0 +1,66 @@
+// Recovery at live after an outage: when the picture has stood still for at least
+// MIN_STILL_MS waiting for data, and the data then returns as a backlog (more buffered than
+// the target by BACKLOG_S), playback resumes at the target at once instead of replaying the
+// stale backlog fast-forwarded: a seek to the keyframe at or before the target moment when
+// one is within KEYFRAME_SLACK_S of it (the rate controller then closes that little gap), else
+// to the target moment itself (the decoder starts from the keyframe before it). A backlog
+// without such a stall is left to the rate (≤ maxRate), as before (player/latency.ts).
+// Pure: the tick feeds it, tests drive it on a simulated clock.
+
+/** The picture must have stood still this long (ms) for a backlog to be skipped. */
+export const MIN_STILL_MS = 500;
+/** Buffered beyond the target buffer (s) that counts as a backlog. */
+export const BACKLOG_S = 0.25;
+/** A backlog arriving later than this (ms) after the picture moved again is the rate's. */
+export const ARRIVAL_WINDOW_MS = 1000;
+/** A keyframe this close (s) before the target moment is seeked to instead of the moment. */
+export const KEYFRAME_SLACK_S = 0.2;
+
+export interface OutageState {
+  /** When the picture stopped (ms); NaN while it moves. */
+  stillSince: number;
+  /** The last stall long enough to count ended then (ms); NaN: none pending. */
+  endedAt: number;
+}
+
+export const initialOutageState = (): OutageState => ({ stillSince: NaN, endedAt: NaN });
+
+export interface OutageInput {
+  now: number;
+  /** The picture stands still waiting for data (the stall tracker's view). */
+  stalled: boolean;
+  /** Buffered media ahead of currentTime (s), and its end (s, media time). */
+  bufferAhead: number;
+  bufferEnd: number;
+  /** Buffer (s) that puts the frame on screen at the target latency. */
+  targetBuffer: number;
+  /** Latest buffered keyframe (s) at or before a given media time; NaN when unknown. */
+  keyframeAtOrBefore: (t: number) => number;
+}
+
+export interface OutageDecision {
+  state: OutageState;
+  /** Seek here now (media time, s); undefined: nothing to do. */
+  seekTo?: number;
+}
+
+export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
+  let { stillSince, endedAt } = s;
+  if (i.stalled) {
+    if (Number.isNaN(stillSince)) stillSince = i.now;
+  } else if (!Number.isNaN(stillSince)) {
+    if (i.now - stillSince >= MIN_STILL_MS) endedAt = i.now;
+    stillSince = NaN;
+  }
+  if (!Number.isNaN(endedAt) && i.now - endedAt > ARRIVAL_WINDOW_MS) endedAt = NaN;
+  // Data back after a long enough stall: while still stalled (it has not started to play it
+  // yet) or just after, within the window.
+  const longStill = !Number.isNaN(stillSince) && i.now - stillSince >= MIN_STILL_MS;
+  const backlog = i.bufferAhead - i.targetBuffer > BACKLOG_S;
+  if (!backlog || (!longStill && Number.isNaN(endedAt)) || !Number.isFinite(i.bufferEnd)) return { state: { stillSince, endedAt } };
+  const target = i.bufferEnd - i.targetBuffer;
+  const kf = i.keyframeAtOrBefore(target);
+  const seekTo = Number.isFinite(kf) && kf <= target && target - kf <= KEYFRAME_SLACK_S ? kf : target;
+  // One seek per outage.
+  return { state: { stillSince: NaN, endedAt: NaN }, seekTo };
+}

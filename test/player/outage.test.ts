@@ -1,0 +1,71 @@
+// The outage rule on a simulated clock: a 50 ms tick, a picture that stands still for a while,
+// then data that returns as a backlog (or trickles back without one).
+import { describe, expect, it } from 'vitest';
+import { initialOutageState, outageStep, type OutageState } from '../../player/outage.js';
+
+const TARGET_BUFFER = 0.1;
+
+interface Script {
+  /** The picture stands still from..to (ms). */
+  stillFrom: number;
+  stillTo: number;
+  /** From this time (ms) on, the buffer holds `backlog` s beyond currentTime. */
+  backAt: number;
+  backlog: number;
+  /** Keyframes (media s) buffered. */
+  keyframes: number[];
+}
+
+/** Runs 0–5 s of ticks; returns when (ms) and where (s) the rule seeked, if it did. */
+function run(sc: Script): { at: number; to: number } | null {
+  let s: OutageState = initialOutageState();
+  const currentTime = 10;
+  for (let now = 0; now <= 5000; now += 50) {
+    const stalled = now >= sc.stillFrom && now < sc.stillTo;
+    const ahead = now >= sc.backAt ? sc.backlog : (stalled ? 0 : TARGET_BUFFER);
+    const d = outageStep(s, {
+      now, stalled, bufferAhead: ahead, bufferEnd: currentTime + ahead, targetBuffer: TARGET_BUFFER,
+      keyframeAtOrBefore: (t) => { const k = sc.keyframes.filter((x) => x <= t); return k.length ? Math.max(...k) : NaN; },
+    });
+    s = d.state;
+    if (d.seekTo !== undefined) return { at: now, to: d.seekTo };
+  }
+  return null;
+}
+
+describe('recovery at live after an outage', () => {
+  it.each<[string, Script, { at: number; to: number } | null]>([
+    // A 2 s freeze whose backlog lands while the picture still stands: seek at once, to the
+    // target moment (12.0 − 0.1 = 11.9); the keyframe at 11.0 is too far back.
+    ['a 2 s stall, then a 2 s backlog', { stillFrom: 1000, stillTo: 3100, backAt: 3000, backlog: 2, keyframes: [11] }, { at: 3000, to: 11.9 }],
+    // The same with a keyframe 0.1 s before the target moment: seek to it.
+    ['a 2 s stall, a keyframe near the target', { stillFrom: 1000, stillTo: 3100, backAt: 3000, backlog: 2, keyframes: [11, 11.8] }, { at: 3000, to: 11.8 }],
+    // The picture moved again a tick before the backlog was seen: still within the window.
+    ['a stall that ended a tick before the backlog', { stillFrom: 1000, stillTo: 3000, backAt: 3050, backlog: 1.5, keyframes: [] }, { at: 3050, to: 11.4 }],
+    // 0.4 s still: shorter than the rule's 0.5 s: the rate drains the backlog.
+    ['a 0.4 s stall', { stillFrom: 1000, stillTo: 1400, backAt: 1400, backlog: 1, keyframes: [] }, null],
+    // A backlog without a stall (a burst after jitter): the rate's (≤ 1.25×), as before.
+    ['a backlog without a stall', { stillFrom: 99_000, stillTo: 99_000, backAt: 1000, backlog: 2, keyframes: [] }, null],
+    // A long stall whose data returns with no more than the target: nothing to skip.
+    ['a stall with no backlog after it', { stillFrom: 1000, stillTo: 3000, backAt: 3000, backlog: 0.3, keyframes: [] }, null],
+    // A backlog that builds up later than the window after playback resumed: the rate's.
+    ['a backlog 1.5 s after the stall ended', { stillFrom: 1000, stillTo: 3000, backAt: 4500, backlog: 2, keyframes: [] }, null],
+  ])('%s', (_label, sc, want) => {
+    const got = run(sc);
+    if (want === null) expect(got).toBeNull();
+    else {
+      expect(got?.at).toBe(want.at);
+      expect(got?.to).toBeCloseTo(want.to, 9);
+    }
+  });
+
+  it('seeks once per outage', () => {
+    let s = initialOutageState();
+    const input = { stalled: true, bufferAhead: 2, bufferEnd: 12, targetBuffer: 0.1, keyframeAtOrBefore: () => NaN };
+    s = outageStep(s, { ...input, now: 0, bufferAhead: 0 }).state;
+    const first = outageStep(s, { ...input, now: 600 });
+    expect(first.seekTo).toBeCloseTo(11.9, 9);
+    const again = outageStep(first.state, { ...input, now: 650, stalled: false });
+    expect(again.seekTo).toBeUndefined();
+  });
+});
