@@ -25,6 +25,12 @@ export const UNKNOWN_LAG_MS = 60_000;
 export const CHUNK_LOG_SIZE = 512;
 /** Time constant of the throughput average (ms). */
 export const THROUGHPUT_TAU_MS = 1000;
+/**
+ * The bound acts on the least lag seen over the last 1–2 × this (ms): a burst the viewer takes
+ * in at once (a join, the backlog after the relay itself stalled) is acked within an ack
+ * interval (200 ms) and is not a slow path; a slow path's lag only grows.
+ */
+export const SUSTAIN_BUCKET_MS = 250;
 
 /** Decode time and cumulative stream bytes of the last CHUNK_LOG_SIZE chunks, by mfhd sequence number. */
 export class ChunkLog {
@@ -84,6 +90,9 @@ export class ViewerFlow implements FlowEstimate {
   /** Newest media time sent before it stopped being fed (skipping); NaN while fed. */
   #stoppedAtMs = NaN;
   #lag = 0;
+  #bucketAt = -Infinity;
+  #bucketMin = 0;
+  #prevMin = 0;
 
   get lagMs(): number {
     return this.#lag;
@@ -139,16 +148,29 @@ export class ViewerFlow implements FlowEstimate {
   /**
    * Media in flight (ms) now: from the newest chunk sent (the stream's newest while fed, the
    * last before the stop while not) back to the newest acknowledged, or to where feeding
-   * started if that is later. -1 when the viewer does not ack (the byte rule applies).
+   * started if that is later (lagMs). Returns the least of it over the last 250–500 ms
+   * (SUSTAIN_BUCKET_MS), what the bound judges; -1 when the viewer does not ack (the byte rule
+   * applies).
    */
-  update(log: ChunkLog, streamGeneration: number): number {
+  update(log: ChunkLog, streamGeneration: number, now: number = Date.now()): number {
     if (!this.acking || this.#generation !== streamGeneration || log.lastSeq < 0) {
       this.#lag = 0;
+      this.#bucketAt = -Infinity;
       return -1;
     }
     const sent = Number.isNaN(this.#stoppedAtMs) ? log.lastDtsMs : this.#stoppedAtMs;
     const acked = Math.max(this.#ackDtsMs, this.#fedFromMs);
-    this.#lag = acked === -Infinity ? UNKNOWN_LAG_MS : Math.min(UNKNOWN_LAG_MS, Math.max(0, sent - acked));
-    return this.#lag;
+    const lag = acked === -Infinity ? UNKNOWN_LAG_MS : Math.min(UNKNOWN_LAG_MS, Math.max(0, sent - acked));
+    this.#lag = lag;
+    const age = now - this.#bucketAt;
+    if (age >= SUSTAIN_BUCKET_MS) {
+      // A fresh start (or a long gap between sweeps) has no history: it counts as no lag.
+      this.#prevMin = age >= 2 * SUSTAIN_BUCKET_MS ? 0 : this.#bucketMin;
+      this.#bucketMin = lag;
+      this.#bucketAt = now;
+    } else {
+      this.#bucketMin = Math.min(this.#bucketMin, lag);
+    }
+    return Math.min(this.#prevMin, this.#bucketMin);
   }
 }

@@ -292,7 +292,7 @@ export class Stream {
       const d = v.getUserData();
       if (d.releaseWait && d.waitUntil > 0 && now >= d.waitUntil) (expired ??= []).push(v);
       if (d.state === 'waiting') continue;
-      const inFlightMs = d.flow.update(this.#sent, this.generation);
+      const inFlightMs = d.flow.update(this.#sent, this.generation, now);
       const { state: next, rule } = afterSweep(d.state, v.getBufferedAmount(), inFlightMs, this.#limits);
       if (next === d.state) continue;
       if (rule) this.#startSkipping(v, rule);
