@@ -3,6 +3,7 @@
 // break the player's own control flow.
 import type { InfoMessage, PolicyName } from '../protocol/messages.js';
 import type { ControlReason, SafeMode } from './control.js';
+import type { RateVerdict } from './rate-check.js';
 import type { ManagedCounters } from './mse.js';
 
 /** 'live': media is flowing; 'offline': no publisher, still connected and waiting. */
@@ -89,6 +90,8 @@ export interface PlayerStats {
   pinned: boolean;
   /** Safari safe mode in force ('off' elsewhere). */
   safeMode: SafeMode;
+  /** Whether playbackRate was seen to move the picture here (player/rate-check.ts); 'ineffective' switches to jumps. */
+  rateVerdict: RateVerdict;
   /** What the controller did last. */
   reason: ControlReason;
   /** From player start to the first presented frame (ms); NaN before it. */

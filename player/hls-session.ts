@@ -135,7 +135,7 @@ export class HlsSession {
       buffer: bufferInfo(toRanges(v.buffered), v.currentTime).contiguous, bitrate: this.#bitrate.bitsPerSecond(now),
       droppedFrames: q?.droppedVideoFrames ?? 0, decodedFrames: q?.totalVideoFrames ?? 0, playbackRate: v.playbackRate,
       stalls: this.stalls.count, stallMs: Math.round(this.stalls.ms(now)), maxRate: this.maxRate, rateChanges: this.rateChanges,
-      jumps: Math.max(0, this.liveSeeks - 1), unstalls: 0, policy: c.policy, pinned: false, safeMode: 'off', reason: 'idle',
+      jumps: Math.max(0, this.liveSeeks - 1), unstalls: 0, policy: c.policy, pinned: false, safeMode: 'off', rateVerdict: 'unknown', reason: 'idle',
       startupMs: this.firstFrameAt - startedAt, reconnects: this.reconnects, skips: 0, gapJumps: 0, liveSeeks: this.liveSeeks, droppedChunks: 0,
       rtt: NaN, jitter: NaN, clockOffsetMs: NaN, generation: -1, codecs: this.#codecs, mseWorker: false, managed: null,
     };

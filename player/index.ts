@@ -156,6 +156,7 @@ export class Player {
       policy: this.#config.policy,
       pinned: this.#config.pinned,
       safeMode: this.#playback.params.safeMode,
+      rateVerdict: this.#playback.rateVerdict,
       reason: this.#playback.reason,
       startupMs: this.#startupMs,
       ...this.#counts,

@@ -132,15 +132,24 @@ async function measure(name: string): Promise<Row> {
     const from = Date.now();
     // The player's own figure next to the pixels' (prft wall clock of the frame shown), twice a second.
     const own: number[] = [];
+    const buffers: number[] = [];
+    const rates: number[] = [];
     for (let i = 0; i < seconds * 2 && Date.now() - from < seconds * 1000; i++) {
       await sleep(Math.max(0, from + (i + 1) * 500 - Date.now()));
       const l = (await readWatch(e)).latency;
       if (l !== null) own.push(l * 1000);
+      const b = await e.evaluate<{ buffer: number; rate: number } | null>(
+        '(() => { const s = window.__nowcast && window.__nowcast.player.stats; return s ? { buffer: s.buffer, rate: s.playbackRate } : null; })()');
+      if (b && Number.isFinite(b.buffer)) { buffers.push(b.buffer * 1000); rates.push(b.rate); }
     }
     const after = await readWatch(e, from);
-    const ctl = await e.evaluate<{ target: number; safeMode: string; maxRate: number } | null>(
-      `(() => { const s = window.__nowcast && window.__nowcast.player.stats; return s ? { target: s.targetLatency, safeMode: s.safeMode, maxRate: s.maxRate } : null; })()`);
-    if (ctl) notes.push(`player: ${ms(percentile(own.sort((a, b) => a - b), 50))} ms p50 by its own clock, target ${ms(ctl.target * 1000)} ms, safe mode ${ctl.safeMode}, rate up to ${ctl.maxRate.toFixed(2)}×`);
+    const ctl = await e.evaluate<{ target: number; safeMode: string; maxRate: number; rateVerdict?: string; jumps: number } | null>(
+      `(() => { const s = window.__nowcast && window.__nowcast.player.stats; return s ? { target: s.targetLatency, safeMode: s.safeMode, maxRate: s.maxRate, rateVerdict: s.rateVerdict, jumps: s.jumps } : null; })()`);
+    if (ctl) {
+      notes.push(`player: ${ms(percentile(own.sort((a, b) => a - b), 50))} ms p50 by its own clock, target ${ms(ctl.target * 1000)} ms, safe mode ${ctl.safeMode}`
+        + `${ctl.rateVerdict ? ` (rate ${ctl.rateVerdict})` : ''}, rate up to ${ctl.maxRate.toFixed(2)}× (median ${percentile(rates.sort((a, b) => a - b), 50).toFixed(2)}×),`
+        + ` buffer p50 ${ms(percentile(buffers.sort((a, b) => a - b), 50))} ms, ${ctl.jumps} jumps`);
+    }
     const lat = after.glass.sort((a, b) => a - b);
     const faults = after.errors.filter((x) => x.code !== 'AUTOPLAY_BLOCKED');
     if (faults.length) notes.push(`player errors: ${faults.map((x) => `${x.code}${x.fatal ? ' (fatal)' : ''}`).join(', ')}`);
