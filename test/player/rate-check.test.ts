@@ -32,11 +32,20 @@ describe('the playback-rate check', () => {
     expect(play(initialRateCheck(), { now: 0, media: 0 }, 10, 1.25, 0, false).s.verdict).toBe('unknown');
   });
 
-  it('starts a new window when the rate changes, so a mixed window is not judged', () => {
-    let r = play(initialRateCheck(), { now: 0, media: 0 }, 1, 1.25, 1);
-    r = play(r.s, r, 1, 1.15, 1);
-    expect(r.s.misses).toBe(0);
+  it('judges a window whose rate moves between steps by the media all its rates asked for', () => {
+    let r = { s: initialRateCheck(), now: 0, media: 0 };
+    for (let i = 0; i < 8; i++) r = play(r.s, r, 0.5, i % 2 ? 1.25 : 1.15, 1);
+    expect(r.s.verdict).toBe('ineffective');
+    let ok = { s: initialRateCheck(), now: 0, media: 0 };
+    for (let i = 0; i < 4; i++) ok = play(ok.s, ok, 0.5, i % 2 ? 1.25 : 1.15, i % 2 ? 1.25 : 1.15);
+    expect(ok.s.verdict).toBe('effective');
+  });
+
+  it('does not judge a window that mostly played at 1×', () => {
+    let r = { s: initialRateCheck(), now: 0, media: 0 };
+    for (let i = 0; i < 10; i++) r = play(r.s, r, 0.5, i % 4 ? 1 : 1.25, 1);
     expect(r.s.verdict).toBe('unknown');
+    expect(r.s.misses).toBe(0);
   });
 
   it('an effective window in between clears the misses', () => {
