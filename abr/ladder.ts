@@ -61,9 +61,9 @@ export class AbrLadder implements LadderTap {
     this.#o = o;
   }
 
-  /** The lower renditions running for `stream` now, highest first. */
-  renditions(stream: string): Rendition[] {
-    return this.#running.get(stream)?.transcoders.map((t) => t.rendition) ?? [];
+  /** The lower renditions running for `stream` now, highest first; `up`: producing (not restarting after a failure). */
+  renditions(stream: string): Array<Rendition & { up: boolean }> {
+    return this.#running.get(stream)?.transcoders.map((t) => ({ ...t.rendition, up: t.up })) ?? [];
   }
 
   /** The transcoder's FFmpeg process id (tests kill it). */
@@ -116,12 +116,13 @@ export class AbrLadder implements LadderTap {
       // The source's generation: a viewer switched to the rendition stays on its timeline.
       init: (i) => sink.init(i, generation),
       chunk: (c) => sink.chunk(c),
-      failure: (code, message) => sink.failure(code, message),
+      // Not the stream's error state: its viewers would be told the stream failed. The relay
+      // sees a rendition without fresh chunks and sends its viewers home (relay/abr-switch.ts).
+      failure: (code, message) => log.warn({ rendition: r.name, code }, `rendition output refused: ${message}`),
     }, log, {
       failed: (message) => {
         this.failures++;
         log.warn({ rendition: r.name }, `rendition failed: ${message}`);
-        sink.failure('ABR_TRANSCODER_FAILED', message);
       },
     });
   }

@@ -38,6 +38,8 @@ export class Transcoder {
   /** Source chunks written to FFmpeg, and FFmpeg's exits (each restarted). */
   fed = 0;
   failures = 0;
+  /** Producing: false from an exit until the restarted FFmpeg's first chunk. */
+  up = true;
 
   constructor(o: TranscoderOptions, out: MediaOut, log: Logger, events: TranscoderEvents) {
     this.rendition = o.rendition;
@@ -54,9 +56,13 @@ export class Transcoder {
         this.#write = write;
         return () => { if (this.#write === write) this.#write = null; };
       },
-    }, out, log, {
+    }, {
+      ...out,
+      chunk: (c) => { this.up = true; out.chunk(c); },
+    }, log, {
       exit: (clean) => {
         if (this.#closed) return;
+        this.up = false;
         this.failures++;
         events.failed(clean ? 'the transcoder ended its output' : 'the transcoder exited');
       },

@@ -22,6 +22,7 @@ import { viewAccess } from '../hls/access.js';
 import { verifyToken } from '../admission/auth.js';
 import { ProtocolErrors } from '../util/protocol-errors.js';
 import { AbrLadder } from '../abr/ladder.js';
+import { abrPolicy } from '../abr/policy.js';
 
 export const PLAYER_DIR = fileURLToPath(new URL('../dist/player', import.meta.url));
 
@@ -89,6 +90,7 @@ export class Nowcast {
       admission: guard,
       tls: cfg.tls,
       tap: this.abr ?? this.hls,
+      ...(this.abr ? { abr: abrPolicy(this.abr) } : {}),
       // The public pages on the relay's port: /hls/NAME/*, then /, /watch/NAME, /streams.json, /player/*, health.
       routes: (app) => {
         this.hls.mount(app);

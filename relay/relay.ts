@@ -7,6 +7,7 @@ import type { MediaSink, SinkProvider } from '../media/sink.js';
 import { Stream, type SkipTotals, type Viewer, type ViewerData } from './stream.js';
 import { ViewerFlow } from './flow.js';
 import { parseAck } from './flow-ack.js';
+import { AbrSwitch, parseRenditionRequest, type AbrPolicy } from './abr-switch.js';
 import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from '../protocol/messages.js';
 import type { StreamSummary } from '../protocol/api.js';
 import { newQoeTotals, type QoeCounted, type QoeReport, type QoeSummary, type QoeTotals } from './qoe.js';
@@ -51,6 +52,8 @@ export interface RelayOptions {
   tls?: { cert: string; key: string };
   /** Sees each stream's generations and chunks as viewers get them (hls/ repackages them as LL-HLS). */
   tap?: MediaTap;
+  /** ABR: the ladder's renditions and the switching rule (abr/, relay/abr-switch.ts); none: the source only. */
+  abr?: AbrPolicy;
   /** Mounts the plain HTTP routes (pages, health) on the relay's app, after /live/NAME. */
   routes?: (app: uWS.TemplatedApp) => void;
 }
@@ -87,6 +90,8 @@ export class Relay implements SinkProvider {
   #guard: ViewerAdmission | null;
   #viewerListeners = new Set<ViewersListener>();
   #tap: MediaTap | undefined;
+  /** Switches viewers between a stream's renditions; null without ABR. */
+  readonly #abr: AbrSwitch | null;
   /** Lines any client can trigger at will (refusals, bad messages): a budget per address. */
   #viewerLogLimiter: LogLimiter | null = null;
   get #viewerLog(): LogLimiter {
@@ -100,6 +105,7 @@ export class Relay implements SinkProvider {
     this.#guard = o.admission ?? null;
     this.#ops = o.observers ?? {};
     this.#tap = o.tap;
+    this.#abr = o.abr ? new AbrSwitch(o.abr, (n) => this.#streams.get(n), this.#log.child({ component: 'abr' })) : null;
     this.app = o.tls?.cert
       ? uWS.SSLApp({ cert_file_name: o.tls.cert, key_file_name: o.tls.key })
       : uWS.App();
@@ -134,6 +140,7 @@ export class Relay implements SinkProvider {
       offline: (reason) => {
         const s = this.#stream(name);
         s.setState('offline', reason);
+        this.#abr?.home(s);
         this.#maybeForget(s);
       },
     };
@@ -206,7 +213,7 @@ export class Relay implements SinkProvider {
    * left out: anyone can open any name, so they are a count (waitingViewers), not a list.
    */
   listing(): Array<StreamSummary & { qoe?: QoeSummary }> {
-    const local = this.summaries(true);
+    const local = this.summaries(true).filter((s) => !s.name.includes('~')); // renditions (NAME~R): by switching only
     const remote = this.#ops.directory?.().filter((r) => !this.#streams.has(r.name)) ?? [];
     return remote.length ? [...local, ...remote] : local;
   }
@@ -233,6 +240,7 @@ export class Relay implements SinkProvider {
 
   #sweep(): void {
     for (const s of this.#streams.values()) s.sweep();
+    this.#abr?.sweep(this.#streams.values(), Date.now());
   }
 
   #mountWebSocket(): void {
@@ -302,6 +310,8 @@ export class Relay implements SinkProvider {
         this.#guard?.releaseViewer(d.ip, d.stream);
         d.releaseWait?.();
         d.releaseWait = null;
+        const f = d.feed && d.feed !== d.stream ? this.#streams.get(d.feed) : undefined;
+        if (f) { f.removeViewer(ws); this.#maybeForget(f); }
         const s = this.#streams.get(d.stream);
         if (!s) return;
         s.removeViewer(ws);
@@ -318,7 +328,7 @@ export class Relay implements SinkProvider {
     const ack = parseAck(message);
     if (ack) {
       const d = ws.getUserData();
-      const s = this.#streams.get(d.stream);
+      const s = this.#streams.get(d.feed ?? d.stream);
       if (s && !s.onAck(ws, ack.g, ack.seq, Date.now())) this.staleAcks++;
       return;
     }
@@ -333,6 +343,10 @@ export class Relay implements SinkProvider {
       return;
     }
     if (type === 'ack') { this.#badMessage(ws, 'bad ack'); return; }
+    if (type === 'rendition') {
+      const r = parseRenditionRequest(msg as object);
+      return r ? this.#abr?.request(ws, r) : this.#badMessage(ws, 'bad rendition');
+    }
     if (type === 'qoe') {
       // Validated, rate-limited and counted by the stream's aggregator; never throws.
       const d = ws.getUserData();

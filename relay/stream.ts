@@ -2,12 +2,10 @@
 // (so a new viewer starts at once), and fan-out of each chunk's one shared Buffer to the
 // stream's live viewers.
 //
-// Fan-out is a loop of ws.send() over a Set, not a uWS topic, and is not corked: measured by
-// `npm run bench:fanout` at 4000 viewers (bench/RESULTS.md), a topic subscriber (and a corked
-// socket) copies every message into its own send buffer, which keeps its capacity, so 16+ KiB
-// keyframes cost ~23 KiB RSS per viewer; an uncorked send of one message writes straight to
-// the kernel (writev, no copy) and only the part the kernel refuses is buffered. The loop also
-// lets the relay see a send the socket dropped (maxBackpressure) at the chunk it happened.
+// Fan-out is an uncorked loop of ws.send() over a Set, not a uWS topic: a topic subscriber (and a
+// corked socket) copies every message into its own send buffer, ~23 KiB RSS per viewer at 4000
+// viewers (bench:fanout; docs/architecture.md#design-choices). The loop also sees a send the
+// socket dropped (maxBackpressure) at the chunk it happened.
 //
 // A new init segment waits (pending) until the keyframe chunk that starts its media: a burst of
 // sequence-header changes costs each viewer one init, and an init byte-identical to the current
@@ -15,40 +13,17 @@
 import type { Logger } from '../util/log.js';
 import type { Chunk, InitSegment } from '../media/types.js';
 import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from '../protocol/messages.js';
-import { afterSweep, onChunk, type DropLimits, type SkipRule } from './drop-policy.js';
-import { ChunkLog, type FlowEstimate } from './flow.js';
-import { CLOSE_STREAM_NOT_LIVE, type SkipTotals, type Viewer, type ViewerData } from './viewer.js';
+import { afterSweep, onChunk, type SkipRule } from './drop-policy.js';
+import { ChunkLog, ViewerFlow, type FlowEstimate } from './flow.js';
+import { RECENT_MEDIA_MS, SEND_DROPPED, type StreamCounters, type StreamLimits } from './stream-types.js';
+import { endWait, giveUp, type SkipTotals, type Viewer } from './viewer.js';
 import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
 import { GopCache } from '../media/gop-cache.js';
 import type { MediaTap } from './tap.js';
 
-export { CLOSE_STREAM_NOT_LIVE, type SkipTotals, type Viewer, type ViewerData };
+export { CLOSE_STREAM_NOT_LIVE, type SkipTotals, type Viewer, type ViewerData } from './viewer.js';
+export { RECENT_MEDIA_MS, type StreamCounters, type StreamLimits } from './stream-types.js';
 
-
-/** A stream that lost its publisher still counts as live this long (ms): a reconnect keeps its place. */
-export const RECENT_MEDIA_MS = 30_000;
-
-export interface StreamLimits extends DropLimits {
-  /** Stop caching the current GOP past this size; new viewers then wait for the next keyframe. */
-  maxGopCacheBytes: number;
-}
-
-export interface StreamCounters {
-  chunks: number;
-  bytes: number;
-  keyframes: number;
-  skips: number;
-  skippedChunks: number;
-  /** Media chunks and bytes handed to viewers' sockets (live chunks and joiners' cached GOP). */
-  sentChunks: number;
-  sentBytes: number;
-  /** Init segments dropped as byte-identical repeats, and replaced by a newer one before delivery. */
-  initsIgnored: number;
-  initsCoalesced: number;
-}
-
-/** uWS ws.send() result: the socket was over maxBackpressure and the message was dropped. */
-const SEND_DROPPED = 2;
 
 export class Stream {
   readonly name: string;
@@ -80,6 +55,10 @@ export class Stream {
   #leftAt = 0;
   /** Sees every generation and chunk after the viewers (LL-HLS); null: none. */
   readonly #tap: MediaTap | null;
+  /** Viewers switching to another rendition at this stream's next keyframe (relay/abr-switch.ts). */
+  readonly #leaving = new Map<Viewer, (dts: number) => void>();
+  /** Decode time (s) of the keyframe the cached GOP starts with. */
+  #gopDts = NaN;
 
   readonly service: ServiceDescription;
   /** Viewers' QoE reports for this stream (relay/qoe.ts). */
@@ -100,6 +79,9 @@ export class Stream {
     return this.#viewers.size;
   }
 
+  /** Every viewer this stream feeds now (relay/abr-switch.ts reads it). */
+  get viewerSet(): ReadonlySet<Viewer> { return this.#viewers; }
+
   get info(): InfoMessage | null {
     return this.#info;
   }
@@ -114,7 +96,7 @@ export class Stream {
     if (this.#pending) this.counters.initsCoalesced++;
     this.#pending = { init, generation };
     // A publisher is here: its viewers no longer wait for a name that is not live.
-    for (const v of this.#viewers) this.#endWait(v.getUserData());
+    for (const v of this.#viewers) endWait(v.getUserData());
   }
 
   /** The hot path: the chunk's one Buffer to every live viewer; no allocation per viewer. */
@@ -129,7 +111,9 @@ export class Stream {
     if (!this.#init) return;
     if (chunk.keyframe) {
       c.keyframes++;
+      if (this.#leaving.size) this.#leave(chunk.dts);
       if (this.#waiting.size) this.#resume(chunk.dts);
+      this.#gopDts = chunk.dts;
     }
     this.#gop.push(chunk.bytes, chunk.bytes.length, chunk.keyframe);
     c.chunks++;
@@ -222,7 +206,7 @@ export class Stream {
     const d = v.getUserData();
     this.#viewers.add(v);
     // Admitted as waiting, but a publisher came between the upgrade and now.
-    if (d.releaseWait && this.isLive(Date.now())) this.#endWait(d);
+    if (d.releaseWait && this.isLive(Date.now())) endWait(d);
     this.#send(v, { type: 'hello', version: PROTOCOL_VERSION, stream: this.name, serverTime: Date.now(), service: this.service });
     if (this.#info && this.#init) {
       this.#send(v, this.#info);
@@ -280,6 +264,37 @@ export class Stream {
     this.#viewers.delete(v);
     this.#waiting.delete(v);
     this.#live.delete(v);
+    this.#leaving.delete(v);
+  }
+
+  /** The viewer leaves this stream at its next keyframe, before that is sent; `then` gets the keyframe's decode time (s). */
+  leaveAtKeyframe(v: Viewer, then: (dts: number) => void): void { this.#leaving.set(v, then); }
+
+  #leave(dts: number): void {
+    const leaving = [...this.#leaving];
+    for (const [v, then] of leaving) { this.removeViewer(v); then(dts); }
+  }
+
+  /**
+   * A viewer switched here from another rendition of its stream (same generation, same decode
+   * times), whose media it got up to the keyframe at `dts` (s): this rendition's info and init,
+   * then its media from that keyframe (the cached GOP, if it starts there or later) or its next.
+   */
+  switchIn(v: Viewer, dts: number): void {
+    const d = v.getUserData();
+    if (d.closed || this.#closed) return;
+    this.#viewers.add(v);
+    d.feed = this.name;
+    d.skipFromChunk = -1;
+    // Acks now name this stream's chunks: the old numbering says nothing here.
+    d.flow = new ViewerFlow();
+    if (this.#info && this.#init) v.cork(() => { this.#send(v, this.#info!); v.send(this.#init!, true); });
+    const cached = this.#gop.items;
+    d.state = cached.length && this.#gopDts >= dts - 0.001 ? 'live' : 'waiting';
+    if (d.state === 'waiting') return void this.#waiting.add(v);
+    for (const b of cached) if (v.send(b, true) === SEND_DROPPED) return this.#startSkipping(v, 'bytes');
+    d.flow.fedFrom(this.#lastDts);
+    this.#live.add(v);
   }
 
   /**
@@ -302,26 +317,9 @@ export class Stream {
       }
     }
     // After the loop: ending a socket runs the relay's close handler, which removes the viewer.
-    if (expired) for (const v of expired) this.#giveUp(v);
+    if (expired) for (const v of expired) giveUp(v, this.name);
   }
 
-  /** The viewer's name went live: its waiting slot is freed and its deadline lifted. */
-  #endWait(d: ViewerData): void {
-    const release = d.releaseWait;
-    if (!release) return;
-    d.releaseWait = null;
-    d.waitUntil = 0;
-    release();
-  }
-
-  /** Closes a viewer that waited too long for a name that never went live (docs/protocol.md). */
-  #giveUp(v: Viewer): void {
-    const d = v.getUserData();
-    if (d.closed) return;
-    d.waitUntil = 0;
-    this.#send(v, { type: 'error', code: 'STREAM_NOT_LIVE', message: `stream ${this.name} did not go live in time; reconnect to wait again` });
-    v.end(CLOSE_STREAM_NOT_LIVE, 'STREAM_NOT_LIVE');
-  }
 
   /**
    * Stops sending media to a viewer until the next keyframe after its buffer drains.
@@ -394,5 +392,6 @@ export class Stream {
     for (const v of viewers) if (!v.getUserData().closed) v.end(1001, 'stream closed');
     this.#waiting.clear();
     this.#live.clear();
+    this.#leaving.clear();
   }
 }

@@ -116,9 +116,9 @@ describe('the ABR ladder on real FFmpeg', () => {
     expect(pid).toBeGreaterThan(0);
     const before = { killed: rec.chunks(killed).length, other: rec.chunks(other).length };
     process.kill(pid!, 'SIGKILL');
-    await viewer.until(() => rec.failures.some(([s]) => s === killed), 10_000, 'the failure reported');
+    await viewer.until(() => ladder.failures > 0, 10_000, 'the failure seen');
     await viewer.until(() => rec.chunks(other).length > before.other + 60, 20_000, 'the other rendition going on');
-    expect(rec.failures.filter(([s]) => s !== killed)).toEqual([]);
+    expect(rec.failures).toEqual([]);
     expect(ladder.failures).toBe(1);
     // Restarted: a new FFmpeg, whose output starts with an init and then a keyframe.
     await viewer.until(() => ladder.pid('abr', '240p') !== pid && rec.chunks(killed).length > before.killed + 30, 20_000, 'the killed rendition back');
