@@ -3,7 +3,7 @@
 // "## Fan-out" section of bench/RESULTS.md and bench/fanout/latency.svg.
 //
 // Options: --quick (N = 100, 1000 only; no variants)  --ns 100,1000,...  --senders nowcast,c,ws,nms
-//          --scenarios main,gen,slow,variant,repeat,profile  --report-only (rebuild the report from the last results)
+//          --scenarios main,gen,slow,variant,repeat,profile,acks (acks: not in the default set; rows in results.json, figures in bench/RESULTS.md's network section)  --report-only (rebuild the report from the last results)
 //          --reuse-source (skip re-recording bench/out/fanout/source.mp4)
 //          --resume (keep results of the last run that were clean: no error, background <= 25%,
 //                    analysed with the current figures)
@@ -82,6 +82,10 @@ function plan(): RunSpec[] {
     specs.push({ id: 'var-uws-send-nocork', scenario: 'variant', sender: 'uws-send-nocork', n, client: 'c' });
     specs.push({ id: 'var-bounded-4000', scenario: 'variant', sender: 'nowcast', n, client: 'c', netns: true, note: 'kernel buffers bounded to 256 KiB (netns)' });
   }
+  if (scenarios.has('acks')) {
+    // What acknowledgements cost the relay (docs/protocol.md#ack): the same viewers acking every 200 ms, or not.
+    for (const n of [2000, 4000]) for (const ackMs of [0, 200]) specs.push({ id: `acks-${ackMs}-${n}`, scenario: 'acks', sender: 'nowcast', n, client: 'c', ackMs });
+  }
   if (scenarios.has('repeat')) {
     // The target point, again: one run cannot tell 33 ms from 40 on a shared machine.
     for (let i = 1; i <= 3; i++) for (const s of ['nowcast', 'c']) specs.push({ id: `rep-${s}-4000-${i}`, scenario: 'repeat', sender: s, n: 4000, client: 'c' });
@@ -118,7 +122,7 @@ const obsolete = (r: RunResult): boolean => (r.spec.scenario as string) === 'ab'
 function runOnce(spec: RunSpec, out: string): Promise<number> {
   const runArgs = ['--sender', spec.sender, '--n', String(spec.n), '--client', spec.client, '--slow-every', String(spec.slowEvery ?? 0),
     '--warmup-s', '3', '--window-s', String(spec.windowS ?? 10), '--source', join(OUT, 'source.mp4'), '--chunkfile', join(OUT, 'chunks.bin'),
-    '--bin', BIN, '--out', out, '--tag', spec.id, ...(spec.config ? ['--config', spec.config] : []), ...(spec.perf ? ['--perf'] : [])];
+    '--bin', BIN, '--out', out, '--tag', spec.id, ...(spec.config ? ['--config', spec.config] : []), ...(spec.ackMs ? ['--ack-ms', String(spec.ackMs)] : []), ...(spec.perf ? ['--perf'] : [])];
   const node = ['taskset', '-c', '1', 'node', '--import', 'tsx', join(HERE, 'run-one.ts'), ...runArgs];
   const cmd = spec.netns
     ? ['unshare', '-n', 'sh', '-c', 'ip link set lo up && sysctl -q -w net.ipv4.tcp_wmem="4096 16384 262144" net.ipv4.tcp_rmem="4096 131072 262144" && exec "$@"', 'sh', ...node]

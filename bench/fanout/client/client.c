@@ -2,7 +2,9 @@
 // key bytes only, an arrival stamp per chunk on CLOCK_MONOTONIC) in C with one epoll loop,
 // to show whether the Node generator limits what it measures. Same arrival dump format.
 //
-// usage: client PORT PATH N MODE(fmp4|flv) SEQOFF SLOW_EVERY SLOW_BPS MAX_SECONDS OUT
+// usage: client PORT PATH N MODE(fmp4|flv) SEQOFF SLOW_EVERY SLOW_BPS MAX_SECONDS OUT [ACK_MS [ACK_GEN]]
+// ACK_MS > 0: each viewer acks its newest chunk ({"type":"ack","g":ACK_GEN,"seq":N}, docs/protocol.md)
+// at most every ACK_MS, and once more after a burst, as the player does; 0 (default): no acks.
 // stdout: {"event":"started"} {"event":"joined",...}; stdin "stop": dump, {"event":"done"}.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -39,6 +41,9 @@ typedef struct {
   double *keys, *times;
   uint32_t count, bad;
   double read_bytes, slow_start, resume_at;
+  uint32_t ack_seq;
+  int ack_pending;
+  double ack_at;
 } conn_t;
 
 static int N, FLV, SEQOFF, SLOW_EVERY, KEEP;
@@ -46,7 +51,9 @@ static double SLOW_BPS;
 static long CAP;
 static int recording = 1, joined, failed, inflight, next_conn, join_reported;
 static double first_connect, last_join;
-static long frames, reads;
+static long frames, reads, acks;
+static double ACK_MS;
+static int ACK_GEN = 1;
 static double bytes_in;
 static conn_t *conns;
 static int ep, port;
@@ -71,6 +78,24 @@ static void report_join(void) {
   fflush(stdout);
 }
 
+static void send_ack(conn_t *c, double now) {
+  char t[64];
+  int len = snprintf(t, sizeof t, "{\"type\":\"ack\",\"g\":%d,\"seq\":%u}", ACK_GEN, c->ack_seq);
+  unsigned char f[6 + 64];
+  f[0] = 0x81; f[1] = 0x80 | len; f[2] = f[3] = f[4] = f[5] = 0; /* a zero mask: the payload as is */
+  memcpy(f + 6, t, len);
+  c->ack_pending = 0;
+  c->ack_at = now;
+  if (write(c->fd, f, 6 + len) == 6 + len) acks++;
+}
+
+static void note_seq(conn_t *c, uint32_t s, double now) {
+  if (ACK_MS <= 0 || c->phase == CLOSED) return;
+  c->ack_seq = s;
+  c->ack_pending = 1;
+  if (now - c->ack_at >= ACK_MS) send_ack(c, now);
+}
+
 static void on_message(conn_t *c, double now) {
   frames++;
   unsigned char *k = c->keep;
@@ -83,6 +108,7 @@ static void on_message(conn_t *c, double now) {
     if (c->keeplen >= SEQOFF + 4 && !memcmp(k + SEQOFF - 8, "mfhd", 4)) {
       uint32_t s = (uint32_t)k[SEQOFF] << 24 | (uint32_t)k[SEQOFF + 1] << 16 | (uint32_t)k[SEQOFF + 2] << 8 | k[SEQOFF + 3];
       record(c, s, now);
+      note_seq(c, s, now);
     } else if (!(c->keeplen >= 8 && !memcmp(k + 4, "ftyp", 4))) c->bad++;
   } else if (c->opcode == 1) {
     if (c->keeplen >= 14 && !memcmp(k + 9, "skip", 4)) record(c, -1, now);
@@ -225,6 +251,8 @@ int main(int argc, char **argv) {
   SLOW_BPS = atof(argv[7]);
   double maxs = atof(argv[8]);
   const char *out = argv[9];
+  ACK_MS = argc > 10 ? atof(argv[10]) : 0;
+  if (argc > 11) ACK_GEN = atoi(argv[11]);
   KEEP = FLV ? 8 : SEQOFF + 4;
   if (KEEP < 24) KEEP = 24;
   CAP = (long)(maxs * 32) + 256;
@@ -302,6 +330,15 @@ int main(int argc, char **argv) {
         }
       }
     }
+    static double last_ack_scan = 0;
+    if (ACK_MS > 0 && now - last_ack_scan >= 50) {
+      /* the ack after a burst: a viewer whose newest chunk is not acked yet, once it may */
+      last_ack_scan = now;
+      for (int i = 0; i < N; i++) {
+        conn_t *c = &conns[i];
+        if (c->ack_pending && !c->paused && c->phase != CLOSED && now - c->ack_at >= ACK_MS) send_ack(c, now);
+      }
+    }
     if (npaused) {
       for (int i = 0; i < N; i++) {
         conn_t *c = &conns[i];
@@ -319,7 +356,7 @@ int main(int argc, char **argv) {
   dump(out);
   int closed = 0;
   for (int i = 0; i < N; i++) if (conns[i].phase == CLOSED && !conns[i].failed) closed++;
-  printf("{\"event\":\"done\",\"joined\":%d,\"failed\":%d,\"closed\":%d,\"frames\":%ld,\"reads\":%ld,\"bytesIn\":%.0f}\n", joined, failed, closed, frames, reads, bytes_in);
+  printf("{\"event\":\"done\",\"joined\":%d,\"failed\":%d,\"closed\":%d,\"frames\":%ld,\"reads\":%ld,\"bytesIn\":%.0f,\"acks\":%ld}\n", joined, failed, closed, frames, reads, bytes_in, acks);
   fflush(stdout);
   return 0;
 }

@@ -4,8 +4,10 @@ import { latencySvg, type Series } from './svg.js';
 
 export interface RunSpec {
   id: string;
-  scenario: 'main' | 'gen' | 'slow' | 'variant' | 'repeat' | 'profile';
+  scenario: 'main' | 'gen' | 'slow' | 'variant' | 'repeat' | 'profile' | 'acks';
   sender: string;
+  /** The C client's viewers ack every this many ms (0/absent: no acks). */
+  ackMs?: number;
   n: number;
   client: 'c' | 'node';
   slowEvery?: number;

@@ -40,7 +40,7 @@ runPacedSender({
   listening: { port, config: cfg.relay, helpersNice },
   report: () => {
     const s = relay.stream('bench');
-    return { counters: s?.counters ?? null, viewers: s?.viewerCount ?? 0, badMessages: relay.badMessages };
+    return { counters: s?.counters ?? null, viewers: s?.viewerCount ?? 0, badMessages: relay.badMessages, skipsByRule: relay.skipsByRule, staleAcks: relay.staleAcks };
   },
   close: () => relay.close(),
 });
