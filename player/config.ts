@@ -57,6 +57,13 @@ export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {
    * 'auto' (WebSocket, unless neither MediaSource nor ManagedMediaSource exists: then LL-HLS).
    */
   transport: Transport;
+  /**
+   * Pin a rendition of a stream the relay runs an ABR ladder for: 'source', or a name from its
+   * abr.ladder; null lets the relay choose by the path (docs/abr.md). Sent in a `rendition` message.
+   */
+  rendition: string | null;
+  /** Never above this video height (px) on an ABR stream, whatever the path allows; 0: no cap. */
+  maxHeight: number;
 }
 
 export const MEDIA_SOURCES = ['auto', 'managed', 'classic'] as const;
@@ -152,6 +159,8 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   worker: true,
   mediaSource: 'auto' as MediaSourceChoice,
   transport: 'auto' as Transport,
+  rendition: null as string | null,
+  maxHeight: 0,
 });
 
 type NumberKey = { [K in keyof PlayerConfig]: PlayerConfig[K] extends number ? K : never }[keyof PlayerConfig];
@@ -191,6 +200,7 @@ const NUMBER_RULES: ReadonlyArray<readonly [NumberKey, number, boolean?]> = [
   ['statsIntervalMs', 10],
   ['bitrateWindowMs', 100],
   ['qoeIntervalMs', 1000],
+  ['maxHeight', 0],
 ];
 const BOOLEAN_KEYS: readonly BooleanKey[] = ['reconnect', 'muted', 'debug', 'pinned', 'qoe', 'worker'];
 const SAFE_MODES: ReadonlyArray<SafeMode | 'auto'> = ['auto', 'off', 'coarse', 'seek'];
@@ -226,6 +236,9 @@ export function mergeConfig(options: PlayerOptions): PlayerConfig {
   if (!SAFE_MODES.includes(merged.safeMode)) fail('safeMode', `must be one of ${SAFE_MODES.join(', ')}, got ${JSON.stringify(merged.safeMode)}`);
   if (!MEDIA_SOURCES.includes(merged.mediaSource)) fail('mediaSource', `must be one of ${MEDIA_SOURCES.join(', ')}, got ${JSON.stringify(merged.mediaSource)}`);
   if (!TRANSPORTS.includes(merged.transport)) fail('transport', `must be one of ${TRANSPORTS.join(', ')}, got ${JSON.stringify(merged.transport)}`);
+  if (merged.rendition !== null && (typeof merged.rendition !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,15}$/.test(merged.rendition))) {
+    fail('rendition', `must be null or a rendition name such as 'source' or '360p', got ${JSON.stringify(merged.rendition)}`);
+  }
   if (merged.maxLatency < merged.minLatency) fail('maxLatency', `must be >= minLatency (${merged.minLatency}), got ${merged.maxLatency}`);
   if (merged.lowBuffer > merged.minBuffer) fail('lowBuffer', `must be <= minBuffer (${merged.minBuffer}), got ${merged.lowBuffer}`);
   if (merged.minRate > 1) fail('minRate', `must be <= 1, got ${merged.minRate}`);
@@ -322,6 +335,9 @@ export function optionsFromQuery(q: URLSearchParams): Omit<PlayerOptions, 'url'>
   if (mse) o.mediaSource = mse as PlayerOptions['mediaSource'];
   const transport = q.get('transport');
   if (transport) o.transport = transport as PlayerOptions['transport'];
+  const rendition = q.get('rendition');
+  if (rendition) o.rendition = rendition;
+  o.maxHeight = num('maxHeight');
   return o;
 }
 

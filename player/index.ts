@@ -292,6 +292,10 @@ export class Player {
             this.#log('ignoring hello.service', msg.service, String(e));
           }
         }
+        // A pin or cap of the rendition (ABR), on every connection: the relay keeps it per socket.
+        if (this.#config.rendition !== null || this.#config.maxHeight > 0) {
+          this.#media?.command({ type: 'send', msg: { type: 'rendition', rendition: this.#config.rendition, maxHeight: this.#config.maxHeight } });
+        }
         break;
       case 'info': {
         this.#emitter.emit('info', msg);

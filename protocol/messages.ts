@@ -156,7 +156,16 @@ export interface QoeMessage {
   clockOffsetMs: number | null;
 }
 
-export type ClientMessage = PingMessage | QoeMessage | AckMessage;
+/** Pin or cap this viewer's rendition of an ABR stream (docs/abr.md); the relay applies it at a keyframe. */
+export interface RenditionMessage {
+  type: 'rendition';
+  /** 'source' or a ladder rendition's name; null: the relay chooses. */
+  rendition: string | null;
+  /** Never above this height (px); 0 or null: no cap. */
+  maxHeight: number | null;
+}
+
+export type ClientMessage = PingMessage | QoeMessage | AckMessage | RenditionMessage;
 
 /** Returns the four-character type of the first box in a binary frame, or '' if too short. */
 export function firstBoxType(frame: Uint8Array): string {
