@@ -72,6 +72,13 @@ export function validate(c: Config): Config {
       throw new ConfigError(`srt.listeners[${i}].stream`, `invalid stream name ${JSON.stringify(l.stream)}`);
     }
   });
+  for (const k of ['latencyMs', 'idleTimeoutMs', 'maxCallers', 'maxCallersPerIp'] as const) positive(`srt.${k}`, c.srt[k]);
+  if (c.srt.maxCallers > 1024) throw new ConfigError('srt.maxCallers', 'at most 1024 (the gateway\'s own bound)');
+  const srtPorts = new Set<number>();
+  c.srt.listeners.forEach((l, i) => {
+    if (srtPorts.has(l.port)) throw new ConfigError(`srt.listeners[${i}].port`, `port ${l.port} is listed twice: one listener takes every caller on its port`);
+    srtPorts.add(l.port);
+  });
   for (const k of ['fragmentUs', 'analyzeDurationUs', 'probeSizeBytes', 'restartDelayMs', 'maxRestartDelayMs', 'maxBoxBytes', 'maxInitBytes'] as const) {
     positive(`remux.${k}`, c.remux[k]);
   }

@@ -20,7 +20,7 @@ export type LatencyService = ServiceDescription;
 
 export interface Config {
   /** Address the public listeners bind to (HTTP + WebSocket, RTMP, SRT); the operations listener has
-   *  ops.host, and an SRT listener without a passphrase binds to loopback unless security.open. */
+   *  ops.host. */
   host: string;
   http: {
     /** HTTP + WebSocket port (pages, /live/NAME). */
@@ -94,7 +94,7 @@ export const defaults: Config = {
   // nice 10: the operations thread gets about a tenth of a CPU the relay's thread wants (CFS
   // weights 110 against 1,024), plenty for /metrics and the 429s of a flood.
   ops: { host: '127.0.0.1', port: 9997, token: '', nice: 10 },
-  srt: { listeners: [{ port: 9000, stream: 'srt' }], latencyMs: 120, analyzeDurationUs: 500_000, probeSizeBytes: 512 * 1024, passphrase: '' },
+  srt: { listeners: [{ port: 9000, stream: 'srt' }], latencyMs: 120, analyzeDurationUs: 500_000, probeSizeBytes: 512 * 1024, passphrase: '', idleTimeoutMs: 3000, maxCallers: 64, maxCallersPerIp: 8 },
   remux: {
     ffmpegPath: 'ffmpeg',
     fragmentUs: 30_000,

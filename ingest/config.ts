@@ -5,11 +5,11 @@ export const MUXERS = ['nowcast', 'ffmpeg'] as const;
 export type Muxer = (typeof MUXERS)[number];
 
 export interface SrtListener {
-  /** UDP port FFmpeg's libsrt listens on. */
+  /** UDP port the SRT gateway (libsrt) listens on; it takes many callers, told apart by streamid. */
   port: number;
-  /** Stream name the publisher on this port becomes. */
+  /** Stream name a caller without a streamid becomes. */
   stream: string;
-  /** SRT passphrase (10–79 chars) callers must know; overrides srt.passphrase for this port. */
+  /** SRT passphrase (10–79 chars) callers must know; overrides srt.passphrase for this port. Never in argv or logs. */
   passphrase?: string;
 }
 
@@ -46,16 +46,25 @@ export interface RtmpConfig {
 }
 
 export interface SrtConfig {
-  /** One FFmpeg libsrt listener per entry: FFmpeg accepts one publisher per port. */
+  /** One SRT gateway per entry (ingest/srt): many callers per port, each publishing the stream its
+   *  streamid names (#!::r=NAME,m=publish or publish:NAME), or the entry's stream without one. */
   listeners: SrtListener[];
-  /** SRT receive latency in ms (libsrt `latency`), the jitter buffer SRT adds. */
+  /** SRT receive latency in ms (libsrt SRTO_RCVLATENCY), the jitter buffer SRT adds; the larger of
+   *  this and the caller's own latency applies. */
   latencyMs: number;
   /** MPEG-TS packs AAC into PES packets of ~0.25 s, so probing needs longer than for RTMP. */
   analyzeDurationUs: number;
   /** Probe bound for SRT input in bytes. */
   probeSizeBytes: number;
-  /** Passphrase (10–79 chars) every SRT listener requires; '' accepts any caller. Also encrypts. */
+  /** Passphrase (10–79 chars) every SRT listener requires; '' for none. Also encrypts. Publish
+   *  credentials (keys, tokens in the streamid) are checked as for RTMP either way. */
   passphrase: string;
+  /** A caller that sends no media for this long is dropped, and its stream freed (also libsrt's peer idle timeout). */
+  idleTimeoutMs: number;
+  /** SRT callers at once, over all ports; past it a handshake is rejected (1402). */
+  maxCallers: number;
+  /** SRT callers at once from one address (loopback exempt unless limits.limitLoopback). */
+  maxCallersPerIp: number;
 }
 
 export interface RemuxConfig {
@@ -103,6 +112,6 @@ export interface IngestConfig {
   tls: { cert: string; key: string };
   /** limits.limitLoopback: the per-address RTMP cap applies to loopback too. */
   limitLoopback: boolean;
-  /** security.open: SRT listeners without a passphrase may bind beyond loopback. */
+  /** security.open: anyone may publish (RTMP and SRT) without credentials. */
   open: boolean;
 }

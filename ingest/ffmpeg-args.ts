@@ -4,8 +4,8 @@
 export type RemuxInput =
   /** An RTMP publish as FLV on stdin (remux.muxer ffmpeg). */
   | { kind: 'flv-pipe' }
-  /** Listen for one SRT caller (MPEG-TS inside). */
-  | { kind: 'srt'; host: string; port: number; latencyMs: number; passphrase?: string };
+  /** One SRT caller's MPEG-TS on stdin, from the SRT gateway (ingest/srt). */
+  | { kind: 'ts-pipe' };
 
 export interface RemuxOptions {
   input: RemuxInput;
@@ -17,22 +17,19 @@ export interface RemuxOptions {
 
 /** Arguments that remux (no re-encode) any input into fragmented MP4 on stdout. */
 export function remuxArgs(o: RemuxOptions): string[] {
-  const args = ['-hide_banner', ...(o.input.kind === 'flv-pipe' ? [] : ['-nostdin']), '-loglevel', 'warning'];
+  const args = ['-hide_banner', '-loglevel', 'warning'];
   // Bounded probing: unbounded, the first fMP4 bytes take seconds. Not `-fflags nobuffer`:
   // it drops the packets read while probing, losing most of the first GOP.
   args.push('-analyzeduration', String(o.analyzeDurationUs), '-probesize', String(o.probeSizeBytes));
   if (o.input.kind === 'flv-pipe') {
     args.push('-f', 'flv', '-i', 'pipe:0');
   } else {
-    let q = `mode=listener&latency=${o.input.latencyMs * 1000}&pkt_size=1316&transtype=live`;
-    // libsrt refuses callers without the passphrase during the handshake: no data ever flows.
-    if (o.input.passphrase) q += `&passphrase=${encodeURIComponent(o.input.passphrase)}&pbkeylen=16`;
-    args.push('-i', `srt://${o.input.host}:${o.input.port}?${q}`);
+    args.push('-f', 'mpegts', '-i', 'pipe:0');
   }
   args.push('-map', '0:v?', '-map', '0:a?', '-c', 'copy');
   // MPEG-TS carries AAC as ADTS; MP4 needs raw AAC plus an AudioSpecificConfig, which is only
   // known after the first packet, hence delay_moov.
-  const delay = o.input.kind === 'srt';
+  const delay = o.input.kind === 'ts-pipe';
   if (delay) args.push('-bsf:a', 'aac_adtstoasc');
   const flags = ['empty_moov', 'default_base_moof', 'skip_sidx', 'skip_trailer'];
   if (delay) flags.push('delay_moov');

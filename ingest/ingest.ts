@@ -1,9 +1,9 @@
 // Ingest: RTMP publishers (our publish-only server, ingest/rtmp, in a thread of its own) and SRT listeners, each
 // published stream remuxed into the relay's MediaSink for that name: RTMP in process
 // (ingest/flv, or a supervised FFmpeg reading the publish as FLV on stdin with remux.muxer
-// ffmpeg), SRT by a supervised FFmpeg listener.
+// ffmpeg), SRT through a gateway per port (ingest/srt.ts) and an FFmpeg per caller.
 import type { Logger } from '../util/log.js';
-import type { IngestConfig, SrtListener } from './config.js';
+import type { IngestConfig } from './config.js';
 import type { IngestCounters } from './counters.js';
 
 export type { IngestCounters };
@@ -30,15 +30,6 @@ type PublishRemux = Pick<Remux, 'close' | 'detach'>;
 export type PublishAuthorizer = (p: { stream: string; key: string | undefined; ip: string }) => Omit<PublishRefusal, 'status'> & { status?: PublishRefusal['status'] } | null;
 
 
-/**
- * Where an SRT listener binds. FFmpeg's listener cannot refuse a caller by address, so one
- * without a passphrase is kept to loopback unless security.open says anyone may publish.
- */
-export function srtHost(cfg: Pick<IngestConfig, 'host' | 'srt' | 'open'>, l: Pick<SrtListener, 'passphrase'>): string {
-  if (l.passphrase || cfg.srt.passphrase || cfg.open) return cfg.host;
-  return cfg.host.includes(':') ? '::1' : '127.0.0.1';
-}
-
 export class Ingest {
   readonly counters: IngestCounters = { ffmpegRestarts: 0, ffmpegRecycles: 0, rtmpRemuxRestarts: 0, publishes: 0, refused: 0 };
   /** Protocol errors and refusals by protocol and code (nowcast_protocol_errors_total); shared with the relay. */
@@ -51,7 +42,7 @@ export class Ingest {
   #rtmp: RtmpThread | null = null;
   /** Names whose publisher left within rtmp.reconnectGraceMs: held for the same credentials. */
   #grace = new Map<string, { key: string | undefined; until: number }>();
-  #srt: SrtIngest[] = [];
+  #srt: SrtIngest | null = null;
   /** Live RTMP publishers by stream name, with their remux. */
   #publishers = new Map<string, { p: RtmpPublisher; remux: PublishRemux; stats: PublishStats }>();
   /** Remuxes of publishers that left, still flushing their last chunks. */
@@ -84,12 +75,12 @@ export class Ingest {
       }, this.errors, this.#root.child({ component: 'rtmp' }));
       this.#rtmpPort = await this.#rtmp.listen();
     }
-    for (const l of this.#cfg.srt.listeners) {
-      const log = this.#root.child({ component: 'srt', stream: l.stream, port: l.port });
-      const host = srtHost(this.#cfg, l);
-      if (host !== this.#cfg.host) log.warn({ host }, 'srt listener has no passphrase: it accepts callers from this host only (set srt.passphrase, or security.open=true)');
-      this.#srt.push(new SrtIngest(l, host, this.#cfg, this.#sinks.sink(l.stream), log, this.counters));
-      log.info({ host }, 'srt listening');
+    if (this.#cfg.srt.listeners.length) {
+      const log = this.#root.child({ component: 'srt' });
+      this.#srt = new SrtIngest({ host: this.#cfg.host, srt: this.#cfg.srt, remux: this.#cfg.remux, limitLoopback: this.#cfg.limitLoopback },
+        this.#sinks, log, (p) => this.#srtRefusal(p), this.errors, this.counters);
+      await this.#srt.listening();
+      log.info({ host: this.#cfg.host, ports: this.#cfg.srt.listeners.map((l) => l.port) }, 'srt listening');
     }
     return this.#rtmpPort;
   }
@@ -102,7 +93,7 @@ export class Ingest {
   publishers(): PublishStats[] {
     const out: PublishStats[] = [];
     for (const { stats } of this.#publishers.values()) out.push(stats);
-    for (const s of this.#srt) if (s.live) out.push(s.stats);
+    if (this.#srt) out.push(...this.#srt.publishers());
     return out;
   }
 
@@ -152,8 +143,8 @@ export class Ingest {
   #refusal(p: RtmpPublisher): PublishRefusal | null {
     if (this.#closed) return { status: 'Rejected', code: 'SHUTTING_DOWN', message: 'the server is shutting down' };
     if (!STREAM_NAME_RE.test(p.name)) return { status: 'BadName', code: 'STREAM_NAME_INVALID', message: 'use 1-64 letters, digits, _ and -, starting with a letter or digit' };
-    if (this.#srt.some((s) => s.listener.stream === p.name)) return { status: 'BadName', code: 'STREAM_RESERVED', message: `stream ${p.name} is reserved for SRT` };
-    if (this.#publishers.has(p.name)) return { status: 'BadName', code: 'STREAM_TAKEN', message: `stream ${p.name} already has a publisher` };
+    if (this.#cfg.srt.listeners.some((l) => l.stream === p.name)) return { status: 'BadName', code: 'STREAM_RESERVED', message: `stream ${p.name} is reserved for SRT` };
+    if (this.#publishers.has(p.name) || this.#srt?.has(p.name)) return { status: 'BadName', code: 'STREAM_TAKEN', message: `stream ${p.name} already has a publisher` };
     const g = this.#grace.get(p.name);
     const now = Date.now();
     if (g && g.until > now && !(g.key === undefined ? p.key === undefined : p.key !== undefined && sameSecret(p.key, g.key))) {
@@ -161,6 +152,17 @@ export class Ingest {
     }
     const r = this.#authorize({ stream: p.name, key: p.key, ip: p.ip.replace(/:\d+$/, '') });
     return r && { status: r.status ?? 'Rejected', code: r.code, message: r.message };
+  }
+
+  /** SRT's share of the publish rules: the same as RTMP's past SRT's own (streamid, limits, SRT holder). */
+  #srtRefusal(p: { stream: string; key: string | undefined; ip: string }): { code: string; message: string } | null {
+    if (this.#closed) return { code: 'SHUTTING_DOWN', message: 'the server is shutting down' };
+    if (!STREAM_NAME_RE.test(p.stream)) return { code: 'STREAM_NAME_INVALID', message: 'use 1-64 letters, digits, _ and -, starting with a letter or digit' };
+    if (this.#publishers.has(p.stream) || this.#flushing.has(p.stream)) return { code: 'STREAM_TAKEN', message: `stream ${p.stream} already has an RTMP publisher` };
+    const g = this.#grace.get(p.stream);
+    if (g && g.until > Date.now()) return { code: 'STREAM_RECONNECTING', message: `stream ${p.stream} is held for its RTMP publisher's reconnect` };
+    const r = this.#authorize(p);
+    return r && { code: r.code, message: r.message };
   }
 
   #onUnpublish(p: RtmpPublisher): void {
@@ -192,8 +194,8 @@ export class Ingest {
     for (const remux of this.#flushing.values()) remux.detach();
     this.#publishers.clear();
     this.#flushing.clear();
-    for (const s of this.#srt) s.close();
-    this.#srt = [];
+    this.#srt?.close();
+    this.#srt = null;
     this.#rtmp?.close();
   }
 }

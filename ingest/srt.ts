@@ -1,62 +1,200 @@
-// SRT ingest: FFmpeg's libsrt listener accepts one caller per port, so each configured port
-// maps to one stream name. The listener is FFmpeg itself, supervised like any remux: when the
-// caller leaves FFmpeg exits and a fresh listener takes its place.
+// SRT ingest: one gateway process per configured UDP port (ingest/srt/gateway.c), each taking
+// many callers told apart by streamid. A caller is admitted or refused in its handshake
+// (ingest/srt/admit.ts: limits, the name, and the same credentials check as RTMP); each
+// admitted caller's MPEG-TS is remuxed by its own FFmpeg (stdin → fMP4), so a bad caller fails
+// its own stream only.
 import type { Logger } from '../util/log.js';
 import type { RemuxConfig, SrtConfig, SrtListener } from './config.js';
-import type { MediaSink } from '../media/sink.js';
+import type { SinkProvider } from '../media/sink.js';
+import type { ProtocolErrors } from '../util/protocol-errors.js';
+import type { IngestCounters } from './counters.js';
 import { remuxArgs } from './ffmpeg-args.js';
 import { Remux } from './remux.js';
-import { PublishStats } from './publish-stats.js';
-import type { IngestCounters } from './counters.js';
+import { PublishStats, observed } from './publish-stats.js';
+import { SrtGateway } from './srt/gateway.js';
+import { admitCaller, srtRejectCode, type CallerEntry } from './srt/admit.js';
+import { sameSecret } from '../util/secret.js';
+
+/** Ingest's shared rule for a publish (shutting down, name syntax, RTMP holder, credentials). */
+export type SrtRefusal = (p: { stream: string; key: string | undefined; ip: string }) => { code: string; message: string } | null;
+
+/** A caller silent this long may be replaced by one with the same credentials from another address (admit.ts). */
+const STALE_MS = 1_000;
+/** An admitted handshake whose connection never opened (e.g. a wrong passphrase) is forgotten after this. */
+const OPEN_TIMEOUT_MS = 5_000;
+const DECIDE_TIMEOUT_MS = 1_000;
+
+interface Caller extends CallerEntry {
+  gateway: SrtGateway;
+  socket: number;
+  log: Logger;
+  admittedAt: number;
+  remux: Remux | null;
+  feed: Set<(b: Buffer) => void>;
+  stats: PublishStats;
+}
+
+export interface SrtIngestOptions {
+  host: string;
+  srt: SrtConfig;
+  remux: RemuxConfig;
+  limitLoopback: boolean;
+}
 
 export class SrtIngest {
-  readonly listener: SrtListener;
-  #remux: Remux;
-  #live = false;
-  /** The current caller's session; the listener can't tell when a caller connected, so no `since`. */
-  stats: PublishStats;
+  readonly #o: SrtIngestOptions;
+  readonly #sinks: SinkProvider;
+  readonly #log: Logger;
+  readonly #refusal: SrtRefusal;
+  readonly #errors: ProtocolErrors;
+  readonly #counters: IngestCounters;
+  readonly #gateways: SrtGateway[] = [];
+  /** Admitted callers by `port:socket`. */
+  readonly #callers = new Map<string, Caller>();
+  readonly #sweep: NodeJS.Timeout;
+  #closed = false;
 
-  constructor(listener: SrtListener, host: string, cfg: { srt: SrtConfig; remux: RemuxConfig }, sink: MediaSink, log: Logger,
-    counters?: IngestCounters) {
-    this.listener = listener;
-    this.stats = new PublishStats(listener.stream, 'srt', null);
+  constructor(o: SrtIngestOptions, sinks: SinkProvider, log: Logger, refusal: SrtRefusal, errors: ProtocolErrors, counters: IngestCounters) {
+    this.#o = o;
+    this.#sinks = sinks;
+    this.#log = log;
+    this.#refusal = refusal;
+    this.#errors = errors;
+    this.#counters = counters;
+    for (const l of o.srt.listeners) this.#gateways.push(this.#listen(l));
+    this.#sweep = setInterval(() => this.#expire(), 500);
+    this.#sweep.unref();
+  }
+
+  /** Resolves once every port listens. */
+  async listening(): Promise<void> {
+    await Promise.all(this.#gateways.map((g) => g.listening()));
+  }
+
+  /** Streams with a caller now, for the RTMP side's "taken" rule. */
+  has(name: string): boolean {
+    for (const c of this.#callers.values()) if (c.name === name) return true;
+    return false;
+  }
+
+  /** Connected callers' stats, for /metrics. */
+  publishers(): PublishStats[] {
+    return [...this.#callers.values()].filter((c) => c.remux).map((c) => c.stats);
+  }
+
+  #listen(l: SrtListener): SrtGateway {
+    const log = this.#log.child({ port: l.port });
+    const { srt, remux } = this.#o;
+    const key = (socket: number): string => `${l.port}:${socket}`;
+    const gateway: SrtGateway = new SrtGateway({
+      host: this.#o.host, port: l.port, latencyMs: srt.latencyMs, idleTimeoutMs: srt.idleTimeoutMs,
+      maxCallers: srt.maxCallers, decideTimeoutMs: DECIDE_TIMEOUT_MS,
+      passphrase: l.passphrase || srt.passphrase,
+      restartDelayMs: remux.restartDelayMs, maxRestartDelayMs: remux.maxRestartDelayMs,
+    }, {
+      decide: (socket, ip, streamId) => this.#decide(gateway, l, socket, ip, streamId, log),
+      open: (socket) => this.#open(key(socket)),
+      data: (socket, ts) => {
+        const c = this.#callers.get(key(socket));
+        if (!c) return;
+        c.lastDataAt = Date.now();
+        for (const f of c.feed) f(ts);
+      },
+      gone: (socket) => this.#gone(key(socket), 'left'),
+    }, log);
+    return gateway;
+  }
+
+  #decide(gateway: SrtGateway, l: SrtListener, socket: number, ip: string, streamId: string, log: Logger): number {
+    const now = Date.now();
+    const r = this.#closed
+      ? { ok: false as const, code: 'SHUTTING_DOWN', message: 'the server is shutting down' }
+      : admitCaller({ streamId, ip, defaultStream: l.stream }, this.#callers,
+        { maxCallers: this.#o.srt.maxCallers, maxCallersPerIp: this.#o.srt.maxCallersPerIp, limitLoopback: this.#o.limitLoopback, staleMs: STALE_MS },
+        now, this.#refusal, (a, b) => (a === undefined ? b === undefined : b !== undefined && sameSecret(a, b)));
+    if (!r.ok) {
+      this.#counters.refused++;
+      this.#errors.add('srt', r.code);
+      // The streamid may carry a token: log its length, never its text.
+      log.info({ ip, code: r.code, reason: r.message, streamIdChars: streamId.length }, 'srt caller refused');
+      return srtRejectCode(r.code);
+    }
+    if (r.replaces !== undefined) {
+      const old = this.#callers.get(r.replaces);
+      if (old) {
+        log.info({ stream: r.name }, 'srt caller replaces the one with its name and credentials');
+        this.#gone(r.replaces, 'replaced');
+        old.gateway.kick(old.socket);
+      }
+    }
+    const id = `${l.port}:${socket}`;
+    this.#callers.set(id, {
+      name: r.name, ip, key: r.key, lastDataAt: now, admittedAt: now, gateway, socket,
+      log: log.child({ stream: r.name }), remux: null, feed: new Set(), stats: new PublishStats(r.name, 'srt', now),
+    });
+    return 0;
+  }
+
+  #open(id: string): void {
+    const c = this.#callers.get(id);
+    if (!c || c.remux) return;
+    this.#counters.publishes++;
+    c.log.info({ ip: c.ip }, 'srt publisher connected');
+    const sink = this.#sinks.sink(c.name);
     const args = remuxArgs({
-      input: { kind: 'srt', host, port: listener.port, latencyMs: cfg.srt.latencyMs, passphrase: listener.passphrase || cfg.srt.passphrase },
-      fragmentUs: cfg.remux.fragmentUs,
-      analyzeDurationUs: cfg.srt.analyzeDurationUs,
-      probeSizeBytes: cfg.srt.probeSizeBytes,
+      input: { kind: 'ts-pipe' }, fragmentUs: this.#o.remux.fragmentUs,
+      analyzeDurationUs: this.#o.srt.analyzeDurationUs, probeSizeBytes: this.#o.srt.probeSizeBytes,
     });
-    this.#remux = new Remux({ ...cfg.remux, args, restart: 'always' }, {
-      init: (u) => {
-        if (!this.#live) {
-          log.info('srt publisher connected');
-          this.stats = new PublishStats(listener.stream, 'srt', null);
-          if (counters) counters.publishes++;
-        }
-        this.#live = true;
-        this.stats.unit(u);
-        sink.init(u);
-      },
-      chunk: (u) => {
-        this.stats.unit(u);
-        sink.chunk(u);
-      },
-      failure: (code, message) => sink.failure(code, message),
-    }, log, {
-      restart: (clean) => { if (counters) { if (clean) counters.ffmpegRecycles++; else counters.ffmpegRestarts++; } },
-      exit: () => {
-        if (!this.#live) return;
-        this.#live = false;
-        sink.offline('PUBLISHER_LEFT');
+    c.remux = new Remux({
+      ...this.#o.remux, args, restart: 'on-failure', stream: c.name,
+      stdin: (onData) => { c.feed.add(onData); return () => c.feed.delete(onData); },
+    }, observed(c.stats, sink), c.log, {
+      exit: (clean) => {
+        if (clean || this.#callers.get(id) !== c) return;
+        // FFmpeg could not read this caller's MPEG-TS: that stream fails, and only it.
+        this.#counters.ffmpegRestarts++;
+        this.#errors.add('srt', 'SRT_MEDIA_INVALID');
+        sink.failure('SRT_MEDIA_INVALID', 'the SRT caller\'s MPEG-TS could not be read');
+        this.#gone(id, 'bad media');
+        c.gateway.kick(c.socket);
       },
     });
   }
 
-  get live(): boolean {
-    return this.#live;
+  /** Forgets a caller: its remux flushes, then viewers hear it left (unless a new caller took the name). */
+  #gone(id: string, why: string): void {
+    const c = this.#callers.get(id);
+    if (!c) return;
+    this.#callers.delete(id);
+    c.feed.clear();
+    if (!c.remux) return;
+    c.log.info({ why }, 'srt publisher left');
+    const remux = c.remux;
+    void remux.close().then(() => {
+      if (this.#closed || this.has(c.name)) return;
+      this.#sinks.sink(c.name).offline('PUBLISHER_LEFT');
+    });
   }
 
+  /** Handshakes that never opened, and callers that stopped sending while SRT keeps them alive. */
+  #expire(): void {
+    const now = Date.now();
+    for (const [id, c] of this.#callers) {
+      if (!c.remux && now - c.admittedAt > OPEN_TIMEOUT_MS) this.#callers.delete(id);
+      else if (c.remux && now - c.lastDataAt > this.#o.srt.idleTimeoutMs) {
+        this.#gone(id, 'idle');
+        c.gateway.kick(c.socket);
+      }
+    }
+  }
+
+  /** Stops every gateway and remux. Safe to call twice. */
   close(): void {
-    this.#remux.detach();
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#sweep);
+    for (const c of this.#callers.values()) c.remux?.detach();
+    this.#callers.clear();
+    for (const g of this.#gateways) g.close();
   }
 }

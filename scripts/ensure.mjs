@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { buildSrtGateway, gatewayStale, GATEWAY_PACKAGES } from './build-srt-gateway.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const mode = process.argv[2] === 'test' ? 'test' : 'run';
@@ -21,6 +22,9 @@ const GST_LIBAV = ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'arm-linux-gnueabihf
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 const need = [];
 if (!has('ffmpeg') || !has('ffprobe')) need.push('ffmpeg');
+// The SRT gateway (ingest/srt/gateway.c) is compiled here against the OS's libsrt.
+const srtHeaders = spawnSync('pkg-config', ['--exists', 'srt'], { stdio: 'ignore' }).status === 0;
+if (gatewayStale() && (!has('gcc') || !srtHeaders)) need.push(...GATEWAY_PACKAGES);
 // The browser matrix (test/browser/matrix.test.ts): each engine is checked by the file that
 // matters, not by a command name on PATH.
 if (mode === 'test') {
@@ -55,6 +59,12 @@ const ffmpegVersion = execFileSync('ffmpeg', ['-hide_banner', '-version'], { enc
 const m = /version (?:n)?(\d+)\.(\d+)/.exec(ffmpegVersion);
 if (m && (Number(m[1]) < 5 || (Number(m[1]) === 5 && Number(m[2]) < 1))) {
   fail(`Nowcast needs FFmpeg >= 5.1; found "${ffmpegVersion}".`);
+}
+
+try {
+  buildSrtGateway();
+} catch (err) {
+  fail(err instanceof Error ? err.message : String(err));
 }
 
 // npm dependencies: install when missing or older than the lock file.

@@ -2,9 +2,7 @@
 // rules, table-driven.
 import { describe, expect, it } from 'vitest';
 import { checkPublish, sameSecret, type PublishAuthConfig } from '../../admission/publish.js';
-import { srtHost } from '../../ingest/ingest.js';
 import { signToken } from '../../admission/auth.js';
-import { defaults } from '../../app/config.js';
 
 const base: PublishAuthConfig = { secret: '', publishKeys: [], requirePublishAuth: false, open: false };
 const now = 1_800_000_000_000;
@@ -37,22 +35,5 @@ describe('publish admission', () => {
     expect(sameSecret('abc', 'abd')).toBe(false);
     expect(sameSecret('abc', 'abcd')).toBe(false);
     expect(sameSecret('', 'x'.repeat(10_000))).toBe(false);
-  });
-});
-
-describe('where an SRT listener binds', () => {
-  const cfg = (o: { host?: string; passphrase?: string; open?: boolean }) => ({
-    host: o.host ?? '0.0.0.0',
-    srt: { ...defaults.srt, passphrase: o.passphrase ?? '' },
-    open: o.open ?? false,
-  });
-  it.each([
-    ['loopback only without a passphrase', cfg({}), {}, '127.0.0.1'],
-    ['IPv6 loopback only for an IPv6 host without a passphrase', cfg({ host: '::' }), {}, '::1'],
-    ['the configured host with a global passphrase', cfg({ passphrase: 'ten-chars-ok' }), {}, '0.0.0.0'],
-    ['the configured host with the listener\'s own passphrase', cfg({}), { passphrase: 'ten-chars-ok' }, '0.0.0.0'],
-    ['the configured host with security.open', cfg({ open: true }), {}, '0.0.0.0'],
-  ])('is %s', (_what, c, l, host) => {
-    expect(srtHost(c, l)).toBe(host);
   });
 });

@@ -21,11 +21,12 @@ describe('the remux command', () => {
     expect(a.at(-1)).toBe('pipe:1');
   });
 
-  it('adds the ADTS-to-ASC filter and delay_moov for SRT (MPEG-TS) input', () => {
-    const a = remuxArgs({ ...base, input: { kind: 'srt', host: '0.0.0.0', port: 9000, latencyMs: 120 } });
+  it('reads an SRT caller\'s MPEG-TS on stdin, with the ADTS-to-ASC filter and delay_moov', () => {
+    const a = remuxArgs({ ...base, input: { kind: 'ts-pipe' } });
     expect(a[a.indexOf('-bsf:a') + 1]).toBe('aac_adtstoasc');
     expect(flags(a)).toContain('delay_moov');
-    expect(a[a.indexOf('-i') + 1]).toBe('srt://0.0.0.0:9000?mode=listener&latency=120000&pkt_size=1316&transtype=live');
+    expect(a.slice(a.indexOf('-i') - 2, a.indexOf('-i') + 2)).toEqual(['-f', 'mpegts', '-i', 'pipe:0']);
+    expect(a.join(' ')).not.toContain('srt://');
   });
 });
 
