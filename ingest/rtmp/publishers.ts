@@ -49,14 +49,19 @@ export class RtmpPublishers {
   }
 
   publish(id: number, req: PublishRequest): Admission {
-    const feed = new PublishFeed({ maxCacheBytes: 4 * this.#limits.maxMessageBytes, maxHeaderChangesPer10s: this.#limits.maxHeaderChangesPer10s });
+    // Built when first needed: a refused publish (an attacker's loop) costs no feed and no cache.
+    let feed: PublishFeed | undefined;
+    const theFeed = (): PublishFeed => (feed ??= new PublishFeed({
+      maxCacheBytes: 4 * this.#limits.maxMessageBytes, maxHeaderChangesPer10s: this.#limits.maxHeaderChangesPer10s,
+    }));
     const p: RtmpPublisher = {
       name: req.name, ip: req.ip, key: req.key,
       close: () => this.#control.close(id),
-      subscribe: (onData, cached) => feed.subscribe(onData, cached),
+      subscribe: (onData, cached) => theFeed().subscribe(onData, cached),
     };
     const refusal = this.#events.publish(p);
-    if (!refusal) this.#live.set(id, { p, feed });
+    if (!refusal) this.#live.set(id, { p, feed: theFeed() });
+    else feed?.end();
     return refusal;
   }
 
