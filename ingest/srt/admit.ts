@@ -2,7 +2,7 @@
 // port's configured one), the caller must fit the limits per address and in total, the name
 // must be free, and the credentials pass the same check as RTMP's (PublishAuthorizer in
 // ingest.ts, admission/publish.ts). Pure: the caller table and clock are passed in.
-import { isLoopback } from '../../admission/limits.js';
+import { isLoopback } from '../../util/net.js';
 import { isStreamIdError, parseStreamId } from './streamid.js';
 
 /** SRT rejection codes (libsrt access_control.h) a refused caller's handshake carries. */
