@@ -13,6 +13,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../util/log.js';
 import { startWorker, isLogLine, relayLog } from '../util/worker-thread.js';
+import { PendingReplies } from '../util/pending.js';
 import { streamsReport, type OpsDeps, type HttpDeps } from './http.js';
 import { OPS_LIMITS, type Collection, type FromOps, type OpsLimits, type OpsStats, type OpsThreadData, type ToOps } from './ops-messages.js';
 
@@ -57,8 +58,7 @@ export class OpsServer {
   #readyTimer: NodeJS.Timeout | null = null;
   #restarts = 0;
   #closing: Promise<void> | null = null;
-  #nextId = 0;
-  #statsWaiting = new Map<number, { resolve: (s: OpsStats) => void; reject: (e: Error) => void }>();
+  readonly #stats = new PendingReplies<OpsStats>();
   port = 0;
   /** Kernel id of the operations thread (Linux; 0 before listen or without procfs). */
   tid = 0;
@@ -91,11 +91,7 @@ export class OpsServer {
   stats(): Promise<OpsStats> {
     const t = this.#thread;
     if (!t) return Promise.reject(new Error('ops: the operations thread is not running'));
-    const id = ++this.#nextId;
-    return new Promise((resolve, reject) => {
-      this.#statsWaiting.set(id, { resolve, reject });
-      t.worker.postMessage({ t: 'stats', id } satisfies ToOps);
-    });
+    return this.#stats.ask((id) => t.worker.postMessage({ t: 'stats', id } satisfies ToOps));
   }
 
   /** For tests: the thread's Worker (never terminate() it; see the top of this file). */
@@ -150,9 +146,7 @@ export class OpsServer {
           case 'collect':
             return this.#collect(t, m.id, m.what);
           case 'stats':
-            this.#statsWaiting.get(m.id)?.resolve(m.stats);
-            this.#statsWaiting.delete(m.id);
-            return;
+            return this.#stats.settle(m.id, m.stats);
           case 'crashed':
             crash = m;
             return;
@@ -205,8 +199,7 @@ export class OpsServer {
   }
 
   #failStats(): void {
-    for (const w of this.#statsWaiting.values()) w.reject(new Error('ops: the operations thread ended'));
-    this.#statsWaiting.clear();
+    this.#stats.failAll(new Error('ops: the operations thread ended'));
   }
 
   /** Asks `t` to close its sockets and end; resolves when it has (or after CLOSE_WAIT_MS). */

@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../../util/log.js';
 import type { ProtocolErrors } from '../../util/protocol-errors.js';
 import { isLogLine, relayLog, startWorker } from '../../util/worker-thread.js';
+import { PendingReplies } from '../../util/pending.js';
 import type { RtmpErrorCode } from './errors.js';
 import { RtmpPublishers, type FeedLimits, type RtmpPublisherEvents } from './publishers.js';
 import type { RtmpServerOptions } from './server.js';
@@ -31,8 +32,7 @@ export class RtmpThread {
   #worker: Worker | null = null;
   #port = 0;
   #closed = false;
-  #statsAsked = 0;
-  readonly #statsWaiting = new Map<number, (s: RtmpStats) => void>();
+  readonly #stats = new PendingReplies<RtmpStats>();
   /** The thread's kernel id once it listens (0 before, or off Linux). */
   tid = 0;
   /** Times the thread died and was started again. */
@@ -73,6 +73,7 @@ export class RtmpThread {
         if (this.#worker !== w) return;
         this.#worker = null;
         this.#publishers.close();
+        this.#stats.failAll(new Error('the rtmp thread ended'));
         if (!up) return reject(new Error(`rtmp thread exited (${code}) before listening`));
         if (this.#closed) return;
         this.restarts++;
@@ -95,9 +96,7 @@ export class RtmpThread {
       case 'error':
         return this.#errors.add('rtmp', m.code);
       case 'stats':
-        this.#statsWaiting.get(m.id)?.(m.stats);
-        this.#statsWaiting.delete(m.id);
-        return;
+        return this.#stats.settle(m.id, m.stats);
       default:
         if (isLogLine(m)) relayLog(this.#log, m);
     }
@@ -109,12 +108,8 @@ export class RtmpThread {
 
   /** The thread's connection and memory figures (tests, diagnosis). */
   stats(): Promise<RtmpStats> {
-    const id = ++this.#statsAsked;
-    return new Promise((resolve, reject) => {
-      if (!this.#worker) return reject(new Error('the rtmp thread is not running'));
-      this.#statsWaiting.set(id, resolve);
-      this.#post({ t: 'stats', id });
-    });
+    if (!this.#worker) return Promise.reject(new Error('the rtmp thread is not running'));
+    return this.#stats.ask((id) => this.#post({ t: 'stats', id }));
   }
 
   /** Publishers admitted and not gone. */
