@@ -3,7 +3,8 @@
 // the target by BACKLOG_S), playback resumes at the target at once instead of replaying the
 // stale backlog fast-forwarded: a seek to the keyframe at or before the target moment when
 // one is within KEYFRAME_SLACK_S of it (the rate controller then closes that little gap), else
-// to the target moment itself (the decoder starts from the keyframe before it). A backlog
+// to the target moment itself (the decoder starts from the keyframe before it). It waits while
+// the backlog is still landing (the buffer's end racing ahead of real time). A backlog
 // without such a stall is left to the rate (≤ maxRate), as before (player/latency.ts).
 // Pure: the tick feeds it, tests drive it on a simulated clock.
 
@@ -15,15 +16,23 @@ export const BACKLOG_S = 0.25;
 export const ARRIVAL_WINDOW_MS = 1000;
 /** A keyframe this close (s) before the target moment is seeked to instead of the moment. */
 export const KEYFRAME_SLACK_S = 0.2;
+/**
+ * The backlog is still landing while the buffer's end grows faster than this × real time: a
+ * seek then would aim at a moment that is already stale when the rest is appended.
+ */
+export const LANDING_RATE = 1.5;
 
 export interface OutageState {
   /** When the picture stopped (ms); NaN while it moves. */
   stillSince: number;
   /** The last stall long enough to count ended then (ms); NaN: none pending. */
   endedAt: number;
+  /** The buffer's end (s) at the previous step, and when (ms). */
+  lastEnd: number;
+  lastAt: number;
 }
 
-export const initialOutageState = (): OutageState => ({ stillSince: NaN, endedAt: NaN });
+export const initialOutageState = (): OutageState => ({ stillSince: NaN, endedAt: NaN, lastEnd: NaN, lastAt: NaN });
 
 export interface OutageInput {
   now: number;
@@ -46,6 +55,9 @@ export interface OutageDecision {
 
 export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
   let { stillSince, endedAt } = s;
+  const landing = Number.isFinite(s.lastEnd) && i.now > s.lastAt && i.bufferEnd - s.lastEnd > (LANDING_RATE * (i.now - s.lastAt)) / 1000;
+  const lastEnd = i.bufferEnd;
+  const lastAt = i.now;
   if (i.stalled) {
     if (Number.isNaN(stillSince)) stillSince = i.now;
   } else if (!Number.isNaN(stillSince)) {
@@ -57,10 +69,10 @@ export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
   // yet) or just after, within the window.
   const longStill = !Number.isNaN(stillSince) && i.now - stillSince >= MIN_STILL_MS;
   const backlog = i.bufferAhead - i.targetBuffer > BACKLOG_S;
-  if (!backlog || (!longStill && Number.isNaN(endedAt)) || !Number.isFinite(i.bufferEnd)) return { state: { stillSince, endedAt } };
+  if (!backlog || landing || (!longStill && Number.isNaN(endedAt)) || !Number.isFinite(i.bufferEnd)) return { state: { stillSince, endedAt, lastEnd, lastAt } };
   const target = i.bufferEnd - i.targetBuffer;
   const kf = i.keyframeAtOrBefore(target);
   const seekTo = Number.isFinite(kf) && kf <= target && target - kf <= KEYFRAME_SLACK_S ? kf : target;
   // One seek per outage.
-  return { state: { stillSince: NaN, endedAt: NaN }, seekTo };
+  return { state: { stillSince: NaN, endedAt: NaN, lastEnd, lastAt }, seekTo };
 }

@@ -35,13 +35,13 @@ function run(sc: Script): { at: number; to: number } | null {
 
 describe('recovery at live after an outage', () => {
   it.each<[string, Script, { at: number; to: number } | null]>([
-    // A 2 s freeze whose backlog lands while the picture still stands: seek at once, to the
-    // target moment (12.0 − 0.1 = 11.9); the keyframe at 11.0 is too far back.
-    ['a 2 s stall, then a 2 s backlog', { stillFrom: 1000, stillTo: 3100, backAt: 3000, backlog: 2, keyframes: [11] }, { at: 3000, to: 11.9 }],
+    // A 2 s freeze whose backlog lands while the picture still stands: seek once it has landed
+    // (the next tick), to the target moment (12.0 − 0.1 = 11.9); the keyframe at 11.0 is too far back.
+    ['a 2 s stall, then a 2 s backlog', { stillFrom: 1000, stillTo: 3200, backAt: 3000, backlog: 2, keyframes: [11] }, { at: 3050, to: 11.9 }],
     // The same with a keyframe 0.1 s before the target moment: seek to it.
-    ['a 2 s stall, a keyframe near the target', { stillFrom: 1000, stillTo: 3100, backAt: 3000, backlog: 2, keyframes: [11, 11.8] }, { at: 3000, to: 11.8 }],
+    ['a 2 s stall, a keyframe near the target', { stillFrom: 1000, stillTo: 3200, backAt: 3000, backlog: 2, keyframes: [11, 11.8] }, { at: 3050, to: 11.8 }],
     // The picture moved again a tick before the backlog was seen: still within the window.
-    ['a stall that ended a tick before the backlog', { stillFrom: 1000, stillTo: 3000, backAt: 3050, backlog: 1.5, keyframes: [] }, { at: 3050, to: 11.4 }],
+    ['a stall that ended a tick before the backlog', { stillFrom: 1000, stillTo: 3000, backAt: 3050, backlog: 1.5, keyframes: [] }, { at: 3100, to: 11.4 }],
     // 0.4 s still: shorter than the rule's 0.5 s: the rate drains the backlog.
     ['a 0.4 s stall', { stillFrom: 1000, stillTo: 1400, backAt: 1400, backlog: 1, keyframes: [] }, null],
     // A backlog without a stall (a burst after jitter): the rate's (≤ 1.25×), as before.
@@ -59,10 +59,25 @@ describe('recovery at live after an outage', () => {
     }
   });
 
+  it('waits while the backlog is still landing, and aims at where it ends', () => {
+    let s = initialOutageState();
+    const base = { targetBuffer: 0.1, keyframeAtOrBefore: () => NaN };
+    for (let now = 0; now <= 550; now += 50) s = outageStep(s, { ...base, now, stalled: true, bufferAhead: 0, bufferEnd: 10 }).state;
+    // 2 s of media lands over 150 ms, 0.7 s a tick: no seek until it stops racing ahead.
+    for (const [now, end] of [[600, 10.7], [650, 11.4], [700, 12.0]] as const) {
+      const d = outageStep(s, { ...base, now, stalled: true, bufferAhead: end - 10, bufferEnd: end });
+      expect(d.seekTo).toBeUndefined();
+      s = d.state;
+    }
+    const d = outageStep(s, { ...base, now: 750, stalled: true, bufferAhead: 2.03, bufferEnd: 12.03 });
+    expect(d.seekTo).toBeCloseTo(11.93, 9);
+  });
+
   it('seeks once per outage', () => {
     let s = initialOutageState();
     const input = { stalled: true, bufferAhead: 2, bufferEnd: 12, targetBuffer: 0.1, keyframeAtOrBefore: () => NaN };
-    s = outageStep(s, { ...input, now: 0, bufferAhead: 0 }).state;
+    s = outageStep(s, { ...input, now: 0, bufferAhead: 0, bufferEnd: 10 }).state;
+    s = outageStep(s, { ...input, now: 550 }).state;
     const first = outageStep(s, { ...input, now: 600 });
     expect(first.seekTo).toBeCloseTo(11.9, 9);
     const again = outageStep(first.state, { ...input, now: 650, stalled: false });
