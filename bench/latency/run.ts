@@ -55,6 +55,10 @@ const { values } = parseArgs({ options: {
    * SCHED_OTHER. It stands in for the server's own machine on these 2 shared cores (0: off).
    */
   'server-rt': { type: 'string', default: '0' },
+  /** The bandwidth cut: to this many kbit/s per viewer (default: 1.5× the stream's rate), for this long (ms); and the publisher's video rate (bench:network's bottleneck). */
+  'cut-kbps': { type: 'string' },
+  'cut-ms': { type: 'string' },
+  'video-kbps': { type: 'string' },
   /** Who writes the RTMP publish's fMP4 (remux.muxer): nowcast (in process) or ffmpeg. */
   muxer: { type: 'string', default: appDefaults.remux.muxer },
 } });
@@ -72,7 +76,7 @@ const SCENARIOS: Record<ScenarioName, Scenario> = {
 };
 /** Events start this long into the measured window (the window before is the reference). */
 const EVENT_AT_MS = 4_000;
-const CUT_MS = 10_000;
+const CUT_MS = Number(values['cut-ms'] ?? 10_000);
 const CUT_FACTOR = 1.5;
 const PAUSE_MS = 2_000;
 
@@ -239,6 +243,8 @@ interface Row extends RowMetrics {
   unreadable: number;
   streamKbps?: number;
   shapedKbps?: number;
+  /** The relay's skips by rule in the window (relay/drop-policy.ts). */
+  relaySkips?: { ack: number; bytes: number };
   lossEvents: number;
   note: string;
   /** When the row was measured (ISO). */
@@ -267,6 +273,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
     await sleep(warmupMs);
     const from = Date.now();
     const c0 = cpuTicks();
+    const skips0 = { ...nowcast!.app.relay.skipsByRule };
     // This process runs the relay, the ingest and the proxies: its own stalls reach every viewer.
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
@@ -275,7 +282,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
       await sleepUntil(from + EVENT_AT_MS);
       // Per-viewer stream rate over the 4 s before the cut (all tabs have been playing ≥ warmup + 4 s).
       streamKbps = proxies.reduce((a, p) => a + (p.downRate(4_000) * 8) / 1000, 0) / proxies.length;
-      shapedKbps = CUT_FACTOR * streamKbps;
+      shapedKbps = values['cut-kbps'] ? Number(values['cut-kbps']) : CUT_FACTOR * streamKbps;
       net.shape(ports, shapedKbps);
       await sleepUntil(from + EVENT_AT_MS + CUT_MS);
       const stats = net.shapeStats();
@@ -315,6 +322,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
       ...m, scenario, variant, query, seconds: (to - from) / 1000, at: new Date().toISOString(),
       cpuPct: cpuShare(c0, c1).all, cpuOwnPct: cpuShare(c0, c1).mine, load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
       firstFrameMs, unreadable: tabs.reduce((a, t) => a + t.unreadable, 0), streamKbps, shapedKbps, lossEvents, note,
+      relaySkips: { ack: nowcast!.app.relay.skipsByRule.ack - skips0.ack, bytes: nowcast!.app.relay.skipsByRule.bytes - skips0.bytes },
     };
   } finally {
     net.unshape();
@@ -351,7 +359,7 @@ const maxSeconds = Number(values.seconds ?? 60);
 const longScenarios = values['long-scenarios']!.split(',').map((x) => x.trim()).filter(Boolean) as ScenarioName[];
 for (const s of longScenarios) if (!(s in SCENARIOS) || SCENARIOS[s].event) throw new Error(`--long-scenarios: ${s} is not a steady scenario`);
 const maxBudgetS = 30 + scenarios.length * variants.length * (maxSeconds + perRunOverheadS) + (values.long ? longScenarios.length * (600 + perRunOverheadS) : 0);
-publisher = new Publisher({ url: nowcast.rtmp(STREAM), width: 640, height: 360, fps: 30, clockStrip: true, durationS: Math.ceil(maxBudgetS * 1.5 + 120) });
+publisher = new Publisher({ url: nowcast.rtmp(STREAM), width: 640, height: 360, fps: 30, clockStrip: true, ...(values['video-kbps'] ? { videoKbps: Number(values['video-kbps']) } : {}), durationS: Math.ceil(maxBudgetS * 1.5 + 120) });
 await sleep(2_500);
 let landed = false;
 let statsKeys: string[] = [];
