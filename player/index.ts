@@ -257,6 +257,7 @@ export class Player {
         break;
       case 'frame':
         this.#bitrate.add(ev.bytes, performance.now());
+        if (ev.kind === 'init' || ev.kind === 'media') this.#recoveries.mediaArrived();
         if (ev.kind === 'media' && this.#state !== 'live' && this.#state !== 'offline') this.#setState('live');
         break;
       case 'restarted':
@@ -357,7 +358,7 @@ export class Player {
 
   #onMediaError(code: 'APPEND_FAILED' | 'MEDIA_ERROR', message: string): void {
     if (this.#destroyed || !this.#media) return;
-    // One broken append fires both a SourceBuffer and a <video> error: counted once.
+    // One broken append fires both a SourceBuffer and a <video> error: counted once (recovery.ts).
     const verdict = this.#recoveries.note(performance.now());
     if (verdict === 'duplicate') return;
     if (verdict === 'give-up') {
