@@ -62,6 +62,9 @@ export interface TestSourceOptions {
   cbr?: boolean;
   /** `flv` for RTMP URLs, `mpegts` for SRT URLs. */
   format?: 'flv' | 'mpegts';
+  /** MPEG-TS muxer options in place of the default `-flush_packets 1` (bench:glass --ingest srt:
+   *  `[]` is FFmpeg's defaults, `-pes_payload_size 0 -muxdelay 0` the low-latency settings). */
+  tsArgs?: string[];
 }
 
 /** Bit cells of the burned-in clock: CLOCK_BITS squares of CLOCK_CELL px, top-left, MSB first. */
@@ -95,7 +98,7 @@ export function testSourceArgs(o: TestSourceOptions): string[] {
     '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2',
   );
   if (o.cbr) args.push('-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps / 2}k`, '-x264-params', 'nal-hrd=cbr');
-  if (o.format === 'mpegts') args.push('-f', 'mpegts', '-flush_packets', '1', o.url);
+  if (o.format === 'mpegts') args.push('-f', 'mpegts', ...(o.tsArgs ?? ['-flush_packets', '1']), o.url);
   else args.push('-f', 'flv', '-flvflags', 'no_duration_filesize', o.url);
   return args;
 }

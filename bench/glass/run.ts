@@ -27,6 +27,9 @@ const { values } = parseArgs({ options: {
   /** ws (the WebSocket, default) or hls (LL-HLS through hls.js). */
   transport: { type: 'string', default: 'ws' },
   'no-write': { type: 'boolean', default: false },
+  /** rtmp (default) or srt: SRT rows (the README's example, FFmpeg's defaults, the low-latency
+   *  settings) next to an RTMP row, in one run. */
+  ingest: { type: 'string', default: 'rtmp' },
 } });
 const seconds = Number(values.seconds);
 const transport = values.transport === 'hls' ? 'hls' : 'ws';
@@ -36,6 +39,17 @@ const given = process.argv.includes('--fragments');
 const fragments = hls && !given ? [] : values.fragments!.split(',').filter(Boolean).map(Number);
 const watch = (n: { http: string }): string => `${n.http}/watch/glass${hls ? '?transport=hls' : ''}`;
 const joins = Number(values.joins);
+
+const srtMode = values.ingest === 'srt';
+if (!srtMode && values.ingest !== 'rtmp') throw new Error(`--ingest must be rtmp or srt, got ${values.ingest}`);
+/** How an SRT row's publisher calls: its URL query and MPEG-TS muxer options. */
+interface SrtCaller { label: string; query: string; tsArgs: string[] }
+const SRT_CALLERS: SrtCaller[] = [
+  { label: 'SRT, FFmpeg\'s MPEG-TS defaults, latency=120000 (the README\'s example before issue 24)', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: [] },
+  { label: 'SRT, FFmpeg\'s defaults (no latency given: libsrt\'s 120 ms)', query: 'mode=caller', tsArgs: [] },
+  { label: 'SRT, the README\'s example: -pes_payload_size 0 -muxdelay 0, latency=120000', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: ['-pes_payload_size', '0', '-muxdelay', '0'] },
+  { label: 'SRT, the same with -flush_packets 1', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: ['-pes_payload_size', '0', '-muxdelay', '0', '-flush_packets', '1'] },
+];
 
 interface Row { label: string; p50: number; p95: number; p99: number; max: number; frames: number; stalls: number; stallMs: number; firstFrame: number[]; }
 
@@ -58,10 +72,11 @@ async function openWatch(page: Page, url: string): Promise<number> {
 }
 
 /** One row: fragmentUs 0 is the in-process remux (one chunk per frame and its audio). */
-async function measure(fragmentUs: number): Promise<Row> {
+async function measure(fragmentUs: number, srt?: SrtCaller): Promise<Row> {
   const remux = fragmentUs ? { muxer: 'ffmpeg' as const, fragmentUs } : { muxer: 'nowcast' as const };
-  const n = await startNowcast({ remux, srt: { listeners: [] } });
-  const pub = new Publisher({ url: n.rtmp('glass'), width: 640, height: 360, clockStrip: true, durationS: seconds + 60 });
+  const n = await startNowcast({ remux, ...(srt ? { srtStreams: ['glass'], srt: { latencyMs: 120 } } : { srt: { listeners: [] } }) });
+  const url = srt ? `srt://127.0.0.1:${n.srtPorts[0]}?${srt.query}` : n.rtmp('glass');
+  const pub = new Publisher({ url, width: 640, height: 360, clockStrip: true, durationS: seconds + 60, ...(srt ? { format: 'mpegts' as const, tsArgs: srt.tsArgs } : {}) });
   const browser = await launchChromium();
   try {
     await new Promise((r) => setTimeout(r, 2_500)); // the stream is live before viewers arrive, as for real users
@@ -85,7 +100,7 @@ async function measure(fragmentUs: number): Promise<Row> {
     }, from);
     r.stalls = { n: after.n - before.n, ms: after.ms - before.ms };
     const lat = r.lat.sort((a, b) => a - b);
-    const label = (fragmentUs ? `FFmpeg remux, ${(fragmentUs / 1000).toFixed(1)} ms fragments` : 'in process (**default**), a chunk per frame and its audio') + (hls ? ', LL-HLS through hls.js' : '');
+    const label = srt ? srt.label : (fragmentUs ? `FFmpeg remux, ${(fragmentUs / 1000).toFixed(1)} ms fragments` : 'in process (**default**), a chunk per frame and its audio') + (hls ? ', LL-HLS through hls.js' : '');
     return { label, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN,
       frames: lat.length, stalls: r.stalls.n, stallMs: Math.round(r.stalls.ms), firstFrame };
   } finally {
@@ -96,10 +111,20 @@ async function measure(fragmentUs: number): Promise<Row> {
 }
 
 const rows: Row[] = [];
-for (const f of [...(values.nowcast ? [0] : []), ...fragments]) {
-  const row = await measure(f);
-  console.log(JSON.stringify(row));
-  rows.push(row);
+if (srtMode) {
+  // RTMP first, as the reference, then each SRT caller; one run, one machine state.
+  for (const c of [undefined, ...SRT_CALLERS]) {
+    const row = await measure(0, c);
+    if (!c) row.label = 'RTMP, in-process remux (reference)';
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+} else {
+  for (const f of [...(values.nowcast ? [0] : []), ...fragments]) {
+    const row = await measure(f);
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
 }
 const ms = (x: number): string => (Number.isFinite(x) ? String(Math.round(x)) : '–');
 const med = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
@@ -109,7 +134,19 @@ const table = [
   ...rows.map((r) => `| ${r.label} | ${ms(r.p50)} ms | ${ms(r.p95)} ms | ${ms(r.p99)} ms | ${ms(r.max)} ms | ${r.frames} | ${r.stalls} / ${r.stallMs} | ${ms(med(r.firstFrame))} ms (${ms(Math.min(...r.firstFrame))}–${ms(Math.max(...r.firstFrame))}) |`),
 ].join('\n');
 console.log(table);
-if (!values['no-write'] && hls) {
+if (!values['no-write'] && srtMode) {
+  writeSection('Glass-to-glass over SRT next to RTMP (npm run bench:glass -- --ingest srt)', `
+Date: ${new Date().toISOString()}. Machine: ${machine()}.
+Command: \`flock /tmp/nowcast-heavy.lock npm run bench:glass -- --ingest srt --seconds ${seconds} --joins ${joins}\`
+
+Source and method as in the WebSocket section: testsrc2 640×360 30 fps with the clock strip, x264 ultrafast zerolatency,
+keyframe every 1 s, AAC 96 kb/s 48 kHz; over SRT the publisher is an FFmpeg caller on loopback into the SRT gateway
+(srt.latencyMs 120), each caller's MPEG-TS remuxed by its own FFmpeg. Latency and stalls window: ${seconds} s per row,
+after 3 s of settling; ${joins} joins per row for the time to first frame.
+
+${table.replace('remux (remux.muxer, remux.fragmentUs)', 'ingest')}
+`);
+} else if (!values['no-write'] && hls) {
   writeSection('Glass-to-glass through LL-HLS (npm run bench:glass -- --transport hls)', `
 Date: ${new Date().toISOString()}. Machine: ${machine()}.
 Command: \`flock /tmp/nowcast-heavy.lock npm run bench:glass -- --transport hls --seconds ${seconds}${fragments.length ? ` --fragments ${fragments.join(',')}` : ''} --joins ${joins}\`
