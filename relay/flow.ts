@@ -2,10 +2,13 @@
 // (docs/protocol.md#acknowledgements). The kernel's send buffer is invisible to
 // getBufferedAmount() and holds 15–30 s of media with Linux's default tcp_wmem, so the
 // relay measures what is in flight in media time instead: the newest chunk sent to the
-// viewer against the newest it acknowledged.
+// viewer at least ACK_GRACE_MS ago (a healthy viewer has acked it by then) against the
+// newest it acknowledged.
 //
 // ChunkLog is per stream (one entry per chunk, shared by every viewer); ViewerFlow is per
 // viewer and is only touched by acks and the sweep, never on the fan-out hot path.
+
+import { ACK_INTERVAL_MS } from '../protocol/messages.js';
 
 /** What the ABR rule (and metrics) may read about one viewer's path. */
 export interface FlowEstimate {
@@ -26,33 +29,39 @@ export const CHUNK_LOG_SIZE = 512;
 /** Time constant of the throughput average (ms). */
 export const THROUGHPUT_TAU_MS = 1000;
 /**
- * The bound acts on the least lag seen over the last 1–2 × this (ms): a burst the viewer takes
- * in at once (a join, the backlog after the relay itself stalled) is acked within an ack
- * interval (200 ms) and is not a slow path; a slow path's lag only grows.
+ * Media sent within this (ms) is not yet due to be acknowledged: the ack interval and a round
+ * trip. A burst the viewer takes in at once (a join, the backlog after the relay itself
+ * stalled) is acked within it and is not a slow path.
  */
-export const SUSTAIN_BUCKET_MS = 250;
+export const ACK_GRACE_MS = ACK_INTERVAL_MS + 150;
 
 /** Decode time and cumulative stream bytes of the last CHUNK_LOG_SIZE chunks, by mfhd sequence number. */
 export class ChunkLog {
   readonly #seq = new Float64Array(CHUNK_LOG_SIZE).fill(-1);
   readonly #dtsMs = new Float64Array(CHUNK_LOG_SIZE);
   readonly #bytes = new Float64Array(CHUNK_LOG_SIZE);
+  readonly #sentAt = new Float64Array(CHUNK_LOG_SIZE);
+  #edgeFor = NaN;
+  #edgeMs = -Infinity;
   /** Newest chunk recorded; -1: none since the last reset. */
   lastSeq = -1;
   lastDtsMs = 0;
 
-  /** A chunk went out to the live viewers: `dts` in seconds, `cumBytes` the stream's byte count after it. */
-  record(seq: number, dts: number, cumBytes: number): void {
+  /** A chunk went out to the live viewers at `now` (ms): `dts` in seconds, `cumBytes` the stream's byte count after it. */
+  record(seq: number, dts: number, cumBytes: number, now: number): void {
     const i = seq % CHUNK_LOG_SIZE;
     this.#seq[i] = seq;
     this.#dtsMs[i] = dts * 1000;
     this.#bytes[i] = cumBytes;
+    this.#sentAt[i] = now;
+    this.#edgeFor = NaN;
     this.lastSeq = seq;
     this.lastDtsMs = dts * 1000;
   }
 
   /** A new generation: its numbering starts over. */
   reset(): void {
+    this.#edgeFor = NaN;
     this.#seq.fill(-1);
     this.lastSeq = -1;
     this.lastDtsMs = 0;
@@ -63,6 +72,23 @@ export class ChunkLog {
     if (!Number.isSafeInteger(seq) || seq < 0) return -1;
     const i = seq % CHUNK_LOG_SIZE;
     return this.#seq[i] === seq ? i : -1;
+  }
+
+  /**
+   * Decode time (ms) of the newest chunk sent at least ACK_GRACE_MS before `now`: what every
+   * viewer fed since should have acknowledged. -Infinity: none. Cached per `now` (one sweep).
+   */
+  dueMs(now: number): number {
+    if (now === this.#edgeFor) return this.#edgeMs;
+    let edge = -Infinity;
+    for (let seq = this.lastSeq, k = 0; seq >= 0 && k < CHUNK_LOG_SIZE; seq--, k++) {
+      const i = seq % CHUNK_LOG_SIZE;
+      if (this.#seq[i] !== seq) break;
+      if (this.#sentAt[i]! <= now - ACK_GRACE_MS) { edge = this.#dtsMs[i]!; break; }
+    }
+    this.#edgeFor = now;
+    this.#edgeMs = edge;
+    return edge;
   }
 
   dtsMsAt(slot: number): number {
@@ -90,9 +116,6 @@ export class ViewerFlow implements FlowEstimate {
   /** Newest media time sent before it stopped being fed (skipping); NaN while fed. */
   #stoppedAtMs = NaN;
   #lag = 0;
-  #bucketAt = -Infinity;
-  #bucketMin = 0;
-  #prevMin = 0;
 
   get lagMs(): number {
     return this.#lag;
@@ -146,31 +169,20 @@ export class ViewerFlow implements FlowEstimate {
   }
 
   /**
-   * Media in flight (ms) now: from the newest chunk sent (the stream's newest while fed, the
-   * last before the stop while not) back to the newest acknowledged, or to where feeding
-   * started if that is later (lagMs). Returns the least of it over the last 250–500 ms
-   * (SUSTAIN_BUCKET_MS), what the bound judges; -1 when the viewer does not ack (the byte rule
-   * applies).
+   * Media in flight past its due (ms) now: from the newest chunk sent at least ACK_GRACE_MS ago
+   * (or, not fed, the last one before the stop, if older) back to the newest acknowledged, or to
+   * where feeding started if that is later (lagMs). -1 when the viewer does not ack (the byte
+   * rule applies).
    */
   update(log: ChunkLog, streamGeneration: number, now: number = Date.now()): number {
     if (!this.acking || this.#generation !== streamGeneration || log.lastSeq < 0) {
       this.#lag = 0;
-      this.#bucketAt = -Infinity;
       return -1;
     }
-    const sent = Number.isNaN(this.#stoppedAtMs) ? log.lastDtsMs : this.#stoppedAtMs;
+    const due = log.dueMs(now);
+    const sent = Number.isNaN(this.#stoppedAtMs) ? due : Math.min(due, this.#stoppedAtMs);
     const acked = Math.max(this.#ackDtsMs, this.#fedFromMs);
-    const lag = acked === -Infinity ? UNKNOWN_LAG_MS : Math.min(UNKNOWN_LAG_MS, Math.max(0, sent - acked));
-    this.#lag = lag;
-    const age = now - this.#bucketAt;
-    if (age >= SUSTAIN_BUCKET_MS) {
-      // A fresh start (or a long gap between sweeps) has no history: it counts as no lag.
-      this.#prevMin = age >= 2 * SUSTAIN_BUCKET_MS ? 0 : this.#bucketMin;
-      this.#bucketMin = lag;
-      this.#bucketAt = now;
-    } else {
-      this.#bucketMin = Math.min(this.#bucketMin, lag);
-    }
-    return Math.min(this.#prevMin, this.#bucketMin);
+    this.#lag = sent === -Infinity ? 0 : acked === -Infinity ? UNKNOWN_LAG_MS : Math.min(UNKNOWN_LAG_MS, Math.max(0, sent - acked));
+    return this.#lag;
   }
 }

@@ -121,7 +121,7 @@ export class Stream {
     this.lastChunkAt = Date.now();
     this.#lastSeq = chunk.seq;
     this.#lastDts = chunk.dts;
-    this.#sent.record(chunk.seq, chunk.dts, c.bytes);
+    this.#sent.record(chunk.seq, chunk.dts, c.bytes, this.lastChunkAt);
     const b = chunk.bytes;
     for (const v of this.#live) {
       if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v, 'bytes', b.length);
