@@ -5,7 +5,7 @@
 // its own stream only.
 import type { Logger } from '../util/log.js';
 import type { RemuxConfig, SrtConfig, SrtListener } from './config.js';
-import type { SinkProvider } from '../media/sink.js';
+import type { MediaOut, SinkProvider } from '../media/sink.js';
 import type { ProtocolErrors } from '../util/protocol-errors.js';
 import type { IngestCounters } from './counters.js';
 import { remuxArgs } from './ffmpeg-args.js';
@@ -14,6 +14,7 @@ import { PublishStats, observed } from './publish-stats.js';
 import { SrtGateway } from './srt/gateway.js';
 import { admitCaller, srtRejectCode, type CallerEntry } from './srt/admit.js';
 import { sameSecret } from '../util/secret.js';
+import { HoldRestamp, writePrft } from './srt/restamp.js';
 
 /** Ingest's shared rule for a publish (shutting down, name syntax, RTMP holder, credentials). */
 export type SrtRefusal = (p: { stream: string; key: string | undefined; ip: string }) => { code: string; message: string } | null;
@@ -148,7 +149,7 @@ export class SrtIngest {
     c.remux = new Remux({
       ...this.#o.remux, args, restart: 'on-failure', stream: c.name,
       stdin: (onData) => { c.feed.add(onData); return () => c.feed.delete(onData); },
-    }, observed(c.stats, sink), c.log, {
+    }, restamped(observed(c.stats, sink)), c.log, {
       exit: (clean) => {
         if (clean || this.#callers.get(id) !== c) return;
         // FFmpeg could not read this caller's MPEG-TS: that stream fails, and only it.
@@ -197,4 +198,20 @@ export class SrtIngest {
     this.#callers.clear();
     for (const g of this.#gateways) g.close();
   }
+}
+
+/** `out`, with each chunk's prft restamped for the time FFmpeg held it for audio (srt/restamp.ts). */
+function restamped(out: MediaOut): MediaOut {
+  const r = new HoldRestamp();
+  return {
+    init: (i, generation) => { r.reset(); out.init(i, generation); },
+    chunk: (c) => {
+      if (c.prftMs !== undefined) {
+        const ms = r.stamp(c.prftMs, c.dts);
+        if (ms < c.prftMs && writePrft(c.bytes, ms)) c.prftMs = ms;
+      }
+      out.chunk(c);
+    },
+    failure: (code, message) => out.failure(code, message),
+  };
 }

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { HoldRestamp, writePrft } from '../../../ingest/srt/restamp.js';
+import { parsePrft } from '../../../ingest/fmp4/boxes.js';
+
+/** Chunks every 33.3 ms of media; `writtenAt(i)` is when FFmpeg wrote chunk i. */
+function run(n: number, writtenAt: (i: number) => number): Array<{ prft: number; stamp: number }> {
+  const r = new HoldRestamp();
+  return Array.from({ length: n }, (_, i) => {
+    const prft = writtenAt(i);
+    return { prft, stamp: r.stamp(prft, i / 30) };
+  });
+}
+
+describe('SRT chunk restamping', () => {
+  it('keeps a steady stream\'s stamps', () => {
+    for (const c of run(300, (i) => 1_000_000 + i * (1000 / 30) + (i % 3))) expect(c.prft - c.stamp).toBeLessThanOrEqual(2);
+  });
+
+  it('stamps a frame held for a burst when it could have been written', () => {
+    // Bursts of 7 frames every 233 ms: each burst written when its last frame could be.
+    const cs = run(140, (i) => 1_000_000 + (Math.floor(i / 7) * 7 + 6) * (1000 / 30));
+    // The first frame of a later burst was held 6 frame intervals (200 ms).
+    expect(cs[70]!.prft - cs[70]!.stamp).toBeCloseTo(200, 0);
+    expect(cs[76]!.prft - cs[76]!.stamp).toBeCloseTo(0, 0);
+    for (const c of cs) expect(c.stamp).toBeLessThanOrEqual(c.prft);
+  });
+
+  it('starts over at a timestamp jump instead of stamping far in the past', () => {
+    const r = new HoldRestamp();
+    for (let i = 0; i < 30; i++) r.stamp(1_000_000 + i * 33, i / 30);
+    // The publisher's clock restarts at 0 one second later.
+    expect(r.stamp(1_002_000, 0)).toBe(1_002_000);
+  });
+
+  it('rewrites a prft box in place, readable again', () => {
+    const box = Buffer.alloc(32);
+    box.writeUInt32BE(32, 0);
+    box.write('prft', 4, 'latin1');
+    expect(writePrft(box, 1_796_594_000_123.5)).toBe(true);
+    expect(parsePrft(box, { type: 'prft', start: 0, headerSize: 8, end: 32 })).toBeCloseTo(1_796_594_000_123.5, 2);
+    expect(writePrft(Buffer.from('0000moofxxxxxxxxxxxxxxxxxxxxxxxx'), 1)).toBe(false);
+  });
+});
