@@ -1,7 +1,7 @@
 // One supervised SRT gateway process (gateway.c) for one UDP port: it holds each caller's
 // handshake until `decide` answers, then streams each accepted caller's MPEG-TS here. A crash
 // ends only its own callers: it is restarted with backoff, and nothing else shares its process.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../util/log.js';
@@ -10,6 +10,24 @@ import { FrameReader } from './frames.js';
 
 /** Where scripts/build-srt-gateway.mjs puts the binary. */
 export const GATEWAY_BINARY = fileURLToPath(new URL('../../dist/srt-gateway', import.meta.url));
+const BUILD_SCRIPT = fileURLToPath(new URL('../../scripts/build-srt-gateway.mjs', import.meta.url));
+
+/**
+ * Builds the gateway if it is missing or older than its source (a fresh clone run without
+ * `npm start`/`npm test`, or the `nowcast` command); once per process. Throws with the exact
+ * missing piece (the compiler or libsrt's headers).
+ */
+let built = false;
+export function ensureGatewayBuilt(): void {
+  if (built) return;
+  try {
+    execFileSync(process.execPath, [BUILD_SCRIPT], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr?.trim();
+    throw new Error(stderr || `cannot build the SRT gateway: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  built = true;
+}
 
 export interface GatewayOptions {
   host: string;
@@ -78,6 +96,12 @@ export class SrtGateway {
     this.#timer = null;
     if (this.#closed) return;
     const binary = this.#o.binary ?? GATEWAY_BINARY;
+    try {
+      if (!this.#o.binary) ensureGatewayBuilt();
+    } catch (err) {
+      this.#fail(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
     if (!existsSync(binary)) {
       this.#fail(new Error(`the SRT gateway is not built (${binary}): run node scripts/ensure.mjs run`));
       return;
