@@ -1,8 +1,9 @@
 // Recovery at live after an outage: when the picture has stood still for at least
 // MIN_STILL_MS waiting for data, and the data then returns as a backlog (more buffered than
-// the target by BACKLOG_S), playback resumes at the target at once instead of replaying the
-// stale backlog fast-forwarded: a seek to the keyframe at or before the target moment when
-// one is within KEYFRAME_SLACK_S of it (the rate controller then closes that little gap), else
+// the target by BACKLOG_S), playback resumes near the target at once instead of replaying the
+// stale backlog fast-forwarded: a seek to the keyframe at or before the target moment (the
+// buffered end less the target buffer, or SEEK_MARGIN_S if more) when one is within
+// KEYFRAME_SLACK_S of it (the rate controller then closes what is left), else
 // to the target moment itself (the decoder starts from the keyframe before it). It waits while
 // the backlog is still landing (the buffer's end racing ahead of real time). A backlog
 // without such a stall is left to the rate (≤ maxRate), as before (player/latency.ts).
@@ -21,6 +22,11 @@ export const KEYFRAME_SLACK_S = 0.2;
  * seek then would aim at a moment that is already stale when the rest is appended.
  */
 export const LANDING_RATE = 1.5;
+/**
+ * A seek lands at least this far (s) before the buffered end: Chromium left a seek 0.14 s
+ * before the end of a range (a gap after it) pending for good (readyState 1, seeking).
+ */
+export const SEEK_MARGIN_S = 0.3;
 
 export interface OutageState {
   /** When the picture stopped (ms); NaN while it moves. */
@@ -38,9 +44,10 @@ export interface OutageInput {
   now: number;
   /** The picture stands still waiting for data (the stall tracker's view). */
   stalled: boolean;
-  /** Buffered media ahead of currentTime (s), and its end (s, media time). */
+  /** Buffered media ahead of currentTime to the end of the last range (s), that end and that range's start (s, media time). */
   bufferAhead: number;
   bufferEnd: number;
+  lastStart: number;
   /** Buffer (s) that puts the frame on screen at the target latency. */
   targetBuffer: number;
   /** Latest buffered keyframe (s) at or before a given media time; NaN when unknown. */
@@ -51,6 +58,12 @@ export interface OutageDecision {
   state: OutageState;
   /** Seek here now (media time, s); undefined: nothing to do. */
   seekTo?: number;
+  /**
+   * The backlog is still landing, or the last range (after a gap: the relay resumed at a
+   * keyframe) holds less than the target buffer: don't jump the gap to its start yet, this
+   * rule will seek into it once it can land at the target.
+   */
+  hold?: boolean;
 }
 
 export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
@@ -69,8 +82,10 @@ export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
   // yet) or just after, within the window.
   const longStill = !Number.isNaN(stillSince) && i.now - stillSince >= MIN_STILL_MS;
   const backlog = i.bufferAhead - i.targetBuffer > BACKLOG_S;
-  if (!backlog || landing || (!longStill && Number.isNaN(endedAt)) || !Number.isFinite(i.bufferEnd)) return { state: { stillSince, endedAt, lastEnd, lastAt } };
-  const target = i.bufferEnd - i.targetBuffer;
+  const armed = longStill || !Number.isNaN(endedAt);
+  if (!backlog || !armed || !Number.isFinite(i.bufferEnd)) return { state: { stillSince, endedAt, lastEnd, lastAt } };
+  const target = i.bufferEnd - Math.max(i.targetBuffer, SEEK_MARGIN_S);
+  if (landing || target < i.lastStart) return { state: { stillSince, endedAt, lastEnd, lastAt }, hold: true };
   const kf = i.keyframeAtOrBefore(target);
   const seekTo = Number.isFinite(kf) && kf <= target && target - kf <= KEYFRAME_SLACK_S ? kf : target;
   // One seek per outage.

@@ -26,6 +26,8 @@ const FRAME_STALE_MS = 1000;
 const MAX_QOE_SAMPLES = 2000;
 /** Where the rate does not take, jump once this far (s) behind target: about what a jump costs. */
 const RATELESS_SEEK_S = 0.1;
+/** A seek pending this long (ms) with media after a gap is given up for that media. */
+const SEEK_STUCK_MS = 1500;
 
 export interface PlaybackHost {
   buffered(): TimeRanges | undefined;
@@ -80,6 +82,7 @@ export class Playback {
   reason: ControlReason = 'idle';
   #control = initialControlState();
   #outage = initialOutageState();
+  #seekingSince = NaN;
   #frame: Frame | undefined;
   #frameHandle = 0;
   #qoeSamples: number[] = [];
@@ -193,18 +196,37 @@ export class Playback {
       // Not `moving`: WebKitGTK advances currentTime in steps coarser than a tick.
       now, mediaTime: t, rate: v.playbackRate, running: !v.paused && !v.seeking && v.readyState >= HAVE_FUTURE_DATA && !this.stalls.stalled,
     });
+    if (this.#stuckSeek(now, v)) return;
     if (v.paused || v.seeking) return;
 
     const ranges = toRanges(this.#host.buffered());
-    const jump = gapJumpTarget(ranges, t, this.#host.config().maxGapJump, starved);
+    const buf = bufferInfo(ranges, t);
+    const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
+    // Recovery at live after an outage comes first: the gap a relay's skip left is its to jump.
+    let hold = false;
+    if (this.#host.config().policy === 'nowcast' && !hidden) {
+      const o = outageStep(this.#outage, {
+        now, stalled: this.stalls.stalled, bufferAhead: buf.toEnd, bufferEnd: buf.end, lastStart: buf.lastStart, targetBuffer: this.#targetBuffer(),
+        keyframeAtOrBefore: (at) => this.#host.keyframe(at),
+      });
+      this.#outage = o.state;
+      hold = o.hold === true;
+      if (o.seekTo !== undefined && o.seekTo > t) {
+        this.outageSeeks += 1;
+        this.liveSeeks += 1;
+        this.jumps += 1;
+        // The controller's learnt state stays; its short rate correction closes what is left.
+        this.#seek(o.seekTo, 'outage');
+        return;
+      }
+    }
+    const jump = hold ? undefined : gapJumpTarget(ranges, t, this.#host.config().maxGapJump, starved);
     if (jump !== undefined) {
       this.gapJumps += 1;
       this.#seek(jump, 'gap');
       return;
     }
-    const buf = bufferInfo(ranges, t);
     const latency = this.latency;
-    const hidden = typeof document !== 'undefined' && document.visibilityState === 'hidden';
     if (Number.isFinite(latency) && !hidden && !this.stalls.stalled) {
       this.#qoeSamples.push(latency);
       if (this.#qoeSamples.length > MAX_QOE_SAMPLES) this.#qoeSamples.shift();
@@ -214,21 +236,6 @@ export class Playback {
       this.#syncUntil = 0;
       this.#seekToLive(this.#syncReason, SYNC_BEHIND_S);
       return;
-    }
-    if (this.#host.config().policy === 'nowcast' && !hidden) {
-      const o = outageStep(this.#outage, {
-        now, stalled: this.stalls.stalled, bufferAhead: buf.toEnd, bufferEnd: buf.end, targetBuffer: this.#targetBuffer(),
-        keyframeAtOrBefore: (at) => this.#host.keyframe(at),
-      });
-      this.#outage = o.state;
-      if (o.seekTo !== undefined && o.seekTo > t) {
-        this.outageSeeks += 1;
-        this.liveSeeks += 1;
-        this.jumps += 1;
-        // The controller's learnt state stays; its short rate correction closes what is left.
-        this.#seek(o.seekTo, 'outage');
-        return;
-      }
     }
     const prevRate = this.#control.rate;
     const d = decide({
@@ -253,6 +260,25 @@ export class Playback {
       return;
     }
     this.#host.emit('latency', { latency, bufferAhead: buf.toEnd, target: d.target, rate: d.rate, reason: d.reason });
+  }
+
+  /**
+   * A seek still pending after SEEK_STUCK_MS with media buffered after a gap (Chromium left one
+   * pending for good, readyState 1, at the end of a range): jump to that media. True if it did.
+   */
+  #stuckSeek(now: number, v: HTMLVideoElement): boolean {
+    if (!v.seeking) {
+      this.#seekingSince = NaN;
+      return false;
+    }
+    if (Number.isNaN(this.#seekingSince)) this.#seekingSince = now;
+    if (now - this.#seekingSince < SEEK_STUCK_MS) return false;
+    const next = toRanges(this.#host.buffered()).find((r) => r.start > v.currentTime + 0.01);
+    this.#seekingSince = now;
+    if (!next) return false;
+    this.gapJumps += 1;
+    this.#seek(next.start + 0.01, 'gap');
+    return true;
   }
 
   /** Idempotent: removes every listener and the frame callback. */

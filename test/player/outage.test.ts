@@ -24,7 +24,7 @@ function run(sc: Script): { at: number; to: number } | null {
     const stalled = now >= sc.stillFrom && now < sc.stillTo;
     const ahead = now >= sc.backAt ? sc.backlog : (stalled ? 0 : TARGET_BUFFER);
     const d = outageStep(s, {
-      now, stalled, bufferAhead: ahead, bufferEnd: currentTime + ahead, targetBuffer: TARGET_BUFFER,
+      now, stalled, bufferAhead: ahead, bufferEnd: currentTime + ahead, lastStart: 9, targetBuffer: TARGET_BUFFER,
       keyframeAtOrBefore: (t) => { const k = sc.keyframes.filter((x) => x <= t); return k.length ? Math.max(...k) : NaN; },
     });
     s = d.state;
@@ -36,12 +36,13 @@ function run(sc: Script): { at: number; to: number } | null {
 describe('recovery at live after an outage', () => {
   it.each<[string, Script, { at: number; to: number } | null]>([
     // A 2 s freeze whose backlog lands while the picture still stands: seek once it has landed
-    // (the next tick), to the target moment (12.0 − 0.1 = 11.9); the keyframe at 11.0 is too far back.
-    ['a 2 s stall, then a 2 s backlog', { stillFrom: 1000, stillTo: 3200, backAt: 3000, backlog: 2, keyframes: [11] }, { at: 3050, to: 11.9 }],
+    // (the next tick), to the target moment, kept SEEK_MARGIN_S (0.3 s) from the end: 12.0 − 0.3;
+    // the keyframe at 11.0 is too far back.
+    ['a 2 s stall, then a 2 s backlog', { stillFrom: 1000, stillTo: 3200, backAt: 3000, backlog: 2, keyframes: [11] }, { at: 3050, to: 11.7 }],
     // The same with a keyframe 0.1 s before the target moment: seek to it.
-    ['a 2 s stall, a keyframe near the target', { stillFrom: 1000, stillTo: 3200, backAt: 3000, backlog: 2, keyframes: [11, 11.8] }, { at: 3050, to: 11.8 }],
+    ['a 2 s stall, a keyframe near the target', { stillFrom: 1000, stillTo: 3200, backAt: 3000, backlog: 2, keyframes: [11, 11.6] }, { at: 3050, to: 11.6 }],
     // The picture moved again a tick before the backlog was seen: still within the window.
-    ['a stall that ended a tick before the backlog', { stillFrom: 1000, stillTo: 3000, backAt: 3050, backlog: 1.5, keyframes: [] }, { at: 3100, to: 11.4 }],
+    ['a stall that ended a tick before the backlog', { stillFrom: 1000, stillTo: 3000, backAt: 3050, backlog: 1.5, keyframes: [] }, { at: 3100, to: 11.2 }],
     // 0.4 s still: shorter than the rule's 0.5 s: the rate drains the backlog.
     ['a 0.4 s stall', { stillFrom: 1000, stillTo: 1400, backAt: 1400, backlog: 1, keyframes: [] }, null],
     // A backlog without a stall (a burst after jitter): the rate's (≤ 1.25×), as before.
@@ -61,7 +62,7 @@ describe('recovery at live after an outage', () => {
 
   it('waits while the backlog is still landing, and aims at where it ends', () => {
     let s = initialOutageState();
-    const base = { targetBuffer: 0.1, keyframeAtOrBefore: () => NaN };
+    const base = { targetBuffer: 0.1, lastStart: 9, keyframeAtOrBefore: () => NaN };
     for (let now = 0; now <= 550; now += 50) s = outageStep(s, { ...base, now, stalled: true, bufferAhead: 0, bufferEnd: 10 }).state;
     // 2 s of media lands over 150 ms, 0.7 s a tick: no seek until it stops racing ahead.
     for (const [now, end] of [[600, 10.7], [650, 11.4], [700, 12.0]] as const) {
@@ -70,16 +71,36 @@ describe('recovery at live after an outage', () => {
       s = d.state;
     }
     const d = outageStep(s, { ...base, now: 750, stalled: true, bufferAhead: 2.03, bufferEnd: 12.03 });
-    expect(d.seekTo).toBeCloseTo(11.93, 9);
+    expect(d.seekTo).toBeCloseTo(11.73, 9);
+  });
+
+  it('after a gap the relay left (it resumed at a keyframe), holds the gap jump until the new range can land at the target, then seeks there', () => {
+    let s = initialOutageState();
+    const base = { targetBuffer: 0.3, keyframeAtOrBefore: (t: number) => (t >= 12 ? 12 : NaN) };
+    // Stalled at 11.0, the end of what arrived; nothing after it for 0.6 s.
+    for (let now = 0; now <= 600; now += 50) s = outageStep(s, { ...base, now, stalled: true, bufferAhead: NaN, bufferEnd: 11, lastStart: 9 }).state;
+    // The relay's keyframe at 12.0 lands, then media at real time: 12.0–12.1, 12.15, 12.2 …
+    const seen: Array<number | 'hold' | undefined> = [];
+    for (let k = 0; k <= 8; k++) {
+      const end = 12.1 + k * 0.05;
+      const d = outageStep(s, { ...base, now: 650 + k * 50, stalled: true, bufferAhead: end - 11, bufferEnd: end, lastStart: 12 });
+      s = d.state;
+      seen.push(d.seekTo ?? (d.hold ? 'hold' : undefined));
+      if (d.seekTo !== undefined) break;
+    }
+    // Held while 12.0–12.3 (the target buffer) has not landed; then to the keyframe at 12.0,
+    // within 0.2 s of the target moment (12.3 − 0.3 = 12.0).
+    expect(seen.slice(0, -1).every((x) => x === 'hold')).toBe(true);
+    expect(seen.at(-1)).toBeCloseTo(12.0, 9);
   });
 
   it('seeks once per outage', () => {
     let s = initialOutageState();
-    const input = { stalled: true, bufferAhead: 2, bufferEnd: 12, targetBuffer: 0.1, keyframeAtOrBefore: () => NaN };
+    const input = { stalled: true, bufferAhead: 2, bufferEnd: 12, lastStart: 9, targetBuffer: 0.1, keyframeAtOrBefore: () => NaN };
     s = outageStep(s, { ...input, now: 0, bufferAhead: 0, bufferEnd: 10 }).state;
     s = outageStep(s, { ...input, now: 550 }).state;
     const first = outageStep(s, { ...input, now: 600 });
-    expect(first.seekTo).toBeCloseTo(11.9, 9);
+    expect(first.seekTo).toBeCloseTo(11.7, 9);
     const again = outageStep(first.state, { ...input, now: 650, stalled: false });
     expect(again.seekTo).toBeUndefined();
   });
