@@ -1,0 +1,22 @@
+// bench:network's bottleneck: a 2.5 Mbit/s source in Chromium through a 1.2 Mbit/s link (HTB on
+// the viewer's veth, bench:latency's bandwidth scenario) for 30 s. `abr`: the with-ABR row (the
+// ABR engineer's hook: it passes its page query / relay config to bench:latency here).
+import { latencyRow } from './latency-parts.js';
+
+export const CUT_KBPS = 1200;
+export const VIDEO_KBPS = 2500;
+export const CUT_MS = 30_000;
+
+export async function runBottleneck(abr: boolean): Promise<{ lines: string[] }> {
+  const extra = ['--cut-kbps', String(CUT_KBPS), '--cut-ms', String(CUT_MS), '--video-kbps', String(VIDEO_KBPS)];
+  const rows: Array<[string, ReturnType<typeof latencyRow>]> = [['without ABR', latencyRow('bandwidth', 40, extra)]];
+  if (abr) rows.push(['with ABR', { row: null, command: '', log: 'the ABR row is not wired yet (bench/network/bottleneck.ts: pass its option here)' }]);
+  const lines = [`### The bottleneck (${VIDEO_KBPS / 1000} Mbit/s source through ${CUT_KBPS / 1000} Mbit/s for ${CUT_MS / 1000} s, one viewer in Chromium)`, '',
+    '| run | stalls / stalled ms | glass-to-glass p50 / p95 / max (whole 40 s window) | relay skips (ack / bytes) | seeks |', '|---|---|---|---|---|'];
+  for (const [label, { row, log }] of rows) {
+    if (!row) { lines.push(`| ${label} | no result: ${log.split('\n').filter(Boolean).slice(-1).join(' ').slice(0, 160)} | | | |`); continue; }
+    lines.push(`| ${label} | ${row.stalls} / ${row.stallMs} | ${Math.round(row.p50)} / ${Math.round(row.p95)} / ${Math.round(row.max)} ms | ${row.relaySkips ? `${row.relaySkips.ack} / ${row.relaySkips.bytes}` : '?'} | ${row.seeks} |`);
+  }
+  lines.push('', `Command: \`${rows[0]![1].command}\`; the cut starts 4 s into the window.`);
+  return { lines };
+}
