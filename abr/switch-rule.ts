@@ -28,7 +28,11 @@ export interface SwitchRules {
   upLagMs: number;
   /** …for this long (ms) after the last switch or the last time it did not… */
   upHoldMs: number;
-  /** …and the throughput covers this multiple of the current rendition's bitrate. */
+  /**
+   * …and the acknowledged throughput covers this share of the current rendition's rate. It cannot
+   * exceed what is sent, so the headroom shows as lag: every keyframe burst (several times the
+   * mean rate for a moment) drained within upLagMs for the whole hold.
+   */
   upHeadroom: number;
   /** An up-switch followed by a down-switch within upHoldMs doubles the next hold, up to this (ms). */
   maxUpHoldMs: number;
@@ -42,7 +46,7 @@ export const DEFAULT_SWITCH_RULES: SwitchRules = {
   downThroughputLagMs: 150,
   upLagMs: 120,
   upHoldMs: 5000,
-  upHeadroom: 0.95,
+  upHeadroom: 0.8,
   maxUpHoldMs: 30_000,
 };
 
