@@ -40,6 +40,8 @@ export interface QoeSample {
   /** Totals since the player started; observed as deltas per viewer. */
   stalls: number;
   stallMs: number;
+  /** Rendition switches (ABR) since the player started; absent from older players. */
+  switches?: number;
 }
 
 export interface MetricsOptions {

@@ -29,12 +29,13 @@ export class Metrics {
   #totals = new Map<string, Totals>();
   #skips = 0;
   #bitrate = new Map<string, number>();
-  #qoeViewers = new Map<string, { stalls: number; stallMs: number; started: boolean }>();
+  #qoeViewers = new Map<string, { stalls: number; stallMs: number; started: boolean; switches: number }>();
   #timer: NodeJS.Timeout | null = null;
   #qoeLatency: Histogram<'stream' | 'percentile'>;
   #qoeStartup: Histogram<'stream'>;
   #qoeStall: Histogram<'stream'>;
   #qoeStalls: Counter<'stream'>;
+  #qoeSwitches: Counter<'stream'>;
 
   constructor(src: MetricsSources, opts: Partial<MetricsOptions> = {}) {
     this.#src = src;
@@ -232,6 +233,9 @@ export class Metrics {
       name: 'nowcast_qoe_stall_seconds', help: 'Stalled time per viewer report window.', labelNames: ['stream'], registers,
       buckets: [0, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
     });
+    this.#qoeSwitches = new Counter({
+      name: 'nowcast_qoe_switches_total', help: 'Rendition switches (ABR) viewers report.', labelNames: ['stream'], registers,
+    });
     this.#qoeStalls = new Counter({
       name: 'nowcast_qoe_stalls_total', help: 'Stalls viewers report.', labelNames: ['stream'], registers,
     });
@@ -276,7 +280,10 @@ export class Metrics {
     if (num(r.latencyP95Ms)) this.#qoeLatency.observe({ stream: label, percentile: '95' }, r.latencyP95Ms / 1000);
     if (viewer === undefined) return;
     const key = `${stream}\u0000${viewer}`;
-    const prev = this.#qoeViewers.get(key) ?? { stalls: 0, stallMs: 0, started: false };
+    const prev = this.#qoeViewers.get(key) ?? { stalls: 0, stallMs: 0, started: false, switches: 0 };
+    const sw = r.switches ?? 0;
+    const dSwitches = sw >= prev.switches ? sw - prev.switches : sw;
+    if (num(dSwitches) && dSwitches > 0) this.#qoeSwitches.inc({ stream: label }, dSwitches);
     // Totals that went down mean the player started over: count from zero again.
     const dStalls = counted ? counted.stalls : r.stalls >= prev.stalls ? r.stalls - prev.stalls : r.stalls;
     const dStallMs = counted ? counted.stallMs : r.stallMs >= prev.stallMs ? r.stallMs - prev.stallMs : r.stallMs;
@@ -285,7 +292,7 @@ export class Metrics {
     const started = prev.started || num(r.startupMs);
     if (!prev.started && num(r.startupMs)) this.#qoeStartup.observe({ stream: label }, r.startupMs / 1000);
     this.#qoeViewers.delete(key);
-    this.#qoeViewers.set(key, { stalls: r.stalls, stallMs: r.stallMs, started });
+    this.#qoeViewers.set(key, { stalls: r.stalls, stallMs: r.stallMs, started, switches: sw });
     if (this.#qoeViewers.size > QOE_VIEWERS_MAX) this.#qoeViewers.delete(this.#qoeViewers.keys().next().value as string);
   }
 

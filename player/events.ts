@@ -97,6 +97,8 @@ export interface PlayerStats {
   /** From player start to the first presented frame (ms); NaN before it. */
   startupMs: number;
   reconnects: number;
+  /** Rendition switches the relay made (ABR, docs/abr.md). */
+  switches: number;
   /** Relay `skip` messages received. */
   skips: number;
   /** Holes in the buffer the player jumped over. */

@@ -137,7 +137,7 @@ export class HlsSession {
       stalls: this.stalls.count, stallMs: Math.round(this.stalls.ms(now)), maxRate: this.maxRate, rateChanges: this.rateChanges,
       jumps: Math.max(0, this.liveSeeks - 1), unstalls: 0, policy: c.policy, pinned: false, safeMode: 'off', rateVerdict: 'unknown', reason: 'idle',
       startupMs: this.firstFrameAt - startedAt, reconnects: this.reconnects, skips: 0, gapJumps: 0, liveSeeks: this.liveSeeks, droppedChunks: 0,
-      rtt: NaN, jitter: NaN, clockOffsetMs: NaN, generation: -1, codecs: this.#codecs, mseWorker: false, managed: null,
+      rtt: NaN, jitter: NaN, clockOffsetMs: NaN, generation: -1, switches: 0, codecs: this.#codecs, mseWorker: false, managed: null,
     };
   }
 

@@ -163,6 +163,7 @@ export class Player {
       gapJumps: this.#playback.gapJumps,
       liveSeeks: this.#playback.liveSeeks,
       droppedChunks: this.#mirror.droppedChunks,
+      switches: this.#mirror.switches,
       rtt: this.#clockSync.rttMs,
       jitter: this.#mirror.jitter.value(localNow()),
       clockOffsetMs: this.#clockSync.offsetMs,

@@ -17,6 +17,8 @@ export class MediaMirror {
   /** The announced codecs cannot be decoded (media is dropped until a new info). */
   unsupported = false;
   droppedChunks = 0;
+  /** Rendition switches (ABR): a new init within the same generation with other codecs or another video size. */
+  switches = 0;
   /** Media times (s, on the SourceBuffer timeline) of the latest keyframes, oldest first. */
   #keyframes: number[] = [];
 
@@ -34,6 +36,7 @@ export class MediaMirror {
         if (this.#keyframes.length > MAX_KEYFRAMES) this.#keyframes.shift();
         return true;
       case 'current':
+        if (isSwitch(this.info, ev.info)) this.switches++;
         this.info = ev.info;
         return true;
       case 'dropped':
@@ -60,4 +63,11 @@ export class MediaMirror {
     for (let i = this.#keyframes.length - 1; i >= 0; i--) if (this.#keyframes[i]! <= end) return this.#keyframes[i]!;
     return NaN;
   }
+}
+
+/** Another rendition of the same generation: what a relay's ABR switch looks like (an encoder change of the publisher is a new generation). */
+export function isSwitch(prev: InfoMessage | undefined, next: InfoMessage | undefined): boolean {
+  if (!prev || !next || prev.generation !== next.generation) return false;
+  const size = (i: InfoMessage): string => i.tracks.filter((t) => t.kind === 'video').map((t) => `${t.width}x${t.height}`).join();
+  return prev.codecs !== next.codecs || size(prev) !== size(next);
 }

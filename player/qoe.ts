@@ -34,5 +34,6 @@ export function qoeReport(s: PlayerStats, latencies: readonly number[], interval
     policy: s.policy,
     pinned: s.pinned,
     clockOffsetMs: ms(s.clockOffsetMs),
+    switches: s.switches,
   };
 }

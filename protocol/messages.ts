@@ -154,6 +154,8 @@ export interface QoeMessage {
   pinned: boolean;
   /** Server minus client clock (ms) from ping/pong; null when unknown. */
   clockOffsetMs: number | null;
+  /** Rendition switches (ABR) since the player started; absent from players before ABR. */
+  switches?: number;
 }
 
 /** Pin or cap this viewer's rendition of an ABR stream (docs/abr.md); the relay applies it at a keyframe. */

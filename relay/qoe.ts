@@ -111,6 +111,7 @@ const FIELDS: { [K in keyof QoeReport]-?: Check } = {
   policy: (v) => (typeof v === 'string' && POLICIES.has(v) ? undefined : `must be one of ${[...POLICIES].join(', ')}`),
   pinned: (v) => (typeof v === 'boolean' ? undefined : 'must be a boolean'),
   clockOffsetMs: nullable(num(-MAX_MS * 365, MAX_MS * 365)),
+  switches: num(0, MAX_COUNT, true),
 };
 
 /**
@@ -124,7 +125,8 @@ export function parseQoe(msg: unknown): QoeReport | string {
   if (m.type !== 'qoe') return 'type must be "qoe"';
   const out: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(FIELDS) as Array<[keyof QoeReport, Check]>) {
-    if (!Object.hasOwn(m, key)) return `${key} is missing`;
+    // switches: only players since ABR send it.
+    if (!Object.hasOwn(m, key)) { if (key === 'switches') continue; return `${key} is missing`; }
     const why = check(m[key]);
     if (why) return `${key} ${why}`;
     out[key] = m[key];
