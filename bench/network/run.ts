@@ -82,5 +82,5 @@ const order = ['bottleneck', 'slow', 'freeze'];
 const dir = join(ROOT, 'bench', 'out', 'network');
 const names = [...order, ...(existsSync(dir) ? (await import('node:fs')).readdirSync(dir).filter((f) => /^part-acks-.*\.md$/.test(f)).map((f) => f.slice(5, -3)).sort() : [])];
 const body = names.filter((n) => existsSync(join(dir, `part-${n}.md`))).map((n) => readFileSync(join(dir, `part-${n}.md`), 'utf8')).join('\n\n');
-writeSection('Network (npm run bench:network)', `Machine: 2 × AMD EPYC (2 cores), Debian 12. Each part's run is dated below.\n\n${body}`);
+writeSection('Network (npm run bench:network)', `Machine: 2 × AMD EPYC (2 cores), Debian 12. Each part's run is dated below.\n\n${body}`.replace(/\n{3,}/g, '\n\n'));
 console.log(body);
