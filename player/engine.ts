@@ -9,6 +9,7 @@ import { localNow } from './clock.js';
 import { MediaFeed } from './feed.js';
 import type { FrameKind } from './feed.js';
 import type { ManagedCounters, MediaAttachment } from './mse.js';
+import type { PlayerConfig } from './config.js';
 import { Transport } from './transport.js';
 import type { CloseInfo } from './transport.js';
 
@@ -18,6 +19,12 @@ export interface EngineOptions {
   reconnectBaseMs: number;
   reconnectMaxMs: number;
   maxReconnectAttempts: number;
+}
+
+/** The engine's part of the player's config: where to connect, and how to reconnect. */
+export function engineOptions(c: Pick<PlayerConfig, 'url' | 'reconnect' | 'reconnectBaseMs' | 'reconnectMaxMs' | 'maxReconnectAttempts'>): EngineOptions {
+  const { reconnect, reconnectBaseMs, reconnectMaxMs, maxReconnectAttempts } = c;
+  return { urls: typeof c.url === 'string' ? [c.url] : [...c.url], reconnect, reconnectBaseMs, reconnectMaxMs, maxReconnectAttempts };
 }
 
 /** Page -> engine. */

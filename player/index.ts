@@ -9,7 +9,7 @@ import { applyService, mergeConfig } from './config.js';
 import type { PlayerConfig, PlayerOptions } from './config.js';
 import { Emitter } from './events.js';
 import type { Listener, PlayerError, PlayerEventMap, PlayerState, PlayerStats } from './events.js';
-import type { EngineEvent } from './engine.js';
+import { engineOptions, type EngineEvent } from './engine.js';
 import { openMediaPath } from './media-path.js';
 import type { MediaPath } from './media-path.js';
 import { MediaMirror } from './mirror.js';
@@ -205,20 +205,8 @@ export class Player {
       this.#fail('MSE_UNSUPPORTED', 'This browser has no MediaSource Extensions');
       return;
     }
-    this.#media = openMediaPath(
-      this.video,
-      {
-        urls: typeof c.url === 'string' ? [c.url] : [...c.url],
-        reconnect: c.reconnect,
-        reconnectBaseMs: c.reconnectBaseMs,
-        reconnectMaxMs: c.reconnectMaxMs,
-        maxReconnectAttempts: c.maxReconnectAttempts,
-      },
-      c.worker,
-      (ev) => this.#onEngine(ev),
-      { started: () => this.#playback.started },
-      c.mediaSource,
-    );
+    const view = { started: (): boolean => this.#playback.started };
+    this.#media = openMediaPath(this.video, engineOptions(c), c.worker, (ev) => this.#onEngine(ev), view, c.mediaSource);
     this.#timers.push(
       setInterval(() => {
         const started = this.#playback.started;
