@@ -9,6 +9,7 @@ import { deliver, type MediaOut } from '../media/sink.js';
 import type { Fmp4Unit } from '../media/types.js';
 import { Fmp4Error } from './fmp4/errors.js';
 import { restartDelay } from './backoff.js';
+import { onStderrLines } from '../util/stderr-lines.js';
 
 /** What a remux reports besides its media. */
 export interface RemuxEvents {
@@ -118,14 +119,7 @@ export class Remux {
         child.kill('SIGKILL');
       }
     });
-    let pending = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
-      pending += text;
-      const lines = pending.split('\n');
-      pending = (lines.pop() ?? '').slice(-STDERR_LINE_MAX);
-      for (const line of lines) if (line.trim()) this.#log.warn({ ffmpeg: line.slice(0, STDERR_LINE_MAX) }, 'ffmpeg');
-    });
+    onStderrLines(child.stderr, STDERR_LINE_MAX, (line) => this.#log.warn({ ffmpeg: line }, 'ffmpeg'));
     child.on('error', (err) => {
       // spawn failure (ENOENT): 'exit' may not follow, so treat it as one.
       this.#log.error({ err: err.message }, 'ffmpeg could not start');

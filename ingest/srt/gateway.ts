@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../util/log.js';
 import { restartDelay } from '../backoff.js';
 import { FrameReader } from './frames.js';
+import { onStderrLines } from '../../util/stderr-lines.js';
 
 /** Where scripts/build-srt-gateway.mjs puts the binary. */
 export const GATEWAY_BINARY = fileURLToPath(new URL('../../dist/srt-gateway', import.meta.url));
@@ -123,15 +124,8 @@ export class SrtGateway {
         child.kill('SIGKILL');
       }
     });
-    let pending = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text: string) => {
-      pending += text;
-      const lines = pending.split('\n');
-      pending = (lines.pop() ?? '').slice(-2000);
-      // libsrt's own warnings (a caller's bad handshake, …): never carry the passphrase.
-      for (const line of lines) if (line.trim()) this.#log.warn({ libsrt: line.slice(0, 2000) }, 'srt gateway');
-    });
+    // libsrt's own warnings (a caller's bad handshake, …): never carry the passphrase.
+    onStderrLines(child.stderr, 2000, (line) => this.#log.warn({ libsrt: line }, 'srt gateway'));
     child.on('error', (err) => this.#log.error({ err: err.message }, 'srt gateway could not start'));
     child.on('exit', (code, signal) => this.#onExit(child, started, code, signal));
   }
