@@ -27,6 +27,12 @@ export const LANDING_RATE = 1.5;
  * before the end of a range (a gap after it) pending for good (readyState 1, seeking).
  */
 export const SEEK_MARGIN_S = 0.3;
+/**
+ * After its seek the rule stays armed this long (ms): a relay that stopped feeding the viewer
+ * during the outage resumes it at a keyframe, so the data returns in two parts with a gap, and
+ * the second part is the live one.
+ */
+export const REARM_MS = 2500;
 
 export interface OutageState {
   /** When the picture stopped (ms); NaN while it moves. */
@@ -36,9 +42,11 @@ export interface OutageState {
   /** The buffer's end (s) at the previous step, and when (ms). */
   lastEnd: number;
   lastAt: number;
+  /** Armed until then (ms) after its last seek; NaN: not. */
+  armedUntil: number;
 }
 
-export const initialOutageState = (): OutageState => ({ stillSince: NaN, endedAt: NaN, lastEnd: NaN, lastAt: NaN });
+export const initialOutageState = (): OutageState => ({ stillSince: NaN, endedAt: NaN, lastEnd: NaN, lastAt: NaN, armedUntil: NaN });
 
 export interface OutageInput {
   now: number;
@@ -68,6 +76,7 @@ export interface OutageDecision {
 
 export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
   let { stillSince, endedAt } = s;
+  const armedUntil = i.now < s.armedUntil ? s.armedUntil : NaN;
   const landing = Number.isFinite(s.lastEnd) && i.now > s.lastAt && i.bufferEnd - s.lastEnd > (LANDING_RATE * (i.now - s.lastAt)) / 1000;
   const lastEnd = i.bufferEnd;
   const lastAt = i.now;
@@ -82,12 +91,12 @@ export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
   // yet) or just after, within the window.
   const longStill = !Number.isNaN(stillSince) && i.now - stillSince >= MIN_STILL_MS;
   const backlog = i.bufferAhead - i.targetBuffer > BACKLOG_S;
-  const armed = longStill || !Number.isNaN(endedAt);
-  if (!backlog || !armed || !Number.isFinite(i.bufferEnd)) return { state: { stillSince, endedAt, lastEnd, lastAt } };
+  const armed = longStill || !Number.isNaN(endedAt) || !Number.isNaN(armedUntil);
+  if (!backlog || !armed || !Number.isFinite(i.bufferEnd)) return { state: { stillSince, endedAt, lastEnd, lastAt, armedUntil } };
   const target = i.bufferEnd - Math.max(i.targetBuffer, SEEK_MARGIN_S);
-  if (landing || target < i.lastStart) return { state: { stillSince, endedAt, lastEnd, lastAt }, hold: true };
+  if (landing || target < i.lastStart) return { state: { stillSince, endedAt, lastEnd, lastAt, armedUntil }, hold: true };
   const kf = i.keyframeAtOrBefore(target);
   const seekTo = Number.isFinite(kf) && kf <= target && target - kf <= KEYFRAME_SLACK_S ? kf : target;
-  // One seek per outage.
-  return { state: { stillSince: NaN, endedAt: NaN, lastEnd, lastAt }, seekTo };
+  // One seek per part of the data that returns; armed a while for a second part.
+  return { state: { stillSince: NaN, endedAt: NaN, lastEnd, lastAt, armedUntil: Number.isNaN(armedUntil) ? i.now + REARM_MS : armedUntil }, seekTo };
 }

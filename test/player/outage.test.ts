@@ -94,14 +94,25 @@ describe('recovery at live after an outage', () => {
     expect(seen.at(-1)).toBeCloseTo(12.0, 9);
   });
 
-  it('seeks once per outage', () => {
+  it('seeks once per part of the data that returns, and takes a second part (the relay resumed after a gap) within REARM_MS', () => {
     let s = initialOutageState();
     const input = { stalled: true, bufferAhead: 2, bufferEnd: 12, lastStart: 9, targetBuffer: 0.1, keyframeAtOrBefore: () => NaN };
     s = outageStep(s, { ...input, now: 0, bufferAhead: 0, bufferEnd: 10 }).state;
     s = outageStep(s, { ...input, now: 550 }).state;
     const first = outageStep(s, { ...input, now: 600 });
     expect(first.seekTo).toBeCloseTo(11.7, 9);
-    const again = outageStep(first.state, { ...input, now: 650, stalled: false });
+    // Playing at 11.7 with 0.3 s ahead: no second seek.
+    const again = outageStep(first.state, { ...input, now: 650, stalled: false, bufferAhead: 0.3 });
     expect(again.seekTo).toBeUndefined();
+    // 0.3 s later the relay's resumed media lands after a gap, 13.0–14.0: a seek into it.
+    let t = again.state;
+    t = outageStep(t, { ...input, now: 950, stalled: true, bufferAhead: 0, bufferEnd: 12 }).state;
+    const landed = outageStep(t, { ...input, now: 1000, stalled: true, bufferAhead: 2, bufferEnd: 14, lastStart: 13 });
+    expect(landed.hold).toBe(true); // still landing
+    const second = outageStep(landed.state, { ...input, now: 1050, stalled: true, bufferAhead: 2.05, bufferEnd: 14.05, lastStart: 13 });
+    expect(second.seekTo).toBeCloseTo(13.75, 9);
+    // Past REARM_MS a backlog after a short stall is the rate's again.
+    const late = outageStep(second.state, { ...input, now: 4000, stalled: false, bufferAhead: 1, bufferEnd: 15, lastStart: 13 });
+    expect(late.seekTo).toBeUndefined();
   });
 });
