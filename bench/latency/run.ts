@@ -59,6 +59,8 @@ const { values } = parseArgs({ options: {
   'cut-kbps': { type: 'string' },
   'cut-ms': { type: 'string' },
   'video-kbps': { type: 'string' },
+  /** An ABR ladder (abr.enabled) with one 180p rendition at this many kbit/s (bench:network's with-ABR row); 180 px keeps the clock strip's cells whole (8 px). */
+  'abr-kbps': { type: 'string' },
   /** Who writes the RTMP publish's fMP4 (remux.muxer): nowcast (in process) or ffmpeg. */
   muxer: { type: 'string', default: appDefaults.remux.muxer },
 } });
@@ -344,7 +346,8 @@ if (!isRtPriority(serverRt)) throw new Error(`--server-rt: an integer from 0 (of
 // Before anything starts: the FFmpegs spawned later inherit the main thread's policy.
 if (serverRt) serverRealtime(serverRt);
 net.create(CHROMIUM_PATH, viewerNice, serverRt > 0);
-nowcast = await startNowcast({ srt: { listeners: [] }, remux: { muxer: values.muxer as Muxer }, latency: { default: service, streams: [] } });
+nowcast = await startNowcast({ srt: { listeners: [] }, remux: { muxer: values.muxer as Muxer }, latency: { default: service, streams: [] },
+  ...(values['abr-kbps'] ? { abr: { enabled: true, ladder: [{ name: '180p', height: 180, videoBitrate: Number(values['abr-kbps']) * 1000 }] } } : {}) });
 const ports: number[] = [];
 for (let i = 0; i < tabsN; i++) {
   const p = new ImpairedProxy({ host: '127.0.0.1', port: nowcast.app.httpPort });
