@@ -61,8 +61,8 @@ export class AbrSwitch {
   readonly #stream: (name: string) => Stream | undefined;
   readonly #log: Logger;
   readonly #viewers = new WeakMap<ViewerData, ViewerAbr>();
-  /** Measured bits/s of each stream fed (source and renditions). */
-  readonly #rates = new Map<string, { bytes: number; at: number; bps: number }>();
+  /** Measured bits/s of each stream fed (source and renditions); forgotten with the stream. */
+  readonly #rates = new WeakMap<Stream, { bytes: number; at: number; bps: number }>();
   readonly counts: SwitchCounts = { up: 0, down: 0, home: 0 };
 
   constructor(policy: AbrPolicy, stream: (name: string) => Stream | undefined, log: Logger) {
@@ -146,10 +146,10 @@ export class AbrSwitch {
   }
 
   #rate(s: Stream, now: number): number {
-    const r = this.#rates.get(s.name);
+    const r = this.#rates.get(s);
     const bytes = s.counters.bytes;
     if (!r) {
-      this.#rates.set(s.name, { bytes, at: now, bps: 0 });
+      this.#rates.set(s, { bytes, at: now, bps: 0 });
       return 0;
     }
     if (now - r.at >= 250) {
