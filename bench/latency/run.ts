@@ -210,7 +210,7 @@ async function launch(): Promise<Browser> {
 
 async function openTab(b: Browser, url: string): Promise<{ page: Page; firstFrameMs: number }> {
   const page = await b.newPage({ viewport: { width: 640, height: 360 } });
-  await page.addInitScript({ content: pixelClockScript(pixelClockArgs) });
+  await page.addInitScript({ content: pixelClockScript({ ...pixelClockArgs, ...(values['abr-kbps'] ? { sourceHeight: 360 } : {}) }) });
   await page.addInitScript({ content: latencyProbeScript(100) });
   const t0 = Date.now();
   await page.goto(url, { timeout: 15_000 });

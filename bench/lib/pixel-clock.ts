@@ -24,9 +24,10 @@ export interface GlassState {
  * Node-side build (tsx wraps named functions in `__name`) that don't exist in the page.
  * Use with page.addInitScript({ content: pixelClockScript(pixelClockArgs) }).
  */
-export function pixelClockScript(a: { bits: number; cell: number; videoSelector: string }): string {
+export function pixelClockScript(a: { bits: number; cell: number; videoSelector: string; sourceHeight?: number }): string {
   return `(() => {
-  const bits = ${a.bits}, cell = ${a.cell}, sel = ${JSON.stringify(a.videoSelector)};
+  const bits = ${a.bits}, sel = ${JSON.stringify(a.videoSelector)}, sourceHeight = ${a.sourceHeight ?? 0};
+  let cell = ${a.cell};
   const state = { samples: [], firstFrameAt: 0, unreadable: 0 };
   window.__glass = state;
   const canvas = document.createElement('canvas');
@@ -40,6 +41,9 @@ export function pixelClockScript(a: { bits: number; cell: number; videoSelector:
     const onFrame = (now, meta) => {
       const shownAt = performance.timeOrigin + meta.expectedDisplayTime;
       if (!state.firstFrameAt) state.firstFrameAt = shownAt;
+      // An ABR rendition shows the strip scaled: its cells follow the frame's height.
+      const scaled = sourceHeight && video.videoHeight ? Math.round(${a.cell} * video.videoHeight / sourceHeight) : cell;
+      if (scaled !== cell) { cell = scaled; canvas.width = bits * cell; canvas.height = cell; }
       // Only the strip: source pixels 0..bits*cell x 0..cell, 1:1.
       ctx.drawImage(video, 0, 0, bits * cell, cell, 0, 0, bits * cell, cell);
       const px = ctx.getImageData(0, 0, bits * cell, cell).data;
