@@ -46,6 +46,8 @@ interface ViewerAbr {
 
 /** A rendition with no chunk for this long (ms) is failing: its viewers go home. */
 const STALE_MS = 1500;
+/** A down-switch with this much lag (ms) stops the old rendition at once instead of at its next keyframe. */
+const CONGESTED_LAG_MS = 300;
 /** Measured rate: bytes over about this long (ms). */
 const RATE_TAU_MS = 3000;
 
@@ -124,14 +126,23 @@ export class AbrSwitch {
     // Unhealthy renditions are not offered: the rule sees the ladder down to the last healthy one.
     let last = 0;
     while (last + 1 < all.length && healthy[last]) last++;
-    const want = st.rule(feed.flow(v), { bitrates: bitrates.slice(0, last + 1), top: Math.min(top, last), pinned: pinned > last ? -1 : pinned }, Math.min(current, last), now);
+    const path = feed.flow(v);
+    const want = st.rule(path, { bitrates: bitrates.slice(0, last + 1), top: Math.min(top, last), pinned: pinned > last ? -1 : pinned }, Math.min(current, last), now);
     if (want === current || !all[want]) return;
     const target = all[want]!;
-    st.pending = true;
-    feed.leaveAtKeyframe(v, (dts) => {
-      st.pending = false;
-      target.switchIn(v, dts);
-    });
+    if (want > current && pinned < 0 && path.lagMs > CONGESTED_LAG_MS) {
+      // Congested: what the old rendition would send until its next keyframe only queues behind
+      // the backlog on the path. Stop it now; the target starts at its next keyframe, which is
+      // about as soon (it is behind the source). The player bridges the hole as after a skip.
+      feed.removeViewer(v);
+      target.switchIn(v, Infinity);
+    } else {
+      st.pending = true;
+      feed.leaveAtKeyframe(v, (dts) => {
+        st.pending = false;
+        target.switchIn(v, dts);
+      });
+    }
     if (want < current) this.counts.up++;
     else this.counts.down++;
     this.#log.debug({ viewer: d.id, from: feed.name, to: target.name }, 'rendition switch at the next keyframe');

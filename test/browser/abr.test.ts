@@ -57,6 +57,7 @@ describe('ABR in Chromium', () => {
       await waitForWatch(e, 'the source playing', (r) => r.width === SOURCE_WIDTH && r.currentTime > 2, 30_000);
       link.setRate(SLOW);
       const cutAt = Date.now();
+      if (process.env.NOWCAST_ABR_TRACE) console.log(`cut at ${cutAt % 100000}`);
       const down = await sample(e, 30_000, (r) => r.width > 0 && r.width < SOURCE_WIDTH);
       const downAfterMs = down.at(-1)!.at - cutAt;
       expect(down.at(-1)!.width, 'switched down').toBeLessThan(SOURCE_WIDTH);
