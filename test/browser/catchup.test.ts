@@ -5,11 +5,7 @@
 // player must come back to its target by rate alone, within the backlog ÷ (maxRate − 1) bound
 // plus a little, and report QoE.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { Publisher } from '../helpers/publisher.js';
-import { launchChromium } from '../helpers/browser.js';
-import { HoldingProxy } from '../helpers/holding-proxy.js';
+import { startHeldStream, type HeldStream } from '../helpers/held-stream.js';
 
 interface Sample {
   at: number;
@@ -26,36 +22,18 @@ interface Sample {
 const MAX_RATE = 1.25;
 const HOLD_MS = 400;
 
-let n: Running;
-let pub: Publisher;
-let proxy: HoldingProxy;
-let browser: Browser;
+let h: HeldStream;
 
-beforeAll(async () => {
-  // The stream announces a 200 ms target, a 3 s ceiling (above the backlog: rate, not a jump)
-  // and a 1.25× cap; the page sets nothing, so the relay's service description applies.
-  n = await startNowcast({
-    srt: { listeners: [] },
-    latency: { default: { targetMs: 200, minMs: 100, maxMs: 3000, minRate: 0.95, maxRate: MAX_RATE, pinned: false } },
-  });
-  pub = new Publisher({ url: n.rtmp('catchup'), durationS: 120 });
-  proxy = new HoldingProxy(Number(new URL(n.http).port));
-  await proxy.listen();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  proxy?.close();
-  await pub?.stop();
-  n?.app.close();
-});
+// The stream announces a 200 ms target, a 3 s ceiling (above the backlog: rate, not a jump)
+// and a 1.25× cap; the page sets nothing, so the relay's service description applies.
+beforeAll(async () => { h = await startHeldStream('catchup', MAX_RATE); });
+afterAll(async () => { await h?.close(); });
 
 describe('catch-up in Chromium', () => {
   it('drains a backlog that came after a short stall by rate (≤ 1.25×, no jump) back to ±50 ms of target, and reports QoE', async () => {
-    const page = await browser.newPage();
+    const page = await h.browser.newPage();
     page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
-    await page.goto(`http://127.0.0.1:${proxy.port}/watch/catchup`);
+    await page.goto(h.url);
     const stats = (): Promise<Sample> => page.evaluate(() => {
       const s = (window as unknown as { __nowcast: { player: { stats: Record<string, number> } } }).__nowcast.player.stats;
       return { at: Date.now(), latency: s.latency!, target: s.targetLatency!, rate: s.playbackRate!, maxRate: s.maxRate!, jumps: s.jumps!, stalls: s.stalls!, buffer: s.buffer!, rtt: s.rtt! };
@@ -70,9 +48,9 @@ describe('catch-up in Chromium', () => {
     const before = await stats();
     expect(before.rtt).toBeLessThan(20); // min-RTT on loopback: a few ms at most, not 40–70
 
-    proxy.hold();
+    h.proxy.hold();
     await new Promise((r) => setTimeout(r, HOLD_MS));
-    const released = proxy.release();
+    const released = h.proxy.release();
     const releasedAt = Date.now();
     expect(released).toBeGreaterThan(0);
 
@@ -102,10 +80,10 @@ describe('catch-up in Chromium', () => {
 
     // A QoE report reached the relay and shows in the stream summary (/api/streams).
     const deadline = Date.now() + 8000;
-    let qoe = n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe;
+    let qoe = h.n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe;
     while ((!qoe || qoe.viewers < 1 || qoe.latencyP50Ms === null) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 200));
-      qoe = n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe;
+      qoe = h.n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe;
     }
     expect(qoe).toMatchObject({ viewers: 1, rejected: 0 });
     expect(qoe!.accepted).toBeGreaterThanOrEqual(2);
@@ -115,9 +93,9 @@ describe('catch-up in Chromium', () => {
     await page.close();
     // The viewer left: its report is forgotten.
     const gone = Date.now() + 3000;
-    while ((n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe.viewers ?? 0) > 0 && Date.now() < gone) {
+    while ((h.n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe.viewers ?? 0) > 0 && Date.now() < gone) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe.viewers ?? 0).toBe(0);
+    expect(h.n.app.relay.summaries().find((s) => s.name === 'catchup')?.qoe.viewers ?? 0).toBe(0);
   });
 });

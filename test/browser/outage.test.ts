@@ -4,11 +4,7 @@
 // the data returns the player must resume at its target at once (a seek, reason 'outage'),
 // not replay the stale backlog fast-forwarded for ~8 s as it did before.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startNowcast, type Running } from '../helpers/nowcast.js';
-import { Publisher } from '../helpers/publisher.js';
-import { launchChromium } from '../helpers/browser.js';
-import { HoldingProxy } from '../helpers/holding-proxy.js';
+import { startHeldStream, type HeldStream } from '../helpers/held-stream.js';
 
 interface Sample { at: number; latency: number; target: number; stalls: number; seeks: Array<{ reason: string; from: number; to: number }> }
 
@@ -16,34 +12,16 @@ const HOLD_MS = 2000;
 /** The issue's target is 1.5 s after the data returns; this loaded 2-core machine gets slack. */
 const BOUND_MS = 3000;
 
-let n: Running;
-let pub: Publisher;
-let proxy: HoldingProxy;
-let browser: Browser;
+let h: HeldStream;
 
-beforeAll(async () => {
-  n = await startNowcast({
-    srt: { listeners: [] },
-    latency: { default: { targetMs: 200, minMs: 100, maxMs: 3000, minRate: 0.95, maxRate: 1.25, pinned: false } },
-  });
-  pub = new Publisher({ url: n.rtmp('outage'), durationS: 120 });
-  proxy = new HoldingProxy(Number(new URL(n.http).port));
-  await proxy.listen();
-  browser = await launchChromium();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  proxy?.close();
-  await pub?.stop();
-  n?.app.close();
-});
+beforeAll(async () => { h = await startHeldStream('outage', 1.25); });
+afterAll(async () => { await h?.close(); });
 
 describe('recovery at live in Chromium', () => {
   it('resumes at its target when a 2 s outage\'s data returns, with a seek, and stays there', async () => {
-    const page = await browser.newPage();
+    const page = await h.browser.newPage();
     page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
-    await page.goto(`http://127.0.0.1:${proxy.port}/watch/outage`);
+    await page.goto(h.url);
     await page.waitForFunction(() => {
       const s = (window as unknown as { __nowcast?: { player: { stats: { latency: number; targetLatency: number } } } }).__nowcast?.player.stats;
       return !!s && Math.abs(s.latency - s.targetLatency) < 0.05;
@@ -60,9 +38,9 @@ describe('recovery at live in Chromium', () => {
     });
     const before = await stats();
 
-    proxy.hold();
+    h.proxy.hold();
     await new Promise((r) => setTimeout(r, HOLD_MS));
-    const released = proxy.release();
+    const released = h.proxy.release();
     const releasedAt = Date.now();
     expect(released).toBeGreaterThan(0);
     const samples: Sample[] = [];
@@ -76,7 +54,7 @@ describe('recovery at live in Chromium', () => {
       for (let i = 0; i < v.buffered.length; i++) r.push(`${v.buffered.start(i).toFixed(2)}-${v.buffered.end(i).toFixed(2)}`);
       return `t ${v.currentTime.toFixed(2)} readyState ${v.readyState} seeking ${v.seeking} paused ${v.paused} buffered ${r.join(',')}`;
     });
-    console.log(`outage: video ${video}; relay skips ${JSON.stringify(n.app.relay.skipsByRule)}, stale acks ${n.app.relay.staleAcks}, bad ${n.app.relay.badMessages}`);
+    console.log(`outage: video ${video}; relay skips ${JSON.stringify(h.n.app.relay.skipsByRule)}, stale acks ${h.n.app.relay.staleAcks}, bad ${h.n.app.relay.badMessages}`);
     const inBand = (s: Sample): boolean => Math.abs(s.latency - s.target) <= 0.05;
     let settled = -1;
     for (let i = samples.length - 1; i >= 0 && inBand(samples[i]!); i--) settled = i;
