@@ -81,7 +81,8 @@ export class AbrSwitch {
   /** Runs every relay sweep, over the public streams. */
   sweep(streams: Iterable<Stream>, now: number): void {
     for (const p of streams) {
-      if (p.name.includes('~')) continue;
+      const cut = p.name.indexOf('~');
+      if (cut > 0) { this.#orphans(p, p.name.slice(0, cut)); continue; }
       const offers = this.#policy.renditions(p.name);
       const feeds = offers.map((o) => this.#stream(o.stream));
       if (!offers.length && !feeds.length) continue;
@@ -110,6 +111,14 @@ export class AbrSwitch {
       const f = this.#stream(o.stream);
       if (f) for (const v of [...f.viewerSet]) this.#home(v, f, p);
     }
+  }
+
+  /** Viewers on a rendition the ladder no longer runs (the source went away, or came back smaller) go home. */
+  #orphans(r: Stream, source: string): void {
+    if (!r.viewerSet.size) return;
+    const p = this.#stream(source);
+    if (!p || this.#policy.renditions(source).some((o) => o.stream === r.name)) return;
+    for (const v of [...r.viewerSet]) this.#home(v, r, p);
   }
 
   #decide(v: Viewer, current: number, feed: Stream, all: Array<Stream | undefined>, healthy: boolean[], bitrates: number[], heights: number[], now: number): void {

@@ -75,4 +75,28 @@ describe('switching renditions', () => {
     await v.until(() => n.app.abr!.pid('sw', '120p') !== pid && timeline(v.received.slice(killedAt)).filter((c) => c.height === 120).length > 30, 30_000, '120p again');
     v.close();
   });
+
+  it('sends a pinned viewer home when its rendition is no longer made (the publisher came back smaller)', async () => {
+    const first = new Publisher({ url: n.rtmp('orph'), width: 640, height: 360, durationS: 60 });
+    const v = new Viewer(n.ws('orph'));
+    const feeds = (): string[] => v.texts('info').map((m) => (m as InfoMessage).stream);
+    try {
+      await v.until(() => v.chunks().length > 10, 20_000, 'the source');
+      v.ws.send(JSON.stringify({ type: 'rendition', rendition: '120p' }));
+      await v.until(() => feeds().includes('orph~120p'), 20_000, 'the 120p rendition');
+      await first.stop();
+      // Back at 120 px: no rendition at or above the source's height is made, so 120p is gone.
+      const again = new Publisher({ url: n.rtmp('orph'), width: 160, height: 120, durationS: 60 });
+      try {
+        const at = v.received.length;
+        await v.until(() => timeline(v.received.slice(at)).length > 30 && feeds().at(-1) === 'orph', 30_000, 'the source again');
+        expect(n.app.abr!.renditions('orph')).toEqual([]);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      v.close();
+      await first.stop();
+    }
+  });
 });
