@@ -48,17 +48,8 @@ describe('catch-up in Chromium', () => {
     const before = await stats();
     expect(before.rtt).toBeLessThan(20); // min-RTT on loopback: a few ms at most, not 40–70
 
-    h.proxy.hold();
-    await new Promise((r) => setTimeout(r, HOLD_MS));
-    const released = h.proxy.release();
-    const releasedAt = Date.now();
+    const { released, releasedAt, samples } = await h.outage(HOLD_MS, 14_000, 100, stats);
     expect(released).toBeGreaterThan(0);
-
-    const samples: Sample[] = [];
-    while (Date.now() - releasedAt < 14_000) {
-      samples.push(await stats());
-      await new Promise((r) => setTimeout(r, 100));
-    }
     const peak = Math.max(...samples.map((s) => s.latency - s.target));
     // The hold did build a backlog of about its length (the stall counts it in).
     expect(peak).toBeGreaterThan(0.25);

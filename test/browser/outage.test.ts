@@ -43,16 +43,8 @@ describe('recovery at live in Chromium', () => {
     });
     const before = await stats();
 
-    h.proxy.hold();
-    await new Promise((r) => setTimeout(r, HOLD_MS));
-    const released = h.proxy.release();
-    const releasedAt = Date.now();
+    const { released, releasedAt, samples } = await h.outage(HOLD_MS, 8_000, 50, stats);
     expect(released).toBeGreaterThan(0);
-    const samples: Sample[] = [];
-    while (Date.now() - releasedAt < 8_000) {
-      samples.push(await stats());
-      await new Promise((r) => setTimeout(r, 50));
-    }
     const video = await page.evaluate(() => {
       const v = document.querySelector('video')!;
       const r: string[] = [];

@@ -14,6 +14,11 @@ export interface HeldStream {
   browser: Browser;
   /** The watch page of the stream, through the proxy. */
   url: string;
+  /**
+   * Holds everything the relay sends for `holdMs`, releases it at once, then calls `sample`
+   * every `everyMs` for `forMs`. Returns the bytes released, the release time and the samples.
+   */
+  outage<T>(holdMs: number, forMs: number, everyMs: number, sample: () => Promise<T>): Promise<{ released: number; releasedAt: number; samples: T[] }>;
   close(): Promise<void>;
 }
 
@@ -28,6 +33,18 @@ export async function startHeldStream(stream: string, maxRate: number): Promise<
   const browser = await launchChromium();
   return {
     n, pub, proxy, browser, url: `http://127.0.0.1:${proxy.port}/watch/${stream}`,
+    async outage(holdMs, forMs, everyMs, sample) {
+      proxy.hold();
+      await new Promise((r) => setTimeout(r, holdMs));
+      const released = proxy.release();
+      const releasedAt = Date.now();
+      const samples = [];
+      while (Date.now() - releasedAt < forMs) {
+        samples.push(await sample());
+        await new Promise((r) => setTimeout(r, everyMs));
+      }
+      return { released, releasedAt, samples };
+    },
     async close() {
       await browser.close();
       proxy.close();
