@@ -3,6 +3,7 @@
 // every 50 ms with a send buffer the kernel keeps empty (what getBufferedAmount() sees with
 // Linux's default tcp_wmem). Table rows say when the viewer is first skipped and by which rule.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { afterSweep, onChunk, type DeliveryState, type SkipRule } from '../../relay/drop-policy.js';
 import { ACK_GRACE_MS, ChunkLog, UNKNOWN_LAG_MS, ViewerFlow } from '../../relay/flow.js';
 import { parseAck } from '../../relay/flow-ack.js';
@@ -166,5 +167,46 @@ describe('the ack\'s fast reader', () => {
     ['', null],
   ])('reads %s as %o', (text, want) => {
     expect(parseAck(ab(text))).toEqual(want);
+  });
+});
+
+describe('hostile acks', () => {
+  const ab = (b: Uint8Array): ArrayBuffer => new Uint8Array(b).buffer;
+
+  it('never throws on arbitrary bytes, and whatever it accepts is exactly the ack JSON.parse reads', () => {
+    fc.assert(fc.property(fc.oneof(
+      fc.uint8Array({ maxLength: 80 }),
+      fc.tuple(fc.nat(), fc.nat(), fc.string({ maxLength: 4 })).map(([g, s, tail]) => new Uint8Array(Buffer.from(`{"type":"ack","g":${g},"seq":${s}${tail}`))),
+    ), (bytes) => {
+      const r = parseAck(ab(bytes));
+      if (r === null) return;
+      const j = JSON.parse(Buffer.from(bytes).toString('utf8')) as { type: string; g: number; seq: number };
+      expect(j).toEqual({ type: 'ack', g: r.g, seq: r.seq });
+      expect(Number.isSafeInteger(r.g) && Number.isSafeInteger(r.seq)).toBe(true);
+    }), { numRuns: 3000 });
+  });
+
+  it('refuses a truncated or oversized ack', () => {
+    const full = '{"type":"ack","g":3,"seq":1234}';
+    for (let n = 0; n < full.length; n++) expect(parseAck(ab(Buffer.from(full.slice(0, n))))).toBeNull();
+    expect(parseAck(ab(Buffer.from(`{"type":"ack","g":3,"seq":1234}${' '.repeat(100)}`)))).toBeNull();
+  });
+
+  it('a flood of forged acks (other generations, unsent or huge sequence numbers) never makes the lag negative or NaN, and is refused', () => {
+    const log = new ChunkLog();
+    for (let s = 0; s < 60; s++) log.record(s, s / 30, s * 1000, 0);
+    const f = new ViewerFlow();
+    let accepted = 0;
+    fc.assert(fc.property(fc.integer({ min: -2, max: 3 }), fc.oneof(fc.integer({ min: -10, max: 100 }), fc.constant(Number.MAX_SAFE_INTEGER)), (g, seq) => {
+      if (f.onAck(g, seq, 1, log, 500)) accepted++;
+      const lag = f.update(log, 1, 1000);
+      expect(Number.isNaN(lag)).toBe(false);
+      expect(f.lagMs).toBeGreaterThanOrEqual(0);
+      expect(f.throughputBps).toBeGreaterThanOrEqual(0);
+    }), { numRuns: 10_000 });
+    // Only acks of this generation that name a chunk the log holds were taken.
+    expect(accepted).toBeGreaterThan(0);
+    expect(f.onAck(1, 60, 1, log, 500)).toBe(false);
+    expect(f.onAck(2, 10, 1, log, 500)).toBe(false);
   });
 });
