@@ -44,6 +44,20 @@ interface ViewerAbr {
   pending: boolean;
 }
 
+/** One stream's ladder as a sweep sees it: index 0 the source, then each rendition. */
+interface Ladder {
+  all: Array<Stream | undefined>;
+  /** Per rendition (index − 1): producing now. */
+  healthy: boolean[];
+  heights: number[];
+  /** 'source', then each rendition's name. */
+  names: string[];
+  /** The lowest index offered: the ladder down to its last healthy rendition. */
+  last: number;
+  /** Measured (or configured) bits/s of each offered index. */
+  offered: number[];
+}
+
 /** A rendition with no chunk for this long (ms) is failing: its viewers go home. */
 const STALE_MS = 1500;
 /** A down-switch with this much lag (ms) stops the old rendition at once instead of at its next keyframe. */
@@ -97,10 +111,16 @@ export class AbrSwitch {
         if (!f || healthy[i - 1]) continue;
         for (const v of [...f.viewerSet]) this.#home(v, f, p);
       }
+      // Per stream, not per viewer: the sweep visits every viewer of a laddered stream.
+      const names = ['source', ...offers.map((o) => o.stream.slice(o.stream.indexOf('~') + 1))];
+      // Unhealthy renditions are not offered: the rule sees the ladder down to the last healthy one.
+      let last = 0;
+      while (last + 1 < all.length && healthy[last]) last++;
+      const ladder: Ladder = { all, healthy, heights, names, last, offered: bitrates.slice(0, last + 1) };
       for (let i = 0; i < all.length; i++) {
         const f = all[i];
         if (!f) continue;
-        for (const v of [...f.viewerSet]) this.#decide(v, i, f, all, healthy, bitrates, heights, now);
+        for (const v of [...f.viewerSet]) this.#decide(v, i, f, ladder, now);
       }
     }
   }
@@ -121,22 +141,18 @@ export class AbrSwitch {
     for (const v of [...r.viewerSet]) this.#home(v, r, p);
   }
 
-  #decide(v: Viewer, current: number, feed: Stream, all: Array<Stream | undefined>, healthy: boolean[], bitrates: number[], heights: number[], now: number): void {
+  #decide(v: Viewer, current: number, feed: Stream, { all, healthy, heights, names, last, offered }: Ladder, now: number): void {
     const d = v.getUserData();
     if (d.closed) return;
     const st = this.#state(d);
     if (st.pending) return;
     const { rendition, maxHeight } = st.request;
-    const names = ['source', ...all.slice(1).map((s) => s?.name.slice(s.name.indexOf('~') + 1) ?? '')];
     let pinned = rendition === null ? -1 : names.indexOf(rendition);
     if (pinned > 0 && !healthy[pinned - 1]) pinned = -1;
     let top = 0;
     if (maxHeight > 0) while (top < heights.length - 1 && (heights[top]! > maxHeight || (top > 0 && !healthy[top - 1]))) top++;
-    // Unhealthy renditions are not offered: the rule sees the ladder down to the last healthy one.
-    let last = 0;
-    while (last + 1 < all.length && healthy[last]) last++;
     const path = feed.flow(v);
-    const want = st.rule(path, { bitrates: bitrates.slice(0, last + 1), top: Math.min(top, last), pinned: pinned > last ? -1 : pinned }, Math.min(current, last), now);
+    const want = st.rule(path, { bitrates: offered, top: Math.min(top, last), pinned: pinned > last ? -1 : pinned }, Math.min(current, last), now);
     if (want === current || !all[want]) return;
     const target = all[want]!;
     if (want > current && pinned < 0 && path.lagMs > CONGESTED_LAG_MS) {
