@@ -3,21 +3,6 @@
 // At most one ack per ACK_INTERVAL_MS, and a last one after a burst ends, so the relay always
 // learns of the newest chunk within an interval; nothing while nothing new arrives.
 import { ACK_INTERVAL_MS, type AckMessage } from '../protocol/messages.js';
-import { children } from './boxes.js';
-
-/** The moof's mfhd sequence number, or undefined if the chunk has none readable. */
-export function readMoofSeq(b: Uint8Array): number | undefined {
-  for (const top of children(b, 0, b.byteLength)) {
-    if (top.type !== 'moof') continue;
-    for (const box of children(b, top.payload, top.end)) {
-      if (box.type !== 'mfhd') continue;
-      if (box.payload + 8 > box.end) return undefined;
-      return ((b[box.payload + 4]! << 24) >>> 0) + (b[box.payload + 5]! << 16) + (b[box.payload + 6]! << 8) + b[box.payload + 7]!;
-    }
-    return undefined;
-  }
-  return undefined;
-}
 
 export class AckSchedule {
   readonly #intervalMs: number;

@@ -4,7 +4,8 @@
 // Either way it speaks only in EngineCommands and EngineEvents (structured-cloneable), and
 // the Player on the page keeps a MediaMirror of what it reports.
 import type { ClientMessage, InfoMessage, ServerMessage } from '../protocol/messages.js';
-import { AckSchedule, readMoofSeq } from './ack.js';
+import { AckSchedule } from './ack.js';
+import { readMoofSeq } from './boxes.js';
 import { localNow } from './clock.js';
 import { MediaFeed } from './feed.js';
 import type { FrameKind } from './feed.js';

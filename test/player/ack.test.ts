@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AckSchedule, readMoofSeq } from '../../player/ack.js';
+import { AckSchedule } from '../../player/ack.js';
+import { readMoofSeq } from '../../player/boxes.js';
 import { parseAck } from '../../relay/flow-ack.js';
 
 const u32 = (v: number): number[] => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
