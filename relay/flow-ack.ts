@@ -18,11 +18,13 @@ export function parseAck(message: ArrayBuffer): { g: number; seq: number } | nul
   let g = 0;
   let digits = 0;
   for (; at < b.length && b[at]! >= 48 && b[at]! <= 57; at++, digits++) g = g * 10 + b[at]! - 48;
-  if (digits === 0 || digits > 15) return null;
+  // JSON's numbers: no leading zero (the fuzz test holds this reader to JSON.parse).
+  if (digits === 0 || digits > 15 || (digits > 1 && b[head.length] === 48)) return null;
+  const seqAt = at + ACK_MID.length;
   for (let i = 0; i < ACK_MID.length; i++, at++) if (b[at] !== ACK_MID[i]) return null;
   let seq = 0;
   digits = 0;
   for (; at < b.length && b[at]! >= 48 && b[at]! <= 57; at++, digits++) seq = seq * 10 + b[at]! - 48;
-  if (digits === 0 || digits > 15 || at !== b.length - 1 || b[at] !== 125) return null;
+  if (digits === 0 || digits > 15 || (digits > 1 && b[seqAt] === 48) || at !== b.length - 1 || b[at] !== 125) return null;
   return { g, seq };
 }
