@@ -35,12 +35,14 @@ export const THROUGHPUT_TAU_MS = 1000;
  */
 export const ACK_GRACE_MS = ACK_INTERVAL_MS + 150;
 
-/** Decode time and cumulative stream bytes of the last CHUNK_LOG_SIZE chunks, by mfhd sequence number. */
+/**
+ * Decode time and cumulative stream bytes of the last CHUNK_LOG_SIZE chunks, by mfhd sequence
+ * number. Its 16 KiB are taken at the first chunk: a name that viewers only wait on (a thousand
+ * of them, in bench:abuse) costs nothing here.
+ */
 export class ChunkLog {
-  readonly #seq = new Float64Array(CHUNK_LOG_SIZE).fill(-1);
-  readonly #dtsMs = new Float64Array(CHUNK_LOG_SIZE);
-  readonly #bytes = new Float64Array(CHUNK_LOG_SIZE);
-  readonly #sentAt = new Float64Array(CHUNK_LOG_SIZE);
+  /** [seq | dtsMs | bytes | sentAt] × CHUNK_LOG_SIZE; null until the first record. */
+  #log: Float64Array | null = null;
   #edgeFor = NaN;
   #edgeMs = -Infinity;
   /** Newest chunk recorded; -1: none since the last reset. */
@@ -49,11 +51,12 @@ export class ChunkLog {
 
   /** A chunk went out to the live viewers at `now` (ms): `dts` in seconds, `cumBytes` the stream's byte count after it. */
   record(seq: number, dts: number, cumBytes: number, now: number): void {
+    const log = (this.#log ??= new Float64Array(4 * CHUNK_LOG_SIZE).fill(-1, 0, CHUNK_LOG_SIZE));
     const i = seq % CHUNK_LOG_SIZE;
-    this.#seq[i] = seq;
-    this.#dtsMs[i] = dts * 1000;
-    this.#bytes[i] = cumBytes;
-    this.#sentAt[i] = now;
+    log[i] = seq;
+    log[DTS + i] = dts * 1000;
+    log[BYTES + i] = cumBytes;
+    log[SENT + i] = now;
     this.#edgeFor = NaN;
     this.lastSeq = seq;
     this.lastDtsMs = dts * 1000;
@@ -62,16 +65,16 @@ export class ChunkLog {
   /** A new generation: its numbering starts over. */
   reset(): void {
     this.#edgeFor = NaN;
-    this.#seq.fill(-1);
+    this.#log?.fill(-1, 0, CHUNK_LOG_SIZE);
     this.lastSeq = -1;
     this.lastDtsMs = 0;
   }
 
   /** Slot of `seq`, or -1 if it is not (or no longer) in the log. */
   find(seq: number): number {
-    if (!Number.isSafeInteger(seq) || seq < 0) return -1;
+    if (!this.#log || !Number.isSafeInteger(seq) || seq < 0) return -1;
     const i = seq % CHUNK_LOG_SIZE;
-    return this.#seq[i] === seq ? i : -1;
+    return this.#log[i] === seq ? i : -1;
   }
 
   /**
@@ -81,24 +84,31 @@ export class ChunkLog {
   dueMs(now: number): number {
     if (now === this.#edgeFor) return this.#edgeMs;
     let edge = -Infinity;
-    for (let seq = this.lastSeq, k = 0; seq >= 0 && k < CHUNK_LOG_SIZE; seq--, k++) {
+    const log = this.#log;
+    for (let seq = this.lastSeq, k = 0; log && seq >= 0 && k < CHUNK_LOG_SIZE; seq--, k++) {
       const i = seq % CHUNK_LOG_SIZE;
-      if (this.#seq[i] !== seq) break;
-      if (this.#sentAt[i]! <= now - ACK_GRACE_MS) { edge = this.#dtsMs[i]!; break; }
+      if (log[i] !== seq) break;
+      if (log[SENT + i]! <= now - ACK_GRACE_MS) { edge = log[DTS + i]!; break; }
     }
     this.#edgeFor = now;
     this.#edgeMs = edge;
     return edge;
   }
 
+  /** For a slot find() returned. */
   dtsMsAt(slot: number): number {
-    return this.#dtsMs[slot]!;
+    return this.#log![DTS + slot]!;
   }
 
+  /** For a slot find() returned. */
   bytesAt(slot: number): number {
-    return this.#bytes[slot]!;
+    return this.#log![BYTES + slot]!;
   }
 }
+
+const DTS = CHUNK_LOG_SIZE;
+const BYTES = 2 * CHUNK_LOG_SIZE;
+const SENT = 3 * CHUNK_LOG_SIZE;
 
 export class ViewerFlow implements FlowEstimate {
   acking = false;
