@@ -45,8 +45,9 @@ export interface AdmitLimits {
   /** limits.limitLoopback: the per-address cap applies to loopback too. */
   limitLoopback: boolean;
   /** A caller silent this long loses its name to a new caller with the same credentials from
-   *  any address; from its own address, a same-credentials caller replaces it at once (a
-   *  publisher restarted before SRT noticed the old connection was dead). */
+   *  any address; from its own address, a caller with the same key or token replaces it at once
+   *  (a publisher restarted before SRT noticed the old connection was dead). An anonymous caller
+   *  never replaces a live one: behind one NAT, or on one host, "same address" proves nothing. */
   staleMs: number;
 }
 
@@ -88,7 +89,8 @@ export function admitCaller(
   }
   const perIp = limits.limitLoopback || !isLoopback(req.ip);
   // A holder this caller may replace (if its credentials match, checked below) frees its slot.
-  const mayReplace = holder !== undefined && (holder[1].ip === req.ip || nowMs - holder[1].lastDataAt >= limits.staleMs);
+  const stale = holder !== undefined && nowMs - holder[1].lastDataAt >= limits.staleMs;
+  const mayReplace = holder !== undefined && ((holder[1].ip === req.ip && key !== undefined) || stale);
   const freed = mayReplace ? 1 : 0;
   if (total - freed >= limits.maxCallers) return { ok: false, code: 'SRT_CALLER_LIMIT', message: `${limits.maxCallers} SRT callers already` };
   if (perIp && fromIp - (mayReplace && holder![1].ip === req.ip ? 1 : 0) >= limits.maxCallersPerIp) {

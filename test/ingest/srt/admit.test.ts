@@ -20,6 +20,8 @@ describe('SRT caller admission', () => {
     ['refuses a live name to the same credentials from elsewhere while its caller sends', req('#!::r=a,m=publish,s=k1', '198.51.100.1'), table(entry('a', '203.0.113.5', 'k1', 10_500)), { ok: false, code: 'STREAM_TAKEN' }],
     ['gives a silent caller\'s name to the same credentials', req('#!::r=a,m=publish,s=k1', '198.51.100.1'), table(entry('a', '203.0.113.5', 'k1', 9_000)), { ok: true, name: 'a', replaces: '9000:1' }],
     ['gives a name to the same credentials from the same address at once', req('#!::r=a,m=publish,s=k1'), table(entry('a', '203.0.113.5', 'k1', 10_900)), { ok: true, name: 'a', replaces: '9000:1' }],
+    ['refuses a live anonymous name to an anonymous caller from the same address', req('publish:a'), table(entry('a', '203.0.113.5', undefined, 10_900)), { ok: false, code: 'STREAM_TAKEN' }],
+    ['gives a silent anonymous caller\'s name to an anonymous caller', req('publish:a', '198.51.100.1'), table(entry('a', '203.0.113.5', undefined, 9_000)), { ok: true, name: 'a', replaces: '9000:1' }],
     ['lets a replacement through a full per-address limit', req('#!::r=a,m=publish,s=k1'), table(entry('a', '203.0.113.5', 'k1'), entry('b', '203.0.113.5')), { ok: true, replaces: '9000:1' }],
   ])('%s', (_what, r, callers, want) => {
     expect(admitCaller(r, callers, limits, 11_000, allow, same)).toMatchObject(want);

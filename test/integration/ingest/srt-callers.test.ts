@@ -117,19 +117,53 @@ describe('SRT callers on one port', () => {
     expect(n.app.ingest.errors.get('srt', 'STREAMID_MODE')).toBeGreaterThanOrEqual(1);
   });
 
-  it('frees the stream of a caller that was killed, so a new caller publishes at once', async () => {
+  it('frees the stream of a caller that was killed, so a new caller with its token publishes at once', async () => {
+    const token = signToken(SECRET, { s: 'killed', a: 'publish', e: Math.floor(Date.now() / 1000) + 600 });
     const v = view(n, 'killed');
     await v.opened;
-    const first = publish({ url: caller(n, 'publish:killed'), format: 'mpegts' });
+    const first = publish({ url: caller(n, `#!::r=killed,m=publish,t=${token}`), format: 'mpegts' });
     await v.until(() => v.chunks().length >= 15, 30_000, 'the first caller');
     first.child.kill('SIGKILL');
     await first.exited;
     const killedAt = Date.now();
     const inits = v.inits().length;
-    publish({ url: caller(n, 'publish:killed'), format: 'mpegts', width: 160, height: 96 });
+    publish({ url: caller(n, `#!::r=killed,m=publish,t=${token}`), format: 'mpegts', width: 160, height: 96 });
     await v.until(() => v.inits().length > inits && v.chunks().at(-1)!.at > killedAt, 30_000, 'the new caller on the same name');
     // Well before libsrt's idle timeout (3 s here) would have freed the name.
     expect(n.app.ingest.publishers().filter((p) => p.stream === 'killed')).toHaveLength(1);
+  });
+
+  it('never gives a live anonymous caller\'s name to another anonymous caller, though both come from one address', async () => {
+    const v = view(n, 'anon');
+    await v.opened;
+    publish({ url: caller(n, 'publish:anon'), format: 'mpegts' });
+    await v.until(() => v.chunks().length >= 15, 30_000, 'the first caller');
+    const taken = n.app.ingest.errors.get('srt', 'STREAM_TAKEN');
+    expect(await exitCode(publish({ url: caller(n, 'publish:anon'), format: 'mpegts', width: 160, height: 96 }))).not.toBe(0);
+    expect(n.app.ingest.errors.get('srt', 'STREAM_TAKEN')).toBe(taken + 1);
+    const seen = v.chunks().length;
+    await v.until(() => v.chunks().length >= seen + 30, 20_000, 'the first caller to keep going');
+    expect(v.inits()).toHaveLength(1);
+  });
+
+  it('gives a killed anonymous caller\'s name to a new anonymous caller once it has been silent a second', async () => {
+    const v = view(n, 'anonkilled');
+    await v.opened;
+    const first = publish({ url: caller(n, 'publish:anonkilled'), format: 'mpegts' });
+    await v.until(() => v.chunks().length >= 15, 30_000, 'the first caller');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const killedAt = Date.now();
+    const inits = v.inits().length;
+    // As a publisher's retry would: refused while the old caller may still be live, then admitted.
+    for (let i = 0; i < 20 && v.inits().length === inits; i++) {
+      const p = publish({ url: caller(n, 'publish:anonkilled'), format: 'mpegts', width: 160, height: 96 });
+      const code = await Promise.race([p.exited, v.until(() => v.inits().length > inits, 10_000, 'the retry').then(() => 'in', () => 'timeout')]);
+      if (code !== 'in' && code !== 'timeout') { await new Promise((r) => setTimeout(r, 250)); continue; }
+      break;
+    }
+    await v.until(() => v.inits().length > inits && v.chunks().at(-1)!.at > killedAt, 30_000, 'a new caller on the name');
+    expect(n.app.ingest.publishers().filter((p) => p.stream === 'anonkilled')).toHaveLength(1);
   });
 
   it('fails only the stream of a caller sending malformed MPEG-TS', async () => {
