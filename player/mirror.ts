@@ -4,7 +4,7 @@
 import type { InfoMessage } from '../protocol/messages.js';
 import { MediaClock } from './clock.js';
 import type { EngineEvent } from './engine.js';
-import { ArrivalJitter } from './jitter.js';
+import { ArrivalJitter } from '../media/arrival-jitter.js';
 
 /** Keyframes kept: enough to find the latest one at or before the buffered end. */
 const MAX_KEYFRAMES = 8;
@@ -12,6 +12,8 @@ const MAX_KEYFRAMES = 8;
 export class MediaMirror {
   readonly clock = new MediaClock();
   readonly jitter = new ArrivalJitter();
+  /** The relay's measure of the stream's arrival jitter (s, hello.jitterMs); NaN when not given. */
+  #jitterHint = NaN;
   /** The info of what is appended now. */
   info: InfoMessage | undefined;
   /** The announced codecs cannot be decoded (media is dropped until a new info). */
@@ -44,6 +46,7 @@ export class MediaMirror {
         return true;
       case 'disconnected':
         this.jitter.reset();
+        this.#jitterHint = NaN;
         return false;
       case 'restarted':
         this.#keyframes = [];
@@ -52,10 +55,22 @@ export class MediaMirror {
         return false;
       case 'message':
         if (ev.msg.type === 'info') this.unsupported = ev.unsupported !== undefined;
+        if (ev.msg.type === 'hello') this.#jitterHint = hintSeconds(ev.msg.jitterMs);
         return false;
       default:
         return false;
     }
+  }
+
+  /**
+   * The arrival jitter (s) the buffer floor allows for: the page's own measure, or until it has
+   * one (the first seconds after a join) the relay's. On a stream whose chunks come in bursts
+   * (an SRT caller with FFmpeg's MPEG-TS defaults) the page would otherwise stall once before
+   * its own measure sees them.
+   */
+  jitterAt(now: number): number {
+    const own = this.jitter.value(now);
+    return Number.isNaN(own) ? this.#jitterHint : own;
   }
 
   /** The latest keyframe (s) at or before `end`; NaN when none is known. */
@@ -70,4 +85,9 @@ export function isSwitch(prev: InfoMessage | undefined, next: InfoMessage | unde
   if (!prev || !next || prev.generation !== next.generation) return false;
   const size = (i: InfoMessage): string => i.tracks.filter((t) => t.kind === 'video').map((t) => `${t.width}x${t.height}`).join();
   return prev.codecs !== next.codecs || size(prev) !== size(next);
+}
+
+/** hello.jitterMs in seconds; NaN unless a plausible number (0–5 s): the relay's word is a hint. */
+function hintSeconds(ms: unknown): number {
+  return typeof ms === 'number' && ms >= 0 && ms <= 5000 ? ms / 1000 : NaN;
 }

@@ -45,6 +45,12 @@ export interface HelloMessage {
   /** Server wall clock (ms since the Unix epoch) when the message was sent. */
   serverTime: number;
   service: ServiceDescription;
+  /**
+   * How unevenly the stream's chunks reach the relay (ms: p98 of their delay above the least
+   * over 10 s, bursts counted once), when the relay has measured it: a player may keep that
+   * much buffer until it has measured its own arrivals.
+   */
+  jitterMs?: number;
 }
 
 /** Sent before every init segment: what the next binary `ftyp+moov` frame describes. */

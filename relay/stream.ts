@@ -19,6 +19,7 @@ import { RECENT_MEDIA_MS, SEND_DROPPED, type StreamCounters, type StreamLimits }
 import { endWait, giveUp, type SkipTotals, type Viewer } from './viewer.js';
 import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
 import { GopCache } from '../media/gop-cache.js';
+import { ArrivalJitter } from '../media/arrival-jitter.js';
 import type { MediaTap } from './tap.js';
 
 export { CLOSE_STREAM_NOT_LIVE, type SkipTotals, type Viewer, type ViewerData } from './viewer.js';
@@ -50,6 +51,8 @@ export class Stream {
   #lastDts = -Infinity;
   /** Decode time and bytes of recent chunks by sequence number: what an ack refers to. */
   readonly #sent = new ChunkLog();
+  /** How unevenly chunks reach the relay (an SRT caller's audio holds, a NATS hop): hello.jitterMs. */
+  readonly #jitter = new ArrivalJitter();
   readonly #skipTotals: SkipTotals;
   /** When the stream last left live/error for offline (ms); 0: never. */
   #leftAt = 0;
@@ -122,6 +125,7 @@ export class Stream {
     this.#lastSeq = chunk.seq;
     this.#lastDts = chunk.dts;
     this.#sent.record(chunk.seq, chunk.dts, c.bytes, this.lastChunkAt);
+    if (chunk.prftMs !== undefined) this.#jitter.add(this.lastChunkAt, chunk.prftMs);
     const b = chunk.bytes;
     for (const v of this.#live) {
       if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v, 'bytes', b.length);
@@ -162,6 +166,7 @@ export class Stream {
     this.#lastSeq = -1;
     this.#lastDts = -Infinity;
     this.#sent.reset();
+    this.#jitter.reset();
     this.#log.info({ generation: this.generation, mime: init.mime }, 'init segment');
     this.#tap?.init(this.name, this.generation, init);
     const infoText = JSON.stringify(this.#info);
@@ -207,7 +212,12 @@ export class Stream {
     this.#viewers.add(v);
     // Admitted as waiting, but a publisher came between the upgrade and now.
     if (d.releaseWait && this.isLive(Date.now())) endWait(d);
-    this.#send(v, { type: 'hello', version: PROTOCOL_VERSION, stream: this.name, serverTime: Date.now(), service: this.service });
+    const now = Date.now();
+    const jitter = this.#jitter.value(now);
+    this.#send(v, {
+      type: 'hello', version: PROTOCOL_VERSION, stream: this.name, serverTime: now, service: this.service,
+      ...(Number.isFinite(jitter) ? { jitterMs: Math.round(jitter * 1000) } : {}),
+    });
     if (this.#info && this.#init) {
       this.#send(v, this.#info);
       v.send(this.#init, true);

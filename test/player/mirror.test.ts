@@ -80,4 +80,25 @@ describe('MediaMirror', () => {
     m.apply({ type: 'disconnected' });
     expect(m.jitter.value(end + 1000)).toBeNaN();
   });
+
+  it('allows for the relay\'s jitter (hello.jitterMs) until it has measured its own, and forgets it on a disconnect', () => {
+    const m = new MediaMirror();
+    const hello = (jitterMs: unknown) => ({ type: 'message', msg: { type: 'hello', version: 1, stream: 'a', serverTime: 0, service: {}, jitterMs }, at: 0 }) as unknown as EngineEvent;
+    m.apply(hello(240));
+    expect(m.jitterAt(1_000_000)).toBeCloseTo(0.24, 9);
+    // Its own measure, once it has one, wins: ≈ 0.1 s.
+    for (let i = 0; i < 600; i++) {
+      const wall = 1_000_000 + (i * 1000) / 30;
+      m.apply({ type: 'arrival', at: wall + 20 + (i % 10 === 0 ? 100 : 0), wall });
+    }
+    expect(m.jitterAt(1_020_200)).toBeCloseTo(0.1, 2);
+    m.apply({ type: 'disconnected' });
+    expect(m.jitterAt(1_021_000)).toBeNaN();
+  });
+
+  it.each([[-1], [5001], ['240'], [Number.NaN], [null]])('ignores an implausible hello.jitterMs (%s)', (jitterMs) => {
+    const m = new MediaMirror();
+    m.apply({ type: 'message', msg: { type: 'hello', version: 1, stream: 'a', serverTime: 0, service: {}, jitterMs }, at: 0 } as unknown as EngineEvent);
+    expect(m.jitterAt(0)).toBeNaN();
+  });
 });

@@ -1,7 +1,7 @@
 // Stream alone, with fake sockets: what each viewer is sent when init segments come in bursts
 // or repeat, how the cached GOP reaches a joiner, how viewers waiting for a name that is not
 // live are released or given up on, how slow viewers skip to a keyframe, and closing.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRootLogger } from '../../util/log.js';
 import { CLOSE_STREAM_NOT_LIVE, RECENT_MEDIA_MS, Stream, type Viewer, type ViewerData } from '../../relay/stream.js';
 import { ViewerFlow } from '../../relay/flow.js';
@@ -316,5 +316,53 @@ describe('closing a stream', () => {
       expect(v.chunks().map(seqOf)).toEqual([1, 2, 3]);
     }
     expect(s.viewerCount).toBe(0);
+  });
+});
+
+describe('the arrival jitter a stream announces', () => {
+  afterEach(() => { vi.useRealTimers(); });
+
+  /** 6 s of chunks at 30/s whose prft says each was written `held(i)` ms before it reached the relay. */
+  function feed(held: (i: number) => number): Stream {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = Date.now();
+    const s = newStream();
+    s.onInit(init('A'));
+    for (let i = 0; i < 180; i++) {
+      vi.setSystemTime(t0 + Math.round(i * 1000 / 30));
+      s.onChunk({ ...chunk(i + 1, i % 30 === 0), prftMs: Date.now() - held(i) });
+    }
+    return s;
+  }
+  const helloOf = (s: Stream): ServerMessage => {
+    const v = new FakeSocket(data());
+    s.addViewer(v.viewer);
+    return v.texts('hello')[0]!;
+  };
+
+  it('tells a joining viewer the hold of a source whose chunks come in bursts (hello.jitterMs)', () => {
+    // Frames leave in bursts of 7 (~0.23 s), as from an SRT caller with FFmpeg's MPEG-TS defaults:
+    // the first of a burst was held longest.
+    const hello = helloOf(feed((i) => (6 - (i % 7)) * 33));
+    expect(hello).toMatchObject({ type: 'hello' });
+    expect((hello as { jitterMs?: number }).jitterMs).toBeGreaterThanOrEqual(150);
+    expect((hello as { jitterMs?: number }).jitterMs).toBeLessThanOrEqual(200);
+  });
+
+  it('announces next to nothing for a steady source', () => {
+    expect((helloOf(feed(() => 5)) as { jitterMs?: number }).jitterMs).toBeLessThanOrEqual(1);
+  });
+
+  it('announces nothing before it has measured, nor for a new generation it has not', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const s = newStream();
+    s.onInit(init('A'));
+    s.onChunk({ ...chunk(1, true), prftMs: Date.now() - 200 });
+    expect(helloOf(s)).not.toHaveProperty('jitterMs');
+    const measured = feed((i) => (i % 2) * 100);
+    expect(helloOf(measured)).toHaveProperty('jitterMs');
+    measured.onInit(init('B'));
+    measured.onChunk({ ...chunk(1, true), prftMs: Date.now() });
+    expect(helloOf(measured)).not.toHaveProperty('jitterMs');
   });
 });

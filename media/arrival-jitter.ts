@@ -1,8 +1,10 @@
 // Arrival jitter: how much later than the earliest chunk of a sliding window a chunk reaches
 // the page. Each chunk's delay is "local now − its prft wall clock": the offset between the two
 // clocks is the same for every chunk of the window, so the spread needs no clock sync.
-// The latency controller keeps this much buffer on top of minBuffer (less a free allowance),
-// so a jittery or lossy path holds a deeper buffer and a clean one pays nothing.
+// The player's latency controller keeps this much buffer on top of minBuffer (less a free
+// allowance), so a jittery or lossy path holds a deeper buffer and a clean one pays nothing.
+// The relay measures the same on the chunks it receives and tells a joining player
+// (hello.jitterMs), which has none of its own for the first seconds.
 //
 // A burst (a chunk landing sooner than half its media spacing after the one before: a join's
 // GOP, the release of an outage, everything a TCP retransmission held back) counts once, as
