@@ -4,7 +4,7 @@
 import type { InfoMessage } from '../protocol/messages.js';
 import { MediaClock } from './clock.js';
 import type { EngineEvent } from './engine.js';
-import { ArrivalJitter } from '../media/arrival-jitter.js';
+import { ArrivalJitter } from '../protocol/arrival-jitter.js';
 
 /** Keyframes kept: enough to find the latest one at or before the buffered end. */
 const MAX_KEYFRAMES = 8;

@@ -12,19 +12,19 @@
 // one, with the same session's media continuing after it, is dropped (no new generation).
 import type { Logger } from '../util/log.js';
 import type { Chunk, InitSegment } from '../media/types.js';
-import { PROTOCOL_VERSION, type InfoMessage, type ServerMessage, type ServiceDescription, type StreamState } from '../protocol/messages.js';
+import type { InfoMessage, ServerMessage, ServiceDescription, StreamState } from '../protocol/messages.js';
+import { helloMessage, stateMessage } from './stream-messages.js';
 import { afterSweep, onChunk, type SkipRule } from './drop-policy.js';
 import { ChunkLog, ViewerFlow, type FlowEstimate } from './flow.js';
 import { RECENT_MEDIA_MS, SEND_DROPPED, type StreamCounters, type StreamLimits } from './stream-types.js';
 import { endWait, giveUp, type SkipTotals, type Viewer } from './viewer.js';
 import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
 import { GopCache } from '../media/gop-cache.js';
-import { ArrivalJitter } from '../media/arrival-jitter.js';
+import { ArrivalJitter } from '../protocol/arrival-jitter.js';
 import type { MediaTap } from './tap.js';
 
 export { CLOSE_STREAM_NOT_LIVE, type SkipTotals, type Viewer, type ViewerData } from './viewer.js';
 export { RECENT_MEDIA_MS, type StreamCounters, type StreamLimits } from './stream-types.js';
-
 
 export class Stream {
   readonly name: string;
@@ -202,7 +202,7 @@ export class Stream {
     if (state !== 'live') this.#gop.reset();
     this.#log.info({ state, code }, 'stream state');
     this.#tap?.state(this.name, state);
-    const text = JSON.stringify(this.#stateMsg());
+    const text = JSON.stringify(stateMessage(this.name, this.state, this.#stateCode, this.#stateMessage));
     for (const v of this.#viewers) v.cork(() => v.send(text, false));
   }
 
@@ -213,16 +213,12 @@ export class Stream {
     // Admitted as waiting, but a publisher came between the upgrade and now.
     if (d.releaseWait && this.isLive(Date.now())) endWait(d);
     const now = Date.now();
-    const jitter = this.#jitter.value(now);
-    this.#send(v, {
-      type: 'hello', version: PROTOCOL_VERSION, stream: this.name, serverTime: now, service: this.service,
-      ...(Number.isFinite(jitter) ? { jitterMs: Math.round(jitter * 1000) } : {}),
-    });
+    this.#send(v, helloMessage(this.name, this.service, this.#jitter.value(now), now));
     if (this.#info && this.#init) {
       this.#send(v, this.#info);
       v.send(this.#init, true);
     }
-    this.#send(v, this.#stateMsg());
+    this.#send(v, stateMessage(this.name, this.state, this.#stateCode, this.#stateMessage));
     if (this.#gop.items.length) {
       d.state = 'live';
       // The cached GOP goes out after the open handler returns: inside it the socket is
@@ -376,13 +372,6 @@ export class Stream {
       d.skipFromChunk = -1;
     }
     this.#waiting.clear();
-  }
-
-  #stateMsg(): ServerMessage {
-    const m: ServerMessage = { type: 'state', stream: this.name, state: this.state };
-    if (this.#stateCode) m.code = this.#stateCode;
-    if (this.#stateMessage) m.message = this.#stateMessage;
-    return m;
   }
 
   #send(v: Viewer, m: ServerMessage): void {

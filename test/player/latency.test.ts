@@ -8,7 +8,7 @@ import {
   COARSE_HOLD_MS, decide, effectiveTarget, quantise, rateCurve, JOIN_GRACE_MS, MAX_BACKOFF, PINNED_ENTER_S, STALL_BREAK_COOLDOWN_MS,
   type DecideParams,
 } from '../../player/latency.js';
-import { ArrivalJitter } from '../../media/arrival-jitter.js';
+import { ArrivalJitter } from '../../protocol/arrival-jitter.js';
 
 const FPS = 30;
 const TICK_MS = 50;

@@ -1,5 +1,6 @@
-// Arrival jitter: how much later than the earliest chunk of a sliding window a chunk reaches
-// the page. Each chunk's delay is "local now − its prft wall clock": the offset between the two
+// Arrival jitter, as hello.jitterMs defines it (so on the protocol floor, shared by both ends):
+// how much later than the earliest chunk of a sliding window a chunk reaches the page (or the
+// relay). Each chunk's delay is "local now − its prft wall clock": the offset between the two
 // clocks is the same for every chunk of the window, so the spread needs no clock sync.
 // The player's latency controller keeps this much buffer on top of minBuffer (less a free
 // allowance), so a jittery or lossy path holds a deeper buffer and a clean one pays nothing.

@@ -1,6 +1,6 @@
 // ArrivalJitter: the spread of chunk arrival delays that the buffer floor covers.
 import { describe, expect, it } from 'vitest';
-import { ArrivalJitter, GRACE_MS } from '../../media/arrival-jitter.js';
+import { ArrivalJitter, GRACE_MS } from '../../protocol/arrival-jitter.js';
 
 const SPACING = 1000 / 30;
 
