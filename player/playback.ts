@@ -11,7 +11,7 @@ import { decide, DEFAULT_PIPELINE_S, effectiveTarget, type DecideParams } from '
 import { StallTracker } from './stats.js';
 import { bufferInfo, gapJumpTarget, toRanges } from './timeline.js';
 import { initialRateCheck, observeRate, type RateVerdict } from './rate-check.js';
-import { initialOutageState, outageStep } from './outage.js';
+import { OutageRule } from './outage.js';
 
 /** After start or a reconnect, re-seek to live while the burst settles (nowcast only). */
 const SYNC_WINDOW_MS = 1500;
@@ -80,8 +80,9 @@ export class Playback {
   /** The controller's effective target (s). */
   target: number;
   reason: ControlReason = 'idle';
+  /** Recovery at live after an outage; told of the relay's `skipping` and `skip` (player/outage.ts). */
+  readonly outage = new OutageRule();
   #control = initialControlState();
-  #outage = initialOutageState();
   #seekingSince = NaN;
   #frame: Frame | undefined;
   #frameHandle = 0;
@@ -159,7 +160,7 @@ export class Playback {
     this.#reconnected = false;
     this.#frame = undefined;
     this.#control = { ...initialControlState(), stallsSeen: this.stalls.count };
-    this.#outage = initialOutageState();
+    this.outage.reset();
   }
 
   /** The append queue drained: the moment to start, or to resync after a reconnect. */
@@ -205,11 +206,10 @@ export class Playback {
     // Recovery at live after an outage comes first: the gap a relay's skip left is its to jump.
     let hold = false;
     if (this.#host.config().policy === 'nowcast' && !hidden) {
-      const o = outageStep(this.#outage, {
+      const o = this.outage.step({
         now, stalled: this.stalls.stalled, bufferAhead: buf.toEnd, bufferEnd: buf.end, lastStart: buf.lastStart, targetBuffer: this.#targetBuffer(),
         keyframeAtOrBefore: (at) => this.#host.keyframe(at),
       });
-      this.#outage = o.state;
       hold = o.hold === true;
       if (o.seekTo !== undefined && o.seekTo > t) {
         this.outageSeeks += 1;
