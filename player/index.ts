@@ -24,6 +24,8 @@ import { HlsSession } from './hls-session.js';
 import { resolveTransport } from './hls-transport.js';
 
 export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
+/** Hands the player an MSE worker the page started early (dist/player/mse-worker.js); see docs/browsers.md. */
+export { offerWorker } from './media-path.js';
 export type { PlayerConfig, PlayerOptions } from './config.js';
 export type * from './events.js';
 export type { ControlInput, ControlParams, ControlState, Decision, SafeMode } from './control.js';

@@ -4,6 +4,9 @@
 // worker (w3c/media-source#329).
 // The worker's script is bundled into the library as a string (scripts/build-player.mjs), so
 // the player stays one file; a page whose CSP refuses blob: workers falls back to the page.
+// A page may instead start the worker itself, from dist/player/mse-worker.js, before the
+// player has loaded, and hand it over (offerWorker): the /watch page does, since a worker
+// takes 50–80 ms to start in Chromium here, which then overlaps the bundle's download.
 import { MediaEngine } from './engine.js';
 import type { EngineCommand, EngineEvent, EngineOptions, PlaybackView } from './engine.js';
 import { elementAttachment, isManaged, mediaSourceCtor, type ManagedCounters, type MediaSourceCtor } from './mse.js';
@@ -31,10 +34,28 @@ function workerSource(): string | undefined {
   return typeof __NOWCAST_WORKER__ === 'string' ? __NOWCAST_WORKER__ : undefined;
 }
 
+/** The browser plays a dedicated worker's MediaSource. */
+function workerMse(): boolean {
+  const MS = (globalThis as { MediaSource?: { canConstructInDedicatedWorker?: boolean } }).MediaSource;
+  return typeof Worker === 'function' && MS?.canConstructInDedicatedWorker === true;
+}
+
 /** The browser can run the MSE worker and this build carries it. */
 export function canUseWorker(): boolean {
-  const MS = (globalThis as { MediaSource?: { canConstructInDedicatedWorker?: boolean } }).MediaSource;
-  return workerSource() !== undefined && typeof Worker === 'function' && MS?.canConstructInDedicatedWorker === true;
+  return workerSource() !== undefined && workerMse();
+}
+
+/** A worker started by the page before the player existed, not yet taken by a media path. */
+let offered: Worker | undefined;
+
+/**
+ * Hands over a worker the page started early with the MSE worker's script (mse-worker.js),
+ * told nothing yet. The next openMediaPath that runs in a worker uses it instead of starting
+ * one; one that runs on the page terminates it. A second offer replaces (and ends) the first.
+ */
+export function offerWorker(w: Worker): void {
+  if (offered !== w) offered?.terminate();
+  offered = w;
 }
 
 class LocalPath implements MediaPath {
@@ -63,7 +84,8 @@ class WorkerPath implements MediaPath {
   readonly managed = undefined;
   readonly #video: HTMLVideoElement;
   readonly #onEvent: (ev: EngineEvent) => void;
-  readonly #url: string;
+  /** The blob: URL of the worker's script when this path started it. */
+  readonly #url: string | undefined;
   readonly #worker: Worker;
   #heard = false;
   #destroyed = false;
@@ -74,15 +96,22 @@ class WorkerPath implements MediaPath {
     onEvent: (ev: EngineEvent) => void,
     /** The worker failed before it said anything: run on the page instead. */
     failed: (why: string) => void,
+    /** A worker the page started already (offerWorker); else one is started from the bundle's copy. */
+    early?: Worker,
   ) {
     this.#video = video;
     this.#onEvent = onEvent;
-    this.#url = URL.createObjectURL(new Blob([workerSource()!], { type: 'text/javascript' }));
-    try {
-      this.#worker = new Worker(this.#url, { name: 'nowcast-mse' });
-    } catch (e) {
-      URL.revokeObjectURL(this.#url);
-      throw e;
+    if (early) {
+      this.#worker = early;
+    } else {
+      const url = URL.createObjectURL(new Blob([workerSource()!], { type: 'text/javascript' }));
+      this.#url = url;
+      try {
+        this.#worker = new Worker(url, { name: 'nowcast-mse' });
+      } catch (e) {
+        URL.revokeObjectURL(url);
+        throw e;
+      }
     }
     this.#worker.onmessage = (e: MessageEvent<WorkerEvent[]>) => this.#receive(e.data);
     this.#worker.onerror = (e: ErrorEvent) => {
@@ -103,7 +132,7 @@ class WorkerPath implements MediaPath {
     this.#destroyed = true;
     // Terminating closes the worker's socket and MediaSource with it.
     this.#worker.terminate();
-    URL.revokeObjectURL(this.#url);
+    if (this.#url !== undefined) URL.revokeObjectURL(this.#url);
     this.#video.srcObject = null;
     this.#video.load(); // releases the decoder
   }
@@ -134,7 +163,12 @@ export function openMediaPath(
 ): MediaPath {
   const ctor = mediaSourceCtor(mediaSource);
   const local = (): MediaPath => new LocalPath(video, options, onEvent, view, ctor);
-  if (!wantWorker || isManaged(ctor) || !canUseWorker()) return local();
+  const early = offered;
+  offered = undefined;
+  if (!wantWorker || isManaged(ctor) || !(early ? workerMse() : canUseWorker())) {
+    early?.terminate();
+    return local();
+  }
   let path: MediaPath;
   const fallBack = (why: string): void => {
     path.destroy();
@@ -142,7 +176,7 @@ export function openMediaPath(
     path = local();
   };
   try {
-    path = new WorkerPath(video, options, onEvent, fallBack);
+    path = new WorkerPath(video, options, onEvent, fallBack, early);
   } catch (e) {
     onEvent({ type: 'log', text: `MSE worker refused (${String(e)}); running on the main thread` });
     return local();

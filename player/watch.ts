@@ -11,11 +11,14 @@ import { mountStatsPanel } from './panel.js';
 import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { optionsFromQuery } from './config.js';
 import { Player } from './index.js';
+import { offerWorker } from './media-path.js';
 import type { PlayerError, PlayerStats } from './index.js';
 
 declare global {
   interface Window {
     __nowcast?: { player: Player; errors: PlayerError[] };
+    /** The MSE worker the page's inline script started before this bundle loaded (ops/pages.ts). */
+    __nowcastWorker?: Worker;
   }
 }
 
@@ -58,6 +61,9 @@ function render(s: PlayerStats, note: string): string {
 }
 
 function main(): void {
+  // The early worker goes to the player, which uses it or ends it; a page that fails ends it.
+  const early = window.__nowcastWorker;
+  window.__nowcastWorker = undefined;
   const style = document.createElement('style');
   style.textContent = CSS;
   document.head.appendChild(style);
@@ -66,11 +72,13 @@ function main(): void {
   const statsEl = document.getElementById('stats');
   if (!(video instanceof HTMLVideoElement) || !statsEl) {
     console.error('nowcast watch page: #video or #stats is missing');
+    early?.terminate();
     return;
   }
   const name = streamName(location.pathname);
   if (!name) {
     statsEl.textContent = `Not a stream page: ${location.pathname}`;
+    early?.terminate();
     return;
   }
   document.title = `${name} · Nowcast`;
@@ -78,10 +86,12 @@ function main(): void {
   let player: Player;
   try {
     const options = optionsFromQuery(new URLSearchParams(location.search));
+    if (early) offerWorker(early);
     player = new Player(video, { ...options, url: streamUrls(scheme, name, new URLSearchParams(location.search)) });
   } catch (e) {
     statsEl.textContent = `Bad player option: ${e instanceof Error ? e.message : String(e)}`;
     statsEl.classList.add('bad');
+    early?.terminate();
     return;
   }
   const errors: PlayerError[] = [];

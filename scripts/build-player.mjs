@@ -2,12 +2,13 @@
 // Builds the browser player:
 //   player/index.ts -> dist/player/nowcast-player.js  (the library, ESM)
 //   player/watch.ts -> dist/player/watch.js           (the /watch/NAME page script)
-//   player/worker.ts -> a string inside both (__NOWCAST_WORKER__, the MSE worker's script)
+//   player/worker.ts -> a string inside both (__NOWCAST_WORKER__, the MSE worker's script),
+//                       and dist/player/mse-worker.js, which the /watch page starts before watch.js loads
 //   player/hls-bundle.ts -> dist/player/hls.js         (hls.js for the LL-HLS path, loaded on demand)
 //   declarations    -> dist/player/types/player/index.d.ts
 // Exits non-zero on any error.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +57,8 @@ try {
   // The worker is inlined (started from a blob: URL), so a page needs the one file only.
   const worker = await esbuild.build({ ...common, format: 'iife', sourcemap: false, write: false, entryPoints: [join(root, 'player/worker.ts')] });
   const define = { __NOWCAST_WORKER__: JSON.stringify(worker.outputFiles[0].text) };
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'mse-worker.js'), worker.outputFiles[0].text);
   await Promise.all([
     esbuild.build({ ...common, define, entryPoints: [join(root, 'player/index.ts')], outfile: join(out, 'nowcast-player.js') }),
     esbuild.build({ ...common, define, entryPoints: [join(root, 'player/watch.ts')], outfile: join(out, 'watch.js') }),

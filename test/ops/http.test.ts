@@ -48,4 +48,24 @@ describe('the player bundle', () => {
     const head = page.slice(0, page.indexOf('</head>'));
     expect(head).toContain('<link rel="modulepreload" href="/player/watch.js">');
   });
+
+  it('starts the MSE worker from the head, where the browser plays a worker\'s MediaSource and the query allows it', async () => {
+    const page = await (await fetch(`${base}/watch/demo`)).text();
+    const head = page.slice(0, page.indexOf('</head>'));
+    const script = /<script>([\s\S]*?)<\/script>/.exec(head)?.[1];
+    expect(script).toBeDefined();
+    const run = (search: string, canConstructInDedicatedWorker: boolean): string[] => {
+      const started: string[] = [];
+      const win: Record<string, unknown> = { MediaSource: { canConstructInDedicatedWorker } };
+      const Worker = function (this: unknown, url: string) { started.push(url); } as unknown as new (url: string) => object;
+      new Function('window', 'location', 'Worker', script!)(win, { search }, Worker);
+      if (started.length) expect(win.__nowcastWorker).toBeDefined();
+      return started;
+    };
+    expect(run('', true)).toEqual(['/player/mse-worker.js']);
+    expect(run('?target=300', true)).toEqual(['/player/mse-worker.js']);
+    expect(run('', false)).toEqual([]);
+    expect(run('?worker=0', true)).toEqual([]);
+    expect(run('?debug&transport=hls', true)).toEqual([]);
+  });
 });

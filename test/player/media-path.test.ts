@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EngineEvent } from '../../player/engine.js';
-import { canUseWorker, openMediaPath } from '../../player/media-path.js';
+import { canUseWorker, offerWorker, openMediaPath } from '../../player/media-path.js';
 import type { WorkerCommand } from '../../player/media-path.js';
 import { ENGINE_OPTIONS, FakeMediaSource, FakeSocket, fakeVideo, stubBrowser } from './fakes.js';
 
@@ -117,6 +117,46 @@ describe('openMediaPath', () => {
       path.destroy();
       expect(FakeSocket.all[0]!.closes).toBe(1);
       expect(w.terminated).toBe(1);
+    });
+
+    it('uses a worker the page started early instead of starting one, and never revokes a URL it did not make', () => {
+      vi.stubGlobal('__NOWCAST_WORKER__', undefined); // the page's worker needs no copy in the bundle
+      const early = new FakeWorker('/player/mse-worker.js');
+      offerWorker(early as unknown as Worker);
+      const video = fakeVideo();
+      const path = openMediaPath(video, ENGINE_OPTIONS, true, () => {}, view);
+      expect(path.inWorker).toBe(true);
+      expect(FakeWorker.all).toEqual([early]);
+      expect(early.posted).toEqual([{ type: 'start', options: ENGINE_OPTIONS }]);
+      path.destroy();
+      expect(early.terminated).toBe(1);
+      expect(revoked).toEqual([]);
+      // Taken once: the next path starts its own.
+      vi.stubGlobal('__NOWCAST_WORKER__', '/* the worker bundle */');
+      openMediaPath(fakeVideo(), ENGINE_OPTIONS, true, () => {}, view).destroy();
+      expect(FakeWorker.all).toHaveLength(2);
+    });
+
+    it('ends an early worker when the player runs on the page after all', () => {
+      const early = new FakeWorker('/player/mse-worker.js');
+      offerWorker(early as unknown as Worker);
+      const path = openMediaPath(fakeVideo(), ENGINE_OPTIONS, false, () => {}, view);
+      expect(path.inWorker).toBe(false);
+      expect(early.terminated).toBe(1);
+      expect(early.posted).toEqual([]);
+      path.destroy();
+    });
+
+    it('falls back to the page when an early worker fails to load its script', () => {
+      const early = new FakeWorker('/player/mse-worker.js');
+      offerWorker(early as unknown as Worker);
+      const events: EngineEvent[] = [];
+      const path = openMediaPath(fakeVideo(), ENGINE_OPTIONS, true, (ev) => events.push(ev), view);
+      early.fail('');
+      expect(path.inWorker).toBe(false);
+      expect(early.terminated).toBe(1);
+      expect(events).toEqual([{ type: 'log', text: 'MSE worker error: failed to start; running on the main thread' }]);
+      path.destroy();
     });
 
     it('reports a worker error after it has spoken as a media error', () => {
