@@ -63,6 +63,23 @@ export interface ReconnectEvent {
   delayMs: number;
 }
 
+/**
+ * When the join reached each stage, in ms after navigation start (performance.timeOrigin); NaN
+ * until it has. The first connection's only. Where the time to first frame goes, stage by stage.
+ */
+export interface StartupTimes {
+  /** The Player was created (the page and its script loaded). */
+  player: number;
+  /** The WebSocket opened. */
+  open: number;
+  /** The first media chunk arrived (after hello, info and the init segment). */
+  media: number;
+  /** The append queue drained after media: the join's burst is in the SourceBuffer, the player seeks to live and plays. */
+  appended: number;
+  /** The first frame was presented. */
+  frame: number;
+}
+
 export interface PlayerStats {
   state: PlayerState;
   /** Wall-clock latency (s) of the frame on screen (server clock, offset applied); NaN when unknown. */
@@ -96,6 +113,8 @@ export interface PlayerStats {
   reason: ControlReason;
   /** From player start to the first presented frame (ms); NaN before it. */
   startupMs: number;
+  /** The join's stages (ms after navigation start). */
+  startup: StartupTimes;
   reconnects: number;
   /** Rendition switches the relay made (ABR, docs/abr.md). */
   switches: number;

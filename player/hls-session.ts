@@ -10,7 +10,7 @@
 // bitrate, buffer, frames and reconnects are counted as on the WebSocket path.
 import { localNow } from './clock.js';
 import type { PlayerConfig } from './config.js';
-import type { PlayerError, PlayerState, PlayerStats } from './events.js';
+import type { PlayerError, PlayerState, PlayerStats, StartupTimes } from './events.js';
 import { BitrateMeter, StallTracker } from './stats.js';
 import { bufferInfo, toRanges } from './timeline.js';
 import { hlsSyncTarget, hlsUrl, useNativeHls } from './hls-transport.js';
@@ -136,9 +136,15 @@ export class HlsSession {
       droppedFrames: q?.droppedVideoFrames ?? 0, decodedFrames: q?.totalVideoFrames ?? 0, playbackRate: v.playbackRate,
       stalls: this.stalls.count, stallMs: Math.round(this.stalls.ms(now)), maxRate: this.maxRate, rateChanges: this.rateChanges,
       jumps: Math.max(0, this.liveSeeks - 1), unstalls: 0, policy: c.policy, pinned: false, safeMode: 'off', rateVerdict: 'unknown', reason: 'idle',
-      startupMs: this.firstFrameAt - startedAt, reconnects: this.reconnects, skips: 0, gapJumps: 0, liveSeeks: this.liveSeeks, droppedChunks: 0,
+      startupMs: this.firstFrameAt - startedAt, startup: this.#startup(startedAt), reconnects: this.reconnects, skips: 0, gapJumps: 0, liveSeeks: this.liveSeeks, droppedChunks: 0,
       rtt: NaN, jitter: NaN, clockOffsetMs: NaN, generation: -1, switches: 0, codecs: this.#codecs, mseWorker: false, managed: null,
     };
+  }
+
+  /** Only the player's start and the first frame: hls.js's own stages are not ours to time. */
+  #startup(startedAt: number): StartupTimes {
+    const origin = performance.timeOrigin;
+    return { player: startedAt - origin, open: NaN, media: NaN, appended: NaN, frame: this.firstFrameAt - origin };
   }
 
   /** Idempotent: stops loading, detaches hls.js, removes every listener. */

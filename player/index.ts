@@ -21,6 +21,7 @@ import { MAX_RECOVERIES_PER_MIN, RecoveryBudget } from './recovery.js';
 import { BitrateMeter } from './stats.js';
 import { bufferInfo, toRanges } from './timeline.js';
 import { HlsSession } from './hls-session.js';
+import { StartupTimeline } from './startup.js';
 import { resolveTransport } from './hls-transport.js';
 
 export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
@@ -39,6 +40,7 @@ export class Player {
   readonly #clockSync = new ClockSync();
   readonly #pings = new PingSchedule();
   readonly #startedAt = localNow();
+  readonly #startup = new StartupTimeline(this.#startedAt, typeof performance !== 'undefined' ? performance.timeOrigin : 0);
   #lastQoeAt = localNow();
   readonly #emitter = new Emitter<PlayerEventMap>();
   readonly #bitrate: BitrateMeter;
@@ -161,6 +163,7 @@ export class Player {
       rateVerdict: this.#playback.rateVerdict,
       reason: this.#playback.reason,
       startupMs: this.#startupMs,
+      startup: this.#startup.times(this.#playback.firstFrameAt),
       ...this.#counts,
       gapJumps: this.#playback.gapJumps,
       liveSeeks: this.#playback.liveSeeks,
@@ -222,7 +225,9 @@ export class Player {
   }
 
   #onEngine(ev: EngineEvent): void {
-    if (this.#destroyed || this.#mirror.apply(ev)) return;
+    if (this.#destroyed) return;
+    this.#startup.note(ev, localNow());
+    if (this.#mirror.apply(ev)) return;
     switch (ev.type) {
       case 'open':
         this.#connected = true;
