@@ -309,12 +309,8 @@ export class Player {
         this.#setState(msg.state, msg.code, msg.message);
         if (msg.state === 'error') this.#error(msg.code ?? 'STREAM_ERROR', msg.message ?? 'The stream failed', false);
         break;
-      case 'skipping':
-        this.#playback.outage.relayStopped(performance.now());
-        break;
       case 'skip':
         this.#counts.skips += 1;
-        this.#playback.outage.relayResumed(performance.now());
         this.#emitter.emit('skip', { chunks: msg.chunks, bytes: msg.bytes });
         break;
       case 'error':

@@ -7,9 +7,6 @@
 // to the target moment itself (the decoder starts from the keyframe before it). It waits while
 // the backlog is still landing (the buffer's end racing ahead of real time). A backlog
 // without such a stall is left to the rate (≤ maxRate), as before (player/latency.ts).
-// When the relay says it stopped feeding this viewer (`skipping`, e.g. its acks stopped during
-// the outage), what lands before the resume is stale: the rule holds until the resumed media
-// (after `skip`) can land at the target, and seeks once, into it.
 // Pure: the tick feeds it, tests drive it on a simulated clock.
 
 /** The picture must have stood still this long (ms) for a backlog to be skipped. */
@@ -36,12 +33,6 @@ export const SEEK_MARGIN_S = 0.3;
  * the second part is the live one.
  */
 export const REARM_MS = 2500;
-/**
- * After the relay says it stopped feeding this viewer (`skipping`), how long (ms) the rule waits
- * for the resumed media (announced by `skip`) before it gives up waiting: the viewer's acks
- * catching up, then up to a keyframe interval.
- */
-export const RESUME_WAIT_MS = 4000;
 
 export interface OutageState {
   /** When the picture stopped (ms); NaN while it moves. */
@@ -53,22 +44,9 @@ export interface OutageState {
   lastAt: number;
   /** Armed until then (ms) after its last seek; NaN: not. */
   armedUntil: number;
-  /** The relay stopped feeding this viewer: what lands before the resume is stale. Until then (ms); NaN: not. */
-  resumeUntil: number;
 }
 
-export const initialOutageState = (): OutageState => ({ stillSince: NaN, endedAt: NaN, lastEnd: NaN, lastAt: NaN, armedUntil: NaN, resumeUntil: NaN });
-
-/** The relay said `skipping`: hold for the resumed media rather than seek into what lands before it. */
-export function expectResume(s: OutageState, now: number): OutageState {
-  return { ...s, resumeUntil: now + RESUME_WAIT_MS };
-}
-
-/** The relay said `skip`: its resumed media follows; the rule is armed for it. */
-export function resumed(s: OutageState, now: number): OutageState {
-  if (Number.isNaN(s.resumeUntil)) return s;
-  return { ...s, resumeUntil: NaN, armedUntil: now + REARM_MS };
-}
+export const initialOutageState = (): OutageState => ({ stillSince: NaN, endedAt: NaN, lastEnd: NaN, lastAt: NaN, armedUntil: NaN });
 
 export interface OutageInput {
   now: number;
@@ -99,7 +77,6 @@ export interface OutageDecision {
 export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
   let { stillSince, endedAt } = s;
   const armedUntil = i.now < s.armedUntil ? s.armedUntil : NaN;
-  const resumeUntil = i.now < s.resumeUntil ? s.resumeUntil : NaN;
   const landing = Number.isFinite(s.lastEnd) && i.now > s.lastAt && i.bufferEnd - s.lastEnd > (LANDING_RATE * (i.now - s.lastAt)) / 1000;
   const lastEnd = i.bufferEnd;
   const lastAt = i.now;
@@ -114,20 +91,17 @@ export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
   // yet) or just after, within the window.
   const longStill = !Number.isNaN(stillSince) && i.now - stillSince >= MIN_STILL_MS;
   const backlog = i.bufferAhead - i.targetBuffer > BACKLOG_S;
-  const waiting = !Number.isNaN(resumeUntil);
-  const armed = longStill || !Number.isNaN(endedAt) || !Number.isNaN(armedUntil) || waiting;
-  const state = { stillSince, endedAt, lastEnd, lastAt, armedUntil, resumeUntil };
-  if (!backlog || !armed || !Number.isFinite(i.bufferEnd)) return { state };
+  const armed = longStill || !Number.isNaN(endedAt) || !Number.isNaN(armedUntil);
+  if (!backlog || !armed || !Number.isFinite(i.bufferEnd)) return { state: { stillSince, endedAt, lastEnd, lastAt, armedUntil } };
   const target = i.bufferEnd - Math.max(i.targetBuffer, SEEK_MARGIN_S);
-  // Waiting for the relay's resumed media: a seek into the stale part would be the first of two.
-  if (waiting || landing || target < i.lastStart) return { state, hold: true };
+  if (landing || target < i.lastStart) return { state: { stillSince, endedAt, lastEnd, lastAt, armedUntil }, hold: true };
   const kf = i.keyframeAtOrBefore(target);
   const seekTo = Number.isFinite(kf) && kf <= target && target - kf <= KEYFRAME_SLACK_S ? kf : target;
   // One seek per part of the data that returns; armed a while for a second part.
-  return { state: { stillSince: NaN, endedAt: NaN, lastEnd, lastAt, armedUntil: Number.isNaN(armedUntil) ? i.now + REARM_MS : armedUntil, resumeUntil }, seekTo };
+  return { state: { stillSince: NaN, endedAt: NaN, lastEnd, lastAt, armedUntil: Number.isNaN(armedUntil) ? i.now + REARM_MS : armedUntil }, seekTo };
 }
 
-/** The rule's state across ticks, and the relay's notices: what the playback loop holds. */
+/** The rule's state across ticks: what the playback loop holds. */
 export class OutageRule {
   #s = initialOutageState();
 
@@ -135,16 +109,6 @@ export class OutageRule {
     const d = outageStep(this.#s, i);
     this.#s = d.state;
     return d;
-  }
-
-  /** `skipping`: the relay stopped feeding this viewer. */
-  relayStopped(now: number): void {
-    this.#s = expectResume(this.#s, now);
-  }
-
-  /** `skip`: the relay resumes it at a keyframe. */
-  relayResumed(now: number): void {
-    this.#s = resumed(this.#s, now);
   }
 
   reset(): void {

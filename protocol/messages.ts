@@ -85,16 +85,6 @@ export interface SkipMessage {
   bytes: number;
 }
 
-/**
- * The relay stopped sending media to this viewer (it fell behind by `rule`); media resumes at
- * a keyframe, announced by `skip`. What is already on its way is stale: a player that stood
- * still waits for the resumed media instead of catching up through it.
- */
-export interface SkippingMessage {
-  type: 'skipping';
-  rule: 'ack' | 'bytes';
-}
-
 /** A fatal error for this connection; the relay closes the socket after sending it. */
 export interface ErrorMessage {
   type: 'error';
@@ -102,7 +92,7 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type ServerMessage = HelloMessage | InfoMessage | StateMessage | SkipMessage | SkippingMessage | ErrorMessage | PongMessage;
+export type ServerMessage = HelloMessage | InfoMessage | StateMessage | SkipMessage | ErrorMessage | PongMessage;
 
 /** Messages a viewer may send. Anything else is ignored and counted. */
 export interface PingMessage {

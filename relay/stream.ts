@@ -343,8 +343,6 @@ export class Stream {
     d.skipFromChunk = this.counters.chunks - (dropped ? 1 : 0);
     d.skipFromBytes = this.counters.bytes - (dropped ? droppedBytes : 0);
     this.counters.skips++;
-    // Behind the media already on its way (a best effort: past maxBackpressure uWS drops it too).
-    this.#send(v, { type: 'skipping', rule });
     this.#log.debug({ viewer: d.id, rule, lagMs: d.flow.lagMs }, 'viewer too slow; skipping to the next keyframe');
   }
 

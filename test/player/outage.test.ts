@@ -1,7 +1,7 @@
 // The outage rule on a simulated clock: a 50 ms tick, a picture that stands still for a while,
 // then data that returns as a backlog (or trickles back without one).
 import { describe, expect, it } from 'vitest';
-import { RESUME_WAIT_MS, expectResume, initialOutageState, outageStep, resumed, type OutageState } from '../../player/outage.js';
+import { initialOutageState, outageStep, type OutageState } from '../../player/outage.js';
 
 const TARGET_BUFFER = 0.1;
 
@@ -114,50 +114,5 @@ describe('recovery at live after an outage', () => {
     // Past REARM_MS a backlog after a short stall is the rate's again.
     const late = outageStep(second.state, { ...input, now: 4000, stalled: false, bufferAhead: 1, bufferEnd: 15, lastStart: 13 });
     expect(late.seekTo).toBeUndefined();
-  });
-
-  it('when the relay said it stopped feeding the viewer, seeks once: not into the stale part that lands first, but into the resumed media', () => {
-    let s = initialOutageState();
-    const input = { stalled: true, bufferAhead: 0, bufferEnd: 10, lastStart: 9, targetBuffer: 0.1, keyframeAtOrBefore: (t: number) => (t >= 13 ? 13 : NaN) };
-    for (let now = 0; now <= 600; now += 50) s = outageStep(s, { ...input, now }).state;
-    // The freeze ends: the media sent before the relay stopped (10–11.3) lands, then `skipping`.
-    s = outageStep(s, { ...input, now: 650, bufferAhead: 1.3, bufferEnd: 11.3 }).state;
-    s = expectResume(s, 660);
-    const seen: Array<number | 'hold' | undefined> = [];
-    // It plays through the stale part while the relay waits for its acks and a keyframe …
-    for (let now = 700; now <= 1500; now += 50) {
-      const d = outageStep(s, { ...input, now, stalled: false, bufferAhead: 1.3 - (now - 700) / 1000, bufferEnd: 11.3 });
-      s = d.state;
-      seen.push(d.seekTo ?? (d.hold ? 'hold' : undefined));
-    }
-    expect(seen.every((x) => x === 'hold' || x === undefined)).toBe(true);
-    expect(seen).toContain('hold');
-    // … then `skip`, and the resumed media from the keyframe at 13.0 lands at real time.
-    s = resumed(s, 1550);
-    let seek: number | undefined;
-    for (let k = 0; k <= 10 && seek === undefined; k++) {
-      const end = 13.05 + k * 0.05;
-      const d = outageStep(s, { ...input, now: 1600 + k * 50, stalled: true, bufferAhead: end - 11.3, bufferEnd: end, lastStart: 13 });
-      s = d.state;
-      seek = d.seekTo;
-    }
-    // Once 0.3 s of it is in (SEEK_MARGIN_S): to the keyframe at 13.0, the target moment.
-    expect(seek).toBeCloseTo(13.0, 9);
-  });
-
-  it('stops waiting for the relay\'s resumed media after RESUME_WAIT_MS', () => {
-    let s = expectResume(initialOutageState(), 0);
-    const input = { stalled: false, bufferAhead: 2, bufferEnd: 12, lastStart: 9, targetBuffer: 0.1, keyframeAtOrBefore: () => NaN };
-    expect(outageStep(s, { ...input, now: 100 }).hold).toBe(true);
-    s = outageStep(s, { ...input, now: 100 }).state;
-    // Then no longer armed by the wait: a backlog after no stall is the rate's.
-    const d = outageStep(s, { ...input, now: RESUME_WAIT_MS + 1 });
-    expect(d.hold).toBeUndefined();
-    expect(d.seekTo).toBeUndefined();
-  });
-
-  it('ignores a resume it was not waiting for', () => {
-    const s = initialOutageState();
-    expect(resumed(s, 100)).toBe(s);
   });
 });
