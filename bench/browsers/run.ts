@@ -3,7 +3,7 @@
 // Chromium, Firefox ESR, WebKitGTK, WebKitGTK on ManagedMediaSource, and LL-HLS through hls.js
 // in Chromium. Rows run one after another on the same stream, one viewer at a time: two
 // cores shared by two browsers would measure the machine, not the engines.
-// Usage: npm run bench:browsers [-- --seconds 20 --joins 3 --rows chromium,firefox,webkit,webkit-managed,chromium-hls]
+// Usage: npm run bench:browsers [-- --seconds 20 --joins 6 --rows chromium,firefox,webkit,webkit-managed,chromium-hls]
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -15,6 +15,7 @@ import { openEngine, type Engine, type EngineName } from '../../test/helpers/eng
 import { PROBE_SCRIPT, readWatch, sleep, type WatchReport } from '../../test/helpers/watch-probe.js';
 import { percentile } from '../lib/pixel-clock.js';
 import { writeSection, machine } from '../lib/results.js';
+import type { StartupTimes } from '../../player/events.js';
 
 const ROWS: Record<string, { engine: EngineName; query: string; label: string }> = {
   'chromium': { engine: 'chromium', query: '', label: 'Chromium' },
@@ -31,7 +32,7 @@ const DEFAULT_ROWS = ['chromium', 'firefox', 'webkit', 'webkit-managed', 'chromi
 
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '20' },
-  joins: { type: 'string', default: '3' },
+  joins: { type: 'string', default: '6' },
   rows: { type: 'string', default: DEFAULT_ROWS.join(',') },
   'no-write': { type: 'boolean', default: false },
 } });
@@ -55,12 +56,16 @@ interface Row {
   frames: number;
   stalls: number; stallMs: number;
   firstFrame: number[];
+  /** The untimed first join of a freshly started browser (ms; NaN when not measured). */
+  cold: number;
+  /** The player's stats.startup of each timed join: where the time went. */
+  stages: StartupTimes[];
   /** Joins whose first frame was shown before the probe could be installed (WebKit: no init scripts). */
   missedJoins: number;
 }
 
 const empty = (label: string, note: string): Row => ({ label, available: false, note, p50: NaN, p95: NaN, p99: NaN, max: NaN,
-  frames: 0, stalls: 0, stallMs: 0, firstFrame: [], missedJoins: 0 });
+  frames: 0, stalls: 0, stallMs: 0, firstFrame: [], cold: NaN, stages: [], missedJoins: 0 });
 
 async function until(e: Engine, ok: (r: WatchReport) => boolean, ms: number): Promise<WatchReport | undefined> {
   const deadline = Date.now() + ms;
@@ -105,17 +110,27 @@ async function measure(name: string): Promise<Row> {
   try {
     if (e.addInitScript) await e.addInitScript(PROBE_SCRIPT); // installed before the page's scripts: the first frame is seen
     const firstFrame: number[] = [];
+    const stages: StartupTimes[] = [];
     let missed = 0;
     let last: WatchReport | undefined;
-    for (let i = 0; i < joins; i++) {
+    let cold = NaN;
+    // Join 0 warms the browser (its processes, caches, code cache) and is reported apart: the
+    // issue's figure is a warm browser's; a browser's first page pays its own start-up.
+    for (let i = 0; i <= joins; i++) {
       const j = await join(e, url);
       if (!j) {
         const r = await readWatch(e).catch(() => undefined);
         const why = r ? `state ${r.state}, transport ${r.transport ?? '–'}, errors ${r.errors.map((x) => x.code).join(', ') || 'none'}` : 'page not answering';
         return empty(spec.label, `not available: no frame presented within ${FIRST_FRAME_MS / 1000} s of navigation (${why})`);
       }
+      if (i === 0) {
+        cold = j.ms ?? NaN;
+        continue;
+      }
       if (j.ms === undefined) missed++;
       else firstFrame.push(j.ms);
+      const st = await e.evaluate<StartupTimes | null>('(() => { const s = window.__nowcast && window.__nowcast.player.stats; return s && s.startup ? s.startup : null; })()');
+      if (st) stages.push(st);
       last = j.report;
     }
     const notes: string[] = [];
@@ -125,6 +140,7 @@ async function measure(name: string): Promise<Row> {
       notes.push(`hls.js ${v}`);
     }
     if (spec.engine === 'webkit-managed') notes.push(`ManagedMediaSource in use: ${last!.managed === null ? 'not reported by this player' : last!.managed ? 'yes' : '**no**'}`);
+    if (stages.length) notes.push(`stages (median ms after navigation): ${stageSummary(stages)}`);
     if (missed) notes.push(`first frame timed on ${firstFrame.length} of ${joins} joins (on ${missed} it was shown before the probe could be installed after the load event)`);
 
     await sleep(3_000); // settle: the controller converges from the join point
@@ -158,11 +174,19 @@ async function measure(name: string): Promise<Row> {
       p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), max: lat.at(-1) ?? NaN,
       frames: lat.length,
       stalls: after.stalls.n - before.stalls.n, stallMs: Math.round(after.stalls.ms - before.stalls.ms),
-      firstFrame, missedJoins: missed,
+      firstFrame, cold, stages, missedJoins: missed,
     };
   } finally {
     await e.close();
   }
+}
+
+const med = (xs: number[]): number => (xs.length ? percentile([...xs].sort((a, b) => a - b), 50) : NaN);
+
+/** The player's stages, median of the joins: player created, socket open, first media, burst appended, first frame. */
+function stageSummary(st: StartupTimes[]): string {
+  const m = (k: keyof StartupTimes): string => ms(med(st.map((x) => x[k]).filter(Number.isFinite)));
+  return `player ${m('player')}, socket open ${m('open')}, first media ${m('media')}, burst appended ${m('appended')}, first frame ${m('frame')}`;
 }
 
 /** The distribution and the cores this process may use: machine() names the CPU, not these. */
@@ -197,10 +221,10 @@ try {
   n.app.close();
 }
 
-const med = (xs: number[]): number => (xs.length ? percentile([...xs].sort((a, b) => a - b), 50) : NaN);
-const ttff = (r: Row): string => (r.firstFrame.length ? `${ms(med(r.firstFrame))} ms (${ms(Math.min(...r.firstFrame))}–${ms(Math.max(...r.firstFrame))})` : '–');
+
+const ttff = (r: Row): string => (r.firstFrame.length ? `${ms(med(r.firstFrame))} ms (${ms(Math.min(...r.firstFrame))}–${ms(Math.max(...r.firstFrame))}); cold ${ms(r.cold)} ms` : '–');
 const table = [
-  '| engine (page) | glass-to-glass p50 | p95 | p99 | max | frames read | stalls (count / ms) | time to first frame (median of joins, min–max) | notes |',
+  '| engine (page) | glass-to-glass p50 | p95 | p99 | max | frames read | stalls (count / ms) | time to first frame (median of warm joins, min–max; the browser\'s first join) | notes |',
   '|---|---|---|---|---|---|---|---|---|',
   ...rows.map((r) => (r.available
     ? `| ${r.label} | ${ms(r.p50)} ms | ${ms(r.p95)} ms | ${ms(r.p99)} ms | ${ms(r.max)} ms | ${r.frames} | ${r.stalls} / ${r.stallMs} | ${ttff(r)} | ${r.note} |`
@@ -221,8 +245,9 @@ Engines: ${versions} (Debian packages, driven as test/helpers/engines.ts does).
 
 Source: FFmpeg testsrc2 640×360 30 fps with its capture clock in the pixels, x264 ultrafast zerolatency, keyframe every 1 s, AAC, RTMP on loopback; default watch page.
 The rows take turns on the same live stream, one browser at a time. Glass-to-glass is read from the pixels of every presented frame (requestVideoFrameCallback, as bench:glass).
-Time to first frame: from navigation start (the page's performance.timeOrigin) to the first presented frame, ${joins} joins per row. Chromium and Firefox install the reader before the page's scripts;
+Time to first frame: from navigation start (the page's performance.timeOrigin) to the first presented frame; per row, a first join that warms the freshly started browser (shown as "cold"), then the median of ${joins} joins. Chromium and Firefox install the reader before the page's scripts;
 WebKit's classic WebDriver cannot, so there it is installed after the load event, and a join whose first frame was already shown is left out (the notes say how many).
+The stages in the notes are the player's own \`stats.startup\` (ms after navigation, as the page heard them), the median over the warm joins.
 Window: ${seconds} s per row after 3 s of settling. A stall is a \`waiting\` event after playback started, until \`playing\`.
 WebKitGTK is WebKit with a GStreamer media backend, not Safari (AVFoundation): its figures say nothing certain about Safari.
 
