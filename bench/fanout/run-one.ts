@@ -5,6 +5,8 @@
 // Args: --sender nowcast|ws|nms|c|uws-publish|uws-send|uws-send-nocork  --n N
 //       [--client node|c] [--slow-every 0] [--warmup-s 3] [--window-s 10] [--config JSON] [--perf]
 //       [--ack-ms 0: with the C client, every viewer acks its newest chunk this often (docs/protocol.md); 0: no acks]
+//       [--client-spin: the C client polls without sleeping, so the sender's send() never pays for waking it (client/client.c)]
+//       [--client-quickack: the acking C client keeps TCP's ACKs as without acks (client/client.c)]
 //       [--diag: sample /proc (cores, the sender's threads) every 10 ms and log the sender's GC
 //        pauses and sweeps into the work dir; with --keep, for bench/fanout/diagnose.ts;
 //        --sample-ms 0 turns the /proc sampler off, as it costs its core some CPU)]
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
   const maxS = warmupS + windowS + 120;
   const children: Child[] = [];
   let publisher: ChildProcess | null = null;
-  const result: Record<string, unknown> = { sender, n: N, client: clientKind, slowEvery, ackMs, warmupS, windowS, tag: args.tag ?? null, config: args.config ?? null, bitrate: src.bitrate };
+  const result: Record<string, unknown> = { sender, n: N, client: clientKind, clientSpin: Boolean(args['client-spin']), clientQuickack: Boolean(args['client-quickack']), slowEvery, ackMs, warmupS, windowS, tag: args.tag ?? null, config: args.config ?? null, bitrate: src.bitrate };
   // Start on a quiet machine: other people's tests and builds don't take the heavy-run lock.
   // Wait (bounded) until other processes use < --quiet (default 10%) of a core over 2 s.
   const quiet = num(args, 'quiet', 0.1);
@@ -169,7 +171,7 @@ async function main(): Promise<void> {
       ? start(tsx('client/loadgen.ts', ['--port', String(port), '--path', path, '--n', String(N), '--mode', mode, '--seq-offset', String(src.seqOffset),
         '--slow-every', String(slowEvery), '--slow-rate-bps', String(Math.round(src.bitrate / 4)), '--max-s', String(maxS), '--out', arrivalsFile]), GEN_CPU, 'loadgen')
       : start([join(str(args, 'bin'), 'client'), String(port), path, String(N), mode, String(src.seqOffset), String(slowEvery),
-        String(Math.round(src.bitrate / 4)), String(maxS), arrivalsFile, String(ackMs)], GEN_CPU, 'c-client');
+        String(Math.round(src.bitrate / 4)), String(maxS), arrivalsFile, String(ackMs), '1', (args['client-spin'] ? 's' : '') + (args['client-quickack'] ? 'q' : '') || '-'], GEN_CPU, 'c-client');
     children.push(gen);
     const genPid = gen.proc.pid!;
     const sampleMs = num(args, 'sample-ms', args.diag ? 10 : 0);

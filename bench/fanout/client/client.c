@@ -2,9 +2,17 @@
 // key bytes only, an arrival stamp per chunk on CLOCK_MONOTONIC) in C with one epoll loop,
 // to show whether the Node generator limits what it measures. Same arrival dump format.
 //
-// usage: client PORT PATH N MODE(fmp4|flv) SEQOFF SLOW_EVERY SLOW_BPS MAX_SECONDS OUT [ACK_MS [ACK_GEN]]
+// usage: client PORT PATH N MODE(fmp4|flv) SEQOFF SLOW_EVERY SLOW_BPS MAX_SECONDS OUT [ACK_MS [ACK_GEN [FLAGS]]]
 // ACK_MS > 0: each viewer acks its newest chunk ({"type":"ack","g":ACK_GEN,"seq":N}, docs/protocol.md)
 // at most every ACK_MS, and once more after a burst, as the player does; 0 (default): no acks.
+// FLAGS, letters (default none): s (spin) polls without sleeping. On loopback the sender's send()
+// pays for waking a sleeping reader (~25,000 wake-ups a second at 2,000 viewers), and how often
+// this client slept moved the relay's CPU reading between 46 and 79 % of a core in runs of one
+// build (bench/RESULTS.md, 2026-12-07); a real viewer wakes on its own machine. Costs this client its core.
+// q (quickack) sets TCP_QUICKACK after each ack it writes: Linux treats a socket that writes as
+// interactive and holds its TCP ACKs back, and on loopback more of TCP's ACK work then lands on
+// the sender's core (nstat per run: fast-path ACKs 0.86 M -> 0.17 M, slow-path 0.07 M -> 0.33 M;
+// relay system time 49 -> 44 % of a core with q). With q a run with acks differs by the ack messages.
 // stdout: {"event":"started"} {"event":"joined",...}; stdin "stop": dump, {"event":"done"}.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -53,6 +61,7 @@ static int recording = 1, joined, failed, inflight, next_conn, join_reported;
 static double first_connect, last_join;
 static long frames, reads, acks;
 static double ACK_MS;
+static int SPIN, QUICKACK;
 static int ACK_GEN = 1;
 static double bytes_in;
 static conn_t *conns;
@@ -87,6 +96,7 @@ static void send_ack(conn_t *c, double now) {
   c->ack_pending = 0;
   c->ack_at = now;
   if (write(c->fd, f, 6 + len) == 6 + len) acks++;
+  if (QUICKACK) { int one = 1; setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one); }
 }
 
 static void note_seq(conn_t *c, uint32_t s, double now) {
@@ -253,6 +263,8 @@ int main(int argc, char **argv) {
   const char *out = argv[9];
   ACK_MS = argc > 10 ? atof(argv[10]) : 0;
   if (argc > 11) ACK_GEN = atoi(argv[11]);
+  SPIN = argc > 12 && strchr(argv[12], 's') != NULL;
+  QUICKACK = argc > 12 && strchr(argv[12], 'q') != NULL;
   KEEP = FLV ? 8 : SEQOFF + 4;
   if (KEEP < 24) KEEP = 24;
   CAP = (long)(maxs * 32) + 256;
@@ -278,7 +290,7 @@ int main(int argc, char **argv) {
   double t_start = mono_ms();
   int stop = 0, npaused = 0;
   while (!stop && mono_ms() - t_start < maxs * 1000) {
-    int n = epoll_wait(ep, evs, 1024, npaused ? 5 : 200);
+    int n = epoll_wait(ep, evs, 1024, SPIN ? 0 : npaused ? 5 : 200);
     double now = mono_ms();
     static double last_progress = 0;
     if (!join_reported && now - last_progress >= 1000) {
