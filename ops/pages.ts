@@ -40,21 +40,39 @@ refresh(); setInterval(refresh, 2000);
 }
 
 /**
- * Starts the MSE worker while watch.js downloads and runs (player/media-path.ts offerWorker):
- * a worker takes 50–80 ms to start in Chromium. Only where the player would use one; watch.js
- * ends it if the player runs on the page after all. Plain ES5 in the HTML: no extra request.
+ * Starts the media side while watch.js downloads and runs, where the player will want it: the
+ * MSE worker (a worker takes 50–80 ms to start in Chromium), or else the MediaSource attached
+ * to the <video> (30–75 ms of WebKitGTK's main thread, its media pipeline built). The player
+ * takes them over (player/media-path.ts offerWorker, player/mse.ts offerMediaSource) or drops
+ * them. Its choices, mirrored: worker where a worker's MediaSource plays, unless ?worker=0 or a
+ * ManagedMediaSource is asked for (?mse=managed) and exists; the MediaSource by ?mse=; nothing for
+ * ?transport=hls. Plain ES5 in the HTML, after the <video>: no extra request.
  */
-const EARLY_WORKER = `<script>(function () {
-  var M = window.MediaSource;
-  if (!M || M.canConstructInDedicatedWorker !== true || typeof Worker !== 'function') return;
-  if (/[?&](worker=(0|false)|transport=hls)(&|$)/.test(location.search)) return;
-  try { window.__nowcastWorker = new Worker('/player/mse-worker.js', { name: 'nowcast-mse' }); } catch (e) {}
+const EARLY_MEDIA = `<script>(function () {
+  var q = location.search, has = function (re) { return re.test(q); };
+  var M = window.MediaSource, MM = window.ManagedMediaSource, v = document.getElementById('video');
+  if (has(/[?&]transport=hls(&|$)/)) return;
+  var managed = has(/[?&]mse=managed(&|$)/), classic = has(/[?&]mse=classic(&|$)/);
+  try {
+    if (M && M.canConstructInDedicatedWorker === true && typeof Worker === 'function' && !has(/[?&]worker=(0|false)(&|$)/) && !(managed && MM)) {
+      window.__nowcastWorker = new Worker('/player/mse-worker.js', { name: 'nowcast-mse' });
+      return;
+    }
+    var C = managed ? MM || M : classic ? M : M || MM;
+    if (!C || !v) return;
+    var ms = new C();
+    if (MM && ms instanceof MM) v.disableRemotePlayback = true; // else it never opens
+    var url = URL.createObjectURL(ms);
+    v.src = url;
+    window.__nowcastMediaSource = { mediaSource: ms, url: url };
+  } catch (e) {}
 })();</script>`;
 
 export function watchPage(name: string): string {
   // modulepreload: the bundle's fetch starts while the head is parsed, not once the body is.
-  return `${head(`${name} — Nowcast`).replace('</head>', `<link rel="modulepreload" href="/player/watch.js">${EARLY_WORKER}</head>`)}<body style="margin:0;overflow:hidden">
+  return `${head(`${name} — Nowcast`).replace('</head>', '<link rel="modulepreload" href="/player/watch.js"></head>')}<body style="margin:0;overflow:hidden">
 <video id="video" autoplay muted playsinline style="width:100vw;height:100vh;background:#000;display:block"></video>
+${EARLY_MEDIA}
 <div id="stats"></div>
 <script type="module" src="/player/watch.js"></script>
 </body></html>`;

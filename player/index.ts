@@ -27,6 +27,8 @@ import { resolveTransport } from './hls-transport.js';
 export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
 /** Hands the player an MSE worker the page started early (dist/player/mse-worker.js); see docs/browsers.md. */
 export { offerWorker } from './media-path.js';
+/** Hands the player a MediaSource the page attached to the <video> early; see docs/browsers.md. */
+export { offerMediaSource } from './mse.js';
 export type { PlayerConfig, PlayerOptions } from './config.js';
 export type * from './events.js';
 export type { ControlInput, ControlParams, ControlState, Decision, SafeMode } from './control.js';

@@ -29,16 +29,44 @@ export interface MediaAttachment {
   readonly mediaSource: MediaSourceCtor | undefined;
   /** Attaches a fresh MediaSource to the element; returns what undoes the attach. */
   attach(ms: MediaSource): () => void;
+  /** A MediaSource of that kind the page attached to the element already (offerMediaSource), once; with what undoes it. */
+  attached?(): { ms: MediaSource; undo: () => void } | undefined;
   /** The element's currentTime (s): live on the page, as last reported in a worker. */
   currentTime(): number;
   /** The last MediaSource is gone: release the element's decoder. */
   release(): void;
 }
 
+/** A MediaSource the page attached before the player loaded, not yet taken. */
+let offered: { video: HTMLVideoElement; ms: MediaSource; url: string } | undefined;
+
+/**
+ * Hands over a MediaSource the page attached to `video` (its object URL `url` as the src)
+ * before the player had loaded: the /watch page does, because attaching one costs WebKitGTK's
+ * main thread 30–75 ms (its media pipeline is built), which then overlaps the bundle's
+ * download. The player's first MediaSource on that element is this one if it is of the kind
+ * the player chose (config.mediaSource); else it is dropped and a fresh one attached.
+ */
+export function offerMediaSource(video: HTMLVideoElement, ms: MediaSource, url: string): void {
+  offered = { video, ms, url };
+}
+
 /** The same-thread attachment: an object URL as the <video>'s src. */
 export function elementAttachment(video: HTMLVideoElement, mediaSource: MediaSourceCtor | undefined = mediaSourceCtor()): MediaAttachment {
   return {
     mediaSource,
+    attached() {
+      const o = offered;
+      if (!o || o.video !== video) return undefined;
+      offered = undefined;
+      // Exactly that kind: a ManagedMediaSource is also an instance of MediaSource.
+      if (!mediaSource || o.ms.constructor !== mediaSource) {
+        URL.revokeObjectURL(o.url); // the src is replaced by the player's own attach
+        return undefined;
+      }
+      if (isManaged(o.ms)) video.disableRemotePlayback = true;
+      return { ms: o.ms, undo: () => URL.revokeObjectURL(o.url) };
+    },
     attach(ms) {
       // ManagedMediaSource only opens when remote playback (AirPlay) is disabled; AirPlay
       // could play the stream's LL-HLS instead, but an alternative <source> would change how
@@ -222,7 +250,8 @@ export class MseSink {
   #attach(): void {
     const Ctor = this.#element.mediaSource;
     if (!Ctor) throw new Error('MediaSource is not available');
-    const ms = new Ctor();
+    const early = this.#element.attached?.();
+    const ms = early?.ms ?? new Ctor();
     this.#ms = ms;
     ms.addEventListener('sourceopen', this.#onSourceOpen);
     this.managed.managed = isManaged(ms);
@@ -231,7 +260,9 @@ export class MseSink {
       ms.addEventListener('startstreaming', this.#onStreaming);
       ms.addEventListener('endstreaming', this.#onStreaming);
     }
-    this.#undoAttach = this.#element.attach(ms);
+    this.#undoAttach = early ? early.undo : this.#element.attach(ms);
+    // An early MediaSource may have opened before anyone listened.
+    if (early && ms.readyState === 'open') this.#onSourceOpen();
   }
 
   #detach(): void {

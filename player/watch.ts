@@ -12,6 +12,7 @@ import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { optionsFromQuery } from './config.js';
 import { Player } from './index.js';
 import { offerWorker } from './media-path.js';
+import { offerMediaSource } from './mse.js';
 import type { PlayerError, PlayerStats } from './index.js';
 
 declare global {
@@ -19,6 +20,8 @@ declare global {
     __nowcast?: { player: Player; errors: PlayerError[] };
     /** The MSE worker the page's inline script started before this bundle loaded (ops/pages.ts). */
     __nowcastWorker?: Worker;
+    /** Or the MediaSource it attached to #video, with its object URL. */
+    __nowcastMediaSource?: { mediaSource: MediaSource; url: string };
   }
 }
 
@@ -61,9 +64,10 @@ function render(s: PlayerStats, note: string): string {
 }
 
 function main(): void {
-  // The early worker goes to the player, which uses it or ends it; a page that fails ends it.
+  // The early worker or MediaSource goes to the player, which uses or ends it; a page that fails ends the worker.
   const early = window.__nowcastWorker;
-  window.__nowcastWorker = undefined;
+  const earlyMs = window.__nowcastMediaSource;
+  window.__nowcastWorker = window.__nowcastMediaSource = undefined;
   const style = document.createElement('style');
   style.textContent = CSS;
   document.head.appendChild(style);
@@ -87,6 +91,7 @@ function main(): void {
   try {
     const options = optionsFromQuery(new URLSearchParams(location.search));
     if (early) offerWorker(early);
+    if (earlyMs) offerMediaSource(video, earlyMs.mediaSource, earlyMs.url);
     player = new Player(video, { ...options, url: streamUrls(scheme, name, new URLSearchParams(location.search)) });
   } catch (e) {
     statsEl.textContent = `Bad player option: ${e instanceof Error ? e.message : String(e)}`;

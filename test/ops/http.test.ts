@@ -49,23 +49,37 @@ describe('the player bundle', () => {
     expect(head).toContain('<link rel="modulepreload" href="/player/watch.js">');
   });
 
-  it('starts the MSE worker from the head, where the browser plays a worker\'s MediaSource and the query allows it', async () => {
+  it('starts the media side before the player loads: the MSE worker where a worker\'s MediaSource plays, else the MediaSource on the <video>', async () => {
     const page = await (await fetch(`${base}/watch/demo`)).text();
-    const head = page.slice(0, page.indexOf('</head>'));
-    const script = /<script>([\s\S]*?)<\/script>/.exec(head)?.[1];
+    const body = page.slice(page.indexOf('<video'));
+    const script = /<script>([\s\S]*?)<\/script>/.exec(body)?.[1];
     expect(script).toBeDefined();
-    const run = (search: string, canConstructInDedicatedWorker: boolean): string[] => {
-      const started: string[] = [];
-      const win: Record<string, unknown> = { MediaSource: { canConstructInDedicatedWorker } };
-      const Worker = function (this: unknown, url: string) { started.push(url); } as unknown as new (url: string) => object;
-      new Function('window', 'location', 'Worker', script!)(win, { search }, Worker);
-      if (started.length) expect(win.__nowcastWorker).toBeDefined();
-      return started;
+    class MS { static canConstructInDedicatedWorker = false; }
+    class WorkerMS extends MS { static override canConstructInDedicatedWorker = true; }
+    class Managed {}
+    type Started = { worker?: string; ms?: string; remotePlaybackOff?: boolean };
+    const run = (search: string, g: { MediaSource?: typeof MS; ManagedMediaSource?: typeof Managed }): Started => {
+      const video: { src?: string; disableRemotePlayback?: boolean } = {};
+      const win: Record<string, unknown> = { ...g };
+      const Worker = function (this: unknown, url: string) { win.started = url; } as unknown as new (url: string) => object;
+      const doc = { getElementById: (id: string) => (id === 'video' ? video : null) };
+      const url = { createObjectURL: (o: object) => `blob:${o.constructor.name}` };
+      new Function('window', 'location', 'Worker', 'document', 'URL', script!)(win, { search }, Worker, doc, url);
+      const early = win.__nowcastMediaSource as { mediaSource: object; url: string } | undefined;
+      if (early) expect(video.src).toBe(early.url);
+      return { worker: win.started as string | undefined, ms: early?.url, remotePlaybackOff: video.disableRemotePlayback };
     };
-    expect(run('', true)).toEqual(['/player/mse-worker.js']);
-    expect(run('?target=300', true)).toEqual(['/player/mse-worker.js']);
-    expect(run('', false)).toEqual([]);
-    expect(run('?worker=0', true)).toEqual([]);
-    expect(run('?debug&transport=hls', true)).toEqual([]);
+    const chromium = { MediaSource: WorkerMS };
+    expect(run('', chromium)).toEqual({ worker: '/player/mse-worker.js' });
+    expect(run('?target=300', chromium)).toEqual({ worker: '/player/mse-worker.js' });
+    expect(run('?mse=managed', chromium)).toEqual({ worker: '/player/mse-worker.js' }); // no ManagedMediaSource to take
+    expect(run('?worker=0', chromium)).toEqual({ ms: 'blob:WorkerMS' });
+    expect(run('?debug&transport=hls', chromium)).toEqual({});
+    expect(run('', { MediaSource: MS })).toEqual({ ms: 'blob:MS' }); // Firefox, WebKitGTK
+    const safari = { MediaSource: WorkerMS, ManagedMediaSource: Managed };
+    expect(run('?mse=managed', safari)).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true });
+    expect(run('', { ManagedMediaSource: Managed })).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true }); // iPhone
+    expect(run('?mse=classic', { ManagedMediaSource: Managed })).toEqual({});
+    expect(run('', {})).toEqual({}); // LL-HLS: nothing to start
   });
 });

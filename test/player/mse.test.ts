@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { elementAttachment, evictedAhead, mediaSourceCtor, MseSink } from '../../player/mse.js';
+import { elementAttachment, evictedAhead, mediaSourceCtor, MseSink, offerMediaSource } from '../../player/mse.js';
 
 /** Records every SourceBuffer call; appends complete on a later microtask, like the real one. */
 class FakeSourceBuffer extends EventTarget {
@@ -172,6 +172,51 @@ describe('MseSink', () => {
     sink.trimBackBuffer(10);
     await settle();
     expect(sb.calls).toEqual(['append:1', 'remove:0-2']);
+  });
+});
+
+describe('MseSink with a MediaSource the page attached before the player loaded', () => {
+  let revoked: string[];
+  beforeEach(() => {
+    revoked = [];
+    vi.stubGlobal('MediaSource', FakeMediaSource);
+    vi.stubGlobal('URL', { createObjectURL: () => 'blob:player', revokeObjectURL: (u: string) => revoked.push(u) });
+    video.src = '';
+  });
+  afterEach(() => vi.unstubAllGlobals());
+
+  it('uses it rather than attaching another, even if it opened before anyone listened', async () => {
+    const early = new FakeMediaSource();
+    video.src = 'blob:page';
+    early.open();
+    offerMediaSource(video, early as unknown as MediaSource, 'blob:page');
+    const idle = vi.fn();
+    const sink = new MseSink(elementAttachment(video), { idle, error: vi.fn() });
+    expect(FakeMediaSource.last).toBe(early);
+    expect(video.src).toBe('blob:page');
+    expect(early.duration).toBe(Infinity);
+    sink.appendInit('video/mp4; codecs="avc1.42c01e"', bytes(1));
+    await settle();
+    expect(early.buffers[0]!.calls).toEqual(['append:1']);
+    // Taken once: a recreate attaches a fresh one, and the page's URL goes with the old.
+    sink.recreate();
+    expect(FakeMediaSource.last).not.toBe(early);
+    expect(video.src).toBe('blob:player');
+    expect(revoked).toEqual(['blob:page']);
+  });
+
+  it('drops one of another kind than the player chose, or on another element, and attaches its own', () => {
+    class Other extends FakeMediaSource {}
+    offerMediaSource(video, new Other() as unknown as MediaSource, 'blob:page');
+    new MseSink(elementAttachment(video, FakeMediaSource as unknown as typeof MediaSource), { idle: vi.fn(), error: vi.fn() });
+    expect(FakeMediaSource.last).not.toBeInstanceOf(Other);
+    expect(video.src).toBe('blob:player');
+    expect(revoked).toEqual(['blob:page']);
+    const elsewhere = new FakeMediaSource();
+    const other = { ...video } as HTMLVideoElement;
+    offerMediaSource(other, elsewhere as unknown as MediaSource, 'blob:other');
+    new MseSink(elementAttachment(video), { idle: vi.fn(), error: vi.fn() });
+    expect(FakeMediaSource.last).not.toBe(elsewhere);
   });
 });
 
