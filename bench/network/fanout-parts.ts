@@ -21,6 +21,8 @@ export interface FanoutRun {
   slowEvery: number;
   relayCpu: number;
   background: number;
+  /** Share of the relay's core that something else used in the window (processes, kernel threads). */
+  core0Other: number;
   p50: number;
   p99: number;
   missing: number;
@@ -53,26 +55,32 @@ export function prepare(): { source: string; chunks: string; bin: string; bitrat
 }
 
 /** One run-one.ts under the heavy lock (bounded: 420 s), its work files kept for the skip timing. */
-export function fanoutRun(p: ReturnType<typeof prepare>, id: string, n: number, ackMs: number, slowEvery: number, windowS: number): FanoutRun {
+export function fanoutRun(p: ReturnType<typeof prepare>, id: string, n: number, ackMs: number, slowEvery: number, windowS: number, clientArgs: string[] = []): FanoutRun {
   // Other processes on these 2 cores (other engineers' unlocked work) disturb a run: up to 3 tries.
   let best: FanoutRun | null = null;
+  const disturbed = (r: FanoutRun): number => Math.max(r.background, r.core0Other);
   for (let i = 0; i < 3; i++) {
-    const r = fanoutOnce(p, id, n, ackMs, slowEvery, windowS);
-    if (!best || (!r.error && (best.error || r.background < best.background))) best = r;
-    if (!r.error && r.background <= MAX_BACKGROUND) break;
-    console.log(`${id}: other processes used ${(r.background * 100).toFixed(0)} % of a core; again`);
+    const r = fanoutOnce(p, id, n, ackMs, slowEvery, windowS, clientArgs);
+    if (!best || (!r.error && (best.error || disturbed(r) < disturbed(best)))) best = r;
+    if (!r.error && r.background <= MAX_BACKGROUND && r.core0Other <= MAX_CORE0_OTHER) break;
+    console.log(`${id}: other processes used ${(r.background * 100).toFixed(0)} % of a core, ${(r.core0Other * 100).toFixed(0)} % of the relay's; again`);
   }
   return best!;
 }
 
 /** A run where other processes used more than this of a core (window or join + warm-up) is retried. */
 const MAX_BACKGROUND = 0.15;
+/**
+ * Or more than this of the relay's own core in the window: the relay's CPU reading moves with it
+ * (2026-12-07, 2,000 viewers without acks, same build: 46–53 % with 18–30 % of its core used by others, 72 % alone).
+ */
+const MAX_CORE0_OTHER = 0.1;
 
-function fanoutOnce(p: ReturnType<typeof prepare>, id: string, n: number, ackMs: number, slowEvery: number, windowS: number): FanoutRun {
+function fanoutOnce(p: ReturnType<typeof prepare>, id: string, n: number, ackMs: number, slowEvery: number, windowS: number, clientArgs: string[]): FanoutRun {
   const out = join(OUT, `${id}.json`);
   const work = out.replace(/\.json$/, '') + '.tmp';
   const a = ['--sender', 'nowcast', '--n', String(n), '--client', 'c', '--slow-every', String(slowEvery), '--warmup-s', '3', '--window-s', String(windowS),
-    '--source', p.source, '--chunkfile', p.chunks, '--bin', p.bin, '--out', out, '--tag', id, '--ack-ms', String(ackMs), '--keep'];
+    '--source', p.source, '--chunkfile', p.chunks, '--bin', p.bin, '--out', out, '--tag', id, '--ack-ms', String(ackMs), '--keep', ...clientArgs];
   const r = spawnSync('flock', ['-w', '1800', LOCK, 'timeout', '-k', '10', '420', 'taskset', '-c', '1', 'node', '--import', 'tsx', join(FANOUT, 'run-one.ts'), ...a],
     { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
   const res = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : { error: `run-one exited ${r.status}` };
@@ -101,6 +109,7 @@ function fanoutOnce(p: ReturnType<typeof prepare>, id: string, n: number, ackMs:
   const relay = res.relay as { cpu: number };
   return {
     id, n, ackMs, slowEvery, relayCpu: relay.cpu, background: Math.max(Number(res.background ?? 0), Number(res.backgroundBefore ?? 0)),
+    core0Other: Number((res.core0Other as { window?: number } | undefined)?.window ?? 0),
     p50: an.healthy.latency.p50, p99: an.healthy.latency.p99, missing: an.healthy.missing, skips: an.slow.skips, analysis: an, skipAfterMs, slowViewers,
     relayStop: (res.relayStop as FanoutRun['relayStop']) ?? null,
   };
