@@ -115,11 +115,13 @@ export interface AckMessage {
 }
 
 /**
- * How often (ms) a player acknowledges while media arrives. Measured with bench:fanout's relay
- * (bench/RESULTS.md, Network): the relay's cost was the same at 200, 500 and 1,000 ms, so the
- * shortest, which bounds the media in flight soonest, was kept.
+ * How often (ms) a player acknowledges while media arrives. Measured with bench:fanout's relay at
+ * 2,000 viewers (bench/RESULTS.md, Network, 2026-12-07), with a load generator that no longer
+ * charges the relay for its own wake-ups and TCP ACKs: +6–11 % relay CPU at 500 ms, +15 % at
+ * 200 ms (target: within 10 %). Longer would stop a slow viewer later: the relay waits an
+ * interval and a round trip (ACK_GRACE_MS) before it counts media as late.
  */
-export const ACK_INTERVAL_MS = 200;
+export const ACK_INTERVAL_MS = 500;
 
 export interface PongMessage {
   type: 'pong';

@@ -1,7 +1,7 @@
 // `npm run bench:network [-- --parts acks,slow,freeze,bottleneck] [--abr]`: the network issue's
 // measurements (docs/protocol.md#acknowledgements, player/outage.ts), each heavy step under the
 // shared lock, every wait bounded; writes the "## Network" section of bench/RESULTS.md.
-//   acks        bench:fanout's relay at 2,000 and 4,000 viewers, acking every 200 ms or not
+//   acks        bench:fanout's relay at 2,000 and 4,000 viewers, acking as the player does (ACK_INTERVAL_MS) or not
 //   slow        1,000 viewers of a 2 Mbit/s stream, 5 % reading at 25 % of its rate, Linux default
 //               kernel buffers, with acks; and the same without slow viewers (the baseline)
 //   freeze      the relay stopped (SIGSTOP) for 2 s under a viewer in Chromium
@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from '../fanout/lib/control.js';
 import { fanoutRun, prepare, ROOT, type FanoutRun } from './fanout-parts.js';
 import { writeSection, machine } from '../lib/results.js';
+import { ACK_INTERVAL_MS } from '../../protocol/messages.js';
 
 const args = parseArgs();
 const parts = new Set((args.parts ?? 'bottleneck,slow,freeze,acks').split(','));
@@ -32,7 +33,7 @@ if (parts.has('acks') || parts.has('slow')) {
   const p = prepare();
   if (parts.has('acks')) {
     const rows: FanoutRun[] = [];
-    const intervals = (args['ack-intervals'] ?? '0,200').split(',').map(Number);
+    const intervals = (args['ack-intervals'] ?? `0,${ACK_INTERVAL_MS}`).split(',').map(Number);
     // The client spins (the relay's send() never pays for waking it) and keeps TCP's own ACKs as
     // without acks, so the rows differ by the ack messages alone (bench/fanout/client/client.c).
     const clientArgs = ['--client-spin', '--client-quickack'];
@@ -48,11 +49,11 @@ if (parts.has('acks') || parts.has('slow')) {
     savePart(`acks-${intervals.join('-')}`);
   }
   if (parts.has('slow')) {
-    const base = fanoutRun(p, 'slow-base-1000', 1000, 200, 0, 30);
-    const slow = fanoutRun(p, 'slow-acks-1000', 1000, 200, 20, 30);
+    const base = fanoutRun(p, 'slow-base-1000', 1000, ACK_INTERVAL_MS, 0, 30);
+    const slow = fanoutRun(p, 'slow-acks-1000', 1000, ACK_INTERVAL_MS, 20, 30);
     const within = slow.skipAfterMs.filter((x) => x <= 2000).length;
     const sorted = [...slow.skipAfterMs].sort((a, b) => a - b);
-    lines.push('### Slow viewers with Linux default kernel buffers (1,000 viewers, 5 % reading at 25 % of the rate, all acking every 200 ms, 30 s)', '',
+    lines.push(`### Slow viewers with Linux default kernel buffers (1,000 viewers, 5 % reading at 25 % of the rate, all acking every ${ACK_INTERVAL_MS} ms, 30 s)`, '',
       '| run | healthy delivery p50 / p99 | healthy chunks missing | slow viewers stopped ≤ 2 s after they fell behind | time to the relay\'s stop, p50 / max | skips (ack / bytes rule) |', '|---|---|---|---|---|---|');
     for (const r of [base, slow]) {
       if (r.error) { lines.push(`| ${r.id} | error: ${r.error.slice(0, 120)} | | | | |`); continue; }

@@ -10,7 +10,7 @@ import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { Viewer } from '../helpers/viewer.js';
 import { SlowLink } from '../helpers/slow-link.js';
-import type { InfoMessage } from '../../protocol/messages.js';
+import { ACK_INTERVAL_MS, type InfoMessage } from '../../protocol/messages.js';
 
 let n: Running;
 let pub: Publisher;
@@ -30,7 +30,7 @@ afterAll(async () => {
   n?.app.close();
 });
 
-/** A viewer behind its own slow link; `acks`: it acknowledges the newest chunk every 200 ms. */
+/** A viewer behind its own slow link; `acks`: it acknowledges the newest chunk as often as the player does. */
 async function slowViewer(acks: boolean): Promise<{ v: Viewer; lagMs: () => number; stop: () => void }> {
   const link = new SlowLink({ target: { host: '127.0.0.1', port: n.app.httpPort }, bytesPerSecond: LINK_BYTES_PER_S });
   links.push(link);
@@ -40,7 +40,7 @@ async function slowViewer(acks: boolean): Promise<{ v: Viewer; lagMs: () => numb
     const info = v.texts('info').at(-1) as InfoMessage | undefined;
     const last = v.chunks().at(-1);
     if (acks && info && last && v.ws.readyState === 1) v.ws.send(JSON.stringify({ type: 'ack', g: info.generation, seq: last.seq }));
-  }, 200);
+  }, ACK_INTERVAL_MS);
   // How far behind the publisher the newest chunk received is (prft: when the relay's muxer wrote it).
   const lagMs = (): number => {
     const last = v.chunks().at(-1);
