@@ -4,6 +4,7 @@ import { pct, type Tallies } from './lib.js';
 import type { ViewerStats } from './viewers.js';
 import type { ProbeReply } from './probe.js';
 import type { AttackersReport } from './attackers.js';
+import { NODE_FLAGS } from '../../app/node-flags.js';
 
 export interface Outcome {
   date: string;
@@ -89,7 +90,7 @@ export function markdown(o: Outcome): string {
     `Date: ${o.date}. Machine: ${o.machine}. Commit: ${o.commit}.`,
     `Command: \`${o.command}\``,
     '',
-    `The server runs as its own process (\`node --import tsx app/main.ts\`, defaults but ports, SRT off, log level info) and its RSS is read from /proc every 250 ms;`
+    `The server runs as its own process (\`node ${NODE_FLAGS.join(' ')} --import tsx app/main.ts\`, with the flags \`npm start\` gives it, defaults but ports, SRT off, log level info) and its RSS is read from /proc every 250 ms;`
     + ` baseline = mean over the last 2 s of warm-up (publisher and ${o.viewers.length} viewers on), growth = max during the attack and 5 s after, minus that.`
     + ` A healthy FFmpeg publisher (320×240 30 fps, x264 + AAC) on \`healthy\`, ${o.viewers.length} WebSocket viewers in their own thread counting mfhd sequence gaps.`
     + ` Every attacker of issue 20 at once for ${o.seconds} s, each in a loop bounded in count and time, from one process.`

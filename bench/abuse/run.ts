@@ -21,6 +21,7 @@ import type { ViewersReply } from './viewers.js';
 import type { ProbeReply } from './probe.js';
 import type { AttackersReport } from './attackers.js';
 import { markdown, summary, type Outcome } from './report.js';
+import { NODE_FLAGS } from '../../app/node-flags.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({ options: {
@@ -48,7 +49,7 @@ const [httpPort, rtmpPort, opsPort] = [await freeTcpPort(), await freeTcpPort(),
 // not yet collected from memory the server kept.
 // ABUSE_SERVER_NODE_ARGS: node flags NODE_OPTIONS refuses (--cpu-prof, --trace-gc), for diagnosis.
 const serverNodeArgs = process.env.ABUSE_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-const server = spawn(process.execPath, [...serverNodeArgs, '--inspect=127.0.0.1:0', '--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort),
+const server = spawn(process.execPath, [...NODE_FLAGS, ...serverNodeArgs, '--inspect=127.0.0.1:0', '--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort),
   '--rtmp-port', String(rtmpPort), '--ops-port', String(opsPort), '--log-format', 'json'], {
   cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NOWCAST_SRT_LISTENERS: '[]', ...(process.env.ABUSE_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.ABUSE_SERVER_NODE_OPTIONS } : {}) },
 });

@@ -25,6 +25,7 @@ import { readReceipts } from './lib/receipts.js';
 import { analyze, readArrivals, type Analysis } from './lib/analyze.js';
 import { loadSource } from './lib/source.js';
 import { startSampler } from './lib/sampler.js';
+import { NODE_FLAGS } from '../../app/node-flags.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = parseArgs();
@@ -105,6 +106,8 @@ function perfDso(file: string): Array<{ dso: string; pct: number }> {
 }
 
 const tsx = (file: string, a: string[]): string[] => ['node', '--import', 'tsx', join(HERE, file), ...a];
+/** Node flags of our relay's process: the shipped ones (app/node-flags.ts), or FANOUT_RELAY_NODE_ARGS's ("" for none) to compare. */
+const relayNodeArgs = process.env.FANOUT_RELAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [...NODE_FLAGS];
 
 /** The sender's own process id: for tsx children the node process itself (node --import tsx does not fork). */
 async function main(): Promise<void> {
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
     if (sender === 'nowcast') {
       const extra = [...(args.config ? ['--config', args.config] : []), ...(args.diag ? ['--diag', join(work, 'sender-diag.json')] : []),
         ...(args['v8-flags'] ? ['--v8-flags', args['v8-flags']] : []), ...(args['helpers-nice'] ? ['--helpers-nice', args['helpers-nice']] : [])];
-      relay = start(tsx('senders/nowcast.ts', [...common, '--source', source, ...extra]), RELAY_CPU, sender);
+      relay = start(['node', ...relayNodeArgs, ...tsx('senders/nowcast.ts', [...common, '--source', source, ...extra]).slice(1)], RELAY_CPU, sender);
     } else if (sender === 'ws') {
       relay = start(tsx('senders/ws-baseline.ts', [...common, '--source', source]), RELAY_CPU, 'ws');
     } else if (sender.startsWith('uws-')) {

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { freeTcpPort, freeUdpPort } from '../../test/helpers/ports.js';
 import { testSourceArgs } from '../../ingest/ffmpeg-args.js';
 import { writeSection, machine } from '../lib/results.js';
+import { NODE_FLAGS } from '../../app/node-flags.js';
 
 const { values } = parseArgs({ options: {
   minutes: { type: 'string', default: '30' },
@@ -28,7 +29,7 @@ const httpPort = await freeTcpPort();
 const opsPort = await freeTcpPort();
 const rtmpPort = await freeTcpPort();
 const srtPort = await freeUdpPort();
-const app = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort), '--rtmp-port', String(rtmpPort), '--ops-port', String(opsPort)], {
+const app = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(httpPort), '--rtmp-port', String(rtmpPort), '--ops-port', String(opsPort)], {
   stdio: 'ignore',
   env: { ...process.env, NOWCAST_LOG_LEVEL: 'warn', NOWCAST_SRT_LISTENERS: JSON.stringify([{ port: srtPort, stream: 'soaksrt' }]) },
 });

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freeTcpPort } from './ports.js';
+import { NODE_FLAGS } from '../../app/node-flags.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -18,7 +19,7 @@ export interface AppProcess {
 export async function startApp(o: { httpPort: number; rtmpPort: number; opsPort?: number; env?: Record<string, string> }): Promise<AppProcess> {
   let out = '';
   const opsPort = o.opsPort ?? await freeTcpPort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(o.httpPort), '--rtmp-port', String(o.rtmpPort),
+  const proc = spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'app/main.ts', '--host', '127.0.0.1', '--http-port', String(o.httpPort), '--rtmp-port', String(o.rtmpPort),
     '--ops-port', String(opsPort)], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
