@@ -93,9 +93,7 @@ export class Player {
     return this;
   }
 
-  get state(): PlayerState {
-    return this.#state;
-  }
+  get state(): PlayerState { return this.#state; }
 
   /** Wall-clock latency (s) of the frame on screen; NaN when unknown. */
   get latency(): number {
