@@ -9,7 +9,7 @@ import { initialControlState } from './control.js';
 import type { ControlReason } from './control.js';
 import { decide, DEFAULT_PIPELINE_S, effectiveTarget, type DecideParams } from './latency.js';
 import { StallTracker } from './stats.js';
-import { bufferInfo, gapJumpTarget, toRanges } from './timeline.js';
+import { bufferInfo, gapJumpTarget, stuckSeekTarget, toRanges } from './timeline.js';
 import { initialRateCheck, observeRate, type RateVerdict } from './rate-check.js';
 import { OutageRule } from './outage.js';
 
@@ -26,8 +26,6 @@ const FRAME_STALE_MS = 1000;
 const MAX_QOE_SAMPLES = 2000;
 /** Where the rate does not take, jump once this far (s) behind target: about what a jump costs. */
 const RATELESS_SEEK_S = 0.1;
-/** A seek pending this long (ms) with media after a gap is given up for that media. */
-const SEEK_STUCK_MS = 1500;
 
 export interface PlaybackHost {
   buffered(): TimeRanges | undefined;
@@ -263,8 +261,8 @@ export class Playback {
   }
 
   /**
-   * A seek still pending after SEEK_STUCK_MS with media buffered after a gap (Chromium left one
-   * pending for good, readyState 1, at the end of a range): jump to that media. True if it did.
+   * A seek still pending with media buffered after a gap (Chromium left one pending for good,
+   * readyState 1, at the end of a range): jump to that media (timeline.ts stuckSeekTarget). True if it did.
    */
   #stuckSeek(now: number, v: HTMLVideoElement): boolean {
     if (!v.seeking) {
@@ -272,12 +270,11 @@ export class Playback {
       return false;
     }
     if (Number.isNaN(this.#seekingSince)) this.#seekingSince = now;
-    if (now - this.#seekingSince < SEEK_STUCK_MS) return false;
-    const next = toRanges(this.#host.buffered()).find((r) => r.start > v.currentTime + 0.01);
+    const to = stuckSeekTarget(toRanges(this.#host.buffered()), v.currentTime, now - this.#seekingSince);
+    if (to === undefined) return false;
     this.#seekingSince = now;
-    if (!next) return false;
     this.gapJumps += 1;
-    this.#seek(next.start + 0.01, 'gap');
+    this.#seek(to, 'gap');
     return true;
   }
 

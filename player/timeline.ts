@@ -56,6 +56,25 @@ export function gapJumpTarget(ranges: readonly Range[], t: number, maxGap: numbe
   return next.start + GAP_NUDGE;
 }
 
+/** A seek pending this long (ms) with media after a gap is given up for that media. */
+export const SEEK_STUCK_MS = 1500;
+/**
+ * ...or this long (ms) when it waits where nothing is buffered ahead (less than SEEK_DEAD_END_S):
+ * after an outage the relay resumes after a gap, and Chromium left a seek in place at the end
+ * of the stale part pending for good, which held the resumed media back 1.5 s (bench:network freeze).
+ */
+export const SEEK_DEAD_END_MS = 250;
+export const SEEK_DEAD_END_S = 0.3;
+
+/** Where to go instead of a seek pending for `pendingMs` at `t`, or undefined to wait on. */
+export function stuckSeekTarget(ranges: readonly Range[], t: number, pendingMs: number): number | undefined {
+  const next = ranges.find((r) => r.start > t + EPS);
+  if (!next) return undefined;
+  const here = ranges.find((r) => t >= r.start - EPS && t < r.end);
+  const deadEnd = !here || here.end - t < SEEK_DEAD_END_S;
+  return pendingMs >= SEEK_STUCK_MS || (deadEnd && pendingMs >= SEEK_DEAD_END_MS) ? next.start + GAP_NUDGE : undefined;
+}
+
 export interface PlacementInput {
   ranges: readonly Range[];
   currentTime: number;

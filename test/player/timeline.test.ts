@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bufferInfo, CONTINUE_WINDOW_S, GAP_NUDGE, gapJumpTarget, placeOffset } from '../../player/timeline.js';
+import { bufferInfo, CONTINUE_WINDOW_S, GAP_NUDGE, gapJumpTarget, placeOffset, SEEK_DEAD_END_MS, SEEK_STUCK_MS, stuckSeekTarget } from '../../player/timeline.js';
 import type { PlacementInput } from '../../player/timeline.js';
 
 const ranges = [
@@ -25,6 +25,19 @@ describe('buffer helpers', () => {
     ['past the last range', 16, false, undefined],
   ])('jumps gaps: %s', (_name, t, stuck, expected) => {
     expect(gapJumpTarget(ranges, t, 2, stuck)).toBe(expected);
+  });
+});
+
+describe('a seek left pending', () => {
+  it.each<[string, number, number, number | undefined]>([
+    ['inside a range, briefly: a seek that is decoding', 11, SEEK_DEAD_END_MS, undefined],
+    ['inside a range, for SEEK_STUCK_MS: given up for the media after the gap', 11, SEEK_STUCK_MS, 12.5 + GAP_NUDGE],
+    ['at the end of a range (the stale part after an outage), for SEEK_DEAD_END_MS', 11.9, SEEK_DEAD_END_MS, 12.5 + GAP_NUDGE],
+    ['at the end of a range, not yet SEEK_DEAD_END_MS', 11.9, SEEK_DEAD_END_MS - 1, undefined],
+    ['in a hole, for SEEK_DEAD_END_MS', 12.2, SEEK_DEAD_END_MS, 12.5 + GAP_NUDGE],
+    ['at the end of the last range: nothing to go to', 14.9, SEEK_STUCK_MS, undefined],
+  ])('%s', (_name, t, pendingMs, expected) => {
+    expect(stuckSeekTarget(ranges, t, pendingMs)).toBe(expected);
   });
 });
 
