@@ -95,7 +95,9 @@ describe.each(ENGINES.map((name) => [name]))('the watch page in %s', (name: Engi
     const b = await readWatch(e);
     expect(faults(name, b)).toEqual([]);
     expect(b.currentTime - a.currentTime).toBeGreaterThan(2.4); // 3 s at a rate of 0.95–1.25
-    expect(b.presented - a.presented).toBeGreaterThan(45); // of ~90 at 30 fps
+    // Of ~90 at 30 fps. WebKitGTK under Xvfb on a loaded machine presents every other frame
+    // (CI, 2026-12-07: exactly 45): still playing; a picture that stood still would present ~0.
+    expect(b.presented - a.presented).toBeGreaterThan(name.startsWith('webkit') ? 30 : 45);
     // WebKit's totalVideoFrames stalls around 10 (browsers.md): frames presented say it there.
     if (!name.startsWith('webkit')) expect(b.decoded - a.decoded).toBeGreaterThan(60);
     // ManagedMediaSource where asked for, and only there (where the player reports it at all).
