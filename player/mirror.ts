@@ -1,7 +1,7 @@
 // The page's copy of what the media engine reports (player/engine.ts): the prft anchors as a
 // MediaClock, the arrivals as ArrivalJitter, the latest keyframes, and what is appended now.
 // The engine may run in a worker, so the playback side reads only this copy.
-import type { InfoMessage } from '../protocol/messages.js';
+import { MAX_JITTER_MS, type InfoMessage } from '../protocol/messages.js';
 import { MediaClock } from './clock.js';
 import type { EngineEvent } from './engine.js';
 import { ArrivalJitter } from '../protocol/arrival-jitter.js';
@@ -87,7 +87,7 @@ export function isSwitch(prev: InfoMessage | undefined, next: InfoMessage | unde
   return prev.codecs !== next.codecs || size(prev) !== size(next);
 }
 
-/** hello.jitterMs in seconds; NaN unless a plausible number (0–5 s): the relay's word is a hint. */
+/** hello.jitterMs in seconds; NaN unless a plausible number (0–MAX_JITTER_MS): the relay's word is a hint. */
 function hintSeconds(ms: unknown): number {
-  return typeof ms === 'number' && ms >= 0 && ms <= 5000 ? ms / 1000 : NaN;
+  return typeof ms === 'number' && ms >= 0 && ms <= MAX_JITTER_MS ? ms / 1000 : NaN;
 }

@@ -53,6 +53,9 @@ export interface HelloMessage {
   jitterMs?: number;
 }
 
+/** The largest hello.jitterMs that means anything (ms): past it the relay sends none and a player ignores it. */
+export const MAX_JITTER_MS = 5000;
+
 /** Sent before every init segment: what the next binary `ftyp+moov` frame describes. */
 export interface InfoMessage {
   type: 'info';

@@ -6,7 +6,7 @@ import { createRootLogger } from '../../util/log.js';
 import { CLOSE_STREAM_NOT_LIVE, RECENT_MEDIA_MS, Stream, type Viewer, type ViewerData } from '../../relay/stream.js';
 import { ViewerFlow } from '../../relay/flow.js';
 import { fakeChunk, fakeInit, seqOf } from '../helpers/fake-media.js';
-import type { ServerMessage } from '../../protocol/messages.js';
+import { MAX_JITTER_MS, type ServerMessage } from '../../protocol/messages.js';
 
 const log = createRootLogger('silent');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -323,10 +323,11 @@ describe('the arrival jitter a stream announces', () => {
   afterEach(() => { vi.useRealTimers(); });
 
   /** 6 s of chunks at 30/s whose prft says each was written `held(i)` ms before it reached the relay. */
-  function feed(held: (i: number) => number): Stream {
+  function feed(held: (i: number) => number, before?: (s: Stream) => void): Stream {
     vi.useFakeTimers({ toFake: ['Date'] });
     const t0 = Date.now();
     const s = newStream();
+    before?.(s);
     s.onInit(init('A'));
     for (let i = 0; i < 180; i++) {
       vi.setSystemTime(t0 + Math.round(i * 1000 / 30));
@@ -351,6 +352,16 @@ describe('the arrival jitter a stream announces', () => {
 
   it('announces next to nothing for a steady source', () => {
     expect((helloOf(feed(() => 5)) as { jitterMs?: number }).jitterMs).toBeLessThanOrEqual(1);
+  });
+
+  it('announces no jitterMs for hostile stamps (NaN, infinite, hours off), and keeps fanning their chunks out', () => {
+    const watcher = new FakeSocket(data());
+    const hostile = [NaN, Infinity, -Infinity, -3_600_000, 3_600_000, Number.MAX_VALUE];
+    const s = feed((i) => hostile[i % hostile.length]!, (st) => st.addViewer(watcher.viewer));
+    const hello = helloOf(s) as { jitterMs?: number };
+    expect(hello.jitterMs === undefined || (hello.jitterMs >= 0 && hello.jitterMs <= MAX_JITTER_MS)).toBe(true);
+    expect(hello).not.toHaveProperty('jitterMs'); // a spread of hours: nothing plausible to say
+    expect(watcher.chunks()).toHaveLength(180);
   });
 
   it('announces nothing before it has measured, nor for a new generation it has not', () => {
