@@ -14,9 +14,9 @@ import type { Logger } from '../util/log.js';
 import type { Chunk, InitSegment } from '../media/types.js';
 import type { InfoMessage, ServerMessage, ServiceDescription, StreamState } from '../protocol/messages.js';
 import { helloMessage, stateMessage } from './stream-messages.js';
-import { afterSweep, onChunk, type SkipRule } from './drop-policy.js';
 import { ChunkLog, ViewerFlow, type FlowEstimate } from './flow.js';
-import { RECENT_MEDIA_MS, SEND_DROPPED, type StreamCounters, type StreamLimits } from './stream-types.js';
+import { Delivery } from './delivery.js';
+import { RECENT_MEDIA_MS, type StreamCounters, type StreamLimits } from './stream-types.js';
 import { endWait, giveUp, type SkipTotals, type Viewer } from './viewer.js';
 import { QoeAggregator, type QoeListener, type QoeTotals } from './qoe.js';
 import { GopCache } from '../media/gop-cache.js';
@@ -33,14 +33,12 @@ export class Stream {
   readonly counters: StreamCounters = { chunks: 0, bytes: 0, keyframes: 0, skips: 0, skippedChunks: 0, sentChunks: 0, sentBytes: 0, initsIgnored: 0, initsCoalesced: 0 };
   lastChunkAt = 0;
   #log: Logger;
-  #limits: StreamLimits;
   #info: InfoMessage | null = null;
   #init: Buffer | null = null;
   #gop: GopCache<Buffer>;
   #viewers = new Set<Viewer>();
-  #waiting = new Set<Viewer>();
-  /** Viewers that get every chunk: state 'live' and their join burst sent. */
-  #live = new Set<Viewer>();
+  /** Who of them gets media now, and when a stopped one gets it again (relay/delivery.ts). */
+  readonly #delivery: Delivery;
   #stateCode: string | undefined;
   #stateMessage: string | undefined;
   #closed = false;
@@ -53,7 +51,6 @@ export class Stream {
   readonly #sent = new ChunkLog();
   /** How unevenly chunks reach the relay (an SRT caller's audio holds, a NATS hop): hello.jitterMs. */
   readonly #jitter = new ArrivalJitter();
-  readonly #skipTotals: SkipTotals;
   /** When the stream last left live/error for offline (ms); 0: never. */
   #leftAt = 0;
   /** Sees every generation and chunk after the viewers (LL-HLS); null: none. */
@@ -69,13 +66,12 @@ export class Stream {
 
   constructor(name: string, limits: StreamLimits, service: ServiceDescription, log: Logger, onQoe?: QoeListener, qoeTotals?: QoeTotals, tap?: MediaTap, skipTotals?: SkipTotals) {
     this.name = name;
-    this.#skipTotals = skipTotals ?? { ack: 0, bytes: 0 };
     this.#tap = tap ?? null;
     this.service = service;
     this.qoe = new QoeAggregator(name, {}, onQoe, {}, qoeTotals);
-    this.#limits = limits;
     this.#gop = new GopCache(limits.maxGopCacheBytes);
     this.#log = log;
+    this.#delivery = new Delivery(this.counters, this.#gop, this.#sent, skipTotals ?? { ack: 0, bytes: 0 }, limits, log);
   }
 
   get viewerCount(): number {
@@ -115,7 +111,7 @@ export class Stream {
     if (chunk.keyframe) {
       c.keyframes++;
       if (this.#leaving.size) this.#leave(chunk.dts);
-      if (this.#waiting.size) this.#resume(chunk.dts);
+      if (this.#delivery.waiting.size) this.#delivery.resumeAtKeyframe(chunk.dts);
       this.#gopDts = chunk.dts;
     }
     this.#gop.push(chunk.bytes, chunk.bytes.length, chunk.keyframe);
@@ -126,12 +122,7 @@ export class Stream {
     this.#lastDts = chunk.dts;
     this.#sent.record(chunk.seq, chunk.dts, c.bytes, this.lastChunkAt);
     if (chunk.prftMs !== undefined) this.#jitter.add(this.lastChunkAt, chunk.prftMs);
-    const b = chunk.bytes;
-    for (const v of this.#live) {
-      if (v.send(b, true) === SEND_DROPPED) this.#startSkipping(v, 'bytes', b.length);
-    }
-    c.sentChunks += this.#live.size;
-    c.sentBytes += this.#live.size * b.length;
+    this.#delivery.fanOut(chunk.bytes);
     this.#tap?.chunk(this.name, chunk);
   }
 
@@ -172,7 +163,7 @@ export class Stream {
     const infoText = JSON.stringify(this.#info);
     for (const v of this.#viewers) {
       v.cork(() => {
-        this.#toWaiting(v);
+        this.#delivery.toWaiting(v);
         v.send(infoText, false);
         v.send(init.bytes, true);
       });
@@ -226,30 +217,18 @@ export class Stream {
       setImmediate(() => this.#sendJoinBurst(v));
     } else {
       d.state = 'waiting';
-      this.#waiting.add(v);
+      this.#delivery.waiting.add(v);
     }
   }
 
   #sendJoinBurst(v: Viewer): void {
     const d = v.getUserData();
-    if (d.closed || this.#closed || d.state !== 'live' || this.#live.has(v)) return;
+    if (d.closed || this.#closed || d.state !== 'live' || this.#delivery.live.has(v)) return;
     // A keyframe may have come since open, or the cache overflowed: send what is cached now.
-    if (!this.#gop.items.length) {
-      d.state = 'waiting';
-      this.#waiting.add(v);
-      return;
-    }
-    for (const b of this.#gop.items) {
-      if (v.send(b, true) === SEND_DROPPED) {
-        this.#startSkipping(v, 'bytes');
-        return;
-      }
-      this.counters.sentChunks++;
-      this.counters.sentBytes += b.length;
-    }
     // The burst is its due: acks are measured from the live edge it joined at.
-    d.flow.fedFrom(this.#lastDts);
-    this.#live.add(v);
+    if (this.#gop.items.length) return void this.#delivery.sendGop(v, this.#lastDts);
+    d.state = 'waiting';
+    this.#delivery.waiting.add(v);
   }
 
   /** An ack from a viewer (relay.ts validated its fields); false when it refers to nothing held. */
@@ -268,8 +247,7 @@ export class Stream {
 
   removeViewer(v: Viewer): void {
     this.#viewers.delete(v);
-    this.#waiting.delete(v);
-    this.#live.delete(v);
+    this.#delivery.remove(v);
     this.#leaving.delete(v);
   }
 
@@ -295,12 +273,9 @@ export class Stream {
     // Acks now name this stream's chunks: the old numbering says nothing here.
     d.flow = new ViewerFlow();
     if (this.#info && this.#init) v.cork(() => { this.#send(v, this.#info!); v.send(this.#init!, true); });
-    const cached = this.#gop.items;
-    d.state = cached.length && this.#gopDts >= dts - 0.001 ? 'live' : 'waiting';
-    if (d.state === 'waiting') return void this.#waiting.add(v);
-    for (const b of cached) if (v.send(b, true) === SEND_DROPPED) return this.#startSkipping(v, 'bytes');
-    d.flow.fedFrom(this.#lastDts);
-    this.#live.add(v);
+    if (this.#gop.items.length && this.#gopDts >= dts - 0.001) return void this.#delivery.sendGop(v, this.#lastDts);
+    d.state = 'waiting';
+    this.#delivery.waiting.add(v);
   }
 
   /**
@@ -312,67 +287,12 @@ export class Stream {
     for (const v of this.#viewers) {
       const d = v.getUserData();
       if (d.releaseWait && d.waitUntil > 0 && now >= d.waitUntil) (expired ??= []).push(v);
-      if (d.state === 'waiting') continue;
-      const inFlightMs = d.flow.update(this.#sent, this.generation, now);
-      const { state: next, rule } = afterSweep(d.state, v.getBufferedAmount(), inFlightMs, this.#limits);
-      if (next === d.state) continue;
-      if (rule) this.#startSkipping(v, rule);
-      else {
-        if (next === 'waiting') this.#waiting.add(v);
-        d.state = next;
-      }
+      this.#delivery.sweep(v, this.generation, now, this.#lastDts);
     }
     // After the loop: ending a socket runs the relay's close handler, which removes the viewer.
     if (expired) for (const v of expired) giveUp(v, this.name);
   }
 
-
-  /**
-   * Stops sending media to a viewer until the next keyframe after its buffer drains.
-   * `rule`: which limit it passed. `droppedBytes`: the chunk being sent was dropped, so it counts as skipped too.
-   */
-  #startSkipping(v: Viewer, rule: SkipRule, droppedBytes = -1): void {
-    const d = v.getUserData();
-    if (d.state === 'skipping') return;
-    d.flow.stopped(this.#sent.lastDtsMs);
-    this.#skipTotals[rule]++;
-    this.#live.delete(v);
-    this.#waiting.delete(v);
-    d.state = 'skipping';
-    const dropped = droppedBytes >= 0;
-    d.skipFromChunk = this.counters.chunks - (dropped ? 1 : 0);
-    d.skipFromBytes = this.counters.bytes - (dropped ? droppedBytes : 0);
-    this.counters.skips++;
-    this.#log.debug({ viewer: d.id, rule, lagMs: d.flow.lagMs }, 'viewer too slow; skipping to the next keyframe');
-  }
-
-  #toWaiting(v: Viewer): void {
-    const d = v.getUserData();
-    // A new generation is a restart, not a skip: nothing is reported as missed.
-    this.#live.delete(v);
-    d.skipFromChunk = -1;
-    d.state = 'waiting';
-    this.#waiting.add(v);
-  }
-
-  /** At a keyframe (before it is sent): every waiting viewer is told what it missed and goes live again. */
-  #resume(dts: number): void {
-    for (const v of this.#waiting) {
-      const d = v.getUserData();
-      d.state = onChunk(d.state, true);
-      d.flow.fedFrom(dts);
-      const chunks = this.counters.chunks - d.skipFromChunk;
-      v.cork(() => {
-        if (d.skipFromChunk >= 0 && chunks > 0) {
-          this.counters.skippedChunks += chunks;
-          this.#send(v, { type: 'skip', chunks, bytes: this.counters.bytes - d.skipFromBytes });
-        }
-      });
-      this.#live.add(v);
-      d.skipFromChunk = -1;
-    }
-    this.#waiting.clear();
-  }
 
   #send(v: Viewer, m: ServerMessage): void {
     v.send(JSON.stringify(m), false);
@@ -389,8 +309,7 @@ export class Stream {
     const viewers = [...this.#viewers];
     this.#viewers.clear();
     for (const v of viewers) if (!v.getUserData().closed) v.end(1001, 'stream closed');
-    this.#waiting.clear();
-    this.#live.clear();
+    this.#delivery.clear();
     this.#leaving.clear();
   }
 }

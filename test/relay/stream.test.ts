@@ -223,7 +223,7 @@ describe('viewers of a stream', () => {
 });
 
 describe('slow viewers', () => {
-  it('stops sending media to a viewer whose send buffer passed slowBytes at a sweep, and resumes it at the first keyframe after it drained, telling it what it missed', () => {
+  it('stops sending media to a viewer whose send buffer passed slowBytes at a sweep, and once it drained resumes it at once from the cached GOP when that holds only media it missed, telling it what it missed', () => {
     const { s, socks } = liveStream(2);
     const [slow, fast] = socks as [FakeSocket, FakeSocket];
     slow.buffered = 600 * 1024; // over slowBytes (512 KiB)
@@ -233,18 +233,21 @@ describe('slow viewers', () => {
     slow.buffered = 100 * 1024; // not yet under resumeBytes (64 KiB): still skipping, even at a keyframe
     s.sweep();
     s.onChunk(chunk(6, true));
+    s.onChunk(chunk(7, false));
+    expect(slow.chunks().map(seqOf)).toEqual([1, 2, 3]);
     slow.buffered = 0;
-    s.sweep();
-    s.onChunk(chunk(7, false)); // drained, but a delta: it waits for a keyframe
-    s.onChunk(chunk(8, true));
-    expect(slow.chunks().map(seqOf)).toEqual([1, 2, 3, 8]);
-    expect(slow.texts('skip')).toEqual([{ type: 'skip', chunks: 4, bytes: 4 * 12 }]);
+    s.sweep(); // drained: the cached GOP (6, 7) is all media it missed, so it goes out now
+    expect(slow.chunks().map(seqOf)).toEqual([1, 2, 3, 6, 7]);
+    expect(slow.sent.findIndex((m) => 'text' in m && m.text.type === 'skip')).toBe(slow.sent.length - 3);
+    s.onChunk(chunk(8, false));
+    expect(slow.chunks().map(seqOf)).toEqual([1, 2, 3, 6, 7, 8]);
+    expect(slow.texts('skip')).toEqual([{ type: 'skip', chunks: 2, bytes: 2 * 12 }]);
     expect(fast.chunks().map(seqOf)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(fast.texts('skip')).toEqual([]);
-    expect(s.counters).toMatchObject({ skips: 1, skippedChunks: 4 });
+    expect(s.counters).toMatchObject({ skips: 1, skippedChunks: 2 });
   });
 
-  it('stops an acknowledging viewer more than maxInFlightMs of media behind though its send buffer is empty, resumes it at a keyframe once its acks caught up, and counts the ack rule', () => {
+  it('stops an acknowledging viewer more than maxInFlightMs of media behind though its send buffer is empty, resumes it from the keyframe it missed once its acks caught up, and counts the ack rule', () => {
     const totals = { ack: 0, bytes: 0 };
     const s = new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, maxGopCacheBytes: 1 << 20 }, {
       targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false,
@@ -269,21 +272,23 @@ describe('slow viewers', () => {
     s.onChunk(chunk(61, true));
     expect(acker.chunks().map(seqOf).at(-1)).toBe(34);
     s.onAck(acker.viewer, 1, 30, Date.now());
-    s.sweep(t + 150); // 4 chunks (133 ms) left in flight: it waits for the next keyframe
-    s.onChunk(chunk(62, false));
-    s.onChunk(chunk(91, true));
-    expect(acker.chunks().map(seqOf).slice(-2)).toEqual([34, 91]);
-    expect(acker.texts('skip')).toEqual([{ type: 'skip', chunks: 28, bytes: 28 * 12 }]);
-    // Fed again from the keyframe: not judged by acks of what came before it.
+    s.sweep(t + 150); // 4 chunks (133 ms) left in flight: resumed from the cached GOP, keyframe 61 on
+    expect(acker.chunks().map(seqOf).slice(-2)).toEqual([34, 61]);
+    expect(acker.texts('skip')).toEqual([{ type: 'skip', chunks: 26, bytes: 26 * 12 }]);
+    // Fed again from the live edge: not judged by acks of what came before it.
     s.sweep(t + 200);
     expect(acker.data.flow.lagMs).toBe(0);
+    s.onChunk(chunk(62, false));
+    s.onChunk(chunk(91, true));
+    expect(acker.chunks().map(seqOf).slice(-4)).toEqual([34, 61, 62, 91]);
     // A viewer that never acks, with the same empty send buffer, got everything: the kernel hides its lag.
     expect(silent.chunks()).toHaveLength(63);
+    expect(acker.chunks()).toHaveLength(37);
     expect(s.flow(silent.viewer)).toMatchObject({ acking: false, lagMs: 0 });
     expect(s.counters.skips).toBe(1);
   });
 
-  it('skips a viewer from the chunk its socket dropped, and resumes it at a keyframe after it drained', () => {
+  it('skips a viewer from the chunk its socket dropped, and after it drained waits for the next keyframe when the cached GOP holds media it already had', () => {
     const { s, socks } = liveStream(1);
     const v = socks[0]!;
     v.dropBinary = true;

@@ -1,0 +1,161 @@
+// Which of a stream's viewers get its media, and when a stopped one gets it again: the state
+// machine of relay/drop-policy.ts applied to sockets (relay/stream.ts owns the stream's media).
+//
+// A live viewer gets every chunk. A skipping one gets none until it drained. A waiting one
+// resumes at the next keyframe, or at once from the cached GOP when that holds only media it
+// missed: then it loses no more than it had to, and a viewer that was cut off (a frozen path,
+// docs/protocol.md#drop-policy) is back at live as soon as it can take media again, not up to a
+// GOP later.
+import type { Logger } from '../util/log.js';
+import type { ServerMessage } from '../protocol/messages.js';
+import type { GopCache } from '../media/gop-cache.js';
+import { afterSweep, onChunk, type SkipRule } from './drop-policy.js';
+import type { ChunkLog } from './flow.js';
+import { SEND_DROPPED, type StreamCounters, type StreamLimits } from './stream-types.js';
+import type { SkipTotals, Viewer } from './viewer.js';
+
+/**
+ * Whether the cached GOP (its first chunk the stream's chunk number `chunks − gopLength`) holds
+ * only chunks a viewer missed, having stopped getting media from chunk number `skipFromChunk`
+ * on (-1: it was not stopped; a new generation's viewers wait for its first keyframe).
+ */
+export function gopHoldsOnlyMissed(skipFromChunk: number, chunks: number, gopLength: number): boolean {
+  return skipFromChunk >= 0 && gopLength > 0 && chunks - gopLength >= skipFromChunk;
+}
+
+export class Delivery {
+  /** Viewers that get every chunk: state 'live' and their burst sent. */
+  readonly live = new Set<Viewer>();
+  /** Viewers that get media again at the next keyframe. */
+  readonly waiting = new Set<Viewer>();
+  readonly #c: StreamCounters;
+  readonly #gop: GopCache<Buffer>;
+  readonly #sent: ChunkLog;
+  readonly #skipTotals: SkipTotals;
+  readonly #limits: StreamLimits;
+  readonly #log: Logger;
+
+  constructor(counters: StreamCounters, gop: GopCache<Buffer>, sent: ChunkLog, skipTotals: SkipTotals, limits: StreamLimits, log: Logger) {
+    this.#c = counters;
+    this.#gop = gop;
+    this.#sent = sent;
+    this.#skipTotals = skipTotals;
+    this.#limits = limits;
+    this.#log = log;
+  }
+
+  /** The hot path: one chunk's Buffer to every live viewer, no allocation per viewer. */
+  fanOut(b: Buffer): void {
+    for (const v of this.live) {
+      if (v.send(b, true) === SEND_DROPPED) this.startSkipping(v, 'bytes', b.length);
+    }
+    this.#c.sentChunks += this.live.size;
+    this.#c.sentBytes += this.live.size * b.length;
+  }
+
+  /**
+   * Sends the cached GOP (a joiner's, a switch's or a resume's burst) and makes the viewer live;
+   * `lastDts` (s): the newest chunk's decode time, from which its acks are due. False when
+   * the socket dropped part of it (the viewer then skips) or there is none.
+   */
+  sendGop(v: Viewer, lastDts: number): boolean {
+    const d = v.getUserData();
+    const items = this.#gop.items;
+    if (!items.length) return false;
+    for (const b of items) {
+      if (v.send(b, true) === SEND_DROPPED) {
+        this.startSkipping(v, 'bytes');
+        return false;
+      }
+      this.#c.sentChunks++;
+      this.#c.sentBytes += b.length;
+    }
+    d.state = 'live';
+    d.skipFromChunk = -1;
+    d.flow.fedFrom(lastDts);
+    this.waiting.delete(v);
+    this.live.add(v);
+    return true;
+  }
+
+  /**
+   * Reads the viewer's send buffer and media in flight and applies the drop policy; a viewer
+   * that drained resumes from the cached GOP if it holds only what it missed, else waits.
+   */
+  sweep(v: Viewer, generation: number, now: number, lastDts: number): void {
+    const d = v.getUserData();
+    if (d.state === 'waiting') return;
+    const inFlightMs = d.flow.update(this.#sent, generation, now);
+    const { state: next, rule } = afterSweep(d.state, v.getBufferedAmount(), inFlightMs, this.#limits);
+    if (next === d.state) return;
+    if (rule) return this.startSkipping(v, rule);
+    if (next !== 'waiting') return void (d.state = next);
+    const gopLength = this.#gop.items.length;
+    if (gopHoldsOnlyMissed(d.skipFromChunk, this.#c.chunks, gopLength)) {
+      const from = this.#c.chunks - gopLength;
+      this.#tellSkipped(v, from - d.skipFromChunk, this.#c.bytes - this.#gop.bytes - d.skipFromBytes);
+      this.sendGop(v, lastDts);
+      return;
+    }
+    d.state = 'waiting';
+    this.waiting.add(v);
+  }
+
+  /**
+   * Stops sending media to a viewer until it drained. `rule`: which limit it passed.
+   * `droppedBytes`: the chunk being sent was dropped, so it counts as skipped too.
+   */
+  startSkipping(v: Viewer, rule: SkipRule, droppedBytes = -1): void {
+    const d = v.getUserData();
+    if (d.state === 'skipping') return;
+    d.flow.stopped(this.#sent.lastDtsMs);
+    this.#skipTotals[rule]++;
+    this.live.delete(v);
+    this.waiting.delete(v);
+    d.state = 'skipping';
+    const dropped = droppedBytes >= 0;
+    d.skipFromChunk = this.#c.chunks - (dropped ? 1 : 0);
+    d.skipFromBytes = this.#c.bytes - (dropped ? droppedBytes : 0);
+    this.#c.skips++;
+    this.#log.debug({ viewer: d.id, rule, lagMs: d.flow.lagMs }, 'viewer too slow; skipping until it drained');
+  }
+
+  /** A new generation: a restart, not a skip, so nothing is reported as missed. */
+  toWaiting(v: Viewer): void {
+    const d = v.getUserData();
+    this.live.delete(v);
+    d.skipFromChunk = -1;
+    d.state = 'waiting';
+    this.waiting.add(v);
+  }
+
+  /** At a keyframe with decode time `dts` (s), before it is sent: every waiting viewer is told what it missed and goes live. */
+  resumeAtKeyframe(dts: number): void {
+    for (const v of this.waiting) {
+      const d = v.getUserData();
+      d.state = onChunk(d.state, true);
+      d.flow.fedFrom(dts);
+      if (d.skipFromChunk >= 0) this.#tellSkipped(v, this.#c.chunks - d.skipFromChunk, this.#c.bytes - d.skipFromBytes);
+      this.live.add(v);
+      d.skipFromChunk = -1;
+    }
+    this.waiting.clear();
+  }
+
+  #tellSkipped(v: Viewer, chunks: number, bytes: number): void {
+    if (chunks <= 0) return;
+    this.#c.skippedChunks += chunks;
+    const m: ServerMessage = { type: 'skip', chunks, bytes };
+    v.cork(() => v.send(JSON.stringify(m), false));
+  }
+
+  remove(v: Viewer): void {
+    this.live.delete(v);
+    this.waiting.delete(v);
+  }
+
+  clear(): void {
+    this.live.clear();
+    this.waiting.clear();
+  }
+}
