@@ -180,7 +180,7 @@ export class MediaEngine {
     if (info && kind !== 'init') {
       // Dropped chunks (a codec MSE refuses) are acked too: they did arrive.
       const seq = readMoofSeq(bytes);
-      if (seq !== undefined) this.#acks.received(info.generation, seq);
+      if (seq !== undefined) this.#acks.received(info.generation, seq, localNow());
       this.#sendAck();
     }
     this.#emit({ type: 'frame', kind, bytes: data.byteLength });
