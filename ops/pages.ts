@@ -43,7 +43,7 @@ refresh(); setInterval(refresh, 2000);
  * Starts the media side while watch.js downloads and runs, where the player will want it: the
  * MSE worker (a worker takes 50–80 ms to start in Chromium), or else the MediaSource attached
  * to the <video> (30–75 ms of WebKitGTK's main thread, its media pipeline built). The player
- * takes them over (player/media-path.ts offerWorker, player/mse.ts offerMediaSource) or drops
+ * takes them over (player/watch.ts passes them as EarlyMedia, player/media-path.ts) or ends
  * them. Its choices, mirrored: worker where a worker's MediaSource plays, unless ?worker=0 or a
  * ManagedMediaSource is asked for (?mse=managed) and exists; the MediaSource by ?mse=; nothing for
  * ?transport=hls. Plain ES5 in the HTML, after the <video>: no extra request.

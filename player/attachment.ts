@@ -33,7 +33,7 @@ export interface MediaAttachment {
   readonly mediaSource: MediaSourceCtor | undefined;
   /** Attaches a fresh MediaSource to the element; returns what undoes the attach. */
   attach(ms: MediaSource): () => void;
-  /** A MediaSource of that kind the page attached to the element already (offerMediaSource), once; with what undoes it. */
+  /** A MediaSource of that kind the page attached to the element already (EarlyMedia), once; with what undoes it. */
   attached?(): { ms: MediaSource; undo: () => void } | undefined;
   /** The element's currentTime (s): live on the page, as last reported in a worker. */
   currentTime(): number;
@@ -41,27 +41,28 @@ export interface MediaAttachment {
   release(): void;
 }
 
-/** A MediaSource the page attached before the player loaded, not yet taken. */
-let offered: { video: HTMLVideoElement; ms: MediaSource; url: string } | undefined;
-
 /**
- * Hands over a MediaSource the page attached to `video` (its object URL `url` as the src)
+ * A MediaSource the page attached to the player's <video> (its object URL `url` as the src)
  * before the player had loaded: the /watch page does, because attaching one costs WebKitGTK's
- * main thread 30–75 ms (its media pipeline is built), which then overlaps the bundle's
- * download. The player's first MediaSource on that element is this one if it is of the kind
- * the player chose (config.mediaSource); else it is dropped and a fresh one attached.
+ * main thread 30–75 ms (its media pipeline is built), which then overlaps the bundle's download.
  */
-export function offerMediaSource(video: HTMLVideoElement, ms: MediaSource, url: string): void {
-  offered = { video, ms, url };
+export interface EarlyMediaSource {
+  ms: MediaSource;
+  url: string;
 }
 
-/** The same-thread attachment: an object URL as the <video>'s src. */
-export function elementAttachment(video: HTMLVideoElement, mediaSource: MediaSourceCtor | undefined = mediaSourceCtor()): MediaAttachment {
+/**
+ * The same-thread attachment: an object URL as the <video>'s src. Its first MediaSource is
+ * `early` if that is of the kind chosen (config.mediaSource); else `early` is dropped and a
+ * fresh one attached.
+ */
+export function elementAttachment(video: HTMLVideoElement, mediaSource: MediaSourceCtor | undefined = mediaSourceCtor(), early?: EarlyMediaSource): MediaAttachment {
+  let offered = early;
   return {
     mediaSource,
     attached() {
       const o = offered;
-      if (!o || o.video !== video) return undefined;
+      if (!o) return undefined;
       offered = undefined;
       // Exactly that kind: a ManagedMediaSource is also an instance of MediaSource.
       if (!mediaSource || o.ms.constructor !== mediaSource) {

@@ -10,8 +10,8 @@ import type { PlayerConfig, PlayerOptions } from './config.js';
 import { Emitter } from './events.js';
 import type { Listener, PlayerError, PlayerEventMap, PlayerState, PlayerStats } from './events.js';
 import { engineOptions, type EngineEvent } from './engine.js';
-import { openMediaPath } from './media-path.js';
-import type { MediaPath } from './media-path.js';
+import { openMediaPath, releaseEarly } from './media-path.js';
+import type { EarlyMedia, MediaPath } from './media-path.js';
 import { MediaMirror } from './mirror.js';
 import { mediaSourceCtor } from './mse.js';
 import { Playback } from './playback.js';
@@ -25,11 +25,9 @@ import { StartupTimeline } from './startup.js';
 import { resolveTransport } from './hls-transport.js';
 
 export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
-/** Hands the player an MSE worker the page started early (dist/player/mse-worker.js); see docs/browsers.md. */
-export { offerWorker } from './media-path.js';
-/** Hands the player a MediaSource the page attached to the <video> early; see docs/browsers.md. */
-export { offerMediaSource } from './mse.js';
 export type { PlayerConfig, PlayerOptions } from './config.js';
+/** What a page started before the player loaded (an MSE worker, or an attached MediaSource): `new Player`'s third argument; docs/browsers.md. */
+export type { EarlyMedia } from './media-path.js';
 export type * from './events.js';
 export type { ControlInput, ControlParams, ControlState, Decision, SafeMode } from './control.js';
 export type { InfoMessage, PolicyName as Policy, QoeMessage, ServerMessage, ServiceDescription, TrackInfo } from '../protocol/messages.js';
@@ -58,9 +56,12 @@ export class Player {
   #destroyed = false;
   readonly #recoveries = new RecoveryBudget();
   readonly #counts = { reconnects: 0, skips: 0 };
+  /** What the page started early, until the first media path takes it (or it is released). */
+  #early: EarlyMedia | undefined;
 
-  constructor(video: HTMLVideoElement, options: PlayerOptions) {
+  constructor(video: HTMLVideoElement, options: PlayerOptions, early?: EarlyMedia) {
     this.video = video;
+    this.#early = early;
     this.#options = { ...options };
     this.#config = Object.freeze(mergeConfig(this.#options));
     this.#bitrate = new BitrateMeter(this.config.bitrateWindowMs);
@@ -83,15 +84,9 @@ export class Player {
     queueMicrotask(() => this.#start());
   }
 
-  on<K extends keyof PlayerEventMap>(event: K, fn: Listener<PlayerEventMap[K]>): this {
-    this.#emitter.on(event, fn);
-    return this;
-  }
+  on<K extends keyof PlayerEventMap>(event: K, fn: Listener<PlayerEventMap[K]>): this { this.#emitter.on(event, fn); return this; }
 
-  off<K extends keyof PlayerEventMap>(event: K, fn: Listener<PlayerEventMap[K]>): this {
-    this.#emitter.off(event, fn);
-    return this;
-  }
+  off<K extends keyof PlayerEventMap>(event: K, fn: Listener<PlayerEventMap[K]>): this { this.#emitter.off(event, fn); return this; }
 
   get state(): PlayerState { return this.#state; }
 
@@ -190,6 +185,7 @@ export class Player {
     this.#media?.destroy();
     this.#media = undefined;
     this.#hls?.destroy();
+    releaseEarly(this.#early);
     this.#setState('destroyed');
     this.#emitter.clear();
   }
@@ -199,19 +195,23 @@ export class Player {
     const c = this.config;
     const mse = mediaSourceCtor(c.mediaSource) !== undefined;
     const stats = setInterval(() => this.#emitter.has('stats') && this.#emitter.emit('stats', this.stats), c.statsIntervalMs);
+    const early = this.#early;
+    this.#early = undefined;
     if (resolveTransport(c.transport, mse) === 'hls') {
+      releaseEarly(early);
       this.#timers.push(stats);
       const host = { config: () => this.#config, state: this.#setState.bind(this), error: this.#error.bind(this), log: this.#log.bind(this) };
       this.#hls = new HlsSession(this.video, typeof c.url === 'string' ? c.url : c.url[0]!, mse, host);
       return;
     }
     if (!mse) {
+      releaseEarly(early);
       clearInterval(stats);
       this.#fail('MSE_UNSUPPORTED', 'This browser has no MediaSource Extensions');
       return;
     }
     const view = { started: (): boolean => this.#playback.started };
-    this.#media = openMediaPath(this.video, engineOptions(c), c.worker, (ev) => this.#onEngine(ev), view, c.mediaSource);
+    this.#media = openMediaPath(this.video, engineOptions(c), c.worker, (ev) => this.#onEngine(ev), view, c.mediaSource, early);
     this.#timers.push(
       setInterval(() => {
         const started = this.#playback.started;

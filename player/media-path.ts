@@ -5,11 +5,11 @@
 // The worker's script is bundled into the library as a string (scripts/build-player.mjs), so
 // the player stays one file; a page whose CSP refuses blob: workers falls back to the page.
 // A page may instead start the worker itself, from dist/player/mse-worker.js, before the
-// player has loaded, and hand it over (offerWorker): the /watch page does, since a worker
+// player has loaded, and hand it over (EarlyMedia): the /watch page does, since a worker
 // takes 50–80 ms to start in Chromium here, which then overlaps the bundle's download.
 import { MediaEngine } from './engine.js';
 import type { EngineCommand, EngineEvent, EngineOptions, PlaybackView } from './engine.js';
-import { elementAttachment, isManaged, mediaSourceCtor, type ManagedCounters, type MediaSourceCtor } from './mse.js';
+import { elementAttachment, isManaged, mediaSourceCtor, type EarlyMediaSource, type ManagedCounters, type MediaSourceCtor } from './mse.js';
 import type { MediaSourceChoice } from './config.js';
 
 /** esbuild defines this as the worker bundle's source; undefined outside a bundle (tests). */
@@ -45,25 +45,31 @@ export function canUseWorker(): boolean {
   return workerSource() !== undefined && workerMse();
 }
 
-/** A worker started by the page before the player existed, not yet taken by a media path. */
-let offered: Worker | undefined;
-
 /**
- * Hands over a worker the page started early with the MSE worker's script (mse-worker.js),
- * told nothing yet. The next openMediaPath that runs in a worker uses it instead of starting
- * one; one that runs on the page terminates it. A second offer replaces (and ends) the first.
+ * What a page started before the player loaded, for its first media path to take over
+ * (`new Player(video, options, early)`; docs/browsers.md): at most one of the two, as the
+ * player would choose. What that path does not use is ended (the worker terminated, the
+ * object URL revoked).
  */
-export function offerWorker(w: Worker): void {
-  if (offered !== w) offered?.terminate();
-  offered = w;
+export interface EarlyMedia {
+  /** A worker running the MSE worker's script (dist/player/mse-worker.js), told nothing yet. */
+  worker?: Worker;
+  /** A MediaSource attached to the player's <video>. */
+  mediaSource?: EarlyMediaSource;
+}
+
+/** Ends what a page started early and nobody took. */
+export function releaseEarly(early: EarlyMedia | undefined): void {
+  early?.worker?.terminate();
+  if (early?.mediaSource) URL.revokeObjectURL(early.mediaSource.url);
 }
 
 class LocalPath implements MediaPath {
   readonly inWorker = false;
   readonly #engine: MediaEngine;
 
-  constructor(video: HTMLVideoElement, options: EngineOptions, onEvent: (ev: EngineEvent) => void, view: PlaybackView, ctor: MediaSourceCtor | undefined) {
-    this.#engine = new MediaEngine(options, onEvent, elementAttachment(video, ctor), view);
+  constructor(video: HTMLVideoElement, options: EngineOptions, onEvent: (ev: EngineEvent) => void, view: PlaybackView, ctor: MediaSourceCtor | undefined, early?: EarlyMediaSource) {
+    this.#engine = new MediaEngine(options, onEvent, elementAttachment(video, ctor, early), view);
   }
 
   get managed(): ManagedCounters {
@@ -96,7 +102,7 @@ class WorkerPath implements MediaPath {
     onEvent: (ev: EngineEvent) => void,
     /** The worker failed before it said anything: run on the page instead. */
     failed: (why: string) => void,
-    /** A worker the page started already (offerWorker); else one is started from the bundle's copy. */
+    /** A worker the page started already (EarlyMedia); else one is started from the bundle's copy. */
     early?: Worker,
   ) {
     this.#video = video;
@@ -160,15 +166,15 @@ export function openMediaPath(
   onEvent: (ev: EngineEvent) => void,
   view: PlaybackView,
   mediaSource: MediaSourceChoice = 'auto',
+  early?: EarlyMedia,
 ): MediaPath {
   const ctor = mediaSourceCtor(mediaSource);
-  const local = (): MediaPath => new LocalPath(video, options, onEvent, view, ctor);
-  const early = offered;
-  offered = undefined;
-  if (!wantWorker || isManaged(ctor) || !(early ? workerMse() : canUseWorker())) {
-    early?.terminate();
-    return local();
+  const local = (ms?: EarlyMediaSource): MediaPath => new LocalPath(video, options, onEvent, view, ctor, ms);
+  if (!wantWorker || isManaged(ctor) || !(early?.worker ? workerMse() : canUseWorker())) {
+    releaseEarly({ worker: early?.worker });
+    return local(early?.mediaSource);
   }
+  releaseEarly({ mediaSource: early?.mediaSource });
   let path: MediaPath;
   const fallBack = (why: string): void => {
     path.destroy();
@@ -176,7 +182,7 @@ export function openMediaPath(
     path = local();
   };
   try {
-    path = new WorkerPath(video, options, onEvent, fallBack, early);
+    path = new WorkerPath(video, options, onEvent, fallBack, early?.worker);
   } catch (e) {
     onEvent({ type: 'log', text: `MSE worker refused (${String(e)}); running on the main thread` });
     return local();

@@ -10,7 +10,7 @@
 // and gating appends on it stalled playback when an event went missing (WebKit bug 321919).
 import { isManaged, mediaSourceCtor, type MediaAttachment, type MediaSourceCtor } from './attachment.js';
 
-export { elementAttachment, isManaged, mediaSourceCtor, offerMediaSource, type MediaAttachment, type MediaSourceCtor } from './attachment.js';
+export { elementAttachment, isManaged, mediaSourceCtor, type EarlyMediaSource, type MediaAttachment, type MediaSourceCtor } from './attachment.js';
 
 /** Runs with the SourceBuffer idle; returns true if it started an update (wait for updateend). */
 export type SourceBufferOp = (sb: SourceBuffer) => boolean;

@@ -11,8 +11,7 @@ import { mountStatsPanel } from './panel.js';
 import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { optionsFromQuery } from './config.js';
 import { Player } from './index.js';
-import { offerWorker } from './media-path.js';
-import { offerMediaSource } from './mse.js';
+import { releaseEarly, type EarlyMedia } from './media-path.js';
 import type { PlayerError, PlayerStats } from './index.js';
 
 declare global {
@@ -64,9 +63,9 @@ function render(s: PlayerStats, note: string): string {
 }
 
 function main(): void {
-  // The early worker or MediaSource goes to the player, which uses or ends it; a page that fails ends the worker.
-  const early = window.__nowcastWorker;
-  const earlyMs = window.__nowcastMediaSource;
+  // The early worker or MediaSource goes to the player, which uses or ends it; a page that fails ends it.
+  const started = window.__nowcastMediaSource;
+  const early: EarlyMedia = { worker: window.__nowcastWorker, mediaSource: started && { ms: started.mediaSource, url: started.url } };
   window.__nowcastWorker = window.__nowcastMediaSource = undefined;
   const style = document.createElement('style');
   style.textContent = CSS;
@@ -76,13 +75,13 @@ function main(): void {
   const statsEl = document.getElementById('stats');
   if (!(video instanceof HTMLVideoElement) || !statsEl) {
     console.error('nowcast watch page: #video or #stats is missing');
-    early?.terminate();
+    releaseEarly(early);
     return;
   }
   const name = streamName(location.pathname);
   if (!name) {
     statsEl.textContent = `Not a stream page: ${location.pathname}`;
-    early?.terminate();
+    releaseEarly(early);
     return;
   }
   document.title = `${name} · Nowcast`;
@@ -90,13 +89,11 @@ function main(): void {
   let player: Player;
   try {
     const options = optionsFromQuery(new URLSearchParams(location.search));
-    if (early) offerWorker(early);
-    if (earlyMs) offerMediaSource(video, earlyMs.mediaSource, earlyMs.url);
-    player = new Player(video, { ...options, url: streamUrls(scheme, name, new URLSearchParams(location.search)) });
+    player = new Player(video, { ...options, url: streamUrls(scheme, name, new URLSearchParams(location.search)) }, early);
   } catch (e) {
     statsEl.textContent = `Bad player option: ${e instanceof Error ? e.message : String(e)}`;
     statsEl.classList.add('bad');
-    early?.terminate();
+    releaseEarly(early);
     return;
   }
   const errors: PlayerError[] = [];

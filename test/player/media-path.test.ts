@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { EngineEvent } from '../../player/engine.js';
-import { canUseWorker, offerWorker, openMediaPath } from '../../player/media-path.js';
+import { canUseWorker, openMediaPath, releaseEarly } from '../../player/media-path.js';
 import type { WorkerCommand } from '../../player/media-path.js';
 import { ENGINE_OPTIONS, FakeMediaSource, FakeSocket, fakeVideo, stubBrowser } from './fakes.js';
 
@@ -122,25 +122,34 @@ describe('openMediaPath', () => {
     it('uses a worker the page started early instead of starting one, and never revokes a URL it did not make', () => {
       vi.stubGlobal('__NOWCAST_WORKER__', undefined); // the page's worker needs no copy in the bundle
       const early = new FakeWorker('/player/mse-worker.js');
-      offerWorker(early as unknown as Worker);
       const video = fakeVideo();
-      const path = openMediaPath(video, ENGINE_OPTIONS, true, () => {}, view);
+      const path = openMediaPath(video, ENGINE_OPTIONS, true, () => {}, view, 'auto', { worker: early as unknown as Worker });
       expect(path.inWorker).toBe(true);
       expect(FakeWorker.all).toEqual([early]);
       expect(early.posted).toEqual([{ type: 'start', options: ENGINE_OPTIONS }]);
       path.destroy();
       expect(early.terminated).toBe(1);
       expect(revoked).toEqual([]);
-      // Taken once: the next path starts its own.
+      // A path given none starts its own.
       vi.stubGlobal('__NOWCAST_WORKER__', '/* the worker bundle */');
       openMediaPath(fakeVideo(), ENGINE_OPTIONS, true, () => {}, view).destroy();
       expect(FakeWorker.all).toHaveLength(2);
     });
 
+    it('revokes the URL of a MediaSource the page attached early when the player runs in a worker, and ends what nobody took', () => {
+      const path = openMediaPath(fakeVideo(), ENGINE_OPTIONS, true, () => {}, view, 'auto', { mediaSource: { ms: {} as MediaSource, url: 'blob:page' } });
+      expect(path.inWorker).toBe(true);
+      expect(revoked).toContain('blob:page');
+      path.destroy();
+      const early = new FakeWorker('/player/mse-worker.js');
+      releaseEarly({ worker: early as unknown as Worker, mediaSource: { ms: {} as MediaSource, url: 'blob:late' } });
+      expect(early.terminated).toBe(1);
+      expect(revoked).toContain('blob:late');
+    });
+
     it('ends an early worker when the player runs on the page after all', () => {
       const early = new FakeWorker('/player/mse-worker.js');
-      offerWorker(early as unknown as Worker);
-      const path = openMediaPath(fakeVideo(), ENGINE_OPTIONS, false, () => {}, view);
+      const path = openMediaPath(fakeVideo(), ENGINE_OPTIONS, false, () => {}, view, 'auto', { worker: early as unknown as Worker });
       expect(path.inWorker).toBe(false);
       expect(early.terminated).toBe(1);
       expect(early.posted).toEqual([]);
@@ -149,9 +158,8 @@ describe('openMediaPath', () => {
 
     it('falls back to the page when an early worker fails to load its script', () => {
       const early = new FakeWorker('/player/mse-worker.js');
-      offerWorker(early as unknown as Worker);
       const events: EngineEvent[] = [];
-      const path = openMediaPath(fakeVideo(), ENGINE_OPTIONS, true, (ev) => events.push(ev), view);
+      const path = openMediaPath(fakeVideo(), ENGINE_OPTIONS, true, (ev) => events.push(ev), view, 'auto', { worker: early as unknown as Worker });
       early.fail('');
       expect(path.inWorker).toBe(false);
       expect(early.terminated).toBe(1);
