@@ -2,11 +2,13 @@
 // MIN_STILL_MS waiting for data, and the data then returns as a backlog (more buffered than
 // the target by BACKLOG_S), playback resumes near the target at once instead of replaying the
 // stale backlog fast-forwarded: a seek to the keyframe at or before the target moment (the
-// buffered end less the target buffer, or SEEK_MARGIN_S if more) when one is within
+// buffered end less the target buffer, or a margin if more) when one is within
 // KEYFRAME_SLACK_S of it (the rate controller then closes what is left), else
 // to the target moment itself (the decoder starts from the keyframe before it). It waits while
-// the backlog is still landing (the buffer's end racing ahead of real time). A backlog
-// without such a stall is left to the rate (≤ maxRate), as before (player/latency.ts).
+// the backlog is still landing (the buffer's end racing ahead of real time), then LIVE_PROBE_MS
+// more to see whether the end goes on growing: live media (LIVE_SEEK_MARGIN_S from the end)
+// or a part that stopped (SEEK_MARGIN_S). A backlog without such a stall is left to the rate
+// (≤ maxRate), as before (player/latency.ts).
 // Pure: the tick feeds it, tests drive it on a simulated clock.
 
 /** The picture must have stood still this long (ms) for a backlog to be skipped. */
@@ -28,6 +30,17 @@ export const LANDING_RATE = 1.5;
  */
 export const SEEK_MARGIN_S = 0.3;
 /**
+ * Into media that goes on arriving, a seek lands this far (s) before the end: what it waits
+ * for comes within a frame or two, and every 0.1 s of margin over the target buffer costs
+ * ~0.4 s of catch-up at 1.25× (bench:network's freeze: back at the target 1.2–2.0 s after the
+ * data returned with 0.3 s, where the seek landed 0.25 s above it).
+ */
+export const LIVE_SEEK_MARGIN_S = 0.15;
+/** After the backlog landed, watch the end this long (ms) to tell live media from a stopped part ... */
+export const LIVE_PROBE_MS = 150;
+/** ... live if it grew at least this × real time meanwhile. */
+export const LIVE_GROWTH = 0.5;
+/**
  * After its seek the rule stays armed this long (ms): a relay that stopped feeding the viewer
  * during the outage resumes it at a keyframe, so the data returns in two parts with a gap, and
  * the second part is the live one.
@@ -44,9 +57,12 @@ export interface OutageState {
   lastAt: number;
   /** Armed until then (ms) after its last seek; NaN: not. */
   armedUntil: number;
+  /** When the backlog stopped landing (ms), and the buffer's end (s) then; NaN: not yet. */
+  settledAt: number;
+  settledEnd: number;
 }
 
-export const initialOutageState = (): OutageState => ({ stillSince: NaN, endedAt: NaN, lastEnd: NaN, lastAt: NaN, armedUntil: NaN });
+export const initialOutageState = (): OutageState => ({ stillSince: NaN, endedAt: NaN, lastEnd: NaN, lastAt: NaN, armedUntil: NaN, settledAt: NaN, settledEnd: NaN });
 
 export interface OutageInput {
   now: number;
@@ -92,13 +108,20 @@ export function outageStep(s: OutageState, i: OutageInput): OutageDecision {
   const longStill = !Number.isNaN(stillSince) && i.now - stillSince >= MIN_STILL_MS;
   const backlog = i.bufferAhead - i.targetBuffer > BACKLOG_S;
   const armed = longStill || !Number.isNaN(endedAt) || !Number.isNaN(armedUntil);
-  if (!backlog || !armed || !Number.isFinite(i.bufferEnd)) return { state: { stillSince, endedAt, lastEnd, lastAt, armedUntil } };
-  const target = i.bufferEnd - Math.max(i.targetBuffer, SEEK_MARGIN_S);
-  if (landing || target < i.lastStart) return { state: { stillSince, endedAt, lastEnd, lastAt, armedUntil }, hold: true };
+  const kept = { stillSince, endedAt, lastEnd, lastAt, armedUntil, settledAt: NaN, settledEnd: NaN };
+  if (!backlog || !armed || !Number.isFinite(i.bufferEnd)) return { state: kept };
+  if (landing) return { state: kept, hold: true };
+  const settledAt = Number.isNaN(s.settledAt) ? i.now : s.settledAt;
+  const settledEnd = Number.isNaN(s.settledAt) ? i.bufferEnd : s.settledEnd;
+  const probed = i.now - settledAt;
+  if (probed < LIVE_PROBE_MS) return { state: { ...kept, settledAt, settledEnd }, hold: true };
+  const live = i.bufferEnd - settledEnd >= (LIVE_GROWTH * probed) / 1000;
+  const target = i.bufferEnd - Math.max(i.targetBuffer, live ? LIVE_SEEK_MARGIN_S : SEEK_MARGIN_S);
+  if (target < i.lastStart) return { state: { ...kept, settledAt, settledEnd }, hold: true };
   const kf = i.keyframeAtOrBefore(target);
   const seekTo = Number.isFinite(kf) && kf <= target && target - kf <= KEYFRAME_SLACK_S ? kf : target;
   // One seek per part of the data that returns; armed a while for a second part.
-  return { state: { stillSince: NaN, endedAt: NaN, lastEnd, lastAt, armedUntil: Number.isNaN(armedUntil) ? i.now + REARM_MS : armedUntil }, seekTo };
+  return { state: { ...kept, stillSince: NaN, endedAt: NaN, armedUntil: Number.isNaN(armedUntil) ? i.now + REARM_MS : armedUntil }, seekTo };
 }
 
 /** The rule's state across ticks: what the playback loop holds. */
