@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 describe('a slow viewer', () => {
-  it('skips to the next keyframe and resumes there, while a healthy viewer misses nothing', async () => {
+  it('skips a slow viewer and resumes it at a keyframe with a skip message, while a healthy viewer misses nothing', async () => {
     const healthy = new Viewer(n.ws('slow'));
     const slow = new Viewer(n.ws('slow'));
     await slow.until(() => slow.chunks().length >= 30 && healthy.chunks().length >= 30, 20_000, 'both viewers playing');
