@@ -16,6 +16,9 @@ export interface Window {
   /** The 2 s outage, if the scenario has one. */
   pauseAt?: number;
   resumeAt?: number;
+  /** The bandwidth cut, if the scenario has one. */
+  cutAt?: number;
+  cutEndAt?: number;
 }
 
 export interface RowMetrics {
@@ -63,6 +66,19 @@ export interface RowMetrics {
   policies: string[];
   pinned: string[];
   targets: number[];
+  /**
+   * Bandwidth cut: per viewer, s from the cut until the picture first showed a lower height
+   * than before it (an ABR down-switch on screen), and from the cut's end until it showed that
+   * height again; NaN: never.
+   */
+  downS: number[];
+  upS: number[];
+}
+
+/** s from `from` until a 10 Hz poll first saw a video height for which `want` holds; NaN: never. */
+export function heightAfter(poll: ReadonlyArray<{ t: number; height?: number }>, from: number, want: (h: number) => boolean): number {
+  const p = poll.find((x) => x.t >= from && x.height !== undefined && x.height > 0 && want(x.height));
+  return p ? (p.t - from) / 1000 : NaN;
 }
 
 export const FREEZE_MS = 200;
@@ -203,6 +219,16 @@ export function reduce(tabs: TabData[], w: Window): RowMetrics {
     }
   }
 
+  const downS: number[] = [], upS: number[] = [];
+  if (w.cutAt !== undefined && w.cutEndAt !== undefined) {
+    for (const t of tabs) {
+      const before = Math.max(0, ...t.lat.poll.filter((p) => p.t < w.cutAt! && p.t >= w.from).map((p) => p.height ?? 0));
+      const down = heightAfter(t.lat.poll, w.cutAt, (h) => h < before);
+      downS.push(down);
+      upS.push(Number.isNaN(down) ? NaN : heightAfter(t.lat.poll, Math.max(w.cutEndAt, w.cutAt + down * 1000), (h) => h >= before));
+    }
+  }
+
   const spreads: number[] = [];
   if (tabs.length > 1) {
     const per = perTab.map((f) => buckets(f, SPREAD_BUCKET_MS));
@@ -224,6 +250,6 @@ export function reduce(tabs: TabData[], w: Window): RowMetrics {
     recoveryS, recoveryRefS, recoveryPlayerS, referenceMs, peakMs, offsetMs, joinStalls,
     spreadP50: percentile(spreads, 50), spreadP95: percentile(spreads, 95), spreadMax: spreads.at(-1) ?? NaN,
     dropped,
-    policies: [...policies], pinned: [...pinned], targets: [...targets],
+    policies: [...policies], pinned: [...pinned], targets: [...targets], downS, upS,
   };
 }

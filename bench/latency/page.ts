@@ -22,6 +22,8 @@ export interface PollRow {
   jitter?: number;
   dropped: number;
   decoded: number;
+  /** The <video>'s videoHeight: which rendition is on screen (ABR). */
+  height?: number;
 }
 
 export interface LatState {
@@ -61,7 +63,7 @@ export function latencyProbeScript(pollMs: number): string {
         policy: typeof s.policy === 'string' ? s.policy : undefined,
         pinned: typeof s.pinned === 'boolean' ? s.pinned : undefined,
         maxRate: num(s.maxRate), jumps: num(s.jumps), unstalls: num(s.unstalls), clockOffsetMs: num(s.clockOffsetMs), jitter: num(s.jitter),
-        dropped: q.droppedVideoFrames, decoded: q.totalVideoFrames });
+        dropped: q.droppedVideoFrames, decoded: q.totalVideoFrames, height: v.videoHeight });
     }, ${pollMs});
   };
   start();

@@ -280,15 +280,18 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
     let pauseAt: number | undefined, resumeAt: number | undefined, streamKbps: number | undefined, shapedKbps: number | undefined;
+    let cutAt: number | undefined, cutEndAt: number | undefined;
     if (sc.event === 'cut') {
       await sleepUntil(from + EVENT_AT_MS);
       // Per-viewer stream rate over the 4 s before the cut (all tabs have been playing ≥ warmup + 4 s).
       streamKbps = proxies.reduce((a, p) => a + (p.downRate(4_000) * 8) / 1000, 0) / proxies.length;
       shapedKbps = values['cut-kbps'] ? Number(values['cut-kbps']) : CUT_FACTOR * streamKbps;
       net.shape(ports, shapedKbps);
+      cutAt = Date.now();
       await sleepUntil(from + EVENT_AT_MS + CUT_MS);
       const stats = net.shapeStats();
       net.unshape();
+      cutEndAt = Date.now();
       const drops = [...stats.matchAll(/dropped (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
       note = `cut to ${Math.round(shapedKbps)} kbit/s per viewer (stream ${Math.round(streamKbps)} kbit/s), ${drops} packets dropped by the shaper`;
     } else if (sc.event === 'pause') {
@@ -303,7 +306,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
     loop.disable();
     const tabs: TabData[] = [];
     for (const [i, p] of pages.entries()) tabs.push({ ...(await collect(p, from, to)), firstFrameMs: firstFrameMs[i]! });
-    const m = reduce(tabs, { from, to, pauseAt, resumeAt });
+    const m = reduce(tabs, { from, to, pauseAt, resumeAt, cutAt, cutEndAt });
     const lossEvents = proxies.reduce((a, p) => a + p.counters.lossEvents, 0);
     const reads = proxies.reduce((a, p) => a + p.counters.reads, 0);
     if (scenario === 'loss') note = `${lossEvents} of ${reads} server → viewer reads (${Math.round((lossEvents / Math.max(1, reads)) * 1000) / 10}%, join and warm-up included) waited one RTO with everything behind them`;

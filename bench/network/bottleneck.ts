@@ -13,11 +13,12 @@ export async function runBottleneck(abr: boolean): Promise<{ lines: string[] }> 
   // With ABR: one 180p rendition at 700 kbit/s (+ 96 kbit/s audio), under the cut's 1.2 Mbit/s.
   if (abr) rows.push(['with ABR (a 180p rendition at 700 kbit/s)', latencyRow('bandwidth', 40, [...extra, '--abr-kbps', '700'])]);
   const lines = [`### The bottleneck (${VIDEO_KBPS / 1000} Mbit/s source through ${CUT_KBPS / 1000} Mbit/s for ${CUT_MS / 1000} s, one viewer in Chromium)`, '',
-    '| run | stalls / stalled ms | glass-to-glass p50 / p95 / max (whole 40 s window) | relay skips (ack / bytes) | seeks |', '|---|---|---|---|---|'];
+    '| run | stalls / stalled ms | glass-to-glass p50 / p95 / max (whole 40 s window) | relay skips (ack / bytes) | seeks | lower rendition on screen after the cut / the source again after it ends |', '|---|---|---|---|---|---|'];
   for (const [label, { row, log }] of rows) {
-    if (!row) { lines.push(`| ${label} | no result: ${log.split('\n').filter(Boolean).slice(-1).join(' ').slice(0, 160)} | | | |`); continue; }
-    lines.push(`| ${label} | ${row.stalls} / ${row.stallMs} | ${Math.round(row.p50)} / ${Math.round(row.p95)} / ${Math.round(row.max)} ms | ${row.relaySkips ? `${row.relaySkips.ack} / ${row.relaySkips.bytes}` : '?'} | ${row.seeks} |`);
+    if (!row) { lines.push(`| ${label} | no result: ${log.split('\n').filter(Boolean).slice(-1).join(' ').slice(0, 160)} | | | | |`); continue; }
+    const sw = (xs: number[] | undefined): string => (xs?.length && Number.isFinite(xs[0]) ? `${xs[0]!.toFixed(1)} s` : 'never');
+    lines.push(`| ${label} | ${row.stalls} / ${row.stallMs} | ${Math.round(row.p50)} / ${Math.round(row.p95)} / ${Math.round(row.max)} ms | ${row.relaySkips ? `${row.relaySkips.ack} / ${row.relaySkips.bytes}` : '?'} | ${row.seeks} | ${sw(row.downS)} / ${sw(row.upS)} |`);
   }
-  lines.push('', `Command: \`${rows[0]![1].command}\`; the cut starts 4 s into the window.`);
+  lines.push('', `Command: \`${rows[0]![1].command}\`${abr ? ' (with ABR: the same plus `--abr-kbps 700`)' : ''}; the cut starts 4 s into the window. Rendition on screen: the <video>'s videoHeight, polled at 10 Hz (targets with ABR: down within 2 s of the cut, up within 15 s of its end).`);
   return { lines };
 }

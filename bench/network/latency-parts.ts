@@ -20,6 +20,9 @@ export interface LatencyRow {
   recoveryPlayerS: number[];
   peakMs: number;
   relaySkips?: { ack: number; bytes: number };
+  /** Per viewer, s from the cut to a lower rendition on screen, and from the cut's end to the first one again (bench/latency/metrics.ts). */
+  downS?: number[];
+  upS?: number[];
   streamKbps?: number;
   shapedKbps?: number;
   note: string;
