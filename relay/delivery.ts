@@ -3,9 +3,10 @@
 //
 // A live viewer gets every chunk. A skipping one gets none until it drained. A waiting one
 // resumes at the next keyframe, or at once from the cached GOP when that holds only media it
-// missed: then it loses no more than it had to, and a viewer that was cut off (a frozen path,
-// docs/protocol.md#drop-policy) is back at live as soon as it can take media again, not up to a
-// GOP later.
+// missed and its acknowledged throughput covers the stream's rate: a viewer that was cut off
+// (a frozen path whose backlog then landed at once, docs/protocol.md#drop-policy) is back at
+// live as soon as it can take media again, not up to a GOP later. A viewer that drained
+// slowly (a path below the stream's rate) still waits: a GOP's burst would only queue again.
 import type { Logger } from '../util/log.js';
 import type { ServerMessage } from '../protocol/messages.js';
 import type { GopCache } from '../media/gop-cache.js';
@@ -14,13 +15,26 @@ import type { ChunkLog } from './flow.js';
 import { SEND_DROPPED, type StreamCounters, type StreamLimits } from './stream-types.js';
 import type { SkipTotals, Viewer } from './viewer.js';
 
+/** A drained viewer's path, as resumeFromGop reads it. */
+export interface ResumeInput {
+  /** Stream chunk number from which it stopped getting media; -1: not stopped (a new generation's viewers wait for its first keyframe). */
+  skipFromChunk: number;
+  /** Chunks the stream has published, and how many of the newest the cached GOP holds. */
+  chunks: number;
+  gopLength: number;
+  /** Its acknowledged throughput and the stream's rate (bits/s; 0: unknown). */
+  throughputBps: number;
+  streamBps: number;
+}
+
 /**
- * Whether the cached GOP (its first chunk the stream's chunk number `chunks − gopLength`) holds
- * only chunks a viewer missed, having stopped getting media from chunk number `skipFromChunk`
- * on (-1: it was not stopped; a new generation's viewers wait for its first keyframe).
+ * Whether a drained viewer resumes at once from the cached GOP: the GOP (its first chunk the
+ * stream's chunk number `chunks − gopLength`) holds only chunks it missed, and its acks say
+ * its path carries the stream's rate now.
  */
-export function gopHoldsOnlyMissed(skipFromChunk: number, chunks: number, gopLength: number): boolean {
-  return skipFromChunk >= 0 && gopLength > 0 && chunks - gopLength >= skipFromChunk;
+export function resumeFromGop(r: ResumeInput): boolean {
+  const onlyMissed = r.skipFromChunk >= 0 && r.gopLength > 0 && r.chunks - r.gopLength >= r.skipFromChunk;
+  return onlyMissed && r.streamBps > 0 && r.throughputBps >= r.streamBps;
 }
 
 export class Delivery {
@@ -91,7 +105,7 @@ export class Delivery {
     if (rule) return this.startSkipping(v, rule);
     if (next !== 'waiting') return void (d.state = next);
     const gopLength = this.#gop.items.length;
-    if (gopHoldsOnlyMissed(d.skipFromChunk, this.#c.chunks, gopLength)) {
+    if (resumeFromGop({ skipFromChunk: d.skipFromChunk, chunks: this.#c.chunks, gopLength, throughputBps: d.flow.throughputBps, streamBps: this.#sent.rateBps() })) {
       const from = this.#c.chunks - gopLength;
       this.#tellSkipped(v, from - d.skipFromChunk, this.#c.bytes - this.#gop.bytes - d.skipFromBytes);
       this.sendGop(v, lastDts);

@@ -26,6 +26,8 @@ export interface FlowEstimate {
 export const UNKNOWN_LAG_MS = 60_000;
 /** Chunks remembered per stream: ~17 s at 30 chunks/s, far past any in-flight bound. */
 export const CHUNK_LOG_SIZE = 512;
+/** ChunkLog.rateBps() measures the stream over about this much media (ms). */
+export const RATE_SPAN_MS = 2000;
 /** Time constant of the throughput average (ms). */
 export const THROUGHPUT_TAU_MS = 1000;
 /**
@@ -93,6 +95,26 @@ export class ChunkLog {
     this.#edgeFor = now;
     this.#edgeMs = edge;
     return edge;
+  }
+
+  /**
+   * The stream's rate (bits/s) over its last ~RATE_SPAN_MS of media, from the log; 0 when it
+   * holds less than two chunks.
+   */
+  rateBps(): number {
+    const log = this.#log;
+    if (!log || this.lastSeq < 1) return 0;
+    const last = this.lastSeq % CHUNK_LOG_SIZE;
+    let old = -1;
+    for (let seq = this.lastSeq - 1, k = 1; seq >= 0 && k < CHUNK_LOG_SIZE; seq--, k++) {
+      const i = seq % CHUNK_LOG_SIZE;
+      if (log[i] !== seq) break;
+      old = i;
+      if (log[DTS + last]! - log[DTS + i]! >= RATE_SPAN_MS) break;
+    }
+    if (old < 0) return 0;
+    const ms = log[DTS + last]! - log[DTS + old]!;
+    return ms > 0 ? ((log[BYTES + last]! - log[BYTES + old]!) * 8 * 1000) / ms : 0;
   }
 
   /** For a slot find() returned. */

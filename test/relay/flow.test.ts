@@ -213,3 +213,20 @@ describe('hostile acks', () => {
     expect(f.onAck(2, 10, 1, log, 500)).toBe(false);
   });
 });
+
+describe('the stream rate a chunk log reads', () => {
+  it('is the bytes over the last ~2 s of media, and 0 before two chunks', () => {
+    const log = new ChunkLog();
+    expect(log.rateBps()).toBe(0);
+    let bytes = 0;
+    // 4 s at 30 chunks/s: 1,000 bytes each for 2 s, then 2,000 bytes each.
+    for (let seq = 0; seq < 120; seq++) {
+      bytes += seq < 60 ? 1000 : 2000;
+      log.record(seq, seq / 30, bytes, 0);
+      if (seq === 0) expect(log.rateBps()).toBe(0);
+    }
+    expect(log.rateBps()).toBeCloseTo(2000 * 8 * 30, -2);
+    log.reset();
+    expect(log.rateBps()).toBe(0);
+  });
+});
