@@ -15,6 +15,8 @@ export interface AbrConfig {
   enabled: boolean;
   /** The lower renditions, each one FFmpeg (x264 veryfast, zerolatency) process per live stream; the source is always the top one, passed through. */
   ladder: Rendition[];
+  /** relay.ackIntervalMs while abr.enabled: switching waits on acks, and at 500 ms the bottleneck of bench:network stalled more than at 200 ms (bench/RESULTS.md). */
+  ackIntervalMs: number;
   /** Per-stream rules while abr.enabled, e.g. [{"stream":"lowres","enabled":false}] (no ladder) or [{"stream":"game","ladder":[…]}] (its own). */
   streams: Array<{ stream: string; enabled?: boolean; ladder?: Rendition[] }>;
 }

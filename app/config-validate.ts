@@ -6,6 +6,7 @@ import { ROLES } from '../cluster/config.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../util/log.js';
 import { isNice, MAX_NICE } from '../util/threads.js';
 import { ladderProblem } from '../abr/config.js';
+import { MAX_ACK_MS, MIN_ACK_MS } from '../protocol/messages.js';
 
 
 const isLoopbackHost = (h: string): boolean => /^(127\.|::1$|localhost$)/.test(h);
@@ -86,6 +87,9 @@ export function validate(c: Config): Config {
   if (!MUXERS.includes(c.remux.muxer)) throw new ConfigError('remux.muxer', `expected one of ${MUXERS.join(', ')}, got ${JSON.stringify(c.remux.muxer)}`);
   for (const k of ['maxBackpressureBytes', 'slowViewerBytes', 'resumeBytes', 'maxInFlightMs', 'maxGopCacheBytes', 'sweepIntervalMs', 'maxViewerMessageBytes', 'idleTimeoutS'] as const) {
     positive(`relay.${k}`, c.relay[k]);
+  }
+  for (const [key, v] of [['relay.ackIntervalMs', c.relay.ackIntervalMs], ['abr.ackIntervalMs', c.abr.ackIntervalMs]] as const) {
+    if (!Number.isInteger(v) || v < MIN_ACK_MS || v > MAX_ACK_MS) throw new ConfigError(key, `expected an integer from ${MIN_ACK_MS} to ${MAX_ACK_MS} ms, got ${JSON.stringify(v)}`);
   }
   if (!isNice(c.relay.helperThreadsNice)) {
     throw new ConfigError('relay.helperThreadsNice', `expected an integer from 0 to ${MAX_NICE}, got ${JSON.stringify(c.relay.helperThreadsNice)}`);

@@ -77,7 +77,8 @@ export class Nowcast {
       sinks: { sink: (name) => this.relay.sink(name) }, log: log.child({ component: 'abr' }), next: this.hls,
     }) : null;
     this.relay = new Relay({
-      config: cfg.relay,
+      // A ladder's viewers ack at abr.ackIntervalMs (relay/config.ts).
+      config: cfg.abr.enabled ? { ...cfg.relay, ackIntervalMs: cfg.abr.ackIntervalMs } : cfg.relay,
       log: log.child({ component: 'relay' }),
       service: (name) => latencyServiceFor(cfg, name),
       observers: {

@@ -115,6 +115,8 @@ export const defaults: Config = {
     // About 1 s: a viewer that far behind already stalls; an ack every 200 ms and a sweep every
     // 50 ms put it past the bound within ~0.3 s of falling behind.
     maxInFlightMs: 1000,
+    // By what acks cost the relay at 2,000 viewers (bench:network's acks part).
+    ackIntervalMs: 500,
     maxGopCacheBytes: 2 * 1024 * 1024,
     sweepIntervalMs: 50,
     maxViewerMessageBytes: 16 * 1024,
@@ -131,6 +133,8 @@ export const defaults: Config = {
   abr: {
     enabled: false,
     ladder: [{ name: '360p', height: 360, videoBitrate: 800_000 }, { name: '180p', height: 180, videoBitrate: 250_000 }],
+    // Switching decides on acks: a ladder's viewers ack faster than relay.ackIntervalMs.
+    ackIntervalMs: 200,
     streams: [],
   },
   latency: {

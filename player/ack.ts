@@ -8,7 +8,7 @@
 // apart: the relay resumes a stopped viewer only when its acks say the backlog arrived, and
 // waiting a whole interval for that is the viewer's time at a frozen picture. A bounded few
 // per silence, so a source gap that silences every viewer at once adds little to the relay.
-import { ACK_INTERVAL_MS, type AckMessage } from '../protocol/messages.js';
+import { ACK_INTERVAL_MS, MAX_ACK_MS, MIN_ACK_MS, type AckMessage } from '../protocol/messages.js';
 
 /** Nothing received for this long (ms) is a silence. */
 export const SILENCE_MS = 2 * ACK_INTERVAL_MS;
@@ -18,7 +18,7 @@ export const QUICK_ACK_MS = 100;
 export const QUICK_ACKS = 2;
 
 export class AckSchedule {
-  readonly #intervalMs: number;
+  #intervalMs: number;
   #pending: AckMessage | null = null;
   #lastSentAt = -Infinity;
   #lastReceivedAt = -Infinity;
@@ -27,6 +27,15 @@ export class AckSchedule {
 
   constructor(intervalMs = ACK_INTERVAL_MS) {
     this.#intervalMs = intervalMs;
+  }
+
+  /** The relay asked for another interval (hello.ackMs); one out of bounds is ignored. */
+  set intervalMs(ms: number) {
+    if (Number.isInteger(ms) && ms >= MIN_ACK_MS && ms <= MAX_ACK_MS) this.#intervalMs = ms;
+  }
+
+  get intervalMs(): number {
+    return this.#intervalMs;
   }
 
   /** A chunk of generation `g` with sequence number `seq` arrived at `now` (ms). */

@@ -51,10 +51,15 @@ export interface HelloMessage {
    * much buffer until it has measured its own arrivals.
    */
   jitterMs?: number;
+  /** How often (ms) to send `ack` while media arrives (relay.ackIntervalMs); absent: ACK_INTERVAL_MS. */
+  ackMs?: number;
 }
 
 /** The largest hello.jitterMs that means anything (ms): past it the relay sends none and a player ignores it. */
 export const MAX_JITTER_MS = 5000;
+/** hello.ackMs a relay may ask for and a player takes (ms); outside, a player keeps ACK_INTERVAL_MS. */
+export const MIN_ACK_MS = 50;
+export const MAX_ACK_MS = 2000;
 
 /** Sent before every init segment: what the next binary `ftyp+moov` frame describes. */
 export interface InfoMessage {
@@ -118,7 +123,8 @@ export interface AckMessage {
 }
 
 /**
- * How often (ms) a player acknowledges while media arrives. Measured with bench:fanout's relay at
+ * How often (ms) a player acknowledges while media arrives, unless hello.ackMs says otherwise
+ * (relay.ackIntervalMs, the default; abr.ackIntervalMs with a ladder). Measured with bench:fanout's relay at
  * 2,000 viewers (bench/RESULTS.md, Network, 2026-12-07), with a load generator that no longer
  * charges the relay for its own wake-ups and TCP ACKs: +6–11 % relay CPU at 500 ms, +15 % at
  * 200 ms (target: within 10 %). Longer would stop a slow viewer later: the relay waits an

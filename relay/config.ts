@@ -13,6 +13,13 @@ export interface RelayConfig {
    * flight. Viewers that never ack are judged by slowViewerBytes alone.
    */
   maxInFlightMs: number;
+  /**
+   * How often (ms) players are asked to acknowledge (hello.ackMs): the relay counts media as
+   * late this plus 150 ms after sending it. Each ack costs relay CPU on every viewer (500 ms:
+   * +6–11 % at 2,000 viewers, 200 ms: +15–20 %, bench/RESULTS.md); a shorter one stops a slow
+   * viewer, or switches it down a rendition, sooner. With abr.enabled, abr.ackIntervalMs applies instead.
+   */
+  ackIntervalMs: number;
   /** Cap on the cached chunks since the last keyframe (what a new viewer starts from). */
   maxGopCacheBytes: number;
   /** How often the slow-viewer sweep runs, in ms. */

@@ -30,12 +30,15 @@ export const CHUNK_LOG_SIZE = 512;
 export const RATE_SPAN_MS = 2000;
 /** Time constant of the throughput average (ms). */
 export const THROUGHPUT_TAU_MS = 1000;
+/** A round trip's allowance (ms) in the ack grace. */
+export const ACK_RTT_MS = 150;
 /**
  * Media sent within this (ms) is not yet due to be acknowledged: the ack interval and a round
  * trip. A burst the viewer takes in at once (a join, the backlog after the relay itself
- * stalled) is acked within it and is not a slow path.
+ * stalled) is acked within it and is not a slow path. A stream whose viewers are asked for
+ * another interval (hello.ackMs) uses that plus ACK_RTT_MS.
  */
-export const ACK_GRACE_MS = ACK_INTERVAL_MS + 150;
+export const ACK_GRACE_MS = ACK_INTERVAL_MS + ACK_RTT_MS;
 
 /**
  * Decode time and cumulative stream bytes of the last CHUNK_LOG_SIZE chunks, by mfhd sequence
@@ -45,11 +48,17 @@ export const ACK_GRACE_MS = ACK_INTERVAL_MS + 150;
 export class ChunkLog {
   /** [seq | dtsMs | bytes | sentAt] × CHUNK_LOG_SIZE; null until the first record. */
   #log: Float64Array | null = null;
+  readonly #graceMs: number;
   #edgeFor = NaN;
   #edgeMs = -Infinity;
   /** Newest chunk recorded; -1: none since the last reset. */
   lastSeq = -1;
   lastDtsMs = 0;
+
+  /** `graceMs`: media sent this long ago (ms) is due to be acknowledged (ACK_GRACE_MS at the default interval). */
+  constructor(graceMs: number = ACK_GRACE_MS) {
+    this.#graceMs = graceMs;
+  }
 
   /** A chunk went out to the live viewers at `now` (ms): `dts` in seconds, `cumBytes` the stream's byte count after it. */
   record(seq: number, dts: number, cumBytes: number, now: number): void {
@@ -80,7 +89,7 @@ export class ChunkLog {
   }
 
   /**
-   * Decode time (ms) of the newest chunk sent at least ACK_GRACE_MS before `now`: what every
+   * Decode time (ms) of the newest chunk sent at least the grace before `now`: what every
    * viewer fed since should have acknowledged. -Infinity: none. Cached per `now` (one sweep).
    */
   dueMs(now: number): number {
@@ -90,7 +99,7 @@ export class ChunkLog {
     for (let seq = this.lastSeq, k = 0; log && seq >= 0 && k < CHUNK_LOG_SIZE; seq--, k++) {
       const i = seq % CHUNK_LOG_SIZE;
       if (log[i] !== seq) break;
-      if (log[SENT + i]! <= now - ACK_GRACE_MS) { edge = log[DTS + i]!; break; }
+      if (log[SENT + i]! <= now - this.#graceMs) { edge = log[DTS + i]!; break; }
     }
     this.#edgeFor = now;
     this.#edgeMs = edge;

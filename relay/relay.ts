@@ -221,7 +221,7 @@ export class Relay implements SinkProvider {
   #stream(name: string): Stream {
     let s = this.#streams.get(name);
     if (!s) {
-      const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxInFlightMs: this.#cfg.maxInFlightMs, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
+      const limits = { slowBytes: this.#cfg.slowViewerBytes, resumeBytes: this.#cfg.resumeBytes, maxInFlightMs: this.#cfg.maxInFlightMs, ackIntervalMs: this.#cfg.ackIntervalMs, maxGopCacheBytes: this.#cfg.maxGopCacheBytes };
       const m = this.#ops;
       s = new Stream(name, limits, this.#service(name), this.#log.child({ stream: name }),
         m.observeQoe ? (stream, r, viewer, counted) => m.observeQoe!(stream, r, viewer, counted) : undefined, this.qoeTotals, this.#tap, this.skipsByRule);

@@ -6,6 +6,8 @@ import type { DropLimits } from './drop-policy.js';
 export const RECENT_MEDIA_MS = 30_000;
 
 export interface StreamLimits extends DropLimits {
+  /** What viewers are asked to ack at (hello.ackMs, ms); media is late this + ACK_RTT_MS after sending. */
+  ackIntervalMs: number;
   /** Stop caching the current GOP past this size; new viewers then wait for the next keyframe. */
   maxGopCacheBytes: number;
 }

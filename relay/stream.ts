@@ -14,7 +14,7 @@ import type { Logger } from '../util/log.js';
 import type { Chunk, InitSegment } from '../media/types.js';
 import type { InfoMessage, ServerMessage, ServiceDescription, StreamState } from '../protocol/messages.js';
 import { helloMessage, stateMessage } from './stream-messages.js';
-import { ChunkLog, ViewerFlow, type FlowEstimate } from './flow.js';
+import { ACK_RTT_MS, ChunkLog, ViewerFlow, type FlowEstimate } from './flow.js';
 import { Delivery } from './delivery.js';
 import { RECENT_MEDIA_MS, type StreamCounters, type StreamLimits } from './stream-types.js';
 import { endWait, giveUp, type SkipTotals, type Viewer } from './viewer.js';
@@ -48,7 +48,9 @@ export class Stream {
   #lastSeq = -1;
   #lastDts = -Infinity;
   /** Decode time and bytes of recent chunks by sequence number: what an ack refers to. */
-  readonly #sent = new ChunkLog();
+  readonly #sent: ChunkLog;
+  /** What its viewers are asked to ack at (hello.ackMs). */
+  readonly #ackMs: number;
   /** How unevenly chunks reach the relay (an SRT caller's audio holds, a NATS hop): hello.jitterMs. */
   readonly #jitter = new ArrivalJitter();
   /** When the stream last left live/error for offline (ms); 0: never. */
@@ -71,6 +73,8 @@ export class Stream {
     this.qoe = new QoeAggregator(name, {}, onQoe, {}, qoeTotals);
     this.#gop = new GopCache(limits.maxGopCacheBytes);
     this.#log = log;
+    this.#ackMs = limits.ackIntervalMs;
+    this.#sent = new ChunkLog(limits.ackIntervalMs + ACK_RTT_MS);
     this.#delivery = new Delivery(this.counters, this.#gop, this.#sent, skipTotals ?? { ack: 0, bytes: 0 }, limits, log);
   }
 
@@ -204,7 +208,7 @@ export class Stream {
     // Admitted as waiting, but a publisher came between the upgrade and now.
     if (d.releaseWait && this.isLive(Date.now())) endWait(d);
     const now = Date.now();
-    this.#send(v, helloMessage(this.name, this.service, this.#jitter.value(now), now));
+    this.#send(v, helloMessage(this.name, this.service, this.#jitter.value(now), now, this.#ackMs));
     if (this.#info && this.#init) {
       this.#send(v, this.#info);
       v.send(this.#init, true);

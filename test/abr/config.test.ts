@@ -29,7 +29,7 @@ describe('abr config', () => {
   it('gives each stream the ladder its rule says, and none while abr.enabled is off', () => {
     const ladder = [{ name: '180p', height: 180, videoBitrate: 250_000 }];
     const own = [{ name: '90p', height: 90, videoBitrate: 100_000 }];
-    const c: AbrConfig = { enabled: true, ladder, streams: [{ stream: 'off', enabled: false }, { stream: 'own', ladder: own }] };
+    const c: AbrConfig = { enabled: true, ladder, ackIntervalMs: 200, streams: [{ stream: 'off', enabled: false }, { stream: 'own', ladder: own }] };
     expect(ladderFor(c, 'other')).toEqual(ladder);
     expect(ladderFor(c, 'off')).toEqual([]);
     expect(ladderFor(c, 'own')).toEqual(own);

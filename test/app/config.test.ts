@@ -44,6 +44,8 @@ describe('configuration', () => {
     ['an edge without NATS servers', { cluster: { role: 'edge-only', natsServers: [] } }, {}, /^config cluster\.natsServers: role edge-only needs at least one NATS server/],
     ['a NATS server that is not a URL', {}, { NOWCAST_CLUSTER_NATS_SERVERS: '["127.0.0.1:4222"]' }, /^config cluster\.natsServers\[0\]: expected a nats:\/\/ URL/],
     ['a helper-thread nice value out of range', { relay: { helperThreadsNice: 20 } }, {}, /^config relay\.helperThreadsNice: expected an integer from 0 to 19, got 20/],
+    ['an ack interval under 50 ms', { relay: { ackIntervalMs: 10 } }, {}, /^config relay\.ackIntervalMs: expected an integer from 50 to 2000 ms, got 10/],
+    ['a ladder ack interval that is not whole', {}, { NOWCAST_ABR_ACK_INTERVAL_MS: '150.5' }, /^config abr\.ackIntervalMs: expected an integer from 50 to 2000 ms, got 150.5/],
     ['an operations-thread nice value out of range', { ops: { nice: -1 } }, {}, /^config ops\.nice: expected an integer from 0 to 19, got -1/],
     ['a subject prefix with a dot', { cluster: { prefix: 'a.b' } }, {}, /^config cluster\.prefix: expected 1–32 letters/],
     ['an LL-HLS part target under 10 ms', { hls: { partTargetMs: 5 } }, {}, /^config hls\.partTargetMs: expected 10 to 5000 ms, got 5/],

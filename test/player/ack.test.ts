@@ -73,6 +73,19 @@ describe('when the player acknowledges', () => {
     expect(gaps.filter((g) => g < 500).length).toBeLessThanOrEqual(QUICK_ACKS);
   });
 
+  it('takes the interval a relay asks for within bounds, and keeps its own otherwise', () => {
+    const a = new AckSchedule();
+    a.intervalMs = 200;
+    expect(a.intervalMs).toBe(200);
+    for (const bad of [0, 10, 49, 2001, 1e9, NaN, 150.5]) {
+      a.intervalMs = bad;
+      expect(a.intervalMs).toBe(200);
+    }
+    const sent = drive(a, 2000, (t) => (t % 33 === 0 ? t : -1));
+    const steady = sent.filter(([t]) => t > 500).map(([t]) => t);
+    expect(steady.slice(1).every((t, i) => t - steady[i]! >= 200 && t - steady[i]! < 240)).toBe(true);
+  });
+
   it('forgets what arrived on a socket that dropped', () => {
     const a = new AckSchedule(200);
     a.received(1, 5, 0);

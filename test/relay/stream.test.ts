@@ -59,7 +59,7 @@ const data = (o: Partial<ViewerData> = {}): ViewerData => ({
 const init = fakeInit;
 const chunk = fakeChunk;
 
-const newStream = (): Stream => new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, maxGopCacheBytes: 1 << 20 }, {
+const newStream = (): Stream => new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, ackIntervalMs: 500, maxGopCacheBytes: 1 << 20 }, {
   targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false,
 }, log);
 
@@ -248,7 +248,7 @@ describe('slow viewers', () => {
 
   it('stops an acknowledging viewer more than maxInFlightMs of media behind though its send buffer is empty, resumes it from the keyframe it missed once its acks caught up, and counts the ack rule', () => {
     const totals = { ack: 0, bytes: 0 };
-    const s = new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, maxGopCacheBytes: 1 << 20 }, {
+    const s = new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, ackIntervalMs: 500, maxGopCacheBytes: 1 << 20 }, {
       targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false,
     }, log, undefined, undefined, undefined, totals);
     const [acker, silent] = [new FakeSocket(data()), new FakeSocket(data())];
@@ -382,5 +382,33 @@ describe('the arrival jitter a stream announces', () => {
     measured.onInit(init('B'));
     measured.onChunk({ ...chunk(1, true), prftMs: Date.now() });
     expect(helloOf(measured)).not.toHaveProperty('jitterMs');
+  });
+});
+
+describe('the ack interval a stream asks for', () => {
+  const limits = { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, maxGopCacheBytes: 1 << 20 };
+  const service = { targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false };
+
+  it('says nothing at the default interval, and hello.ackMs otherwise, and counts media late that interval and a round trip after sending it', () => {
+    const plain = new Stream('s', { ...limits, ackIntervalMs: 500 }, service, log);
+    const quick = new Stream('s', { ...limits, ackIntervalMs: 200 }, service, log);
+    const [a, b] = [new FakeSocket(data()), new FakeSocket(data())];
+    plain.addViewer(a.viewer);
+    quick.addViewer(b.viewer);
+    expect(a.texts('hello')[0]).not.toHaveProperty('ackMs');
+    expect(b.texts('hello')[0]).toMatchObject({ ackMs: 200 });
+    // 2 s of media sent at once, acked up to its first chunk: 400 ms later the quick stream
+    // counts it as in flight (past its 350 ms grace), the plain one not yet (650 ms).
+    const t = Date.now();
+    for (const [s, v] of [[plain, a], [quick, b]] as const) {
+      s.onInit(init('A'));
+      for (let q = 1; q <= 60; q++) s.onChunk(chunk(q, q === 1));
+      expect(s.onAck(v.viewer, 1, 1, t)).toBe(true);
+    }
+    expect(plain.flow(a.viewer).lagMs).toBe(0);
+    plain.sweep(t + 400);
+    quick.sweep(t + 400);
+    expect(a.data.flow.lagMs).toBe(0);
+    expect(b.data.flow.lagMs).toBeGreaterThan(1000);
   });
 });

@@ -20,7 +20,7 @@ function recording(): { tap: MediaTap; seen: string[] } {
   return { tap, seen };
 }
 
-const newStream = (tap: MediaTap): Stream => new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, maxGopCacheBytes: 1 << 20 }, {
+const newStream = (tap: MediaTap): Stream => new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, ackIntervalMs: 500, maxGopCacheBytes: 1 << 20 }, {
   targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false,
 }, createRootLogger('silent'), undefined, undefined, tap);
 

@@ -58,7 +58,7 @@ describe('the ABR ladder on real FFmpeg', () => {
     viewer = new Viewer(n.ws('abr'));
     await viewer.until(() => viewer.chunks().length > 0, 20_000, 'the source');
     ladder = new AbrLadder({
-      config: { enabled: true, ladder: LADDER, streams: [] }, ffmpegPath: 'ffmpeg', fragmentUs: 30_000,
+      config: { enabled: true, ladder: LADDER, ackIntervalMs: 200, streams: [] }, ffmpegPath: 'ffmpeg', fragmentUs: 30_000,
       maxBoxBytes: 2 * 1024 * 1024, maxInitBytes: 1024 * 1024, restartDelayMs: 100, maxRestartDelayMs: 1000,
       sinks: rec, log: createRootLogger(process.env.NOWCAST_TEST_LOG ?? 'silent'),
     });
