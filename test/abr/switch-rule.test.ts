@@ -5,6 +5,8 @@ import { decide, DEFAULT_SWITCH_RULES as R, initialSwitchState, type Ladder, typ
 const LADDER: Ladder = { bitrates: [2_500_000, 800_000, 250_000], top: 0, pinned: -1 };
 const good = (bps: number): PathNow => ({ acking: true, lagMs: 40, throughputBps: bps });
 const lagging: PathNow = { acking: true, lagMs: 600, throughputBps: 1_100_000 };
+/** Lagging on a path that carries more than any rendition (a stall upstream of it, not its capacity). */
+const laggingFast: PathNow = { acking: true, lagMs: 600, throughputBps: 5_000_000 };
 
 /** Runs the rule every 50 ms of simulated time over `steps` [until ms, path]; returns when each switch happened. */
 function run(steps: Array<[number, (s: SwitchState) => PathNow]>, ladder: Ladder = LADDER, start = 0): Array<[number, number]> {
@@ -39,7 +41,7 @@ describe('the switch rule', () => {
   });
 
   it('goes back up one step at a time, each after upHoldMs of keeping up with headroom', () => {
-    const sw = run([[2000, () => lagging], [40_000, (s) => good(LADDER.bitrates[s.current]!)]]);
+    const sw = run([[2000, () => laggingFast], [40_000, (s) => good(LADDER.bitrates[s.current]!)]]);
     expect(sw[0]).toEqual([0, 1]);
     expect(sw[1]).toEqual([1000, 2]);
     // Good from 2000 ms: up after upHoldMs, then again upHoldMs later.
@@ -63,11 +65,33 @@ describe('the switch rule', () => {
   it('doubles the hold after an up-switch that had to come back down at once', () => {
     // Down, up after the hold, then the path fails again right after the up-switch.
     const upAt = 100 + R.upHoldMs;
-    const sw = run([[100, () => lagging], [upAt + 50, (s) => good(LADDER.bitrates[s.current]!)], [upAt + R.windowMs + 50, () => lagging],
+    const sw = run([[100, () => laggingFast], [upAt + 50, (s) => good(LADDER.bitrates[s.current]!)], [upAt + R.windowMs + 50, () => laggingFast],
       [80_000, (s) => good(LADDER.bitrates[s.current]!)]]);
     expect(sw.slice(0, 3)).toEqual([[0, 1], [upAt, 0], [upAt + R.windowMs, 1]]);
     // The next up-switch waits twice the hold from when the path became good again.
     expect(sw[3]).toEqual([upAt + R.windowMs + 50 + 2 * R.upHoldMs, 0]);
+  });
+
+  it('tries a rendition above what the path carried while it could not keep up only capacityMs after that, and one within it at the hold', () => {
+    // 1.1 Mbit/s while lagging: 800 kbit/s fits (≤ 0.85 × 1.1 M), the 2.5 Mbit/s source does not.
+    const sw = run([[2000, () => lagging], [60_000, (s) => good(LADDER.bitrates[s.current]!)]]);
+    expect(sw.slice(0, 2)).toEqual([[0, 1], [1000, 2]]);
+    expect(sw[2]).toEqual([2000 + R.upHoldMs, 1]);
+    // The last lagging measure was at 1950 ms.
+    expect(sw[3]).toEqual([1950 + R.capacityMs, 0]);
+    expect(sw).toHaveLength(4);
+  });
+
+  it('is back up within 15 s of a long cut ending, however many tries failed during it', () => {
+    // A path at 1.1 Mbit/s for 40 s: every try of the source fails at once; then it recovers.
+    const cutEnd = 40_000;
+    const sw = run([[cutEnd, (s) => (s.current === 0 ? lagging : good(LADDER.bitrates[s.current]!))], [80_000, (s) => good(LADDER.bitrates[s.current]!)]]);
+    const backUp = sw.find(([t, to]) => t >= cutEnd && to === 0);
+    expect(backUp).toBeDefined();
+    expect(backUp![0] - cutEnd).toBeLessThanOrEqual(15_000);
+    // And the source was tried during the cut no more often than every capacityMs.
+    const tries = sw.filter(([t, to]) => t < cutEnd && to === 0).map(([t]) => t);
+    for (let i = 1; i < tries.length; i++) expect(tries[i]! - tries[i - 1]!).toBeGreaterThanOrEqual(R.capacityMs);
   });
 
   it('obeys a pin at once and stays there whatever the path', () => {
