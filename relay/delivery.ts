@@ -105,7 +105,10 @@ export class Delivery {
     if (rule) return this.startSkipping(v, rule);
     if (next !== 'waiting') return void (d.state = next);
     const gopLength = this.#gop.items.length;
-    if (resumeFromGop({ skipFromChunk: d.skipFromChunk, chunks: this.#c.chunks, gopLength, throughputBps: d.flow.throughputBps, streamBps: this.#sent.rateBps() })) {
+    // The last ack's sample too: a frozen path's backlog lands within one ack interval, which
+    // the 1 s average (dragged down by the silence before) shows only later.
+    const throughputBps = Math.max(d.flow.throughputBps, d.flow.lastSampleBps);
+    if (resumeFromGop({ skipFromChunk: d.skipFromChunk, chunks: this.#c.chunks, gopLength, throughputBps, streamBps: this.#sent.rateBps() })) {
       const from = this.#c.chunks - gopLength;
       this.#tellSkipped(v, from - d.skipFromChunk, this.#c.bytes - this.#gop.bytes - d.skipFromBytes);
       this.sendGop(v, lastDts);

@@ -144,6 +144,8 @@ const SENT = 3 * CHUNK_LOG_SIZE;
 export class ViewerFlow implements FlowEstimate {
   acking = false;
   throughputBps = 0;
+  /** Throughput between its last two acks (bits/s): a burst that just landed, which the average smooths away; 0: none. */
+  lastSampleBps = 0;
   lastAckAt = 0;
   /** Generation the ack state belongs to; -1: none. */
   #generation = -1;
@@ -179,6 +181,7 @@ export class ViewerFlow implements FlowEstimate {
     if (!Number.isNaN(this.#ackBytes) && this.lastAckAt > 0 && now > this.#bytesAt) {
       const dt = now - this.#bytesAt;
       const sample = ((bytes - this.#ackBytes) * 8 * 1000) / dt;
+      this.lastSampleBps = sample;
       const a = 1 - Math.exp(-dt / THROUGHPUT_TAU_MS);
       this.throughputBps = this.throughputBps === 0 ? sample : this.throughputBps + a * (sample - this.throughputBps);
     }

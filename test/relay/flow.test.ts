@@ -230,3 +230,23 @@ describe('the stream rate a chunk log reads', () => {
     expect(log.rateBps()).toBe(0);
   });
 });
+
+describe('what a viewer\'s acks say just after a frozen path released its backlog', () => {
+  it('the last ack\'s sample shows the burst the 1 s average still hides', () => {
+    const log = new ChunkLog();
+    const f = new ViewerFlow();
+    let bytes = 0;
+    // 30 chunks/s of 6,000 bytes (1.44 Mbit/s), acked every 500 ms for 2 s.
+    for (let seq = 0; seq < 120; seq++) {
+      bytes += 6000;
+      log.record(seq, seq / 30, bytes, seq * 33);
+      if (seq % 15 === 14 && seq < 60) f.onAck(1, seq, 1, log, seq * 33 + 20);
+    }
+    // Then 2 s of silence; at 4.0 s the first chunk of the backlog is acked, 100 ms later the
+    // next 15 (half a second of media): the average is still below the stream's rate.
+    expect(f.onAck(1, 60, 1, log, 4000)).toBe(true);
+    expect(f.onAck(1, 75, 1, log, 4100)).toBe(true);
+    expect(f.lastSampleBps).toBeGreaterThan(3 * log.rateBps());
+    expect(f.throughputBps).toBeLessThan(log.rateBps());
+  });
+});
