@@ -15,6 +15,8 @@ export interface PathNow {
   lagMs: number;
   /** Acknowledged throughput, bits/s; 0 until measured. */
   throughputBps: number;
+  /** The queue on its path at its newest ack, ms (relay/flow.ts queueMs); absent: 0. */
+  queueMs?: number;
 }
 
 export interface SwitchRules {
@@ -112,8 +114,10 @@ export function decide(s: SwitchState, path: PathNow, ladder: Ladder, now: numbe
   if (s.current > last) return to(last, false);
   if (!path.acking) return s;
   const rate = ladder.bitrates[s.current] ?? 0;
-  const slow = path.lagMs > r.downLagMs
-    || (rate > 0 && path.throughputBps > 0 && path.throughputBps < rate * r.downThroughputShare && path.lagMs > r.downThroughputLagMs);
+  // Lag shows an ack interval and a round trip after the media went out; the queue at each ack.
+  const behind = Math.max(path.lagMs, path.queueMs ?? 0);
+  const slow = behind > r.downLagMs
+    || (rate > 0 && path.throughputBps > 0 && path.throughputBps < rate * r.downThroughputShare && behind > r.downThroughputLagMs);
   const inWindow = now - s.lastSwitchAt < r.windowMs;
   if (slow) {
     // What the path carries when it cannot keep up (the acks' throughput, not what is sent).
@@ -121,7 +125,7 @@ export function decide(s: SwitchState, path: PathNow, ladder: Ladder, now: numbe
     if (s.current >= last || inWindow) return Number.isNaN(capped.goodSince) ? capped : { ...capped, goodSince: NaN };
     return { ...to(s.current + 1, false), capBps: capped.capBps, capAt: capped.capAt };
   }
-  const good = path.lagMs < r.upLagMs && (rate === 0 || path.throughputBps >= rate * r.upHeadroom);
+  const good = behind < r.upLagMs && (rate === 0 || path.throughputBps >= rate * r.upHeadroom);
   if (!good) return Number.isNaN(s.goodSince) ? s : { ...s, goodSince: NaN };
   const since = Number.isNaN(s.goodSince) ? now : s.goodSince;
   const fits = s.capBps <= 0 || (ladder.bitrates[s.current - 1] ?? 0) <= s.capBps * r.capacityShare || now - s.capAt >= r.capacityMs;

@@ -155,7 +155,7 @@ export class AbrSwitch {
     const want = st.rule(path, { bitrates: offered, top: Math.min(top, last), pinned: pinned > last ? -1 : pinned }, Math.min(current, last), now);
     if (want === current || !all[want]) return;
     const target = all[want]!;
-    if (want > current && pinned < 0 && path.lagMs > CONGESTED_LAG_MS) {
+    if (want > current && pinned < 0 && Math.max(path.lagMs, path.queueMs) > CONGESTED_LAG_MS) {
       // Congested: what the old rendition would send until its next keyframe only queues behind
       // the backlog on the path. Stop it now; the target starts at its next keyframe, which is
       // about as soon (it is behind the source). The player bridges the hole as after a skip.

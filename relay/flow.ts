@@ -20,7 +20,16 @@ export interface FlowEstimate {
   readonly throughputBps: number;
   /** Relay clock (ms) of the newest ack; 0: none. */
   readonly lastAckAt: number;
+  /**
+   * How much longer than its least in the last ~QUEUE_BASELINE_MS the newest ack took after its
+   * chunk was sent (ms): the queue building on the path, known at every ack, without lagMs's
+   * grace of an ack interval and a round trip. 0 until measured.
+   */
+  readonly queueMs: number;
 }
+
+/** queueMs's baseline: the least delay over the last this-to-twice-this ms. */
+export const QUEUE_BASELINE_MS = 5000;
 
 /** Past the oldest chunk the log holds, an ack counts as this far behind (ms): over any bound. */
 export const UNKNOWN_LAG_MS = 60_000;
@@ -126,6 +135,11 @@ export class ChunkLog {
     return ms > 0 ? ((log[BYTES + last]! - log[BYTES + old]!) * 8 * 1000) / ms : 0;
   }
 
+  /** For a slot find() returned: when that chunk went out (ms). */
+  sentAtMs(slot: number): number {
+    return this.#log![SENT + slot]!;
+  }
+
   /** For a slot find() returned. */
   dtsMsAt(slot: number): number {
     return this.#log![DTS + slot]!;
@@ -147,6 +161,13 @@ export class ViewerFlow implements FlowEstimate {
   /** Throughput between its last two acks (bits/s): a burst that just landed, which the average smooths away; 0: none. */
   lastSampleBps = 0;
   lastAckAt = 0;
+  queueMs = 0;
+  /** Least send-to-ack delay (ms) in this baseline window and the one before, and when this one began. */
+  #minNow = Infinity;
+  #minBefore = Infinity;
+  #minSince = -Infinity;
+  /** When it was last fed again (relay clock, ms): chunks sent before went out to others first (a join's or resume's GOP). */
+  #fedAt = -Infinity;
   /** Generation the ack state belongs to; -1: none. */
   #generation = -1;
   #ackSeq = -1;
@@ -177,6 +198,9 @@ export class ViewerFlow implements FlowEstimate {
     if (seq <= this.#ackSeq) return true;
     this.#ackSeq = seq;
     this.#ackDtsMs = log.dtsMsAt(slot);
+    // A chunk of a burst (a GOP sent at a join or resume) went out to the live viewers earlier: its delay says nothing of the path.
+    const sentAt = log.sentAtMs(slot);
+    if (sentAt >= this.#fedAt) this.#delay(now - sentAt, now);
     const bytes = log.bytesAt(slot);
     if (!Number.isNaN(this.#ackBytes) && this.lastAckAt > 0 && now > this.#bytesAt) {
       const dt = now - this.#bytesAt;
@@ -191,9 +215,22 @@ export class ViewerFlow implements FlowEstimate {
     return true;
   }
 
+  /** A new chunk acked `delayMs` after it was sent: the queue is that over the least recent delay. */
+  #delay(delayMs: number, now: number): void {
+    if (!(delayMs >= 0)) return;
+    if (now - this.#minSince >= QUEUE_BASELINE_MS) {
+      this.#minBefore = this.#minNow;
+      this.#minNow = Infinity;
+      this.#minSince = now;
+    }
+    this.#minNow = Math.min(this.#minNow, delayMs);
+    this.queueMs = Math.max(0, delayMs - Math.min(this.#minNow, this.#minBefore));
+  }
+
   /** Fed again from the chunk at `dtsSeconds` (a join or a resume at a keyframe). */
-  fedFrom(dtsSeconds: number): void {
+  fedFrom(dtsSeconds: number, now: number = Date.now()): void {
     this.#fedFromMs = dtsSeconds * 1000;
+    this.#fedAt = now;
     this.#stoppedAtMs = NaN;
     this.#ackBytes = NaN;
   }

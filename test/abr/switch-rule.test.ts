@@ -31,6 +31,8 @@ describe('the switch rule', () => {
     ['does not go down on low throughput without lag (a keyframe burst)', { acking: true, lagMs: 50, throughputBps: 1_500_000 }, 0, 0],
     ['leaves a viewer that never acknowledges alone', { acking: false, lagMs: 0, throughputBps: 0 }, 0, 0],
     ['does not go below the lowest rendition', lagging, 2, 2],
+    ['goes one step down when the queue at its last ack passes downLagMs, before the lag shows', { acking: true, lagMs: 0, throughputBps: 2_500_000, queueMs: R.downLagMs + 1 }, 0, 1],
+    ['goes one step down on low throughput with a queue', { acking: true, lagMs: 0, throughputBps: 1_500_000, queueMs: 200 }, 0, 1],
   ])('%s', (_what, path, from, to) => {
     expect(decide(initialSwitchState(from), path, LADDER, 10_000).current).toBe(to);
   });

@@ -250,3 +250,47 @@ describe('what a viewer\'s acks say just after a frozen path released its backlo
     expect(f.throughputBps).toBeLessThan(log.rateBps());
   });
 });
+
+describe('the queue a viewer\'s acks show', () => {
+  /** A log of chunks sent every 33 ms from `from` (ms), seq = index. */
+  const sentLog = (n: number, from = 0): ChunkLog => {
+    const log = new ChunkLog();
+    for (let seq = 0; seq < n; seq++) log.record(seq, seq / 30, (seq + 1) * 5000, from + seq * 33);
+    return log;
+  };
+
+  it('is each ack\'s delay after its chunk went out over the least recent one, known at every ack', () => {
+    const log = sentLog(300);
+    const f = new ViewerFlow();
+    f.fedFrom(0, 0);
+    // Acked 20 ms after sending for 3 s, then the path queues: 20 ms more at every ack.
+    for (let seq = 0; seq < 90; seq += 6) f.onAck(1, seq, 1, log, seq * 33 + 20);
+    expect(f.queueMs).toBe(0);
+    let extra = 0;
+    for (let seq = 90; seq < 150; seq += 6) f.onAck(1, seq, 1, log, seq * 33 + 20 + (extra += 20));
+    expect(f.queueMs).toBe(extra);
+    expect(extra).toBe(200);
+  });
+
+  it('does not count a resume\'s GOP, which went out to the live viewers before this one was fed again', () => {
+    const log = sentLog(200);
+    const f = new ViewerFlow();
+    f.fedFrom(0, 0);
+    for (let seq = 0; seq <= 30; seq += 6) f.onAck(1, seq, 1, log, seq * 33 + 30); // 30 ms
+    // Stopped, then fed again at 5,000 ms from a GOP whose first chunk (120) went out at 3,960 ms.
+    f.fedFrom(120 / 30, 5000);
+    f.onAck(1, 150, 1, log, 5040);
+    expect(f.queueMs).toBe(0);
+    f.onAck(1, 160, 1, log, 160 * 33 + 30);
+    expect(f.queueMs).toBe(0);
+  });
+
+  it('forgets a baseline older than twice QUEUE_BASELINE_MS (the path changed)', () => {
+    const log = sentLog(600);
+    const f = new ViewerFlow();
+    f.fedFrom(0, 0);
+    f.onAck(1, 0, 1, log, 10); // 10 ms
+    for (let seq = 6; seq < 600; seq += 6) f.onAck(1, seq, 1, log, seq * 33 + 80); // 80 ms from then on
+    expect(f.queueMs).toBe(0);
+  });
+});
