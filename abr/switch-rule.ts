@@ -94,11 +94,11 @@ export interface Ladder {
 /** The rendition to use now, and the state to keep. */
 export function decide(s: SwitchState, path: PathNow, ladder: Ladder, now: number, r: SwitchRules = DEFAULT_SWITCH_RULES): SwitchState {
   const last = ladder.bitrates.length - 1;
-  const to = (current: number, up: boolean): SwitchState => {
+  const to = (current: number, up: boolean, base: SwitchState = s): SwitchState => {
     // Down soon after an up: that up-switch failed; wait longer before the next one.
     const failedUp = !up && current > s.current && now - s.lastUpAt < s.upHoldMs;
     return {
-      ...s,
+      ...base,
       current,
       lastSwitchAt: now,
       // The hold for the next step up counts from an up-switch (the path was good just now).
@@ -123,7 +123,7 @@ export function decide(s: SwitchState, path: PathNow, ladder: Ladder, now: numbe
     // What the path carries when it cannot keep up (the acks' throughput, not what is sent).
     const capped = path.throughputBps > 0 ? { ...s, capBps: path.throughputBps, capAt: now } : s;
     if (s.current >= last || inWindow) return Number.isNaN(capped.goodSince) ? capped : { ...capped, goodSince: NaN };
-    return { ...to(s.current + 1, false), capBps: capped.capBps, capAt: capped.capAt };
+    return to(s.current + 1, false, capped);
   }
   const good = behind < r.upLagMs && (rate === 0 || path.throughputBps >= rate * r.upHeadroom);
   if (!good) return Number.isNaN(s.goodSince) ? s : { ...s, goodSince: NaN };
