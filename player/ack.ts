@@ -29,9 +29,9 @@ export class AckSchedule {
     this.#intervalMs = intervalMs;
   }
 
-  /** The relay asked for another interval (hello.ackMs); one out of bounds is ignored. */
-  set intervalMs(ms: number) {
-    if (Number.isInteger(ms) && ms >= MIN_ACK_MS && ms <= MAX_ACK_MS) this.#intervalMs = ms;
+  /** What a relay's hello asked for (hello.ackMs): that within bounds, else ACK_INTERVAL_MS, whatever an earlier relay asked. */
+  askedFor(ms: unknown): void {
+    this.#intervalMs = typeof ms === 'number' && Number.isInteger(ms) && ms >= MIN_ACK_MS && ms <= MAX_ACK_MS ? ms : ACK_INTERVAL_MS;
   }
 
   get intervalMs(): number {

@@ -4,7 +4,6 @@
 // Either way it speaks only in EngineCommands and EngineEvents (structured-cloneable), and
 // the Player on the page keeps a MediaMirror of what it reports.
 import type { ClientMessage, InfoMessage, ServerMessage } from '../protocol/messages.js';
-import { ACK_INTERVAL_MS } from '../protocol/messages.js';
 import { AckSchedule } from './ack.js';
 import { readMoofSeq } from './boxes.js';
 import { localNow } from './clock.js';
@@ -172,7 +171,7 @@ export class MediaEngine {
     // The feed must know the next init's info before that init arrives.
     const unsupported = msg.type === 'info' ? this.#feed.announce(msg) : undefined;
     // Each relay says how often it wants acks (a ladder's viewers: faster); a later relay (a failover) may say otherwise.
-    if (msg.type === 'hello') this.#acks.intervalMs = typeof msg.ackMs === 'number' ? msg.ackMs : ACK_INTERVAL_MS;
+    if (msg.type === 'hello') this.#acks.askedFor(msg.ackMs);
     this.#emit(unsupported === undefined ? { type: 'message', msg, at } : { type: 'message', msg, at, unsupported });
   }
 

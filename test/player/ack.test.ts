@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AckSchedule, QUICK_ACK_MS, QUICK_ACKS, SILENCE_MS } from '../../player/ack.js';
+import { ACK_INTERVAL_MS } from '../../protocol/messages.js';
 import { readMoofSeq } from '../../player/boxes.js';
 import { parseAck } from '../../relay/flow-ack.js';
 
@@ -73,14 +74,15 @@ describe('when the player acknowledges', () => {
     expect(gaps.filter((g) => g < 500).length).toBeLessThanOrEqual(QUICK_ACKS);
   });
 
-  it('takes the interval a relay asks for within bounds, and keeps its own otherwise', () => {
+  it('takes the interval a relay asks for within bounds, and the default for anything else, whatever an earlier relay asked', () => {
     const a = new AckSchedule();
-    a.intervalMs = 200;
-    expect(a.intervalMs).toBe(200);
-    for (const bad of [0, 10, 49, 2001, 1e9, NaN, 150.5]) {
-      a.intervalMs = bad;
+    for (const bad of [0, 10, 49, 2001, 1e9, NaN, Infinity, 150.5, '200', null, undefined, { ms: 200 }]) {
+      a.askedFor(200);
       expect(a.intervalMs).toBe(200);
+      a.askedFor(bad);
+      expect(a.intervalMs).toBe(ACK_INTERVAL_MS);
     }
+    a.askedFor(200);
     const sent = drive(a, 2000, (t) => (t % 33 === 0 ? t : -1));
     const steady = sent.filter(([t]) => t > 500).map(([t]) => t);
     expect(steady.slice(1).every((t, i) => t - steady[i]! >= 200 && t - steady[i]! < 240)).toBe(true);
