@@ -210,7 +210,9 @@ describe('slow viewers', () => {
     for (const v of [acker, silent]) s.addViewer(v.viewer);
     s.onInit(init('A'));
     for (let q = 1; q <= 3; q++) s.onChunk(chunk(q, q === 1));
-    expect(s.onAck(acker.viewer, 1, 3, Date.now())).toBe(true);
+    // Acks at explicit times 100 ms apart: the throughput they give must not hang on the clock's ms.
+    const a0 = Date.now();
+    expect(s.onAck(acker.viewer, 1, 3, a0)).toBe(true);
     for (let q = 4; q <= 33; q++) s.onChunk(chunk(q, false));
     // Sweeps run at t + 2 s and on: everything sent is past its ack grace (relay/flow.ts).
     const t = Date.now() + 2000;
@@ -221,11 +223,11 @@ describe('slow viewers', () => {
     s.sweep(t + 50);
     expect(totals).toEqual({ ack: 1, bytes: 0 });
     for (let q = 35; q <= 60; q++) s.onChunk(chunk(q, false));
-    s.onAck(acker.viewer, 1, 20, Date.now());
+    s.onAck(acker.viewer, 1, 20, a0 + 100);
     s.sweep(t + 100); // 14 chunks still in flight of what it was sent (up to 34): over a quarter of the bound
     s.onChunk(chunk(61, true));
     expect(acker.chunks().map(seqOf).at(-1)).toBe(34);
-    s.onAck(acker.viewer, 1, 30, Date.now());
+    s.onAck(acker.viewer, 1, 30, a0 + 200);
     // 4 chunks (133 ms) left in flight, and its acks came faster than the stream (what a
     // frozen path's landed backlog looks like): resumed from the cached GOP, keyframe 61 on.
     expect(s.flow(acker.viewer).throughputBps).toBeGreaterThan(1000);
