@@ -5,7 +5,9 @@
 // (every QoE model penalises switches, and a failed up-switch costs a stall); never more than
 // one step per decision window. While it was not keeping up, its acknowledged throughput is what
 // its path carries: a rendition above that is tried again only capacityMs later (the path may
-// have recovered; acks cannot show more than is sent), not at every hold.
+// have recovered; acks cannot show more than is sent), not at every hold. A viewer that answers
+// bandwidth probes (relay/probe.ts) is asked one instead, every probeEveryMs, and goes up as soon
+// as one shows the path carries the rendition above: no try, no stall when the answer is no.
 
 /** What the relay knows of the viewer's path now (relay/flow.ts FlowEstimate). */
 export interface PathNow {
@@ -17,6 +19,18 @@ export interface PathNow {
   throughputBps: number;
   /** The queue on its path at its newest ack, ms (relay/flow.ts queueMs); absent: 0. */
   queueMs?: number;
+}
+
+/** What the viewer's probes showed (relay/probe.ts ProbeResult). */
+export interface ProbeNow {
+  /** Path rate the last answered probe showed (bits/s); 0: none. */
+  bps: number;
+  /** When it was answered (ms, the rule's clock); 0: never. */
+  at: number;
+  /** The viewer answers probes. */
+  answers: boolean;
+  /** It never answered and lost some: do not ask it. */
+  deaf: boolean;
 }
 
 export interface SwitchRules {
@@ -42,8 +56,14 @@ export interface SwitchRules {
   maxUpHoldMs: number;
   /** A rendition whose rate is over capacityShare of the throughput measured while the viewer could not keep up … */
   capacityShare: number;
-  /** … is tried only this long (ms) after that measure. */
+  /** … is tried only this long (ms) after that measure … */
   capacityMs: number;
+  /** … or, for a viewer that answers probes, this long (a fallback: its probes decide). */
+  probedRetryMs: number;
+  /** While the capacity measured holds it down, a probe of the rendition above every this many ms. */
+  probeEveryMs: number;
+  /** A probe answered this long ago (ms) or less, and after the capacity was measured, counts. */
+  probeFreshMs: number;
 }
 
 export const DEFAULT_SWITCH_RULES: SwitchRules = {
@@ -61,6 +81,12 @@ export const DEFAULT_SWITCH_RULES: SwitchRules = {
   // bench:network's bottleneck: at the 5 s hold a 1.2 Mbit/s path tried the 2.7 Mbit/s source
   // twice in a 30 s cut, each try 1–2 stalls and seconds of latency.
   capacityMs: 12_000,
+  // Probes cost ~40 ms of the rendition above's bytes each; every 3 s finds a recovered path
+  // well within the 15 s, and the hold before the first keeps a short dip from probing at all.
+  // The timed try stays for probes that read a path low, past bench:network's 30 s cut.
+  probedRetryMs: 45_000,
+  probeEveryMs: 3000,
+  probeFreshMs: 2000,
 };
 
 export interface SwitchState {
@@ -76,10 +102,12 @@ export interface SwitchState {
   /** Throughput (bits/s) while it last could not keep up, and when; 0: none measured. */
   capBps: number;
   capAt: number;
+  /** When it last asked for a probe (ms); -Infinity: never. A decision that sets it to `now` asks for one. */
+  probeAskedAt: number;
 }
 
 export function initialSwitchState(current: number, rules: SwitchRules = DEFAULT_SWITCH_RULES): SwitchState {
-  return { current, lastSwitchAt: -Infinity, goodSince: NaN, upHoldMs: rules.upHoldMs, lastUpAt: -Infinity, capBps: 0, capAt: -Infinity };
+  return { current, lastSwitchAt: -Infinity, goodSince: NaN, upHoldMs: rules.upHoldMs, lastUpAt: -Infinity, capBps: 0, capAt: -Infinity, probeAskedAt: -Infinity };
 }
 
 export interface Ladder {
@@ -91,8 +119,11 @@ export interface Ladder {
   pinned: number;
 }
 
-/** The rendition to use now, and the state to keep. */
-export function decide(s: SwitchState, path: PathNow, ladder: Ladder, now: number, r: SwitchRules = DEFAULT_SWITCH_RULES): SwitchState {
+/**
+ * The rendition to use now, and the state to keep. A returned probeAskedAt equal to `now` (and
+ * not before) asks for a probe of the rendition above (relay/probe.ts).
+ */
+export function decide(s: SwitchState, path: PathNow, ladder: Ladder, now: number, r: SwitchRules = DEFAULT_SWITCH_RULES, probe?: ProbeNow): SwitchState {
   const last = ladder.bitrates.length - 1;
   const to = (current: number, up: boolean, base: SwitchState = s): SwitchState => {
     // Down soon after an up: that up-switch failed; wait longer before the next one.
@@ -128,7 +159,12 @@ export function decide(s: SwitchState, path: PathNow, ladder: Ladder, now: numbe
   const good = behind < r.upLagMs && (rate === 0 || path.throughputBps >= rate * r.upHeadroom);
   if (!good) return Number.isNaN(s.goodSince) ? s : { ...s, goodSince: NaN };
   const since = Number.isNaN(s.goodSince) ? now : s.goodSince;
-  const fits = s.capBps <= 0 || (ladder.bitrates[s.current - 1] ?? 0) <= s.capBps * r.capacityShare || now - s.capAt >= r.capacityMs;
-  if (s.current > top && fits && !inWindow && now - Math.max(since, s.lastSwitchAt) >= s.upHoldMs) return to(s.current - 1, true);
-  return since === s.goodSince ? s : { ...s, goodSince: since };
+  const kept = since === s.goodSince ? s : { ...s, goodSince: since };
+  if (s.current <= top || inWindow || now - Math.max(since, s.lastSwitchAt) < s.upHoldMs) return kept;
+  const above = ladder.bitrates[s.current - 1] ?? 0;
+  const probed = probe !== undefined && probe.at >= s.capAt && now - probe.at <= r.probeFreshMs && above <= probe.bps * r.capacityShare;
+  const fits = s.capBps <= 0 || above <= s.capBps * r.capacityShare || probed || now - s.capAt >= (probe?.answers ? r.probedRetryMs : r.capacityMs);
+  if (fits) return to(s.current - 1, true);
+  const ask = probe !== undefined && !probe.deaf && now - s.probeAskedAt >= r.probeEveryMs;
+  return ask ? { ...kept, probeAskedAt: now } : kept;
 }

@@ -22,7 +22,7 @@ export interface MetricsSources {
   streams(): Iterable<StreamLike>;
   publishers(): Iterable<PublisherLike>;
   ingest(): { ffmpegRestarts: number; ffmpegRecycles: number; rtmpRemuxRestarts: number; publishes: number; refused: number };
-  relay(): { closedAtCap: number; badMessages: number; skipsByRule?: { ack: number; bytes: number }; waitingViewers?: number; qoeTotals?: { accepted: number; rejected: number; implausible: number; rateLimited: number } };
+  relay(): { closedAtCap: number; badMessages: number; skipsByRule?: { ack: number; bytes: number }; waitingViewers?: number; abrCounts?: { up: number; down: number; home: number; probes: number; probesAnswered: number } | null; qoeTotals?: { accepted: number; rejected: number; implausible: number; rateLimited: number } };
   /** Protocol errors and refusals by protocol and code (util/protocol-errors.ts entries()). */
   protocolErrors?(): Iterable<{ protocol: string; code: string; count: number }>;
 }

@@ -125,6 +125,26 @@ export class Metrics {
       },
     });
     new Counter({
+      name: 'nowcast_abr_switches_total',
+      help: 'Rendition switches the relay made (docs/abr.md): up, down, home (sent back to the source when its rendition stopped producing).',
+      labelNames: ['direction'], registers,
+      collect() {
+        this.reset();
+        const c = src.relay().abrCounts;
+        if (c) for (const k of ['up', 'down', 'home'] as const) this.inc({ direction: k }, c[k]);
+      },
+    });
+    new Counter({
+      name: 'nowcast_abr_probes_total',
+      help: 'Bandwidth probes (docs/abr.md#probes): sent, and answered in time.',
+      labelNames: ['result'], registers,
+      collect() {
+        this.reset();
+        const c = src.relay().abrCounts;
+        if (c) { this.inc({ result: 'sent' }, c.probes); this.inc({ result: 'answered' }, c.probesAnswered); }
+      },
+    });
+    new Counter({
       name: 'nowcast_viewer_bad_messages_total', help: 'Viewer messages that were not valid control messages.', registers,
       collect() { this.reset(); this.inc(src.relay().badMessages); },
     });

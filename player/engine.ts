@@ -5,6 +5,7 @@
 // the Player on the page keeps a MediaMirror of what it reports.
 import type { ClientMessage, InfoMessage, ServerMessage } from '../protocol/messages.js';
 import { AckSchedule } from './ack.js';
+import { ProbeTimer } from './probe.js';
 import { readMoofSeq } from './boxes.js';
 import { localNow } from './clock.js';
 import { MediaFeed } from './feed.js';
@@ -78,6 +79,7 @@ export class MediaEngine {
   #dropped = 0;
   #destroyed = false;
   readonly #acks = new AckSchedule();
+  readonly #probes = new ProbeTimer();
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: EngineOptions, emit: (event: EngineEvent) => void, element: MediaAttachment, view?: PlaybackView) {
@@ -108,6 +110,7 @@ export class MediaEngine {
         binary: (data) => this.#onBinary(data),
         close: (info) => {
           this.#acks.reset();
+          this.#probes.reset();
           if (info.retry) this.#feed.disconnected();
           emit({ type: 'close', info });
         },
@@ -168,6 +171,12 @@ export class MediaEngine {
 
   #onMessage(msg: ServerMessage): void {
     const at = localNow();
+    // Answered here, at once, and not passed on: it is the relay's measurement, not playback's.
+    if (msg.type === 'probe') {
+      const answer = this.#probes.received(msg, at);
+      if (answer) this.#transport.send(answer);
+      return;
+    }
     // The feed must know the next init's info before that init arrives.
     const unsupported = msg.type === 'info' ? this.#feed.announce(msg) : undefined;
     // Each relay says how often it wants acks (a ladder's viewers: faster); a later relay (a failover) may say otherwise.

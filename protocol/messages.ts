@@ -100,7 +100,20 @@ export interface ErrorMessage {
   message: string;
 }
 
-export type ServerMessage = HelloMessage | InfoMessage | StateMessage | SkipMessage | ErrorMessage | PongMessage;
+/**
+ * A bandwidth probe (docs/protocol.md#probe): part 0, then at once part 1 padded to `bytes`.
+ * They cross the viewer's path back to back, so part 1 arrives after part 0 by about the time its
+ * bytes take on the path's narrowest link; the player answers with that time (`probed`).
+ */
+export interface ProbeMessage {
+  type: 'probe';
+  id: number;
+  part: 0 | 1;
+  /** Padding (part 1 only): characters that make the frame about the probe's size. */
+  pad?: string;
+}
+
+export type ServerMessage = HelloMessage | InfoMessage | StateMessage | SkipMessage | ErrorMessage | PongMessage | ProbeMessage;
 
 /** Messages a viewer may send. Anything else is ignored and counted. */
 export interface PingMessage {
@@ -131,6 +144,16 @@ export interface AckMessage {
  * interval and a round trip (ACK_GRACE_MS) before it counts media as late.
  */
 export const ACK_INTERVAL_MS = 500;
+
+/** A probe's answer: part 1 of probe `id` arrived `ms` after its part 0 (the viewer's clock). */
+export interface ProbedMessage {
+  type: 'probed';
+  id: number;
+  ms: number;
+}
+
+/** A `probed` with `ms` over this is refused: no probe takes that long to arrive and be worth it. */
+export const MAX_PROBE_MS = 10_000;
 
 export interface PongMessage {
   type: 'pong';
@@ -188,7 +211,7 @@ export interface RenditionMessage {
   maxHeight: number | null;
 }
 
-export type ClientMessage = PingMessage | QoeMessage | AckMessage | RenditionMessage;
+export type ClientMessage = PingMessage | QoeMessage | AckMessage | RenditionMessage | ProbedMessage;
 
 /** Returns the four-character type of the first box in a binary frame, or '' if too short. */
 export function firstBoxType(frame: Uint8Array): string {

@@ -6,6 +6,7 @@
 // times). A rendition that stops producing sends its viewers home to the source at once.
 import type { Logger } from '../util/log.js';
 import type { FlowEstimate } from './flow.js';
+import { PathProbe, sendProbe, type ProbeResult } from './probe.js';
 import type { Stream } from './stream.js';
 import type { Viewer, ViewerData } from './viewer.js';
 
@@ -25,8 +26,11 @@ export interface RenditionOffer {
 export interface AbrPolicy {
   /** The lower renditions of `stream` running now, highest first. */
   renditions(stream: string): RenditionOffer[];
-  /** A new viewer's switching rule: the index to use now (0: the source, i: renditions()[i - 1]). */
-  viewer(): (path: FlowEstimate, ladder: { bitrates: number[]; top: number; pinned: number }, current: number, now: number) => number;
+  /**
+   * A new viewer's switching rule: the index to use now (0: the source, i: renditions()[i - 1]),
+   * and a rate to probe its path for now (bits/s; 0: none).
+   */
+  viewer(): (path: FlowEstimate, ladder: { bitrates: number[]; top: number; pinned: number }, current: number, now: number, probe?: ProbeResult) => { rendition: number; probeBps: number };
 }
 
 /** A viewer's choice (the `rendition` control message, docs/protocol.md). */
@@ -70,6 +74,9 @@ export interface SwitchCounts {
   down: number;
   /** Sent home because their rendition stopped producing. */
   home: number;
+  /** Bandwidth probes sent, and answered in time (relay/probe.ts). */
+  probes: number;
+  probesAnswered: number;
 }
 
 export class AbrSwitch {
@@ -79,7 +86,7 @@ export class AbrSwitch {
   readonly #viewers = new WeakMap<ViewerData, ViewerAbr>();
   /** Measured bits/s of each stream fed (source and renditions); forgotten with the stream. */
   readonly #rates = new WeakMap<Stream, { bytes: number; at: number; bps: number }>();
-  readonly counts: SwitchCounts = { up: 0, down: 0, home: 0 };
+  readonly counts: SwitchCounts = { up: 0, down: 0, home: 0, probes: 0, probesAnswered: 0 };
 
   constructor(policy: AbrPolicy, stream: (name: string) => Stream | undefined, log: Logger) {
     this.#policy = policy;
@@ -90,6 +97,16 @@ export class AbrSwitch {
   /** A viewer asked for a rendition or a cap; applied at its next decision. */
   request(v: Viewer, r: RenditionRequest): void {
     this.#state(v.getUserData()).request = r;
+  }
+
+  /** A viewer's `probed` (docs/protocol.md#probe); false when it answers no probe of ours. */
+  probed(v: Viewer, msg: object, now: number): boolean {
+    const { id, ms } = msg as { id?: unknown; ms?: unknown };
+    const ok = v.getUserData().probe?.answer(id, ms, now) ?? false;
+    if (!ok) return false;
+    this.counts.probesAnswered++;
+    this.#log.debug({ viewer: v.getUserData().id, bps: Math.round(v.getUserData().probe!.bps) }, 'probe answered');
+    return true;
   }
 
   /** Runs every relay sweep, over the public streams. */
@@ -152,7 +169,9 @@ export class AbrSwitch {
     let top = 0;
     if (maxHeight > 0) while (top < heights.length - 1 && (heights[top]! > maxHeight || (top > 0 && !healthy[top - 1]))) top++;
     const path = feed.flow(v);
-    const want = st.rule(path, { bitrates: offered, top: Math.min(top, last), pinned: pinned > last ? -1 : pinned }, Math.min(current, last), now);
+    const probe = (d.probe ??= new PathProbe());
+    const { rendition: want, probeBps } = st.rule(path, { bitrates: offered, top: Math.min(top, last), pinned: pinned > last ? -1 : pinned }, Math.min(current, last), now, probe);
+    if (probeBps > 0 && sendProbe(v, probe, probeBps, now)) this.counts.probes++;
     if (want === current || !all[want]) return;
     const target = all[want]!;
     if (want > current && pinned < 0 && Math.max(path.lagMs, path.queueMs) > CONGESTED_LAG_MS) {

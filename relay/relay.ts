@@ -6,9 +6,9 @@ import { LogLimiter, type Logger } from '../util/log.js';
 import type { MediaSink, SinkProvider } from '../media/sink.js';
 import { Stream, type SkipTotals, type Viewer, type ViewerData } from './stream.js';
 import { ViewerFlow } from './flow.js';
-import { parseAck } from './flow-ack.js';
-import { AbrSwitch, parseRenditionRequest, type AbrPolicy } from './abr-switch.js';
-import { STREAM_NAME_RE, type PongMessage, type ServiceDescription } from '../protocol/messages.js';
+import { AbrSwitch, type AbrPolicy, type SwitchCounts } from './abr-switch.js';
+import { onViewerMessage, type ViewerMessageContext } from './viewer-messages.js';
+import { STREAM_NAME_RE, type ServiceDescription } from '../protocol/messages.js';
 import type { StreamSummary } from '../protocol/api.js';
 import { newQoeTotals, type QoeCounted, type QoeReport, type QoeSummary, type QoeTotals } from './qoe.js';
 import type { RelayConfig } from './config.js';
@@ -92,6 +92,7 @@ export class Relay implements SinkProvider {
   #tap: MediaTap | undefined;
   /** Switches viewers between a stream's renditions; null without ABR. */
   readonly #abr: AbrSwitch | null;
+  readonly #messages: ViewerMessageContext;
   /** Lines any client can trigger at will (refusals, bad messages): a budget per address. */
   #viewerLogLimiter: LogLimiter | null = null;
   get #viewerLog(): LogLimiter {
@@ -106,11 +107,17 @@ export class Relay implements SinkProvider {
     this.#ops = o.observers ?? {};
     this.#tap = o.tap;
     this.#abr = o.abr ? new AbrSwitch(o.abr, (n) => this.#streams.get(n), this.#log.child({ component: 'abr' })) : null;
+    this.#messages = { stream: (n) => this.#streams.get(n), abr: this.#abr, bad: (ws, why) => this.#badMessage(ws, why), staleAck: () => void this.staleAcks++ };
     this.app = o.tls?.cert
       ? uWS.SSLApp({ cert_file_name: o.tls.cert, key_file_name: o.tls.key })
       : uWS.App();
     this.#mountWebSocket();
     o.routes?.(this.app);
+  }
+
+  /** What the ABR switch did (metrics); null without a ladder. */
+  get abrCounts(): SwitchCounts | null {
+    return this.#abr?.counts ?? null;
   }
 
   /** Listening and not draining: what /readyz answers on both listeners. */
@@ -303,7 +310,7 @@ export class Relay implements SinkProvider {
       },
       // With closeOnBackpressureLimit uWS drops a message at the cap and then closes the socket.
       dropped: (ws) => this.#onDropped(ws),
-      message: (ws, message, isBinary) => this.#onViewerMessage(ws, message, isBinary),
+      message: (ws, message, isBinary) => onViewerMessage(this.#messages, ws, message, isBinary),
       close: (ws) => {
         const d = ws.getUserData();
         d.closed = true;
@@ -321,42 +328,6 @@ export class Relay implements SinkProvider {
         this.#maybeForget(s);
       },
     });
-  }
-
-  #onViewerMessage(ws: Viewer, message: ArrayBuffer, isBinary: boolean): void {
-    if (isBinary) { this.#badMessage(ws, 'binary'); return; }
-    const ack = parseAck(message);
-    if (ack) {
-      const d = ws.getUserData();
-      const s = this.#streams.get(d.feed ?? d.stream);
-      if (s && !s.onAck(ws, ack.g, ack.seq, Date.now())) this.staleAcks++;
-      return;
-    }
-    let msg: unknown;
-    try { msg = JSON.parse(Buffer.from(message).toString('utf8')); } catch { this.#badMessage(ws, 'not JSON'); return; }
-    const type = typeof msg === 'object' && msg !== null ? (msg as { type?: unknown }).type : undefined;
-    if (type === 'ping') {
-      const t0 = (msg as { t0?: unknown }).t0;
-      if (typeof t0 !== 'number' || !Number.isFinite(t0)) { this.#badMessage(ws, 'bad ping'); return; }
-      const pong: PongMessage = { type: 'pong', t0, serverTime: Date.now() };
-      ws.send(JSON.stringify(pong), false);
-      return;
-    }
-    if (type === 'ack') { this.#badMessage(ws, 'bad ack'); return; }
-    if (type === 'rendition') {
-      const r = parseRenditionRequest(msg as object);
-      return r ? this.#abr?.request(ws, r) : this.#badMessage(ws, 'bad rendition');
-    }
-    if (type === 'qoe') {
-      // Validated, rate-limited and counted by the stream's aggregator; never throws.
-      const d = ws.getUserData();
-      const s = this.#streams.get(d.stream);
-      if (!s || d.closed) return;
-      const r = s.qoe.offer(d.id, msg, Date.now(), d.openedAt);
-      if (r === 'rejected' || r === 'implausible') this.#badMessage(ws, r === 'rejected' ? 'invalid qoe' : 'implausible qoe');
-      return;
-    }
-    this.#badMessage(ws, 'unknown type');
   }
 
   /** Counts a message a viewer should not have sent; logs it within the per-address budget. */

@@ -3,6 +3,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { DeliveryState, SkipRule } from './drop-policy.js';
 import type { ViewerFlow } from './flow.js';
+import type { PathProbe } from './probe.js';
 import type { ServerMessage } from '../protocol/messages.js';
 
 export interface ViewerData {
@@ -17,6 +18,8 @@ export interface ViewerData {
   closed: boolean;
   /** What its acks say about its path (relay/flow.ts). */
   flow: ViewerFlow;
+  /** Its bandwidth probes (relay/probe.ts), from its first; they outlive rendition switches. */
+  probe?: PathProbe;
   /** The stream whose media it gets after a rendition switch (NAME~RENDITION, relay/abr-switch.ts); absent: `stream`. */
   feed?: string;
   /** When the socket opened (ms since the epoch): bounds what its QoE totals may claim. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, DEFAULT_SWITCH_RULES as R, initialSwitchState, type Ladder, type PathNow, type SwitchState } from '../../abr/switch-rule.js';
+import { decide, DEFAULT_SWITCH_RULES as R, initialSwitchState, type Ladder, type PathNow, type ProbeNow, type SwitchState } from '../../abr/switch-rule.js';
 
 // Source 2.5 Mbit/s, then 800 and 250 kbit/s renditions.
 const LADDER: Ladder = { bitrates: [2_500_000, 800_000, 250_000], top: 0, pinned: -1 };
@@ -94,6 +94,72 @@ describe('the switch rule', () => {
     // And the source was tried during the cut no more often than every capacityMs.
     const tries = sw.filter(([t, to]) => t < cutEnd && to === 0).map(([t]) => t);
     for (let i = 1; i < tries.length; i++) expect(tries[i]! - tries[i - 1]!).toBeGreaterThanOrEqual(R.capacityMs);
+  });
+
+  describe('with a viewer that answers probes', () => {
+    /**
+     * Runs the rule every 50 ms; a probe asked for is answered 100 ms later with the rate
+     * `pathBps(t)` says the path carries then. Returns the switches and when probes were asked.
+     */
+    function probed(steps: Array<[number, (s: SwitchState) => PathNow]>, pathBps: (t: number) => number, answers = true): { switches: Array<[number, number]>; asked: number[] } {
+      let s = initialSwitchState(0);
+      const switches: Array<[number, number]> = [];
+      const asked: number[] = [];
+      let probe: ProbeNow = { bps: 0, at: 0, answers: false, deaf: false };
+      let answerAt = Infinity;
+      let t = 0;
+      for (const [until, path] of steps) {
+        for (; t < until; t += 50) {
+          if (t >= answerAt) { probe = answers ? { bps: pathBps(t), at: t, answers: true, deaf: false } : { ...probe, deaf: asked.length >= 2 }; answerAt = Infinity; }
+          const next = decide(s, path(s), LADDER, t, R, probe);
+          if (next.probeAskedAt === t && s.probeAskedAt !== t) { asked.push(t); answerAt = t + 100; }
+          if (next.current !== s.current) switches.push([t, next.current]);
+          s = next;
+        }
+      }
+      return { switches, asked };
+    }
+    const cut = (s: SwitchState): PathNow => (s.current === 0 ? lagging : good(LADDER.bitrates[s.current]!));
+
+    it('probes instead of trying the source while the path it measured holds it down, and never tries it during the cut', () => {
+      const cutEnd = 40_000;
+      const { switches, asked } = probed([[cutEnd, cut], [60_000, (s) => good(LADDER.bitrates[s.current]!)]], (t) => (t < cutEnd ? 1_200_000 : 20_000_000));
+      expect(switches.filter(([t, to]) => t < cutEnd && to === 0)).toEqual([]);
+      // Down at 0 (the capacity measured then); the first probe once the hold at 800 kbit/s is done, then every probeEveryMs.
+      expect(switches[0]).toEqual([0, 1]);
+      expect(asked[0]).toBe(50 + R.upHoldMs);
+      for (let i = 1; i < asked.length; i++) expect(asked[i]! - asked[i - 1]!).toBe(R.probeEveryMs);
+      // Back up at the first probe after the cut, when its answer comes.
+      const firstAfter = asked.find((t) => t >= cutEnd)!;
+      expect(switches.find(([t, to]) => t >= cutEnd && to === 0)).toEqual([firstAfter + 100, 0]);
+      expect(firstAfter - cutEnd).toBeLessThan(R.probeEveryMs);
+    });
+
+    it('goes up on a probe only when it shows 1/capacityShare of the rendition above', () => {
+      const need = LADDER.bitrates[0]! / R.capacityShare;
+      expect(probed([[2000, cut], [20_000, (s) => good(LADDER.bitrates[s.current]!)]], () => need * 0.99).switches.filter(([, to]) => to === 0)).toEqual([]);
+      expect(probed([[2000, cut], [20_000, (s) => good(LADDER.bitrates[s.current]!)]], () => need * 1.01).switches.filter(([, to]) => to === 0)).toHaveLength(1);
+    });
+
+    it('does not take a probe answered before the path was last measured slow, or an old one', () => {
+      const state: SwitchState = { ...initialSwitchState(1), capBps: 1_100_000, capAt: 10_000 };
+      const at = 10_000 + R.upHoldMs + 1000;
+      const held = { ...state, goodSince: 10_000 };
+      expect(decide(held, good(800_000), LADDER, at, R, { bps: 50e6, at: 9_000, answers: true, deaf: false }).current).toBe(1);
+      expect(decide(held, good(800_000), LADDER, at, R, { bps: 50e6, at: at - R.probeFreshMs - 1, answers: true, deaf: false }).current).toBe(1);
+      expect(decide(held, good(800_000), LADDER, at, R, { bps: 50e6, at: at - 100, answers: true, deaf: false }).current).toBe(0);
+    });
+
+    it('falls back to the timed try after probedRetryMs, in case its probes read the path low', () => {
+      const { switches } = probed([[2000, cut], [R.probedRetryMs + 5000, (s) => good(LADDER.bitrates[s.current]!)]], () => 1_000_000);
+      expect(switches.filter(([, to]) => to === 0)).toEqual([[R.probedRetryMs, 0]]);
+    });
+
+    it('stops asking a viewer that never answers, and tries the source at capacityMs as before', () => {
+      const { switches, asked } = probed([[2000, cut], [20_000, (s) => good(LADDER.bitrates[s.current]!)]], () => 50e6, false);
+      expect(asked).toHaveLength(2);
+      expect(switches.find(([, to]) => to === 0)).toEqual([R.capacityMs, 0]);
+    });
   });
 
   it('obeys a pin at once and stays there whatever the path', () => {
