@@ -66,6 +66,8 @@ interface Ladder {
 const STALE_MS = 1500;
 /** A down-switch with this much lag (ms) stops the old rendition at once instead of at its next keyframe. */
 const CONGESTED_LAG_MS = 300;
+/** … or with acknowledged throughput under this share of the rendition's rate. */
+const CONGESTED_THROUGHPUT_SHARE = 0.8;
 /** Measured rate: bytes over about this long (ms). */
 const RATE_TAU_MS = 3000;
 
@@ -174,10 +176,11 @@ export class AbrSwitch {
     if (probeBps > 0 && sendProbe(v, probe, probeBps, now)) this.counts.probes++;
     if (want === current || !all[want]) return;
     const target = all[want]!;
-    if (want > current && pinned < 0 && Math.max(path.lagMs, path.queueMs) > CONGESTED_LAG_MS) {
-      // Congested: what the old rendition would send until its next keyframe only queues behind
-      // the backlog on the path. Stop it now; the target starts at its next keyframe, which is
-      // about as soon (it is behind the source). The player bridges the hole as after a skip.
+    const congested = want > current && pinned < 0 && stopsAtOnce(path, offered[current] ?? 0);
+    if (congested) {
+      // What the old rendition would send until its next keyframe only queues behind the backlog
+      // on the path. Stop it now; the target starts at its next keyframe, which is about as soon
+      // (it is behind the source). The player bridges the hole as after a skip.
       feed.removeViewer(v);
       target.switchIn(v, Infinity);
     } else {
@@ -189,7 +192,7 @@ export class AbrSwitch {
     }
     if (want < current) this.counts.up++;
     else this.counts.down++;
-    this.#log.debug({ viewer: d.id, from: feed.name, to: target.name }, 'rendition switch at the next keyframe');
+    this.#log.debug({ viewer: d.id, from: feed.name, to: target.name, congested, lagMs: path.lagMs, queueMs: path.queueMs, bps: Math.round(path.throughputBps) }, 'rendition switch');
   }
 
   #home(v: Viewer, from: Stream, p: Stream): void {
@@ -225,6 +228,15 @@ export class AbrSwitch {
     }
     return st;
   }
+}
+
+/**
+ * Whether a down-switch on this path stops the old rendition at once rather than at its next
+ * keyframe: the path is behind, or carries less than the rendition's rate `rateBps` (a path cut
+ * to half of it takes 2 s to carry the up to 1 s the old rendition would send until then).
+ */
+export function stopsAtOnce(path: Pick<FlowEstimate, 'lagMs' | 'queueMs' | 'throughputBps'>, rateBps: number): boolean {
+  return Math.max(path.lagMs, path.queueMs) > CONGESTED_LAG_MS || (path.throughputBps > 0 && path.throughputBps < rateBps * CONGESTED_THROUGHPUT_SHARE);
 }
 
 /** The `rendition` control message's fields, checked (docs/protocol.md); null: malformed. */

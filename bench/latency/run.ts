@@ -293,6 +293,7 @@ async function run(variant: string, scenario: ScenarioName, seconds: number): Pr
       net.unshape();
       cutEndAt = Date.now();
       const drops = [...stats.matchAll(/dropped (\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+      console.log(`[latency] cut at ${cutAt} ms, ended at ${cutEndAt} ms (epoch; for the relay's debug log, NOWCAST_TEST_LOG=debug)`);
       note = `cut to ${Math.round(shapedKbps)} kbit/s per viewer (stream ${Math.round(streamKbps)} kbit/s), ${drops} packets dropped by the shaper`;
     } else if (sc.event === 'pause') {
       await sleepUntil(from + EVENT_AT_MS);
