@@ -32,6 +32,8 @@ export interface Outcome {
   log: { lines: number; bytes: number; longest: number };
   /** How the load generators ran: `SCHED_IDLE` or `nice -n N`. */
   load: string;
+  /** How /livez was timed: on a plain socket (raw) or through node:http's client. */
+  probeClient?: string;
 }
 
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
@@ -95,7 +97,9 @@ export function markdown(o: Outcome): string {
     + ` A healthy FFmpeg publisher (320×240 30 fps, x264 + AAC) on \`healthy\`, ${o.viewers.length} WebSocket viewers in their own thread counting mfhd sequence gaps.`
     + ` Every attacker of issue 20 at once for ${o.seconds} s, each in a loop bounded in count and time, from one process.`
     + ` The load generators (attackers, the healthy publisher and viewers) run under ${o.load}: on two cores they would otherwise take the server's CPU, which on a real deployment they don't share.`
-    + ' `/livez` on the public port timed every 20 ms over one keep-alive connection from its own thread at normal priority; the control is the same probe against a do-nothing uWS server in the same run.',
+    + ' `/livez` on the public port timed every 20 ms over one keep-alive connection from its own thread at normal priority'
+    + (o.probeClient === 'http' ? ', through node:http\'s client' : ', from writing the request on a plain socket to the last byte of the response (node:http\'s client added ~0.5 ms at p50 and more in the tail: `--probe-client http`)')
+    + '; the control is the same probe against a do-nothing uWS server in the same run.',
     '',
     table(['measure', 'result', 'target', ''], rows),
     '',
