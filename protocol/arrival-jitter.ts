@@ -11,6 +11,9 @@
 // GOP, the release of an outage, everything a TCP retransmission held back) counts once, as
 // its first and latest chunk: a single outage is one sample and leaves the quantile alone,
 // while a path that holds chunks back again and again (loss on TCP, jitter) shows in it.
+// After a silence of SILENCE_MS or more (an outage), every chunk that still arrives faster than
+// real time is that outage's backlog, however the page spaces its dispatch (Chromium handed a
+// released backlog over ~20 ms apart, past half the spacing, and the floor rose by 0.35 s).
 // The first GRACE_MS after a (re)start are not sampled: the page is busy joining (MSE set-up,
 // the first decode), and on clean loopback those late dispatches alone raised the floor by up
 // to 0.17 s for the next 10 s.
@@ -26,6 +29,8 @@ const MAX_ARRIVALS = 1024;
 export const JITTER_QUANTILE = 0.98;
 /** Arrivals this soon (ms) after the first one since a reset are not sampled. */
 export const GRACE_MS = 3000;
+/** No chunk for this long (ms) is an outage: what follows faster than real time is its backlog. */
+export const SILENCE_MS = 500;
 /** Recompute the quantile at most this often (ms): the controller asks every tick. */
 const RECOMPUTE_MS = 250;
 
@@ -34,6 +39,8 @@ export class ArrivalJitter {
   #lastAt = -Infinity;
   #lastWall = NaN;
   #firstAt = NaN;
+  /** Since the last silence, every chunk has arrived faster than real time. */
+  #catchingUp = false;
   #cached = NaN;
   #cachedAt = -Infinity;
 
@@ -51,7 +58,12 @@ export class ArrivalJitter {
     if (!Number.isFinite(at) || !Number.isFinite(wall)) return;
     if (Number.isNaN(this.#firstAt)) this.#firstAt = at;
     const spacing = wall - this.#lastWall;
-    const burst = spacing > 0 && at - this.#lastAt < spacing / 2;
+    const gap = at - this.#lastAt;
+    // The first chunk after a silence is sampled (the outage counts once); its backlog is not.
+    const silence = gap >= SILENCE_MS;
+    if (!silence && this.#catchingUp && spacing > 0 && gap >= spacing) this.#catchingUp = false;
+    const burst = (spacing > 0 && gap < spacing / 2) || (!silence && this.#catchingUp);
+    if (silence) this.#catchingUp = true;
     this.#lastAt = at;
     this.#lastWall = wall;
     if (burst || at - this.#firstAt < GRACE_MS) return;
@@ -80,6 +92,7 @@ export class ArrivalJitter {
     this.#lastAt = -Infinity;
     this.#lastWall = NaN;
     this.#firstAt = NaN;
+    this.#catchingUp = false;
     this.#cached = NaN;
     this.#cachedAt = -Infinity;
   }

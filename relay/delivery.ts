@@ -108,7 +108,10 @@ export class Delivery {
     // The last ack's sample too: a frozen path's backlog lands within one ack interval, which
     // the 1 s average (dragged down by the silence before) shows only later.
     const throughputBps = Math.max(d.flow.throughputBps, d.flow.lastSampleBps);
-    if (resumeFromGop({ skipFromChunk: d.skipFromChunk, chunks: this.#c.chunks, gopLength, throughputBps, streamBps: this.#sent.rateBps() })) {
+    const streamBps = this.#sent.rateBps();
+    const fromGop = resumeFromGop({ skipFromChunk: d.skipFromChunk, chunks: this.#c.chunks, gopLength, throughputBps, streamBps });
+    this.#log.debug({ viewer: d.id, fromGop, missed: this.#c.chunks - d.skipFromChunk, gopLength, throughputBps: Math.round(throughputBps), streamBps: Math.round(streamBps) }, 'viewer drained');
+    if (fromGop) {
       const from = this.#c.chunks - gopLength;
       this.#tellSkipped(v, from - d.skipFromChunk, this.#c.bytes - this.#gop.bytes - d.skipFromBytes);
       this.sendGop(v, lastDts);
