@@ -12,8 +12,9 @@
 // its first and latest chunk: a single outage is one sample and leaves the quantile alone,
 // while a path that holds chunks back again and again (loss on TCP, jitter) shows in it.
 // After a silence of SILENCE_MS or more (an outage), every chunk that still arrives faster than
-// real time is that outage's backlog, however the page spaces its dispatch (Chromium handed a
-// released backlog over ~20 ms apart, past half the spacing, and the floor rose by 0.35 s).
+// real time, and later than the path's usual spread, is that outage's backlog, however the page
+// spaces its dispatch (Chromium handed a released backlog over ~20 ms apart, past half the
+// spacing, and the floor rose by 0.35 s).
 // The first GRACE_MS after a (re)start are not sampled: the page is busy joining (MSE set-up,
 // the first decode), and on clean loopback those late dispatches alone raised the floor by up
 // to 0.17 s for the next 10 s.
@@ -31,6 +32,8 @@ export const JITTER_QUANTILE = 0.98;
 export const GRACE_MS = 3000;
 /** No chunk for this long (ms) is an outage: what follows faster than real time is its backlog. */
 export const SILENCE_MS = 500;
+/** A backlog chunk this close (ms) to the usual delays ends the catch-up (about a frame). */
+const CATCH_UP_SLACK_MS = 40;
 /** Recompute the quantile at most this often (ms): the controller asks every tick. */
 const RECOMPUTE_MS = 250;
 
@@ -59,9 +62,10 @@ export class ArrivalJitter {
     if (Number.isNaN(this.#firstAt)) this.#firstAt = at;
     const spacing = wall - this.#lastWall;
     const gap = at - this.#lastAt;
-    // The first chunk after a silence is sampled (the outage counts once); its backlog is not.
-    const silence = gap >= SILENCE_MS;
-    if (!silence && this.#catchingUp && spacing > 0 && gap >= spacing) this.#catchingUp = false;
+    // The first chunk after a silence is sampled (the outage counts once); its backlog is not,
+    // until a chunk comes no faster than real time or no later than the path's usual spread.
+    const silence = Number.isFinite(this.#lastAt) && gap >= SILENCE_MS;
+    if (!silence && this.#catchingUp && ((spacing > 0 && gap >= spacing) || this.#usual(at - wall))) this.#catchingUp = false;
     const burst = (spacing > 0 && gap < spacing / 2) || (!silence && this.#catchingUp);
     if (silence) this.#catchingUp = true;
     this.#lastAt = at;
@@ -95,6 +99,13 @@ export class ArrivalJitter {
     this.#catchingUp = false;
     this.#cached = NaN;
     this.#cachedAt = -Infinity;
+  }
+
+  /** A delay (ms) within the window's least plus the last jitter figure and CATCH_UP_SLACK_MS. */
+  #usual(delay: number): boolean {
+    let least = Infinity;
+    for (const a of this.#arrivals) least = Math.min(least, a.delay);
+    return delay - least <= (Number.isFinite(this.#cached) ? this.#cached * 1000 : 0) + CATCH_UP_SLACK_MS;
   }
 
   #prune(now: number): void {

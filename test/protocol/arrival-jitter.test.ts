@@ -37,6 +37,21 @@ describe('ArrivalJitter', () => {
     expect(j).toBeLessThanOrEqual(hi);
   });
 
+  it('goes on measuring a source that always comes in bursts after an outage (the catch-up ends)', () => {
+    // As the relay sees an SRT caller with FFmpeg's MPEG-TS defaults: chunks reach it every
+    // frame, stamped up to ~0.2 s earlier in bursts of 7; nothing for 1 s in the middle.
+    const m = new ArrivalJitter();
+    const t0 = 1_000_000;
+    let at = t0;
+    for (let i = 0; i < 600; i++) {
+      at += i === 300 ? 1000 : SPACING;
+      m.add(at, at - (6 - (i % 7)) * 33);
+    }
+    // The window (10 s) holds only what came after the outage: measured, not left to the catch-up.
+    expect(m.value(at)).toBeGreaterThanOrEqual(0.15);
+    expect(m.value(at)).toBeLessThanOrEqual(0.2);
+  });
+
   it('does not sample late dispatches while the page joins (the first GRACE_MS)', () => {
     // 10 s of chunks, the window covering all of it: only the grace keeps the early ones out.
     const m = feed((i) => (i < 80 && i % 4 === 0 ? 200 : 30), 300);
