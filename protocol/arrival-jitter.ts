@@ -11,10 +11,10 @@
 // GOP, the release of an outage, everything a TCP retransmission held back) counts once, as
 // its first and latest chunk: a single outage is one sample and leaves the quantile alone,
 // while a path that holds chunks back again and again (loss on TCP, jitter) shows in it.
-// After a silence of SILENCE_MS or more (an outage), every chunk that still arrives faster than
-// real time, and later than the path's usual spread, is that outage's backlog, however the page
-// spaces its dispatch (Chromium handed a released backlog over ~20 ms apart, past half the
-// spacing, and the floor rose by 0.35 s).
+// After a silence of SILENCE_MS or more (an outage), every chunk that arrives later than the
+// path's usual spread is that outage's backlog, however the page spaces its dispatch (Chromium
+// handed a released backlog over ~20–40 ms apart, past half the spacing, and the floor rose by
+// 0.35 s).
 // The first GRACE_MS after a (re)start are not sampled: the page is busy joining (MSE set-up,
 // the first decode), and on clean loopback those late dispatches alone raised the floor by up
 // to 0.17 s for the next 10 s.
@@ -63,9 +63,10 @@ export class ArrivalJitter {
     const spacing = wall - this.#lastWall;
     const gap = at - this.#lastAt;
     // The first chunk after a silence is sampled (the outage counts once); its backlog is not,
-    // until a chunk comes no faster than real time or no later than the path's usual spread.
+    // until a chunk comes no later than the path's usual spread. Not "no faster than real time":
+    // Chromium handed a backlog over at about real time for stretches, and each was sampled.
     const silence = Number.isFinite(this.#lastAt) && gap >= SILENCE_MS;
-    if (!silence && this.#catchingUp && ((spacing > 0 && gap >= spacing) || this.#usual(at - wall))) this.#catchingUp = false;
+    if (!silence && this.#catchingUp && this.#usual(at - wall)) this.#catchingUp = false;
     const burst = (spacing > 0 && gap < spacing / 2) || (!silence && this.#catchingUp);
     if (silence) this.#catchingUp = true;
     this.#lastAt = at;

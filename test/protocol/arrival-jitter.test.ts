@@ -30,6 +30,7 @@ describe('ArrivalJitter', () => {
     // freeze) ~20 ms apart, more than half the chunks' spacing, and the floor rose to 0.37–0.48 s.
     ['a 2 s outage whose backlog is dispatched 20 ms apart is one sample', (i) => (i >= 250 && i < 310 ? 2030 - (i - 250) * (SPACING - 20) : 30), 0, 0.001],
     ['a 2 s outage whose backlog comes at just over real time is one sample', (i) => (i >= 250 && i < 350 ? 2030 - (i - 250) * 1 : 30), 0, 0.001],
+    ['a 2 s outage whose backlog comes at real time for a stretch is one sample', (i) => (i >= 250 && i < 330 ? 2030 - Math.max(0, i - 270) * 25 : 30), 0, 0.001],
   ];
   it.each(cases)('%s', (_name, delay, lo, hi) => {
     const j = feed(delay).value(END);
