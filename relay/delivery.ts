@@ -28,13 +28,16 @@ export interface ResumeInput {
 }
 
 /**
- * Whether a drained viewer resumes at once from the cached GOP: the GOP (its first chunk the
- * stream's chunk number `chunks − gopLength`) holds only chunks it missed, and its acks say
- * its path carries the stream's rate now.
+ * Where in the cached GOP a drained viewer resumes at once, or -1: not at once (it waits for the
+ * next keyframe). Its acks must say its path carries the stream's rate now. A GOP (its first
+ * chunk the stream's chunk number `chunks − gopLength`) that began after the viewer stopped
+ * holds only chunks it missed: from its keyframe, the chunks before it skipped. One that began
+ * at or before the first chunk it missed holds every one of them after media it has: from that
+ * chunk, nothing skipped, the media continuous (its decoder has the references).
  */
-export function resumeFromGop(r: ResumeInput): boolean {
-  const onlyMissed = r.skipFromChunk >= 0 && r.gopLength > 0 && r.chunks - r.gopLength >= r.skipFromChunk;
-  return onlyMissed && r.streamBps > 0 && r.throughputBps >= r.streamBps;
+export function resumeFromGop(r: ResumeInput): number {
+  if (r.skipFromChunk < 0 || r.gopLength <= 0 || !(r.streamBps > 0 && r.throughputBps >= r.streamBps)) return -1;
+  return Math.max(0, Math.min(r.gopLength, r.skipFromChunk - (r.chunks - r.gopLength)));
 }
 
 export class Delivery {
@@ -72,11 +75,12 @@ export class Delivery {
    * `lastDts` (s): the newest chunk's decode time, from which its acks are due. False when
    * the socket dropped part of it (the viewer then skips) or there is none.
    */
-  sendGop(v: Viewer, lastDts: number): boolean {
+  sendGop(v: Viewer, lastDts: number, from = 0): boolean {
     const d = v.getUserData();
     const items = this.#gop.items;
     if (!items.length) return false;
-    for (const b of items) {
+    for (let i = from; i < items.length; i++) {
+      const b = items[i]!;
       if (v.send(b, true) === SEND_DROPPED) {
         this.startSkipping(v, 'bytes');
         return false;
@@ -109,12 +113,12 @@ export class Delivery {
     // the 1 s average (dragged down by the silence before) shows only later.
     const throughputBps = Math.max(d.flow.throughputBps, d.flow.lastSampleBps);
     const streamBps = this.#sent.rateBps();
-    const fromGop = resumeFromGop({ skipFromChunk: d.skipFromChunk, chunks: this.#c.chunks, gopLength, throughputBps, streamBps });
-    this.#log.debug({ viewer: d.id, fromGop, missed: this.#c.chunks - d.skipFromChunk, gopLength, throughputBps: Math.round(throughputBps), streamBps: Math.round(streamBps) }, 'viewer drained');
-    if (fromGop) {
-      const from = this.#c.chunks - gopLength;
-      this.#tellSkipped(v, from - d.skipFromChunk, this.#c.bytes - this.#gop.bytes - d.skipFromBytes);
-      this.sendGop(v, lastDts);
+    const at = resumeFromGop({ skipFromChunk: d.skipFromChunk, chunks: this.#c.chunks, gopLength, throughputBps, streamBps });
+    this.#log.debug({ viewer: d.id, at, missed: this.#c.chunks - d.skipFromChunk, gopLength, throughputBps: Math.round(throughputBps), streamBps: Math.round(streamBps) }, 'viewer drained');
+    if (at >= 0) {
+      // From the GOP's keyframe, what came between the stop and it is skipped; from a later chunk, nothing.
+      if (at === 0) this.#tellSkipped(v, this.#c.chunks - gopLength - d.skipFromChunk, this.#c.bytes - this.#gop.bytes - d.skipFromBytes);
+      this.sendGop(v, lastDts, at);
       return;
     }
     d.state = 'waiting';

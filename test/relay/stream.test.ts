@@ -247,6 +247,35 @@ describe('slow viewers', () => {
     expect(s.counters.skips).toBe(1);
   });
 
+  it('resumes an acknowledging viewer it stopped from the first chunk it missed when no keyframe came since, so nothing is skipped and its media goes on', () => {
+    const totals = { ack: 0, bytes: 0 };
+    const s = new Stream('s', { slowBytes: 512 * 1024, resumeBytes: 64 * 1024, maxInFlightMs: 1000, ackIntervalMs: 500, maxGopCacheBytes: 1 << 20 }, {
+      targetMs: 200, minMs: 100, maxMs: 2000, minRate: 0.95, maxRate: 1.15, pinned: false,
+    }, log, undefined, undefined, undefined, totals);
+    const acker = new FakeSocket(data());
+    s.addViewer(acker.viewer);
+    s.onInit(init('A'));
+    for (let q = 1; q <= 3; q++) s.onChunk(chunk(q, q === 1));
+    const a0 = Date.now();
+    s.onAck(acker.viewer, 1, 3, a0);
+    for (let q = 4; q <= 34; q++) s.onChunk(chunk(q, false));
+    const t = Date.now() + 2000;
+    s.sweep(t + 50); // 31 chunks in flight: past the bound, stopped after 34
+    expect(totals.ack).toBe(1);
+    for (let q = 35; q <= 50; q++) s.onChunk(chunk(q, false));
+    expect(acker.chunks().map(seqOf).at(-1)).toBe(34);
+    // Its backlog lands at once (a frozen path released): acked up to 34, fast.
+    s.onAck(acker.viewer, 1, 20, a0 + 100);
+    s.onAck(acker.viewer, 1, 34, a0 + 200);
+    s.sweep(t + 150);
+    // 35–50 at once, right after 34: the GOP (keyframe 1 on) holds them; nothing skipped.
+    expect(acker.chunks().map(seqOf)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(acker.texts('skip')).toEqual([]);
+    expect(s.counters.skippedChunks).toBe(0);
+    s.onChunk(chunk(51, false));
+    expect(acker.chunks().map(seqOf).at(-1)).toBe(51);
+  });
+
   it('skips a viewer from the chunk its socket dropped, and after it drained waits for the next keyframe when the cached GOP holds media it already had', () => {
     const { s, socks } = liveStream(1);
     const v = socks[0]!;
