@@ -8,7 +8,6 @@
 // once (~90 ms at 1.2 Mbit/s for a 2.7 Mbit/s rendition), not a stall.
 
 import { MAX_PROBE_MS, type ProbeMessage } from '../protocol/messages.js';
-import type { Viewer } from './viewer.js';
 
 /** Part 1 carries what the rate to prove carries in this long (ms). */
 export const PROBE_SPAN_MS = 40;
@@ -93,11 +92,19 @@ export function probeFrames(id: number, bytes: number): [string, string] {
   return [JSON.stringify({ type: 'probe', id, part: 0 } satisfies ProbeMessage), JSON.stringify({ ...head, pad })];
 }
 
+/** What sendProbe needs of a viewer's socket (relay/viewer.ts Viewer has it). */
+export interface ProbeSocket {
+  getUserData(): { closed: boolean };
+  getBufferedAmount(): number;
+  cork(fn: () => void): unknown;
+  send(message: string, isBinary: boolean): unknown;
+}
+
 /**
  * Sends a probe proving `bps` to `v`, both parts in one cork so nothing comes between them;
  * nothing when one is still out or its send buffer holds a backlog. True when sent.
  */
-export function sendProbe(v: Viewer, probe: PathProbe, bps: number, now: number): boolean {
+export function sendProbe(v: ProbeSocket, probe: PathProbe, bps: number, now: number): boolean {
   if (v.getUserData().closed || v.getBufferedAmount() > MAX_BUFFERED) return false;
   const bytes = probeBytes(bps);
   const id = probe.begin(bytes, now);
