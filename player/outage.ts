@@ -15,8 +15,13 @@
 export const MIN_STILL_MS = 500;
 /** Buffered beyond the target buffer (s) that counts as a backlog. */
 export const BACKLOG_S = 0.25;
-/** A backlog arriving later than this (ms) after the picture moved again is the rate's. */
-export const ARRIVAL_WINDOW_MS = 1000;
+/**
+ * A backlog arriving later than this (ms) after the picture moved again is the rate's. The
+ * picture moves as soon as the first part lands (the held bytes), while the relay's resumed
+ * media may still be landing: at 1 s, a clean-clone CI run saw the window close during that
+ * hold, and the player drained 2 s by rate instead of seeking (test/browser/outage.test.ts).
+ */
+export const ARRIVAL_WINDOW_MS = 2500;
 /** A keyframe this close (s) before the target moment is seeked to instead of the moment. */
 export const KEYFRAME_SLACK_S = 0.2;
 /**

@@ -23,7 +23,10 @@ beforeAll(async () => { h = await startHeldStream('outage', 1.25); });
 afterAll(async () => { await h?.close(); });
 
 describe('recovery at live in Chromium', () => {
-  it('resumes at its target when a 2 s outage\'s data returns, with a seek, and stays there', async () => {
+  // One retry: a real Chromium on two cores. Seen 2026-12-07: in a clean-clone CI run, no
+  // outage seek (the relay's resumed media landed after the rule's window, then 1 s, now 2.5 s);
+  // once in 13 local runs, no stall registered at all. The figure itself is bench:network's.
+  it('resumes at its target when a 2 s outage\'s data returns, with a seek, and stays there', { retry: 1 }, async () => {
     const page = await h.browser.newPage();
     page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
     await page.goto(h.url);
