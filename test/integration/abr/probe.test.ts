@@ -108,6 +108,33 @@ describe('bandwidth probes', () => {
     ws.close();
   });
 
+  it('shrugs off a flood of forged and oversized answers: counted, no probe taken, and another viewer\'s media goes on', async () => {
+    const other = new WebSocket(`ws://127.0.0.1:${relay.port}/live/p`);
+    let otherChunks = 0;
+    other.on('message', (_d: Buffer, isBinary: boolean) => { if (isBinary) otherChunks++; });
+    const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/live/p`);
+    await until(() => otherChunks > 5 && ws.readyState === WebSocket.OPEN, 10_000, 'media');
+    const bad0 = relay.badMessages;
+    const answered0 = relay.abrCounts!.probesAnswered;
+    const forged = [
+      '{"type":"probed"}', '{"type":"probed","id":1}', '{"type":"probed","id":1,"ms":null}', '{"type":"probed","id":[1],"ms":5}',
+      '{"type":"probed","id":1e309,"ms":5}', '{"type":"probed","id":1,"ms":-0.0001}', '{"type":"probed","id":1,"ms', `{"type":"probed","id":1,"ms":5,"x":"${'y'.repeat(8000)}"}`,
+    ];
+    // Bounded: 2,000 messages, as fast as the socket takes them.
+    for (let i = 0; i < 2000; i++) ws.send(forged[i % forged.length]!);
+    const n = otherChunks;
+    await until(() => relay.badMessages >= bad0 + 2000, 10_000, 'every forged answer counted');
+    expect(relay.abrCounts!.probesAnswered).toBe(answered0);
+    await until(() => otherChunks > n + 10, 5000, 'the other viewer\'s media');
+    // Past relay.maxViewerMessageBytes (16 KiB): that socket is closed, nobody else's.
+    const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
+    ws.send(`{"type":"probed","id":1,"ms":5,"x":"${'y'.repeat(20_000)}"}`);
+    expect(await closed).toBe(1006);
+    const m = otherChunks;
+    await until(() => otherChunks > m + 10, 5000, 'the other viewer\'s media after the close');
+    other.close();
+  });
+
   it('sends no probe into a viewer whose send buffer holds a backlog', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${relay.port}/live/fat`);
     let texts = 0;
