@@ -6,6 +6,9 @@ import type { ProbeReply } from './probe.js';
 import type { AttackersReport } from './attackers.js';
 import { NODE_FLAGS } from '../../app/node-flags.js';
 
+/** The server's V8 heap by its own metrics (MB); `spaces`: committed size per heap space. */
+export interface HeapFigures { totalMb: number; usedMb: number; externalMb: number; spaces?: Record<string, number> }
+
 export interface Outcome {
   date: string;
   machine: string;
@@ -17,10 +20,10 @@ export interface Outcome {
   /** RSS every 5 s from the attack's start (s, MB). */
   rssSeries: Array<{ t: number; mb: number }>;
   /** The server's V8 heap and external memory before the attack and 5 s after it. */
-  heapBefore: { totalMb: number; usedMb: number; externalMb: number } | null;
-  heapAfter: { totalMb: number; usedMb: number; externalMb: number } | null;
+  heapBefore: HeapFigures | null;
+  heapAfter: HeapFigures | null;
   /** After the attack and a full GC (inspector): what the server kept. */
-  afterGc?: { rssMb: number; heap: { totalMb: number; usedMb: number; externalMb: number } | null } | null;
+  afterGc?: { rssMb: number; heap: HeapFigures | null } | null;
   probe: ProbeReply['phases'];
   /** The same probe against a do-nothing /livez server (control.ts): what the machine adds. */
   control?: ProbeReply['phases'];
@@ -34,6 +37,8 @@ export interface Outcome {
   load: string;
   /** How /livez was timed: on a plain socket (raw) or through node:http's client. */
   probeClient?: string;
+  /** SCHED_FIFO priority of the probes' threads; 0: normal priority. */
+  probeRt?: number;
 }
 
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
@@ -84,6 +89,13 @@ function attackerRows(t: Tallies): string[][] {
 }
 
 const heapText = (h: Outcome['heapBefore']): string => (h ? `${h.totalMb.toFixed(1)} / ${h.usedMb.toFixed(1)} / ${h.externalMb.toFixed(1)}` : '–');
+/** The spaces whose committed size changed by 0.5 MB or more, before → after. */
+function spaceText(a: Outcome['heapBefore'], b: Outcome['heapBefore']): string {
+  if (!a?.spaces || !b?.spaces) return '';
+  const moved = Object.keys(b.spaces).filter((k) => Math.abs((b.spaces![k] ?? 0) - (a.spaces![k] ?? 0)) >= 0.5);
+  if (moved.length === 0) return '';
+  return ` Heap spaces that changed (committed MB): ${moved.map((k) => `${k} ${(a.spaces![k] ?? 0).toFixed(1)} → ${b.spaces![k]!.toFixed(1)}`).join(', ')}.`;
+}
 
 export function markdown(o: Outcome): string {
   const { rows } = summary(o);
@@ -97,14 +109,15 @@ export function markdown(o: Outcome): string {
     + ` A healthy FFmpeg publisher (320×240 30 fps, x264 + AAC) on \`healthy\`, ${o.viewers.length} WebSocket viewers in their own thread counting mfhd sequence gaps.`
     + ` Every attacker of issue 20 at once for ${o.seconds} s, each in a loop bounded in count and time, from one process.`
     + ` The load generators (attackers, the healthy publisher and viewers) run under ${o.load}: on two cores they would otherwise take the server's CPU, which on a real deployment they don't share.`
-    + ' `/livez` on the public port timed every 20 ms over one keep-alive connection from its own thread at normal priority'
+    + ' `/livez` on the public port timed every 20 ms over one keep-alive connection from its own thread'
+    + (o.probeRt ? ` at \`SCHED_FIFO\` ${o.probeRt} (as a health check from another machine, whose wake-ups do not wait behind this one's load: at normal priority the do-nothing control's own p99 read 4.6–6.5 ms; \`--probe-rt 0\`)` : ' at normal priority')
     + (o.probeClient === 'http' ? ', through node:http\'s client' : ', from writing the request on a plain socket to the last byte of the response (node:http\'s client added ~0.5 ms at p50 and more in the tail: `--probe-client http`)')
     + '; the control is the same probe against a do-nothing uWS server in the same run.',
     '',
     table(['measure', 'result', 'target', ''], rows),
     '',
     `Relay RSS from the attack's start (s: MB): ${o.rssSeries.map((p) => `${p.t}: ${p.mb.toFixed(0)}`).join(', ')}.`
-    + ` V8 heap total / used / external before → 5 s after: ${heapText(o.heapBefore)} → ${heapText(o.heapAfter)} MB.`,
+    + ` V8 heap total / used / external before → 5 s after: ${heapText(o.heapBefore)} → ${heapText(o.heapAfter)} MB.${spaceText(o.heapBefore, o.heapAfter)}`,
     '',
     '**Attackers** (connections or requests made, and how each ended, as the attacker saw it):',
     '',

@@ -2,7 +2,7 @@
 // healthy stream with --viewers (50) viewers, on the real server in its own process. Records
 // healthy chunks missed, the relay's RSS growth, the public /livez latency during the run and
 // crashes, and writes the "Abuse (issue 20)" section of bench/RESULTS.md.
-//   npm run bench:abuse [-- --seconds 60 --viewers 50 --warmup 20 --load idle|nice --nice 10 --probe-client raw|http --no-write --only crash,idle,…]
+//   npm run bench:abuse [-- --seconds 60 --viewers 50 --warmup 20 --load idle|nice --nice 10 --probe-rt auto|0|N --probe-client raw|http --no-write --only crash,idle,…]
 // (--only names: crash hijack declared idle garbage-hs refused waiting storm flood qoe bigapp garbage)
 import { setPriority } from 'node:os';
 import WebSocket from 'ws';
@@ -26,7 +26,7 @@ import { NODE_FLAGS } from '../../app/node-flags.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '60' }, viewers: { type: 'string', default: '50' },
-  warmup: { type: 'string', default: '20' }, load: { type: 'string', default: 'idle' }, nice: { type: 'string', default: '10' }, 'server-nice': { type: 'string', default: '0' }, 'probe-nice': { type: 'string', default: '0' }, 'probe-rt': { type: 'string', default: '0' }, 'probe-client': { type: 'string', default: 'raw' }, 'no-write': { type: 'boolean', default: false },
+  warmup: { type: 'string', default: '20' }, load: { type: 'string', default: 'idle' }, nice: { type: 'string', default: '10' }, 'server-nice': { type: 'string', default: '0' }, 'probe-nice': { type: 'string', default: '0' }, 'probe-rt': { type: 'string', default: 'auto' }, 'probe-client': { type: 'string', default: 'raw' }, 'no-write': { type: 'boolean', default: false },
   only: { type: 'string', default: '' },
 } });
 const seconds = Math.max(5, Math.min(600, Number(values.seconds)));
@@ -138,9 +138,11 @@ for (let i = 0; ; i++) {
 console.log(`[abuse] ${nViewers} viewers receive healthy; warm-up ${warmupS} s`);
 // --probe-nice N: the /livez client's thread ahead of the load generators, as a health check
 // from another machine would be.
-// --probe-rt N: both probes' threads at SCHED_FIFO N (bench/abuse/probe.ts says why).
+// --probe-rt N: both probes' threads at SCHED_FIFO N, 0 for normal priority; auto (default): 1
+// where this user may set it (bench/abuse/probe.ts says why).
 const probeNice = Math.max(-20, Math.min(19, Number(values['probe-nice'])));
-const probeRt = Math.max(0, Math.min(99, Math.trunc(Number(values['probe-rt']))));
+const fifoAllowed = (): boolean => { try { execSync('chrt -f 1 true', { stdio: 'ignore' }); return true; } catch { return false; } };
+const probeRt = values['probe-rt'] === 'auto' ? (fifoAllowed() ? 1 : 0) : Math.max(0, Math.min(99, Math.trunc(Number(values['probe-rt']))));
 const probe = tsWorker(new URL('./probe.ts', import.meta.url), { url: `http://127.0.0.1:${httpPort}/livez`, intervalMs: 20, nice: probeNice, rt: probeRt, raw: values['probe-client'] === 'raw' });
 const probeDone = nextMessage(probe, (m): m is ProbeReply => (m as ProbeReply).type === 'probe', (seconds + warmupS + 300) * 1000);
 // The control: the same probe against a do-nothing /livez server (control.ts) at the server's priority.
@@ -163,7 +165,10 @@ const heap = async (): Promise<Outcome['heapBefore']> => {
   try {
     const m = parse(await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text());
     const mb = (n: string): number => (m.get(n)?.[0]?.value ?? NaN) / 2 ** 20;
-    return { totalMb: mb('nodejs_heap_size_total_bytes'), usedMb: mb('nodejs_heap_size_used_bytes'), externalMb: mb('nodejs_external_memory_bytes') };
+    // Per space: which part of the heap V8 sized up (the young generation grows with the allocation rate).
+    const spaces: Record<string, number> = {};
+    for (const s of m.get('nodejs_heap_space_size_total_bytes') ?? []) if (s.labels.space) spaces[s.labels.space] = s.value / 2 ** 20;
+    return { totalMb: mb('nodejs_heap_size_total_bytes'), usedMb: mb('nodejs_heap_size_used_bytes'), externalMb: mb('nodejs_external_memory_bytes'), spaces };
   } catch { return null; }
 };
 const heapBefore = await heap();
@@ -231,13 +236,13 @@ const during = rssSamples.filter((s) => s.phase !== 'warmup');
 const max = during.reduce((a, s) => (s.mb > a.mb ? s : a), { t: 0, phase: '', mb: -Infinity });
 const os = (): string => { try { return /^PRETTY_NAME="?([^"\n]*)/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux'; } catch { return 'Linux'; } };
 const git = (cmd: string): string => { try { return execSync(cmd, { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return 'unknown'; } };
-const extra = [values.seconds !== '60' ? `--seconds ${seconds}` : '', values.viewers !== '50' ? `--viewers ${nViewers}` : '', values.only ? `--only ${values.only}` : '', loadIdle ? '' : `--load nice --nice ${nice}`, serverNice ? `--server-nice=${serverNice}` : '', probeNice ? `--probe-nice=${probeNice}` : '', probeRt ? `--probe-rt ${probeRt}` : '', values['probe-client'] !== 'raw' ? `--probe-client ${values['probe-client']}` : ''].filter(Boolean).join(' ');
+const extra = [values.seconds !== '60' ? `--seconds ${seconds}` : '', values.viewers !== '50' ? `--viewers ${nViewers}` : '', values.only ? `--only ${values.only}` : '', loadIdle ? '' : `--load nice --nice ${nice}`, serverNice ? `--server-nice=${serverNice}` : '', probeNice ? `--probe-nice=${probeNice}` : '', values['probe-rt'] !== 'auto' ? `--probe-rt ${probeRt}` : '', values['probe-client'] !== 'raw' ? `--probe-client ${values['probe-client']}` : ''].filter(Boolean).join(' ');
 const outcome: Outcome = {
   date: git('date -u'),
   machine: `${cpus().length} × ${/EPYC/i.test(cpus()[0]?.model ?? '') ? 'AMD EPYC' : cpus()[0]?.model ?? 'cpu'}, ${cpus().length} cores, ${os()}, Node ${process.version}`,
   commit: git('git rev-parse --short HEAD'),
   command: `npm run bench:abuse${extra ? ` -- ${extra}` : ''}`,
-  probeClient: values['probe-client'], seconds, viewers: finalViewers, load: loadIdle ? '`SCHED_IDLE` (`chrt --idle 0`: only CPU time the server and the probes leave idle)' : `\`nice -n ${nice}\``,
+  probeClient: values['probe-client'], probeRt, seconds, viewers: finalViewers, load: loadIdle ? '`SCHED_IDLE` (`chrt --idle 0`: only CPU time the server and the probes leave idle)' : `\`nice -n ${nice}\``,
   rss: { baselineMb, maxMb: max.mb, maxAtS: Math.round(max.t - attackStartS), endMb: during.at(-1)?.mb ?? NaN },
   rssSeries: during.filter((s, i) => i % 20 === 0).map((s) => ({ t: Math.round(s.t - attackStartS), mb: s.mb })),
   heapBefore, heapAfter, afterGc,
