@@ -10,7 +10,7 @@ export interface PlayerConfig extends Omit<ControlParams, 'safeMode'> {
    * (edges of one origin). Required. With a list, each reconnect tries the next URL.
    */
   url: string | readonly string[];
-  /** Safari safe mode; 'auto' picks 'coarse' on Safari (by user agent), else 'off'. */
+  /** WebKit's safe mode; 'auto' picks 'coarse' on WebKit engines (by user agent: docs/browsers.md), else 'off'. */
   safeMode: SafeMode | 'auto';
   /** Seconds of media kept behind currentTime; older media is removed. */
   backBufferSeconds: number;
@@ -292,10 +292,7 @@ export function applyService(options: PlayerOptions, service: ServiceDescription
  * WebKit on Apple's media stack (AVFoundation), from a user agent string: Safari on macOS, and
  * every browser on iOS/iPadOS (all of them are WebKit there, Chrome's CriOS included). There,
  * every playbackRate change flushes and re-queues the audio renderer's samples
- * (AVSampleBufferAudioRenderer; WebKit bug 208142): audible glitches and occasional stalls,
- * so 'auto' picks the coarse mode. WebKitGTK and WPE (Linux, GStreamer) change rate by a
- * seek instead and were measured to hold latency with the normal controller (220 ms p50, no
- * stall): they are not Safari here.
+ * (AVSampleBufferAudioRenderer; WebKit bug 208142): audible glitches and occasional stalls.
  */
 export function isSafari(ua: string): boolean {
   if (!/AppleWebKit/i.test(ua)) return false;
@@ -303,9 +300,24 @@ export function isSafari(ua: string): boolean {
   return /\bMacintosh\b/.test(ua) && !/Chrome|Chromium|Edg|OPR|Firefox/i.test(ua) && /Safari/i.test(ua);
 }
 
-/** 'auto' resolved against the user agent. */
+/**
+ * Any WebKit engine, Apple's or not: Safari (above), and WebKitGTK and WPE on Linux. Their
+ * GStreamer backend turns every playbackRate change into a flushing seek of the pipeline
+ * (MediaPlayerPrivateGStreamer::updatePlaybackRate), and a change asked while it is still
+ * settling is recorded but not applied (setRate returns before updatePlaybackRate unless the
+ * pipeline is PLAYING or PAUSED with nothing pending). Measured in WebKitGTK 2.50 on a live
+ * stream: the full controller's changes every 250 ms were lost for whole runs in some joins
+ * (media time at 1.00× under a 1.05–1.2× rate, so the rate check said 'ineffective'), while
+ * the same rates set a second or more apart took exactly (1.10, 1.25, 1.50×).
+ */
+export function isWebKit(ua: string): boolean {
+  if (isSafari(ua)) return true;
+  return /AppleWebKit/i.test(ua) && !/Chrome|Chromium|CriOS|Edg|OPR|Firefox|FxiOS/i.test(ua);
+}
+
+/** 'auto' resolved against the user agent: WebKit engines change the rate rarely ('coarse'). */
 export function resolveSafeMode(mode: SafeMode | 'auto', ua: string): SafeMode {
-  return mode === 'auto' ? (isSafari(ua) ? 'coarse' : 'off') : mode;
+  return mode === 'auto' ? (isWebKit(ua) ? 'coarse' : 'off') : mode;
 }
 
 /** Watch-page options from its query string (see player/watch.ts); throws a TypeError on a bad number. */

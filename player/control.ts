@@ -3,7 +3,7 @@
 // it carries from tick to tick and the decision it returns. Types and the initial state only.
 import type { PolicyName } from '../protocol/messages.js';
 
-/** 'off': full control; 'coarse': 1× or one catch-up rate; 'seek': jumps only. */
+/** 'off': full control; 'coarse': 1× or a catch-up rate, changed at most every 2 s (WebKit); 'seek': jumps only. */
 export type SafeMode = 'off' | 'coarse' | 'seek';
 
 export interface ControlParams {

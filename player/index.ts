@@ -24,7 +24,7 @@ import { HlsSession } from './hls-session.js';
 import { StartupTimeline } from './startup.js';
 import { resolveTransport } from './hls-transport.js';
 
-export { applyService, DEFAULTS, isSafari, mergeConfig } from './config.js';
+export { applyService, DEFAULTS, isSafari, isWebKit, mergeConfig } from './config.js';
 export type { PlayerConfig, PlayerOptions } from './config.js';
 /** What a page started before the player loaded (an MSE worker, or an attached MediaSource): `new Player`'s third argument; docs/browsers.md. */
 export type { EarlyMedia } from './media-path.js';

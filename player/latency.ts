@@ -48,11 +48,19 @@ export const SMOOTHING_MS = 200;
 export const SNAP_SECONDS = 0.5;
 /** Do not change the rate more often than this (ms), except to avoid a stall or return to 1×. */
 export const RATE_HOLD_MS = 250;
-/** Safari's coarse mode changes the rate at most this often (ms). */
+/** WebKit's coarse mode changes the rate at most this often (ms). */
 export const COARSE_HOLD_MS = 2000;
-/** Safari's coarse mode: start catching up past this error (s), stop within deadbandExit. */
-export const COARSE_ENTER_S = 0.25;
-/** Safari's coarse mode never goes faster than this. */
+/**
+ * WebKit's coarse mode: start catching up past this error (s). It was 0.25 s: in WebKitGTK a
+ * join that landed 0.24 s late stayed there for a whole run. Not less: there each rate change
+ * is a flushing seek that costs tens of ms, so a small catch-up loses more than it gains.
+ */
+export const COARSE_ENTER_S = 0.1;
+/** ... and never slower than this: measured in WebKitGTK, 1.1× for 1 s netted −38 ms, 1.05× −27 ms, 1.25× +172 ms. */
+export const COARSE_MIN_RATE = 1.1;
+/** ... and stop within this (s): a catch-up sized for a hold lands there, one for a smaller error would overshoot. */
+export const COARSE_EXIT_S = 0.025;
+/** WebKit's coarse mode never goes faster than this. */
 export const COARSE_MAX_RATE = 1.25;
 /** Safari's seek mode jumps once this far (s) behind target. */
 export const SAFARI_SEEK_S = 0.5;
@@ -88,6 +96,18 @@ export type DecideParams = ControlParams & {
   /** Seek mode jumps past this error (s); unset: SAFARI_SEEK_S. Set where the rate does not take (player/rate-check.ts). */
   seekAbove?: number;
 };
+
+/**
+ * The coarse mode's catch-up rate: about what clears `error` (s) in one hold, on the rate grid,
+ * at least one step above 1× and at most min(maxRate, COARSE_MAX_RATE). A fixed fast rate held
+ * for a whole hold would overshoot a small error into a thin buffer.
+ */
+export function coarseRate(error: number, p: Pick<ControlParams, 'maxRate' | 'rateStep'>): number {
+  // Rounded down to the grid: what is left after a hold is caught by the next, or within the exit band.
+  const steps = Math.floor(1e-9 + error / (COARSE_HOLD_MS / 1000) / p.rateStep);
+  const wanted = Math.round(1e6 * (1 + steps * p.rateStep)) / 1e6;
+  return clamp(wanted, Math.min(COARSE_MIN_RATE, p.maxRate), Math.min(p.maxRate, COARSE_MAX_RATE));
+}
 
 /** Half of x (s), or 0 once that is under 10 ms. */
 function halve(x: number): number {
@@ -261,10 +281,12 @@ function nowcast(input: ControlInput, prev: ControlState, p: DecideParams): Deci
   }
 
   if (p.safeMode === 'coarse') {
-    const fast = Math.min(p.maxRate, COARSE_MAX_RATE);
-    const correcting = prev.correcting ? error > p.deadbandExit : error > COARSE_ENTER_S;
-    const rate = correcting ? fast : 1;
-    if (rate !== prev.rate && now - prev.lastRateChange < COARSE_HOLD_MS) {
+    const correcting = prev.correcting ? error > COARSE_EXIT_S : error > COARSE_ENTER_S;
+    const rate = correcting ? coarseRate(error, p) : 1;
+    // Back to 1× as soon as the error is gone: a catch-up held for its whole hold overshot into a
+    // buffer under lowBuffer (simulated; 2 short stalls in 8 WebKitGTK runs). A catch-up starts or
+    // changes at most once per hold: each change is a flush in WebKitGTK.
+    if (rate !== prev.rate && rate !== 1 && now - prev.lastRateChange < COARSE_HOLD_MS) {
       return { rate: prev.rate, reason: prev.rate > 1 ? 'catch-up' : 'hold', target, state: { ...state, correcting: prev.correcting, refilling: false } };
     }
     return done(rate, correcting ? 'catch-up' : 'hold', { correcting, refilling: false });

@@ -112,7 +112,7 @@ export class Playback {
   get params(): DecideParams {
     const c = this.#host.config();
     const safeMode = resolveSafeMode(c.safeMode, this.#ua);
-    if (safeMode === 'off' && this.#rateCheck.verdict === 'ineffective') return { ...c, safeMode: 'seek', seekAbove: RATELESS_SEEK_S };
+    if (safeMode !== 'seek' && this.#rateCheck.verdict === 'ineffective') return { ...c, safeMode: 'seek', seekAbove: RATELESS_SEEK_S };
     return { ...c, safeMode };
   }
 

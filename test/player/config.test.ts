@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyService, DEFAULTS, isSafari, mergeConfig, optionsFromQuery, resolveSafeMode } from '../../player/config.js';
+import { applyService, DEFAULTS, isSafari, isWebKit, mergeConfig, optionsFromQuery, resolveSafeMode } from '../../player/config.js';
 import type { PlayerOptions } from '../../player/config.js';
 
 const url = 'ws://localhost:8080/live/demo';
@@ -103,20 +103,25 @@ describe('watch page query', () => {
   });
 });
 
-describe('Safari detection', () => {
+describe('WebKit detection', () => {
   it.each([
-    ['Safari 17 on macOS', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15', true],
-    ['Safari on iPhone', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1', true],
-    ['Chrome on iOS (WebKit and AVFoundation underneath, whatever it reports)', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/119.0 Mobile/15E148 Safari/604.1', true],
-    ['Safari on iPad in desktop mode', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15', true],
-    ['Chrome on macOS (Blink)', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', false],
-    ['WebKitGTK (GStreamer: a rate change is a seek there)', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15', false],
-    ['WPE WebKit on a set-top box', 'Mozilla/5.0 (Linux; aarch64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15 WPE', false],
-    ['Chrome on Linux', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', false],
-    ['Firefox', 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', false],
-  ])('%s', (_name, ua, safari) => {
+    ['Safari 17 on macOS', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15', true, true],
+    ['Safari on iPhone', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1', true, true],
+    ['Chrome on iOS (WebKit and AVFoundation underneath, whatever it reports)', 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/119.0 Mobile/15E148 Safari/604.1', true, true],
+    ['Safari on iPad in desktop mode', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15', true, true],
+    ['Chrome on macOS (Blink)', 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', false, false],
+    ['WebKitGTK (GStreamer: a rate change is a flushing seek there)', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15', false, true],
+    ['WPE WebKit on a set-top box', 'Mozilla/5.0 (Linux; aarch64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15 WPE', false, true],
+    ['Edge on Windows (Blink)', 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0', false, false],
+    ['Chrome on Android (Blink)', 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36', false, false],
+    ['Chrome on Linux', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36', false, false],
+    ['Firefox', 'Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0', false, false],
+  ])('%s', (_name, ua, safari, webkit) => {
     expect(isSafari(ua)).toBe(safari);
-    expect(resolveSafeMode('auto', ua)).toBe(safari ? 'coarse' : 'off');
+    expect(isWebKit(ua)).toBe(webkit);
+    // Every WebKit engine changes the rate rarely; the others get the full controller.
+    expect(resolveSafeMode('auto', ua)).toBe(webkit ? 'coarse' : 'off');
     expect(resolveSafeMode('seek', ua)).toBe('seek');
+    expect(resolveSafeMode('off', ua)).toBe('off');
   });
 });
