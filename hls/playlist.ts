@@ -41,7 +41,10 @@ export function writePlaylist(p: PlaylistInput): string {
     `#EXT-X-DISCONTINUITY-SEQUENCE:${first.disc}`,
   ];
   if (all.every((seg) => seg.independent)) out.push('#EXT-X-INDEPENDENT-SEGMENTS');
-  const partsFrom = all.length - p.partSegments;
+  // The segment the preload hint opens counts among partSegments even before it has parts: with
+  // it, the parts listed stay within three segments of the playlist's end as hls-parser checks it
+  // (RFC 8216bis 4.4.4.9 says three target durations), and its "Invalid Playlist" warnings go.
+  const partsFrom = (all.length + (all.at(-1) === p.open ? 0 : 1)) - p.partSegments;
   all.forEach((seg, i) => {
     const prev = all[i - 1];
     if (prev && seg.disc !== prev.disc) out.push('#EXT-X-DISCONTINUITY');

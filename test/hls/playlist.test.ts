@@ -1,20 +1,24 @@
 // The playlist writer, table-driven: each case's text is parsed back by hls-parser (an
 // independent reader) and checked tag by tag against what LL-HLS requires.
 import { describe, expect, it } from 'vitest';
-import { parse, type types } from 'hls-parser';
+import { parse, setOptions, type types } from 'hls-parser';
 
 type MediaPlaylist = types.MediaPlaylist;
 import { seconds, writePlaylist, type PlaylistInput } from '../../hls/playlist.js';
 import type { Part, Segment } from '../../hls/types.js';
 
+// Every rule hls-parser checks (its reading of RFC 8216bis) fails the test instead of a line on stderr.
+setOptions({ strictMode: true });
+
 const WALL = Date.UTC(2026, 11, 6, 12, 0, 0);
 
-/** Segment `msn` of `parts` parts of 0.2 s (the first independent), complete unless `open`. */
-function seg(msn: number, o: { parts?: number; disc?: number; initId?: number; open?: boolean; independent?: boolean; firstPart?: number } = {}): Segment {
+/** Segment `msn` of `parts` parts of `partS` (0.2) s (the first independent), complete unless `open`. */
+function seg(msn: number, o: { parts?: number; partS?: number; disc?: number; initId?: number; open?: boolean; independent?: boolean; firstPart?: number } = {}): Segment {
   const count = o.parts ?? 5;
   const first = o.firstPart ?? msn * 10;
+  const partS = o.partS ?? 0.2;
   const parts: Part[] = Array.from({ length: count }, (_, i) => ({
-    n: first + i, index: i, duration: i === count - 1 ? 0.19 : 0.2, independent: i === 0 && (o.independent ?? true), bytes: Buffer.alloc(1),
+    n: first + i, index: i, duration: i === count - 1 ? partS - 0.01 : partS, independent: i === 0 && (o.independent ?? true), bytes: Buffer.alloc(1),
   }));
   return {
     msn, disc: o.disc ?? 7, initId: o.initId ?? 100, wallMs: WALL + (msn - 100) * 990, duration: parts.reduce((n, p) => n + p.duration, 0),
@@ -106,7 +110,7 @@ const CASES: Case[] = [
   },
   {
     name: 'target duration 2 and a 0.5 s part target: hold-backs at three times each',
-    input: base({ segments: [seg(100)], partTarget: 0.5, targetDuration: 2, hint: 1005 }),
+    input: base({ segments: [seg(100, { parts: 4, partS: 0.5 })], partTarget: 0.5, targetDuration: 2, hint: 1004 }),
     check: (p) => {
       expect(p.targetDuration).toBe(2);
       expect(p.lowLatencyCompatibility).toMatchObject({ partHoldBack: 1.5, holdBack: 6 });
