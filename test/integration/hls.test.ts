@@ -7,11 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, type types } from 'hls-parser';
+import { parse, setOptions, type types } from 'hls-parser';
 import { startNowcast, type Running } from '../helpers/nowcast.js';
 import { Publisher } from '../helpers/publisher.js';
 import { signToken } from '../../admission/auth.js';
 import { VIDEO, readMoofs } from '../hls/fixtures.js';
+
+// Every rule hls-parser checks fails the test instead of a line on stderr.
+setOptions({ strictMode: true });
 
 type MediaPlaylist = types.MediaPlaylist;
 
