@@ -99,8 +99,8 @@ export type DecideParams = ControlParams & {
 
 /**
  * The coarse mode's catch-up rate: about what clears `error` (s) in one hold, on the rate grid,
- * at least one step above 1× and at most min(maxRate, COARSE_MAX_RATE). A fixed fast rate held
- * for a whole hold would overshoot a small error into a thin buffer.
+ * at least COARSE_MIN_RATE and at most min(maxRate, COARSE_MAX_RATE). A fixed fast rate would
+ * overshoot a small error into a thin buffer.
  */
 export function coarseRate(error: number, p: Pick<ControlParams, 'maxRate' | 'rateStep'>): number {
   // Rounded down to the grid: what is left after a hold is caught by the next, or within the exit band.
