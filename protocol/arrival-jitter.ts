@@ -44,6 +44,8 @@ export class ArrivalJitter {
   #firstAt = NaN;
   /** Since the last silence, every chunk has arrived faster than real time. */
   #catchingUp = false;
+  /** The window's least delay (ms) while catching up; NaN once #arrivals changed. */
+  #least = NaN;
   #cached = NaN;
   #cachedAt = -Infinity;
 
@@ -73,6 +75,7 @@ export class ArrivalJitter {
     this.#lastWall = wall;
     if (burst || at - this.#firstAt < GRACE_MS) return;
     this.#arrivals.push({ at, delay: at - wall });
+    this.#least = NaN;
     this.#prune(at);
     if (this.#arrivals.length > MAX_ARRIVALS) this.#arrivals.splice(0, this.#arrivals.length - MAX_ARRIVALS);
   }
@@ -98,20 +101,28 @@ export class ArrivalJitter {
     this.#lastWall = NaN;
     this.#firstAt = NaN;
     this.#catchingUp = false;
+    this.#least = NaN;
     this.#cached = NaN;
     this.#cachedAt = -Infinity;
   }
 
   /** A delay (ms) within the window's least plus the last jitter figure and CATCH_UP_SLACK_MS. */
   #usual(delay: number): boolean {
-    let least = Infinity;
-    for (const a of this.#arrivals) least = Math.min(least, a.delay);
+    // A catch-up adds no samples, so the scan runs once per silence, not once per backlog chunk.
+    if (Number.isNaN(this.#least)) {
+      this.#least = Infinity;
+      for (const a of this.#arrivals) this.#least = Math.min(this.#least, a.delay);
+    }
+    const least = this.#least;
     return delay - least <= (Number.isFinite(this.#cached) ? this.#cached * 1000 : 0) + CATCH_UP_SLACK_MS;
   }
 
   #prune(now: number): void {
     let i = 0;
     while (i < this.#arrivals.length && now - this.#arrivals[i]!.at > this.#windowMs) i++;
-    if (i > 0) this.#arrivals.splice(0, i);
+    if (i > 0) {
+      this.#arrivals.splice(0, i);
+      this.#least = NaN;
+    }
   }
 }
