@@ -1,5 +1,6 @@
 // ArrivalJitter: the spread of chunk arrival delays that the buffer floor covers.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { ArrivalJitter, GRACE_MS } from '../../protocol/arrival-jitter.js';
 
 const SPACING = 1000 / 30;
@@ -71,6 +72,24 @@ describe('ArrivalJitter', () => {
     const r = feed((i) => (i % 15 === 7 ? 230 : 30));
     r.reset();
     expect(r.value(END + 1000)).toBeNaN();
+  });
+
+  it('stays a finite spread or NaN under hostile stamps: silences, bursts, stamps from the future or far past, never throwing', () => {
+    // A publisher's stamps reach the relay's measure: any wall clock, any spacing, outages included.
+    const step = fc.record({
+      gap: fc.oneof(fc.double({ min: 0, max: 40, noNaN: true }), fc.double({ min: 500, max: 5000, noNaN: true })),
+      wall: fc.oneof(fc.double({ min: -1e12, max: 1e12, noNaN: true }), fc.constantFrom(NaN, Infinity, -Infinity, 0)),
+    });
+    fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 3000 }), (steps) => {
+      const m = new ArrivalJitter();
+      let at = 1_000_000;
+      for (const x of steps) {
+        at += x.gap;
+        m.add(at, x.wall);
+      }
+      const v = m.value(at);
+      expect(Number.isNaN(v) || (Number.isFinite(v) && v >= 0)).toBe(true);
+    }), { numRuns: 200 });
   });
 
   it('ignores samples it cannot place', () => {
