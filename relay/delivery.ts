@@ -114,7 +114,8 @@ export class Delivery {
     const throughputBps = Math.max(d.flow.throughputBps, d.flow.lastSampleBps);
     const streamBps = this.#sent.rateBps();
     const at = resumeFromGop({ skipFromChunk: d.skipFromChunk, chunks: this.#c.chunks, gopLength, throughputBps, streamBps });
-    this.#log.debug({ viewer: d.id, at, missed: this.#c.chunks - d.skipFromChunk, gopLength, throughputBps: Math.round(throughputBps), streamBps: Math.round(streamBps) }, 'viewer drained');
+    // Once per resume, but the object is built only where debug is on.
+    if (this.#log.isLevelEnabled('debug')) this.#log.debug({ viewer: d.id, at, missed: this.#c.chunks - d.skipFromChunk, gopLength, throughputBps: Math.round(throughputBps), streamBps: Math.round(streamBps) }, 'viewer drained');
     if (at >= 0) {
       // From the GOP's keyframe, what came between the stop and it is skipped; from a later chunk, nothing.
       if (at === 0) this.#tellSkipped(v, this.#c.chunks - gopLength - d.skipFromChunk, this.#c.bytes - this.#gop.bytes - d.skipFromBytes);
