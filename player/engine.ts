@@ -13,7 +13,7 @@ import type { FrameKind } from './feed.js';
 import type { ManagedCounters, MediaAttachment } from './mse.js';
 import type { PlayerConfig } from './config.js';
 import { Transport } from './transport.js';
-import type { CloseInfo } from './transport.js';
+import type { CloseInfo, EarlySocket } from './transport.js';
 
 export interface EngineOptions {
   urls: readonly string[];
@@ -82,7 +82,7 @@ export class MediaEngine {
   readonly #probes = new ProbeTimer();
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(options: EngineOptions, emit: (event: EngineEvent) => void, element: MediaAttachment, view?: PlaybackView) {
+  constructor(options: EngineOptions, emit: (event: EngineEvent) => void, element: MediaAttachment, view?: PlaybackView, earlySocket?: EarlySocket) {
     this.#emit = emit;
     this.#view = view;
     this.#feed = new MediaFeed(element, {
@@ -118,7 +118,7 @@ export class MediaEngine {
         giveUp: (attempts) => emit({ type: 'giveUp', attempts }),
       },
     );
-    this.#transport.connect();
+    this.#transport.connect(earlySocket);
   }
 
   /** What a ManagedMediaSource did (zeros for a classic one). */

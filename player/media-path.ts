@@ -11,6 +11,7 @@ import { MediaEngine } from './engine.js';
 import type { EngineCommand, EngineEvent, EngineOptions, PlaybackView } from './engine.js';
 import { elementAttachment, isManaged, mediaSourceCtor, type EarlyMediaSource, type ManagedCounters, type MediaSourceCtor } from './mse.js';
 import type { MediaSourceChoice } from './config.js';
+import { closeEarlySocket, type EarlySocket } from './transport.js';
 
 /** esbuild defines this as the worker bundle's source; undefined outside a bundle (tests). */
 declare const __NOWCAST_WORKER__: string | undefined;
@@ -56,20 +57,23 @@ export interface EarlyMedia {
   worker?: Worker;
   /** A MediaSource attached to the player's <video>. */
   mediaSource?: EarlyMediaSource;
+  /** The stream's socket, opened with that MediaSource: the page's engine takes it over (a worker cannot). */
+  socket?: EarlySocket;
 }
 
 /** Ends what a page started early and nobody took. */
 export function releaseEarly(early: EarlyMedia | undefined): void {
   early?.worker?.terminate();
   if (early?.mediaSource) URL.revokeObjectURL(early.mediaSource.url);
+  closeEarlySocket(early?.socket);
 }
 
 class LocalPath implements MediaPath {
   readonly inWorker = false;
   readonly #engine: MediaEngine;
 
-  constructor(video: HTMLVideoElement, options: EngineOptions, onEvent: (ev: EngineEvent) => void, view: PlaybackView, ctor: MediaSourceCtor | undefined, early?: EarlyMediaSource) {
-    this.#engine = new MediaEngine(options, onEvent, elementAttachment(video, ctor, early), view);
+  constructor(video: HTMLVideoElement, options: EngineOptions, onEvent: (ev: EngineEvent) => void, view: PlaybackView, ctor: MediaSourceCtor | undefined, early?: EarlyMediaSource, socket?: EarlySocket) {
+    this.#engine = new MediaEngine(options, onEvent, elementAttachment(video, ctor, early), view, socket);
   }
 
   get managed(): ManagedCounters {
@@ -169,12 +173,12 @@ export function openMediaPath(
   early?: EarlyMedia,
 ): MediaPath {
   const ctor = mediaSourceCtor(mediaSource);
-  const local = (ms?: EarlyMediaSource): MediaPath => new LocalPath(video, options, onEvent, view, ctor, ms);
+  const local = (ms?: EarlyMediaSource, socket?: EarlySocket): MediaPath => new LocalPath(video, options, onEvent, view, ctor, ms, socket);
   if (!wantWorker || isManaged(ctor) || !(early?.worker ? workerMse() : canUseWorker())) {
     releaseEarly({ worker: early?.worker });
-    return local(early?.mediaSource);
+    return local(early?.mediaSource, early?.socket);
   }
-  releaseEarly({ mediaSource: early?.mediaSource });
+  releaseEarly({ mediaSource: early?.mediaSource, socket: early?.socket });
   let path: MediaPath;
   const fallBack = (why: string): void => {
     path.destroy();

@@ -11,6 +11,36 @@ export interface TransportOptions {
   WebSocketImpl?: typeof WebSocket;
 }
 
+/**
+ * A socket a page opened before the player loaded (ops/pages.ts), with what it heard since, in
+ * order: the player's first connection to the same URL takes it over and hears that first.
+ */
+export interface EarlySocket {
+  ws: WebSocket;
+  url: string;
+  events: EarlySocketEvent[];
+}
+
+export type EarlySocketEvent = ['open'] | ['message', unknown] | ['close', number, string];
+
+/** Ends an early socket nobody took. */
+export function closeEarlySocket(early: EarlySocket | undefined): void {
+  if (!early) return;
+  const ws = early.ws;
+  ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+  early.events.length = 0;
+  closeQuietly(ws);
+}
+
+function closeQuietly(ws: WebSocket): void {
+  if (ws.readyState !== 0 && ws.readyState !== 1) return;
+  try {
+    ws.close(1000);
+  } catch {
+    // Closing a socket that is still connecting can throw in some engines.
+  }
+}
+
 export interface CloseInfo {
   code: number;
   reason: string;
@@ -76,25 +106,43 @@ export class Transport {
     return this.#ws?.readyState === 1;
   }
 
-  connect(): void {
-    if (this.#destroyed) return;
+  /** Opens the next socket, or takes over `early` if it goes to the same URL. */
+  connect(early?: EarlySocket): void {
+    if (this.#destroyed) return closeEarlySocket(early);
     this.#drop();
+    const taken = early !== undefined && early.url === this.url ? early : undefined;
+    if (!taken) closeEarlySocket(early);
     const Impl = this.#opts.WebSocketImpl ?? WebSocket;
-    const ws = new Impl(this.url);
+    const ws = taken?.ws ?? new Impl(this.url);
     ws.binaryType = 'arraybuffer';
     this.#ws = ws;
     this.#healthy = false;
     this.#lastRx = Date.now();
     this.#openedAt = 0;
-    ws.onopen = () => {
-      this.#openedAt = Date.now();
-      this.#on.open();
-    };
+    ws.onopen = () => this.#opened();
     ws.onmessage = (ev: MessageEvent<unknown>) => this.#receive(ev.data);
     ws.onclose = (ev: CloseEvent) => this.#closedBy(ws, ev.code, ev.reason);
     // onerror is always followed by onclose, which does the work.
     ws.onerror = () => {};
     this.#watchdog = setInterval(() => this.#checkIdle(ws), 1000);
+    if (taken) this.#replay(ws, taken.events.splice(0));
+  }
+
+  /**
+   * What an early socket heard before it was taken, in order, once the current task is done:
+   * the engine's owner is still being wired when connect() runs. Events after the take come to
+   * the handlers above, as tasks, so after these.
+   */
+  #replay(ws: WebSocket, events: EarlySocketEvent[]): void {
+    if (events.length === 0) return;
+    queueMicrotask(() => {
+      for (const ev of events) {
+        if (ws !== this.#ws) return; // replaced or destroyed meanwhile
+        if (ev[0] === 'open') this.#opened();
+        else if (ev[0] === 'message') this.#receive(ev[1]);
+        else this.#closedBy(ws, ev[1], ev[2]);
+      }
+    });
   }
 
   send(msg: ClientMessage): boolean {
@@ -115,6 +163,11 @@ export class Transport {
     this.#destroyed = true;
     this.#clearRetry();
     this.#drop();
+  }
+
+  #opened(): void {
+    this.#openedAt = Date.now();
+    this.#on.open();
   }
 
   #receive(data: unknown): void {
@@ -182,13 +235,7 @@ export class Transport {
     this.#ws = undefined;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-    if (ws.readyState === 0 || ws.readyState === 1) {
-      try {
-        ws.close(1000);
-      } catch {
-        // Closing a socket that is still connecting can throw in some engines.
-      }
-    }
+    closeQuietly(ws);
   }
 
   #clearRetry(): void {

@@ -13,6 +13,7 @@ import { optionsFromQuery } from './config.js';
 import { Player } from './index.js';
 import { releaseEarly, type EarlyMedia } from './media-path.js';
 import type { PlayerError, PlayerStats } from './index.js';
+import type { EarlySocket } from './transport.js';
 
 declare global {
   interface Window {
@@ -21,6 +22,8 @@ declare global {
     __nowcastWorker?: Worker;
     /** Or the MediaSource it attached to #video, with its object URL. */
     __nowcastMediaSource?: { mediaSource: MediaSource; url: string };
+    /** And with that MediaSource, the stream's socket and what it heard so far. */
+    __nowcastSocket?: EarlySocket;
   }
 }
 
@@ -65,8 +68,8 @@ function render(s: PlayerStats, note: string): string {
 function main(): void {
   // The early worker or MediaSource goes to the player, which uses or ends it; a page that fails ends it.
   const started = window.__nowcastMediaSource;
-  const early: EarlyMedia = { worker: window.__nowcastWorker, mediaSource: started && { ms: started.mediaSource, url: started.url } };
-  window.__nowcastWorker = window.__nowcastMediaSource = undefined;
+  const early: EarlyMedia = { worker: window.__nowcastWorker, mediaSource: started && { ms: started.mediaSource, url: started.url }, socket: window.__nowcastSocket };
+  window.__nowcastWorker = window.__nowcastMediaSource = window.__nowcastSocket = undefined;
   const style = document.createElement('style');
   style.textContent = CSS;
   document.head.appendChild(style);

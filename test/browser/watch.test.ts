@@ -76,9 +76,22 @@ describe('the watch page in Chromium', () => {
   it.each([
     ['', true],
     ['?worker=0', false],
-  ])('with the query "%s" the engine runs in a worker: %s, and the page still decodes frames', async (query, inWorker) => {
+  ])('with the query "%s" the engine runs in a worker: %s, the stream\'s socket is opened once (on the page, by its inline script before watch.js runs), and frames decode', async (query, inWorker) => {
     const page = await browser.newPage();
     page.on('console', (m) => { if (m.type() === 'error') console.error('[page]', m.text()); });
+    // Where each of the page's sockets was made: on the page path the page's inline script opens
+    // the stream's socket before watch.js runs, and the player takes it over (ops/pages.ts).
+    await page.addInitScript(() => {
+      const made: string[] = [];
+      (window as unknown as { __sockets: string[] }).__sockets = made;
+      const Native = window.WebSocket;
+      window.WebSocket = class extends Native {
+        constructor(url: string | URL, protocols?: string | string[]) {
+          super(url, protocols);
+          made.push(new Error().stack ?? '');
+        }
+      };
+    });
     await page.goto(`${n.http}/watch/browser${query}`);
     await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 0.5, null, { timeout: 20_000 });
     const a = await report(page);
@@ -89,6 +102,14 @@ describe('the watch page in Chromium', () => {
       return w.__nowcast.player.stats;
     });
     expect(stats.mseWorker).toBe(inWorker);
+    const sockets = await page.evaluate(() => (window as unknown as { __sockets: string[] }).__sockets);
+    if (inWorker) {
+      expect(sockets).toEqual([]); // the worker opens its own
+    } else {
+      expect(sockets).toHaveLength(1);
+      expect(sockets[0]).toContain('/watch/browser');
+      expect(sockets[0]).not.toContain('/player/watch.js');
+    }
     expect(b.error).toBeNull();
     expect(b.decoded).toBeGreaterThan(a.decoded + 40);
     expect(b.latency).toBeLessThan(1);

@@ -49,7 +49,7 @@ describe('the player bundle', () => {
     expect(head).toContain('<link rel="modulepreload" href="/player/watch.js">');
   });
 
-  it('starts the media side before the player loads: the MSE worker where a worker\'s MediaSource plays, else the MediaSource on the <video>', async () => {
+  it('starts the media side before the player loads: the MSE worker where a worker\'s MediaSource plays, else the MediaSource on the <video> and the stream\'s socket', async () => {
     const page = await (await fetch(`${base}/watch/demo`)).text();
     const body = page.slice(page.indexOf('<video'));
     const script = /<script>([\s\S]*?)<\/script>/.exec(body)?.[1];
@@ -57,29 +57,65 @@ describe('the player bundle', () => {
     class MS { static canConstructInDedicatedWorker = false; }
     class WorkerMS extends MS { static override canConstructInDedicatedWorker = true; }
     class Managed {}
-    type Started = { worker?: string; ms?: string; remotePlaybackOff?: boolean };
-    const run = (search: string, g: { MediaSource?: typeof MS; ManagedMediaSource?: typeof Managed }): Started => {
+    class Socket {
+      binaryType = 'blob';
+      closed = 0;
+      onopen: (() => void) | null = null;
+      onmessage: ((e: { data: unknown }) => void) | null = null;
+      onclose: ((e: { code: number; reason: string }) => void) | null = null;
+      constructor(readonly url: string) {}
+      close(): void { this.closed += 1; }
+    }
+    type Started = { worker?: string; ms?: string; remotePlaybackOff?: boolean; socket?: string };
+    const run = (search: string, g: { MediaSource?: typeof MS; ManagedMediaSource?: typeof Managed }, protocol = 'http:'): Started => {
       const video: { src?: string; disableRemotePlayback?: boolean } = {};
       const win: Record<string, unknown> = { ...g };
       const Worker = function (this: unknown, url: string) { win.started = url; } as unknown as new (url: string) => object;
       const doc = { getElementById: (id: string) => (id === 'video' ? video : null) };
       const url = { createObjectURL: (o: object) => `blob:${o.constructor.name}` };
-      new Function('window', 'location', 'Worker', 'document', 'URL', script!)(win, { search }, Worker, doc, url);
+      new Function('window', 'location', 'Worker', 'document', 'URL', 'WebSocket', 'URLSearchParams', script!)(win, { search, protocol, host: 'relay:8080' }, Worker, doc, url, Socket, URLSearchParams);
       const early = win.__nowcastMediaSource as { mediaSource: object; url: string } | undefined;
       if (early) expect(video.src).toBe(early.url);
-      return { worker: win.started as string | undefined, ms: early?.url, remotePlaybackOff: video.disableRemotePlayback };
+      const socket = win.__nowcastSocket as { ws: Socket; url: string; events: unknown[] } | undefined;
+      if (socket) {
+        expect(socket.ws.url).toBe(socket.url);
+        expect(socket.ws.binaryType).toBe('arraybuffer');
+      }
+      return { worker: win.started as string | undefined, ms: early?.url, remotePlaybackOff: video.disableRemotePlayback, socket: socket?.url };
     };
     const chromium = { MediaSource: WorkerMS };
-    expect(run('', chromium)).toEqual({ worker: '/player/mse-worker.js' });
+    expect(run('', chromium)).toEqual({ worker: '/player/mse-worker.js' }); // a worker cannot take a page's socket
     expect(run('?target=300', chromium)).toEqual({ worker: '/player/mse-worker.js' });
     expect(run('?mse=managed', chromium)).toEqual({ worker: '/player/mse-worker.js' }); // no ManagedMediaSource to take
-    expect(run('?worker=0', chromium)).toEqual({ ms: 'blob:WorkerMS' });
+    expect(run('?worker=0', chromium)).toEqual({ ms: 'blob:WorkerMS', socket: 'ws://relay:8080/live/demo' });
     expect(run('?debug&transport=hls', chromium)).toEqual({});
-    expect(run('', { MediaSource: MS })).toEqual({ ms: 'blob:MS' }); // Firefox, WebKitGTK
+    expect(run('', { MediaSource: MS })).toEqual({ ms: 'blob:MS', socket: 'ws://relay:8080/live/demo' }); // Firefox, WebKitGTK
+    expect(run('?token=a%20b%26c&edge=e:1', { MediaSource: MS }, 'https:')).toEqual({ ms: 'blob:MS', socket: 'wss://relay:8080/live/demo?token=a%20b%26c' });
     const safari = { MediaSource: WorkerMS, ManagedMediaSource: Managed };
-    expect(run('?mse=managed', safari)).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true });
-    expect(run('', { ManagedMediaSource: Managed })).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true }); // iPhone
+    expect(run('?mse=managed', safari)).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true, socket: 'ws://relay:8080/live/demo' });
+    expect(run('', { ManagedMediaSource: Managed })).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true, socket: 'ws://relay:8080/live/demo' }); // iPhone
     expect(run('?mse=classic', { ManagedMediaSource: Managed })).toEqual({});
     expect(run('', {})).toEqual({}); // LL-HLS: nothing to start
+  });
+
+  it('queues what the early socket hears, in order, and closes it past its bound when no player takes it', async () => {
+    const page = await (await fetch(`${base}/watch/demo`)).text();
+    const script = /<script>([\s\S]*?)<\/script>/.exec(page.slice(page.indexOf('<video')))![1]!;
+    const sockets: Array<{ closed: number; onopen: () => void; onmessage: ((e: { data: unknown }) => void) | null; onclose: (e: { code: number; reason: string }) => void }> = [];
+    const Socket = function (this: (typeof sockets)[number]) { this.closed = 0; sockets.push(this); (this as unknown as { close(): void }).close = () => { this.closed += 1; }; };
+    const win: Record<string, unknown> = { MediaSource: class {} };
+    new Function('window', 'location', 'Worker', 'document', 'URL', 'WebSocket', 'URLSearchParams', script)(
+      win, { search: '', protocol: 'http:', host: 'h' }, undefined, { getElementById: () => ({}) }, { createObjectURL: () => 'blob:x' }, Socket, URLSearchParams);
+    const ws = sockets[0]!;
+    const events = (win.__nowcastSocket as { events: unknown[] }).events;
+    ws.onopen();
+    ws.onmessage!({ data: '{"type":"hello"}' });
+    ws.onmessage!({ data: 'b1' });
+    expect(events).toEqual([['open'], ['message', '{"type":"hello"}'], ['message', 'b1']]);
+    for (let i = 0; i < 2000 && ws.onmessage; i++) ws.onmessage({ data: i });
+    expect(ws.closed).toBe(1);
+    expect(events.length).toBe(1000); // bounded: the open and 999 messages
+    ws.onclose({ code: 1005, reason: '' });
+    expect(events[events.length - 1]).toEqual(['close', 1005, '']);
   });
 });

@@ -56,6 +56,31 @@ describe('openMediaPath', () => {
     });
   });
 
+  describe('with a socket the page opened early', () => {
+    const early = (url: string) => ({ ws: new FakeSocket(url) as unknown as WebSocket, url, events: [] });
+
+    it('gives it to the page\'s engine, which opens no other', () => {
+      const socket = early(ENGINE_OPTIONS.urls[0]!);
+      const path = openMediaPath(fakeVideo(), ENGINE_OPTIONS, false, () => {}, view, 'auto', { mediaSource: { ms: new FakeMediaSource() as unknown as MediaSource, url: 'blob:page' }, socket });
+      expect(path.inWorker).toBe(false);
+      expect(FakeSocket.all).toEqual([socket.ws]);
+      path.destroy();
+      expect((socket.ws as unknown as FakeSocket).closes).toBe(1);
+    });
+
+    it('closes it when the engine runs in a worker, which opens its own', () => {
+      FakeMediaSource.canConstructInDedicatedWorker = true;
+      vi.stubGlobal('Worker', FakeWorker);
+      vi.stubGlobal('__NOWCAST_WORKER__', '/* the worker bundle */');
+      const socket = early(ENGINE_OPTIONS.urls[0]!);
+      const path = openMediaPath(fakeVideo(), ENGINE_OPTIONS, true, () => {}, view, 'auto', { socket });
+      expect(path.inWorker).toBe(true);
+      expect((socket.ws as unknown as FakeSocket).closes).toBe(1);
+      expect((socket.ws as unknown as FakeSocket).onmessage).toBeNull();
+      path.destroy();
+    });
+  });
+
   describe('in a worker', () => {
     beforeEach(() => {
       FakeMediaSource.canConstructInDedicatedWorker = true;

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FakeSocket } from './fakes.js';
 import type { ServerMessage } from '../../protocol/messages.js';
-import { backoffDelay, HEALTHY_AFTER_MS, IDLE_TIMEOUT_MS, Transport } from '../../player/transport.js';
+import { backoffDelay, closeEarlySocket, HEALTHY_AFTER_MS, IDLE_TIMEOUT_MS, Transport } from '../../player/transport.js';
+import type { EarlySocket, EarlySocketEvent } from '../../player/transport.js';
 import type { CloseInfo, TransportHandlers } from '../../player/transport.js';
 
 describe('backoffDelay', () => {
@@ -25,11 +26,17 @@ describe('backoffDelay', () => {
 
 
 function harness(maxAttempts = Infinity, url: string | string[] = 'ws://relay/live/x') {
-  const events = { closes: [] as CloseInfo[], messages: [] as ServerMessage[], binaries: 0, malformed: 0, gaveUp: 0 };
+  const events = { closes: [] as CloseInfo[], messages: [] as ServerMessage[], binaries: 0, malformed: 0, gaveUp: 0, order: [] as string[] };
   const handlers: TransportHandlers = {
-    open: () => {},
-    message: (m) => events.messages.push(m),
-    binary: () => (events.binaries += 1),
+    open: () => events.order.push('open'),
+    message: (m) => {
+      events.messages.push(m);
+      events.order.push(m.type);
+    },
+    binary: (b) => {
+      events.binaries += 1;
+      events.order.push(`binary ${b.byteLength}`);
+    },
     close: (c) => events.closes.push(c),
     malformed: () => (events.malformed += 1),
     giveUp: () => (events.gaveUp += 1),
@@ -149,5 +156,89 @@ describe('Transport', () => {
     expect(last().url).toBe('ws://edge-a/live/x');
     t.destroy();
     vi.restoreAllMocks();
+  });
+
+  describe('a socket the page opened before the player loaded', () => {
+    /** What ops/pages.ts's script does: open the socket, and queue what it hears. */
+    function earlySocket(url: string): EarlySocket & { fake: FakeSocket } {
+      const fake = new FakeSocket(url);
+      const events: EarlySocketEvent[] = [];
+      fake.onopen = () => events.push(['open']);
+      fake.onmessage = (e) => events.push(['message', e.data]);
+      fake.onclose = (e) => events.push(['close', e.code, e.reason]);
+      return { ws: fake as unknown as WebSocket, url, events, fake };
+    }
+
+    it('is taken over for the same URL: what it heard comes first, in order, once the current task is done, then what it hears next', async () => {
+      const { t, events } = harness();
+      const early = earlySocket('ws://relay/live/x');
+      early.fake.open();
+      early.fake.onmessage?.({ data: '{"type":"hello","v":1}' });
+      early.fake.onmessage?.({ data: new ArrayBuffer(4) });
+      t.connect(early);
+      expect(FakeSocket.all).toEqual([early.fake]); // no second socket
+      expect(early.fake.binaryType).toBe('arraybuffer');
+      expect(events.order).toEqual([]); // not while the caller is still wiring the engine
+      await Promise.resolve();
+      early.fake.onmessage?.({ data: new ArrayBuffer(8) });
+      expect(events.order).toEqual(['open', 'hello', 'binary 4', 'binary 8']);
+      expect(early.events).toEqual([]);
+      expect(t.connected).toBe(true);
+      expect(t.send({ type: 'ping', t0: 1 })).toBe(true);
+      expect(early.fake.sent).toEqual(['{"type":"ping","t0":1}']);
+      t.destroy();
+    });
+
+    it('that closed before the player came is reconnected like any socket that closed', async () => {
+      const { t, events, last } = harness();
+      const early = earlySocket('ws://relay/live/x');
+      early.fake.open();
+      early.fake.drop(1011);
+      t.connect(early);
+      await Promise.resolve();
+      expect(events.closes).toHaveLength(1);
+      expect(events.closes[0]).toMatchObject({ code: 1011, retry: { attempt: 1 } });
+      vi.runOnlyPendingTimers();
+      expect(last()).not.toBe(early.fake);
+      expect(last().url).toBe('ws://relay/live/x');
+      t.destroy();
+    });
+
+    it('to another URL is closed, and the player opens its own', () => {
+      const { t, last } = harness();
+      const early = earlySocket('ws://relay/live/other');
+      early.fake.open();
+      t.connect(early);
+      expect(early.fake.closes).toBe(1);
+      expect(early.fake.onmessage).toBeNull();
+      expect(last()).not.toBe(early.fake);
+      expect(last().url).toBe('ws://relay/live/x');
+      t.destroy();
+    });
+
+    it('is closed, not replayed, when the transport was destroyed first, and closing it twice is harmless', async () => {
+      const { t, events } = harness();
+      t.destroy();
+      const early = earlySocket('ws://relay/live/x');
+      early.fake.open();
+      early.fake.onmessage?.({ data: new ArrayBuffer(4) });
+      t.connect(early);
+      await Promise.resolve();
+      expect(events.order).toEqual([]);
+      expect(early.fake.closes).toBe(1);
+      closeEarlySocket(early);
+      expect(early.fake.closes).toBe(1);
+    });
+
+    it('stops replaying once the transport is destroyed midway', async () => {
+      const { t, events } = harness();
+      const early = earlySocket('ws://relay/live/x');
+      early.fake.open();
+      t.connect(early);
+      t.destroy();
+      await Promise.resolve();
+      expect(events.order).toEqual([]);
+      expect(early.fake.closes).toBe(1);
+    });
   });
 });
