@@ -51,10 +51,11 @@ refresh(); setInterval(refresh, 2000);
  * worker's MediaSource plays, unless ?worker=0 or a ManagedMediaSource is asked for
  * (?mse=managed) and exists; the MediaSource by ?mse=; nothing for ?transport=hls. The socket
  * goes to this host's /live/NAME with the page's ?token=, as player/watch.ts's first URL, and
- * closes itself past MAX_EARLY_MESSAGES (a bundle that never loads). Plain ES5 in the HTML,
+ * closes itself past MAX_EARLY_MESSAGES or MAX_EARLY_BYTES (a bundle that never loads). Plain ES5 in the HTML,
  * after the <video>: no extra request.
  */
 const MAX_EARLY_MESSAGES = 1000;
+const MAX_EARLY_BYTES = 16 * 1024 * 1024;
 const earlyMedia = (name: string): string => `<script>(function () {
   var q = location.search, has = function (re) { return re.test(q); };
   var M = window.MediaSource, MM = window.ManagedMediaSource, v = document.getElementById('video');
@@ -74,11 +75,13 @@ const earlyMedia = (name: string): string => `<script>(function () {
     window.__nowcastMediaSource = { mediaSource: ms, url: url };
     var token = new URLSearchParams(q).get('token');
     var wsUrl = (location.protocol === 'https:' ? 'wss:' : 'ws:') + '//' + location.host + '/live/' + encodeURIComponent(${JSON.stringify(name).replace(/</g, '\\u003c')}) + (token ? '?token=' + encodeURIComponent(token) : '');
-    var ws = new WebSocket(wsUrl), events = [];
+    var ws = new WebSocket(wsUrl), events = [], bytes = 0;
     ws.binaryType = 'arraybuffer';
     ws.onopen = function () { events.push(['open']); };
     ws.onmessage = function (e) {
-      if (events.push(['message', e.data]) < ${MAX_EARLY_MESSAGES}) return;
+      events.push(['message', e.data]);
+      bytes += e.data.byteLength || e.data.length || 0;
+      if (events.length < ${MAX_EARLY_MESSAGES} && bytes < ${MAX_EARLY_BYTES}) return;
       ws.onmessage = null;
       ws.close();
     };

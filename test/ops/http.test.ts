@@ -98,16 +98,25 @@ describe('the player bundle', () => {
     expect(run('', {})).toEqual({}); // LL-HLS: nothing to start
   });
 
-  it('queues what the early socket hears, in order, and closes it past its bound when no player takes it', async () => {
+  it('queues what the early socket hears, in order, and closes it past its bounds (1,000 messages, 16 MiB) when no player takes it', async () => {
     const page = await (await fetch(`${base}/watch/demo`)).text();
     const script = /<script>([\s\S]*?)<\/script>/.exec(page.slice(page.indexOf('<video')))![1]!;
-    const sockets: Array<{ closed: number; onopen: () => void; onmessage: ((e: { data: unknown }) => void) | null; onclose: (e: { code: number; reason: string }) => void }> = [];
-    const Socket = function (this: (typeof sockets)[number]) { this.closed = 0; sockets.push(this); (this as unknown as { close(): void }).close = () => { this.closed += 1; }; };
-    const win: Record<string, unknown> = { MediaSource: class {} };
-    new Function('window', 'location', 'Worker', 'document', 'URL', 'WebSocket', 'URLSearchParams', script)(
-      win, { search: '', protocol: 'http:', host: 'h' }, undefined, { getElementById: () => ({}) }, { createObjectURL: () => 'blob:x' }, Socket, URLSearchParams);
-    const ws = sockets[0]!;
-    const events = (win.__nowcastSocket as { events: unknown[] }).events;
+    type Sock = { closed: number; onopen: () => void; onmessage: ((e: { data: unknown }) => void) | null; onclose: (e: { code: number; reason: string }) => void };
+    const start = (): { ws: Sock; events: unknown[] } => {
+      const sockets: Sock[] = [];
+      const Socket = function (this: Sock) { this.closed = 0; sockets.push(this); (this as unknown as { close(): void }).close = () => { this.closed += 1; }; };
+      const win: Record<string, unknown> = { MediaSource: class {} };
+      new Function('window', 'location', 'Worker', 'document', 'URL', 'WebSocket', 'URLSearchParams', script)(
+        win, { search: '', protocol: 'http:', host: 'h' }, undefined, { getElementById: () => ({}) }, { createObjectURL: () => 'blob:x' }, Socket, URLSearchParams);
+      return { ws: sockets[0]!, events: (win.__nowcastSocket as { events: unknown[] }).events };
+    };
+    const big = start();
+    big.ws.onmessage!({ data: new ArrayBuffer(8 << 20) });
+    expect(big.ws.closed).toBe(0);
+    big.ws.onmessage!({ data: new ArrayBuffer(8 << 20) });
+    expect(big.ws.closed).toBe(1);
+    expect(big.ws.onmessage).toBeNull();
+    const { ws, events } = start();
     ws.onopen();
     ws.onmessage!({ data: '{"type":"hello"}' });
     ws.onmessage!({ data: 'b1' });
