@@ -78,7 +78,12 @@ async function until(e: Engine, ok: (r: WatchReport) => boolean, ms: number): Pr
 
 /** One join: navigation start (performance.timeOrigin) to the first presented frame, or undefined if the probe came too late. */
 async function join(e: Engine, url: string): Promise<{ ms: number | undefined; report: WatchReport } | undefined> {
-  await e.goto(url);
+  // WebKitGTK's WebDriver now and then answers a navigation with "unknown error": once more.
+  await e.goto(url).catch(async (err: unknown) => {
+    console.error(`[browsers] navigation failed (${String(err).slice(0, 160)}); once more`);
+    await sleep(500);
+    await e.goto(url);
+  });
   let late = false;
   if (!e.addInitScript) {
     // After the load event, so the check and the install run as one script in the page: a
@@ -209,7 +214,8 @@ try {
   await sleep(2_500); // the stream is live before viewers arrive, as for real users
   for (const name of rowNames) {
     const row = await Promise.race([
-      measure(name),
+      // A driver that fails for good costs its row, not the run.
+      measure(name).catch((err: unknown) => empty(ROWS[name]!.label, `not available: the browser's driver failed (${String(err).slice(0, 160)})`)),
       sleep(ROW_MS).then(() => empty(ROWS[name]!.label, `not available: the row took over ${ROW_MS / 1000} s`)),
     ]);
     await current?.close(); // closed already unless the row ran out of time
