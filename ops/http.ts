@@ -1,8 +1,5 @@
 // Plain HTTP routes on the relay's public uWS app: pages, the player bundle, the public stream
 // list and health. /metrics, /api/streams and /dashboard are on the operations listener (ops.ts).
-import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Logger } from '../util/log.js';
 import type { QoeMessage } from '../protocol/messages.js';
@@ -15,6 +12,7 @@ export type { StreamSummary };
 import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { indexPage, watchPage } from './pages.js';
 import { Coalesced } from './ops-cache.js';
+import { chooseCoding, loadPlayerFiles } from './player-files.js';
 
 
 /** The operations side: optional, so a bare Relay (tests, benches) serves without it. */
@@ -82,34 +80,6 @@ export function publicStreams(list: StreamSummary[], listed: (stream: string) =>
   return { streams: list.filter((s) => s.state === 'live' && listed(s.name)).map(({ name, state, viewers }) => ({ name, state, viewers })) };
 }
 
-const TYPES: Record<string, string> = {
-  '.js': 'text/javascript; charset=utf-8',
-  '.map': 'application/json',
-  '.ts': 'text/plain; charset=utf-8',
-};
-
-/** A player file and its validator. */
-interface PlayerFile { body: Buffer; etag: string }
-
-/**
- * The player files are small and fixed for the process's life: read them once, with an ETag,
- * so a returning viewer revalidates (304) instead of downloading the bundle again, and the
- * browser keeps its compiled code (V8's code cache follows the HTTP cache).
- */
-function loadPlayer(dir: string, log: Logger): Map<string, PlayerFile> {
-  const files = new Map<string, PlayerFile>();
-  if (!existsSync(dir)) {
-    log.error({ dir }, 'player bundle missing: run `npm run build:player`');
-    return files;
-  }
-  for (const f of readdirSync(dir)) {
-    if (!/\.(js|map)$/.test(f)) continue;
-    const body = readFileSync(join(dir, f));
-    files.set(f, { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` });
-  }
-  return files;
-}
-
 export function send(res: HttpResponse, status: string, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
   res.cork(() => {
     res.writeStatus(status).writeHeader('Content-Type', type).writeHeader('Cache-Control', 'no-cache');
@@ -119,7 +89,7 @@ export function send(res: HttpResponse, status: string, type: string, body: stri
 }
 
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
-  const player = loadPlayer(deps.playerDir, deps.log);
+  const player = loadPlayerFiles(deps.playerDir, deps.log);
   const html = 'text/html; charset=utf-8';
   const json = 'application/json';
 
@@ -131,12 +101,13 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
     send(res, '200 OK', html, watchPage(name));
   });
   app.get('/player/:file', (res, req) => {
-    const file = req.getParameter(0) ?? '';
-    const f = player.get(file);
+    const f = player.get(req.getParameter(0) ?? '');
     if (!f) return send(res, '404 Not Found', 'text/plain', 'not found');
-    const type = TYPES[file.slice(file.lastIndexOf('.'))] ?? 'application/octet-stream';
-    if (req.getHeader('if-none-match') === f.etag) return send(res, '304 Not Modified', type, '', { ETag: f.etag });
-    send(res, '200 OK', type, f.body, { ETag: f.etag });
+    const v = f.variants[chooseCoding(req.getHeader('accept-encoding'), (c) => f.variants[c] !== undefined)] ?? f.variants.identity;
+    const headers: Record<string, string> = { ETag: v.etag, Vary: 'Accept-Encoding' };
+    if (req.getHeader('if-none-match') === v.etag) return send(res, '304 Not Modified', f.type, '', headers);
+    if (v.coding !== 'identity') headers['Content-Encoding'] = v.coding;
+    send(res, '200 OK', f.type, v.body, headers);
   });
   // Public, so a flood of it is coalesced like the ops routes (ops-cache.ts).
   const listed = deps.listed ?? (() => true);
