@@ -3,7 +3,8 @@
 // Chromium, Firefox ESR, WebKitGTK, WebKitGTK on ManagedMediaSource, and LL-HLS through hls.js
 // in Chromium. Rows run one after another on the same stream, one viewer at a time: two
 // cores shared by two browsers would measure the machine, not the engines.
-// Usage: npm run bench:browsers [-- --seconds 20 --joins 6 --rows chromium,firefox,webkit,webkit-managed,chromium-hls]
+// Usage: npm run bench:browsers [-- --seconds 20 --joins 6 --rows chromium,firefox,webkit,webkit-managed,chromium-hls --path rtt=80,mbps=8]
+// (--path: through a phone-like path, bench/lib/phone-path.ts; written to a section of its own)
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -11,6 +12,7 @@ import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { startNowcast } from '../../test/helpers/nowcast.js';
 import { Publisher } from '../../test/helpers/publisher.js';
+import { PhonePath, parsePhonePath } from '../lib/phone-path.js';
 import { openEngine, type Engine, type EngineName } from '../../test/helpers/engines.js';
 import { PROBE_SCRIPT, readWatch, sleep, type WatchReport } from '../../test/helpers/watch-probe.js';
 import { percentile } from '../lib/pixel-clock.js';
@@ -35,6 +37,8 @@ const { values } = parseArgs({ options: {
   joins: { type: 'string', default: '6' },
   rows: { type: 'string', default: DEFAULT_ROWS.join(',') },
   'no-write': { type: 'boolean', default: false },
+  // rtt=MS,mbps=N: every browser reaches the relay through a phone-like path (bench/lib/phone-path.ts).
+  path: { type: 'string', default: '' },
 } });
 const seconds = Number(values.seconds);
 const joins = Number(values.joins);
@@ -206,7 +210,9 @@ function version(cmd: string, args: string[]): string {
 }
 
 const n = await startNowcast({ srt: { listeners: [] } });
-const base = n.http;
+const pathSpec = values.path ? parsePhonePath(values.path, { host: '127.0.0.1', port: Number(new URL(n.http).port) }) : undefined;
+const phone = pathSpec ? new PhonePath(pathSpec) : undefined;
+const base = phone ? `http://127.0.0.1:${await phone.listen()}` : n.http;
 const budget = (seconds + 40) * rowNames.length + 120;
 const pub = new Publisher({ url: n.rtmp('glass'), width: 640, height: 360, clockStrip: true, durationS: budget });
 const rows: Row[] = [];
@@ -224,6 +230,7 @@ try {
   }
 } finally {
   await pub.stop();
+  phone?.close();
   n.app.close();
 }
 
@@ -244,9 +251,11 @@ if (!values['no-write']) {
     version('/usr/bin/firefox-esr', ['--version']).replace('Mozilla ', ''),
     `WebKitGTK ${version('dpkg-query', ['-W', '-f', '${Version}', 'libwebkit2gtk-4.1-0'])} (MiniBrowser under Xvfb)`,
   ].join(', ');
-  writeSection('Every engine on one stream (npm run bench:browsers)', `
+  const title = pathSpec ? 'Every engine over a phone-like path (npm run bench:browsers -- --path …)' : 'Every engine on one stream (npm run bench:browsers)';
+  writeSection(title, `
 Date: ${new Date().toISOString()}. Machine: ${machine()}; ${system()}.
-Command: \`npm run bench:browsers -- --seconds ${seconds} --joins ${joins} --rows ${rowNames.join(',')}\`
+Command: \`npm run bench:browsers -- --seconds ${seconds} --joins ${joins} --rows ${rowNames.join(',')}${values.path ? ` --path ${values.path}` : ''}\`${pathSpec ? `
+Path: every browser reaches the relay (pages, scripts and the WebSocket) through bench/lib/phone-path.ts: ${pathSpec.rttMs} ms round trip (and one more before a new connection's first bytes), one ${pathSpec.mbps} Mbit/s downlink shared by all connections. Glass-to-glass includes the path.` : ''}
 Engines: ${versions} (Debian packages, driven as test/helpers/engines.ts does).
 
 Source: FFmpeg testsrc2 640×360 30 fps with its capture clock in the pixels, x264 ultrafast zerolatency, keyframe every 1 s, AAC, RTMP on loopback; default watch page.
