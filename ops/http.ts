@@ -12,7 +12,7 @@ export type { StreamSummary };
 import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { indexPage, watchPage } from './pages.js';
 import { Coalesced } from './ops-cache.js';
-import { chooseCoding, loadPlayerFiles } from './player-files.js';
+import { builtFile, loadPlayerFiles, serveFile } from './player-files.js';
 
 
 /** The operations side: optional, so a bare Relay (tests, benches) serves without it. */
@@ -95,19 +95,17 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
 
   const index = indexPage(); // the same page for everyone: built once
   app.get('/', (res) => send(res, '200 OK', html, index));
+  // One page for every stream (it reads the name from its path), with the MSE worker's source in it.
+  const watch = builtFile(html, watchPage(player.get('mse-worker.js')?.variants.identity.body.toString()));
   app.get('/watch/:name', (res, req) => {
     const name = req.getParameter(0) ?? '';
     if (!STREAM_NAME_RE.test(name)) return send(res, '400 Bad Request', 'text/plain', 'invalid stream name');
-    send(res, '200 OK', html, watchPage(name));
+    serveFile(res, req, watch, send);
   });
   app.get('/player/:file', (res, req) => {
     const f = player.get(req.getParameter(0) ?? '');
     if (!f) return send(res, '404 Not Found', 'text/plain', 'not found');
-    const v = f.variants[chooseCoding(req.getHeader('accept-encoding'), (c) => f.variants[c] !== undefined)] ?? f.variants.identity;
-    const headers: Record<string, string> = { ETag: v.etag, Vary: 'Accept-Encoding' };
-    if (req.getHeader('if-none-match') === v.etag) return send(res, '304 Not Modified', f.type, '', headers);
-    if (v.coding !== 'identity') headers['Content-Encoding'] = v.coding;
-    send(res, '200 OK', f.type, v.body, headers);
+    serveFile(res, req, f, send);
   });
   // Public, so a flood of it is coalesced like the ops routes (ops-cache.ts).
   const listed = deps.listed ?? (() => true);

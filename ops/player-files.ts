@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Logger } from '../util/log.js';
 
 export type ContentCoding = 'br' | 'gzip' | 'identity';
@@ -41,7 +43,7 @@ export function loadPlayerFiles(dir: string, log: Logger): Map<string, PlayerFil
     if (!/\.(js|map)$/.test(f)) continue;
     const body = readFileSync(join(dir, f));
     const built = statSync(join(dir, f)).mtimeMs;
-    const tag = createHash('sha256').update(body).digest('base64url').slice(0, 22);
+    const tag = etagOf(body);
     const file: PlayerFile = { type: TYPES[f.slice(f.lastIndexOf('.'))]!, variants: { identity: { body, etag: `"${tag}"`, coding: 'identity' } } };
     for (const coding of ['br', 'gzip'] as const) {
       const path = join(dir, f + SUFFIX[coding]);
@@ -77,4 +79,35 @@ export function chooseCoding(header: string, available: (c: ContentCoding) => bo
     }
   }
   return best;
+}
+
+const etagOf = (body: Buffer): string => createHash('sha256').update(body).digest('base64url').slice(0, 22);
+
+/** A page built in memory, with its brotli and gzip copies made once (a few ms for a few tens of KB). */
+export function builtFile(type: string, text: string): PlayerFile {
+  const body = Buffer.from(text);
+  const tag = etagOf(body);
+  return {
+    type,
+    variants: {
+      identity: { body, etag: `"${tag}"`, coding: 'identity' },
+      br: { body: brotliCompressSync(body, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: body.length } }), etag: `"${tag}-br"`, coding: 'br' },
+      gzip: { body: gzipSync(body, { level: 9 }), etag: `"${tag}-gzip"`, coding: 'gzip' },
+    },
+  };
+}
+
+/**
+ * Answers with the coding the request accepts (Vary: Accept-Encoding), or 304 to that coding's
+ * ETag. `send` writes status, type, body and headers (ops/http.ts).
+ */
+export function serveFile(
+  res: HttpResponse, req: HttpRequest, f: PlayerFile,
+  send: (res: HttpResponse, status: string, type: string, body: string | Buffer, extra: Record<string, string>) => void,
+): void {
+  const v = f.variants[chooseCoding(req.getHeader('accept-encoding'), (c) => f.variants[c] !== undefined)] ?? f.variants.identity;
+  const headers: Record<string, string> = { ETag: v.etag, Vary: 'Accept-Encoding' };
+  if (req.getHeader('if-none-match') === v.etag) return send(res, '304 Not Modified', f.type, '', headers);
+  if (v.coding !== 'identity') headers['Content-Encoding'] = v.coding;
+  send(res, '200 OK', f.type, v.body, headers);
 }

@@ -16,8 +16,12 @@ import { closeEarlySocket, type EarlySocket } from './transport.js';
 /** esbuild defines this as the worker bundle's source; undefined outside a bundle (tests). */
 declare const __NOWCAST_WORKER__: string | undefined;
 
-/** Page -> worker. */
-export type WorkerCommand = { type: 'start'; options: EngineOptions } | EngineCommand;
+/**
+ * Page -> worker. `connect` comes from the /watch page's inline script as it starts the worker,
+ * before the player exists: the worker opens the stream's socket at once, and the engine that
+ * `start` makes takes it over if it goes to the same URL.
+ */
+export type WorkerCommand = { type: 'connect'; url: string } | { type: 'start'; options: EngineOptions } | EngineCommand;
 /** Worker -> page, posted in batches (one postMessage per worker task). */
 export type WorkerEvent = EngineEvent | { type: 'attach'; handle: MediaSourceHandle };
 

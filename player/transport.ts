@@ -1,6 +1,6 @@
 // The WebSocket side: one socket at a time, text frames parsed as ServerMessage, binary
 // frames passed through, and reconnection with jittered exponential backoff.
-import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
+import { EARLY_SOCKET_MAX_BYTES, EARLY_SOCKET_MAX_MESSAGES, type ClientMessage, type ServerMessage } from '../protocol/messages.js';
 
 export interface TransportOptions {
   reconnect: boolean;
@@ -22,6 +22,29 @@ export interface EarlySocket {
 }
 
 export type EarlySocketEvent = ['open'] | ['message', unknown] | ['close', number, string];
+
+/**
+ * Opens `url` and queues what it hears, as the /watch page's inline script does, for a
+ * connect() to take over: the MSE worker's, which the page tells the URL as it starts the
+ * worker, before the player exists. Past EARLY_SOCKET_MAX_MESSAGES or _BYTES it closes the
+ * socket (a player that never comes).
+ */
+export function openEarlySocket(url: string, Impl: typeof WebSocket = WebSocket): EarlySocket {
+  const ws = new Impl(url);
+  ws.binaryType = 'arraybuffer';
+  const events: EarlySocketEvent[] = [];
+  let bytes = 0;
+  ws.onopen = () => events.push(['open']);
+  ws.onmessage = (e: MessageEvent<unknown>) => {
+    events.push(['message', e.data]);
+    bytes += e.data instanceof ArrayBuffer ? e.data.byteLength : typeof e.data === 'string' ? e.data.length : 0;
+    if (events.length < EARLY_SOCKET_MAX_MESSAGES && bytes < EARLY_SOCKET_MAX_BYTES) return;
+    ws.onmessage = null;
+    closeQuietly(ws);
+  };
+  ws.onclose = (e: CloseEvent) => events.push(['close', e.code, e.reason]);
+  return { ws, url, events };
+}
 
 /** Ends an early socket nobody took. */
 export function closeEarlySocket(early: EarlySocket | undefined): void {

@@ -3,6 +3,7 @@
 import { MediaEngine } from './engine.js';
 import type { WorkerCommand, WorkerEvent } from './media-path.js';
 import { mediaSourceCtor, type MediaAttachment } from './mse.js';
+import { closeEarlySocket, openEarlySocket, type EarlySocket } from './transport.js';
 
 interface WorkerScope {
   postMessage(message: unknown, transfer: Transferable[]): void;
@@ -43,10 +44,22 @@ const element: MediaAttachment = {
   release() {},
 };
 
+/** The socket the page asked for before the player's start (`connect`), until the engine takes it. */
+let early: EarlySocket | undefined;
+
 scope.onmessage = (e) => {
   const c = e.data;
-  if (c.type === 'start') engine ??= new MediaEngine(c.options, post, element);
-  else engine?.command(c);
+  if (c.type === 'connect') {
+    if (!engine && !early && typeof c.url === 'string' && /^wss?:\/\//.test(c.url)) early = openEarlySocket(c.url);
+  } else if (c.type === 'start') {
+    engine ??= new MediaEngine(c.options, post, element, undefined, early);
+    early = undefined;
+  } else {
+    engine?.command(c);
+  }
   // The engine tore itself down: nothing is left for this worker to do (a repeat is harmless).
-  if (c.type === 'destroy') scope.close();
+  if (c.type === 'destroy') {
+    closeEarlySocket(early);
+    scope.close();
+  }
 };

@@ -221,3 +221,11 @@ export function firstBoxType(frame: Uint8Array): string {
 
 /** Stream names: what RTMP keys and URLs may carry safely. */
 export const STREAM_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/**
+ * A client may open the stream's socket before its player has loaded (the /watch page does,
+ * ops/pages.ts, and has its MSE worker do it) and queue what arrives for the player. Past either
+ * bound (a player that never comes) it closes that socket.
+ */
+export const EARLY_SOCKET_MAX_MESSAGES = 1000;
+export const EARLY_SOCKET_MAX_BYTES = 16 * 1024 * 1024;

@@ -15,6 +15,7 @@ const app = uWS.App();
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nowcast-player-'));
   writeFileSync(join(dir, 'watch.js'), 'console.log("player")');
+  writeFileSync(join(dir, 'mse-worker.js'), 'self.onmessage = () => {}; /* </script> */');
   mountHttp(app, { playerDir: dir, log: pino({ level: 'silent' }), streams: () => [], ready: () => true });
   const port = await new Promise<number>((resolve, reject) => app.listen('127.0.0.1', 0, (s) => {
     if (!s) return reject(new Error('listen failed'));
@@ -49,7 +50,7 @@ describe('the player bundle', () => {
     expect(head).toContain('<link rel="modulepreload" href="/player/watch.js">');
   });
 
-  it('starts the media side before the player loads: the MSE worker where a worker\'s MediaSource plays, else the MediaSource on the <video> and the stream\'s socket', async () => {
+  it('starts the media side before the player loads, for the stream its path names: the MSE worker from the source in the page where a worker\'s MediaSource plays, else the MediaSource on the <video> and the stream\'s socket', async () => {
     const page = await (await fetch(`${base}/watch/demo`)).text();
     const body = page.slice(page.indexOf('<video'));
     const script = /<script>([\s\S]*?)<\/script>/.exec(body)?.[1];
@@ -66,14 +67,27 @@ describe('the player bundle', () => {
       constructor(readonly url: string) {}
       close(): void { this.closed += 1; }
     }
-    type Started = { worker?: string; ms?: string; remotePlaybackOff?: boolean; socket?: string };
-    const run = (search: string, g: { MediaSource?: typeof MS; ManagedMediaSource?: typeof Managed }, protocol = 'http:'): Started => {
+    type Started = { worker?: string; ms?: string; remotePlaybackOff?: boolean; socket?: string; title?: string };
+    let lastBlob: Blob | undefined;
+    const run = (search: string, g: { MediaSource?: typeof MS; ManagedMediaSource?: typeof Managed }, protocol = 'http:', pathname = '/watch/demo'): Started => {
       const video: { src?: string; disableRemotePlayback?: boolean } = {};
       const win: Record<string, unknown> = { ...g };
-      const Worker = function (this: unknown, url: string) { win.started = url; } as unknown as new (url: string) => object;
-      const doc = { getElementById: (id: string) => (id === 'video' ? video : null) };
-      const url = { createObjectURL: (o: object) => `blob:${o.constructor.name}` };
-      new Function('window', 'location', 'Worker', 'document', 'URL', 'WebSocket', 'URLSearchParams', script!)(win, { search, protocol, host: 'relay:8080' }, Worker, doc, url, Socket, URLSearchParams);
+      const revoked: string[] = [];
+      const Worker = function (this: { postMessage(m: unknown): void }, url: string) {
+        win.started = url;
+        this.postMessage = (m) => { win.told = m; };
+      } as unknown as new (url: string) => object;
+      const doc: { title?: string; getElementById(id: string): unknown } = { getElementById: (id: string) => (id === 'video' ? video : null) };
+      const url = {
+        createObjectURL: (o: object) => {
+          if (o instanceof Blob) lastBlob = o;
+          return `blob:${o.constructor.name}`;
+        },
+        revokeObjectURL: (u: string) => revoked.push(u),
+      };
+      new Function('window', 'location', 'Worker', 'document', 'URL', 'WebSocket', 'URLSearchParams', 'Blob', script!)(win, { search, protocol, host: 'relay:8080', pathname }, Worker, doc, url, Socket, URLSearchParams, Blob);
+      // The worker starts from the source in the page, and its URL is let go at once.
+      if (win.started === 'blob:Blob') expect(revoked).toEqual(['blob:Blob']);
       const early = win.__nowcastMediaSource as { mediaSource: object; url: string } | undefined;
       if (early) expect(video.src).toBe(early.url);
       const socket = win.__nowcastSocket as { ws: Socket; url: string; events: unknown[] } | undefined;
@@ -81,21 +95,29 @@ describe('the player bundle', () => {
         expect(socket.ws.url).toBe(socket.url);
         expect(socket.ws.binaryType).toBe('arraybuffer');
       }
-      return { worker: win.started as string | undefined, ms: early?.url, remotePlaybackOff: video.disableRemotePlayback, socket: socket?.url };
+      // A worker is told the socket's URL at once: it opens the socket itself (a worker cannot take a page's).
+      const told = win.told as { type: string; url: string } | undefined;
+      if (told) expect(told.type).toBe('connect');
+      return { worker: win.started as string | undefined, ms: early?.url, remotePlaybackOff: video.disableRemotePlayback, socket: socket?.url ?? told?.url, title: doc.title };
     };
     const chromium = { MediaSource: WorkerMS };
-    expect(run('', chromium)).toEqual({ worker: '/player/mse-worker.js' }); // a worker cannot take a page's socket
-    expect(run('?target=300', chromium)).toEqual({ worker: '/player/mse-worker.js' });
-    expect(run('?mse=managed', chromium)).toEqual({ worker: '/player/mse-worker.js' }); // no ManagedMediaSource to take
-    expect(run('?worker=0', chromium)).toEqual({ ms: 'blob:WorkerMS', socket: 'ws://relay:8080/live/demo' });
-    expect(run('?debug&transport=hls', chromium)).toEqual({});
-    expect(run('', { MediaSource: MS })).toEqual({ ms: 'blob:MS', socket: 'ws://relay:8080/live/demo' }); // Firefox, WebKitGTK
-    expect(run('?token=a%20b%26c&edge=e:1', { MediaSource: MS }, 'https:')).toEqual({ ms: 'blob:MS', socket: 'wss://relay:8080/live/demo?token=a%20b%26c' });
+    const title = 'demo \u2014 Nowcast';
+    expect(run('', chromium)).toEqual({ worker: 'blob:Blob', socket: 'ws://relay:8080/live/demo', title });
+    expect(await lastBlob!.text()).toBe('self.onmessage = () => {}; /* </script> */'); // the build's mse-worker.js, whole
+    expect(run('?target=300', chromium)).toEqual({ worker: 'blob:Blob', socket: 'ws://relay:8080/live/demo', title });
+    expect(run('?mse=managed', chromium)).toEqual({ worker: 'blob:Blob', socket: 'ws://relay:8080/live/demo', title }); // no ManagedMediaSource to take
+    expect(run('?worker=0', chromium)).toEqual({ ms: 'blob:WorkerMS', socket: 'ws://relay:8080/live/demo', title });
+    expect(run('?debug&transport=hls', chromium)).toEqual({ title });
+    // The stream is the page's path, checked as the relay checks names: anything else starts nothing.
+    expect(run('', { MediaSource: MS }, 'http:', '/watch/cam-2/')).toEqual({ ms: 'blob:MS', socket: 'ws://relay:8080/live/cam-2', title: 'cam-2 \u2014 Nowcast' });
+    for (const bad of ['/watch/a%20b', '/watch/%E0%A4%A', '/watch/', '/other/demo', `/watch/${'x'.repeat(65)}`]) expect(run('', { MediaSource: MS }, 'http:', bad)).toEqual({});
+    expect(run('', { MediaSource: MS })).toEqual({ ms: 'blob:MS', socket: 'ws://relay:8080/live/demo', title }); // Firefox, WebKitGTK
+    expect(run('?token=a%20b%26c&edge=e:1', { MediaSource: MS }, 'https:')).toEqual({ ms: 'blob:MS', socket: 'wss://relay:8080/live/demo?token=a%20b%26c', title });
     const safari = { MediaSource: WorkerMS, ManagedMediaSource: Managed };
-    expect(run('?mse=managed', safari)).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true, socket: 'ws://relay:8080/live/demo' });
-    expect(run('', { ManagedMediaSource: Managed })).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true, socket: 'ws://relay:8080/live/demo' }); // iPhone
-    expect(run('?mse=classic', { ManagedMediaSource: Managed })).toEqual({});
-    expect(run('', {})).toEqual({}); // LL-HLS: nothing to start
+    expect(run('?mse=managed', safari)).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true, socket: 'ws://relay:8080/live/demo', title });
+    expect(run('', { ManagedMediaSource: Managed })).toEqual({ ms: 'blob:Managed', remotePlaybackOff: true, socket: 'ws://relay:8080/live/demo', title }); // iPhone
+    expect(run('?mse=classic', { ManagedMediaSource: Managed })).toEqual({ title });
+    expect(run('', {})).toEqual({ title }); // LL-HLS: nothing to start
   });
 
   it('queues what the early socket hears, in order, and closes it past its bounds (1,000 messages, 16 MiB) when no player takes it', async () => {
@@ -106,8 +128,8 @@ describe('the player bundle', () => {
       const sockets: Sock[] = [];
       const Socket = function (this: Sock) { this.closed = 0; sockets.push(this); (this as unknown as { close(): void }).close = () => { this.closed += 1; }; };
       const win: Record<string, unknown> = { MediaSource: class {} };
-      new Function('window', 'location', 'Worker', 'document', 'URL', 'WebSocket', 'URLSearchParams', script)(
-        win, { search: '', protocol: 'http:', host: 'h' }, undefined, { getElementById: () => ({}) }, { createObjectURL: () => 'blob:x' }, Socket, URLSearchParams);
+      new Function('window', 'location', 'Worker', 'document', 'URL', 'WebSocket', 'URLSearchParams', 'Blob', script)(
+        win, { search: '', protocol: 'http:', host: 'h', pathname: '/watch/demo' }, undefined, { getElementById: () => ({}) }, { createObjectURL: () => 'blob:x' }, Socket, URLSearchParams, Blob);
       return { ws: sockets[0]!, events: (win.__nowcastSocket as { events: unknown[] }).events };
     };
     const big = start();

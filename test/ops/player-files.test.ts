@@ -114,4 +114,16 @@ describe('the player bundle, compressed', () => {
     expect(r.headers['content-encoding']).toBeUndefined();
     expect(r.body.toString()).toBe('new code');
   });
+
+  it('serves the watch page the same way, one page for every stream, compressed once', async () => {
+    const a = await get('/watch/cam1', { 'Accept-Encoding': 'br' });
+    const b = await get('/watch/cam2', { 'Accept-Encoding': 'gzip' });
+    const c = await get('/watch/cam1', {});
+    expect(a.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(a.body).toString()).toBe(c.body.toString());
+    expect(gunzipSync(b.body).toString()).toBe(c.body.toString());
+    expect(c.body.toString()).toContain('<video id="video"');
+    expect((await get('/watch/cam3', { 'Accept-Encoding': 'br', 'If-None-Match': a.headers.etag as string })).status).toBe(304);
+    expect((await get('/watch/bad%20name', { 'Accept-Encoding': 'br' })).status).toBe(400);
+  });
 });
