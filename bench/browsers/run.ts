@@ -251,7 +251,7 @@ if (!values['no-write']) {
     version('/usr/bin/firefox-esr', ['--version']).replace('Mozilla ', ''),
     `WebKitGTK ${version('dpkg-query', ['-W', '-f', '${Version}', 'libwebkit2gtk-4.1-0'])} (MiniBrowser under Xvfb)`,
   ].join(', ');
-  const title = pathSpec ? 'Every engine over a phone-like path (npm run bench:browsers -- --path …)' : 'Every engine on one stream (npm run bench:browsers)';
+  const title = pathSpec ? 'Every engine over a phone-like path (npm run bench:browsers -- --path)' : 'Every engine on one stream (npm run bench:browsers)';
   writeSection(title, `
 Date: ${new Date().toISOString()}. Machine: ${machine()}; ${system()}.
 Command: \`npm run bench:browsers -- --seconds ${seconds} --joins ${joins} --rows ${rowNames.join(',')}${values.path ? ` --path ${values.path}` : ''}\`${pathSpec ? `
