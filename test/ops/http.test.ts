@@ -4,31 +4,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import uWS from 'uWebSockets.js';
-import { pino } from 'pino';
-import { mountHttp } from '../../ops/http.js';
+import { startPagesServer, type PagesServer } from '../helpers/pages-server.js';
 
 let base = '';
-let listen: uWS.us_listen_socket | false = false;
-const app = uWS.App();
+let server: PagesServer | undefined;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nowcast-player-'));
   writeFileSync(join(dir, 'watch.js'), 'console.log("player")');
   writeFileSync(join(dir, 'mse-worker.js'), 'self.onmessage = () => {}; /* </script> */');
-  mountHttp(app, { playerDir: dir, log: pino({ level: 'silent' }), streams: () => [], ready: () => true });
-  const port = await new Promise<number>((resolve, reject) => app.listen('127.0.0.1', 0, (s) => {
-    if (!s) return reject(new Error('listen failed'));
-    listen = s;
-    resolve(uWS.us_socket_local_port(s));
-  }));
-  base = `http://127.0.0.1:${port}`;
+  server = await startPagesServer(dir);
+  base = server.base;
 });
 
-afterAll(() => {
-  if (listen) uWS.us_listen_socket_close(listen);
-  app.close();
-});
+afterAll(() => server?.close());
 
 describe('the player bundle', () => {
   it('comes with an ETag, and a request that has it is answered 304 without the body', async () => {

@@ -7,9 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib';
-import uWS from 'uWebSockets.js';
-import { pino } from 'pino';
-import { mountHttp } from '../../ops/http.js';
+import { startPagesServer, type PagesServer } from '../helpers/pages-server.js';
 import { chooseCoding, type ContentCoding } from '../../ops/player-files.js';
 
 describe('chooseCoding', () => {
@@ -47,8 +45,7 @@ describe('chooseCoding', () => {
 
 const SCRIPT = `console.log(${JSON.stringify('the player '.repeat(200))})`;
 let base = '';
-let listen: uWS.us_listen_socket | false = false;
-const app = uWS.App();
+let server: PagesServer | undefined;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nowcast-player-'));
@@ -59,19 +56,11 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'old.js'), 'new code');
   writeFileSync(join(dir, 'old.js.br'), brotliCompressSync('old code'));
   utimesSync(join(dir, 'old.js.br'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
-  mountHttp(app, { playerDir: dir, log: pino({ level: 'silent' }), streams: () => [], ready: () => true });
-  const port = await new Promise<number>((resolve, reject) => app.listen('127.0.0.1', 0, (s) => {
-    if (!s) return reject(new Error('listen failed'));
-    listen = s;
-    resolve(uWS.us_socket_local_port(s));
-  }));
-  base = `http://127.0.0.1:${port}`;
+  server = await startPagesServer(dir);
+  base = server.base;
 });
 
-afterAll(() => {
-  if (listen) uWS.us_listen_socket_close(listen);
-  app.close();
-});
+afterAll(() => server?.close());
 
 /** A GET with exactly these headers (fetch would add and undo an Accept-Encoding of its own). */
 function get(path: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
