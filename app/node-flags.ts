@@ -10,4 +10,8 @@
 // fan-out hot path pays nothing (bench:fanout at 2,000 viewers: relay CPU 0.49–0.50 of a core
 // against 0.49–0.62 without). --optimize-for-size went lower (22 MB) but cost ~13 % relay CPU.
 // Measured on 2 × AMD EPYC, 2026-12-07 (bench/RESULTS.md, "Abuse (issue 20): every run kept by hand").
-export const NODE_FLAGS: readonly string[] = ['--heap-growing-percent=50'];
+//
+// --expose-gc: the RTMP and operations threads, which face attackers, collect their own garbage
+// in 2 MiB steps (util/heap-step.ts); the relay's thread never forces one (a pause in the
+// fan-out). bench:abuse peak 179–199 MB against 200–205 without (2026-12-07).
+export const NODE_FLAGS: readonly string[] = ['--heap-growing-percent=50', '--expose-gc'];

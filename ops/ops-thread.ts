@@ -12,6 +12,7 @@ import { dashboardPage } from './dashboard.js';
 import { send } from './http.js';
 import { Coalesced, TokenBucket } from './ops-cache.js';
 import type { Collection, FromOps, OpsThreadData, ToOps } from './ops-messages.js';
+import { HeapStep } from '../util/heap-step.js';
 
 if (!parentPort) throw new Error('ops/ops-thread.ts runs in a worker thread (ops.ts starts it)');
 const port = parentPort;
@@ -21,11 +22,14 @@ const post = (m: FromOps): void => port.postMessage(m);
 let app: uWS.TemplatedApp | null = null;
 let listenSocket: uWS.us_listen_socket | false = false;
 let closed = false;
+// Attackers' garbage is collected in small steps here, not V8's (util/heap-step.ts).
+const heap = new HeapStep();
 
 /** Closes the listen socket and every connection, then says so through data.closed. Idempotent. */
 function closeSockets(): void {
   if (closed) return;
   closed = true;
+  heap.close();
   try {
     if (listenSocket) uWS.us_listen_socket_close(listenSocket);
     listenSocket = false;

@@ -8,8 +8,11 @@ import { ownThreadId } from '../../util/threads.js';
 import { RtmpServer } from './server.js';
 import type { Admission } from './session.js';
 import type { RtmpWorkerData, ToMain, ToWorker } from './thread-messages.js';
+import { HeapStep } from '../../util/heap-step.js';
 
 const port = parentPort!;
+// Attackers' garbage is collected in small steps here, not V8's (util/heap-step.ts).
+const heap = new HeapStep();
 const { options, level } = workerData as RtmpWorkerData;
 const post = (m: ToMain, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
 // The relay's logger for this thread already carries component: rtmp.
@@ -47,6 +50,7 @@ port.on('message', (m: ToWorker) => {
       post({ t: 'stats', id: m.id, stats: { connections: server.connections, heldBytes: server.heldBytes, acceptErrors: server.acceptErrors } });
       break;
     case 'stop':
+      heap.close();
       server.close();
       port.close();
       break;
