@@ -1,6 +1,6 @@
 // Plain HTTP routes on the relay's public uWS app: pages, the player bundle, the public stream
 // list and health. /metrics, /api/streams and /dashboard are on the operations listener (ops.ts).
-import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import type { Logger } from '../util/log.js';
 import type { QoeMessage } from '../protocol/messages.js';
 
@@ -12,7 +12,7 @@ export type { StreamSummary };
 import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { indexPage, watchPage } from './pages.js';
 import { Coalesced } from './ops-cache.js';
-import { builtFile, loadPlayerFiles, serveFile } from './player-files.js';
+import { builtFile, fileResponse, loadPlayerFiles, type PlayerFile } from './player-files.js';
 
 
 /** The operations side: optional, so a bare Relay (tests, benches) serves without it. */
@@ -88,6 +88,12 @@ export function send(res: HttpResponse, status: string, type: string, body: stri
   });
 }
 
+/** A file in the coding the request accepts, or 304 (ops/player-files.ts). */
+function serveFile(res: HttpResponse, req: HttpRequest, f: PlayerFile): void {
+  const r = fileResponse(f, req.getHeader('accept-encoding'), req.getHeader('if-none-match'));
+  send(res, r.status, f.type, r.body, r.headers);
+}
+
 export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   const player = loadPlayerFiles(deps.playerDir, deps.log);
   const html = 'text/html; charset=utf-8';
@@ -100,12 +106,12 @@ export function mountHttp(app: TemplatedApp, deps: HttpDeps): void {
   app.get('/watch/:name', (res, req) => {
     const name = req.getParameter(0) ?? '';
     if (!STREAM_NAME_RE.test(name)) return send(res, '400 Bad Request', 'text/plain', 'invalid stream name');
-    serveFile(res, req, watch, send);
+    serveFile(res, req, watch);
   });
   app.get('/player/:file', (res, req) => {
     const f = player.get(req.getParameter(0) ?? '');
     if (!f) return send(res, '404 Not Found', 'text/plain', 'not found');
-    serveFile(res, req, f, send);
+    serveFile(res, req, f);
   });
   // Public, so a flood of it is coalesced like the ops routes (ops-cache.ts).
   const listed = deps.listed ?? (() => true);

@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Logger } from '../util/log.js';
 
 export type ContentCoding = 'br' | 'gzip' | 'identity';
@@ -97,17 +96,21 @@ export function builtFile(type: string, text: string): PlayerFile {
   };
 }
 
+/** What to answer a request for `f` with (http.ts sends it). */
+export interface FileResponse {
+  status: '200 OK' | '304 Not Modified';
+  body: Buffer | '';
+  headers: Record<string, string>;
+}
+
 /**
- * Answers with the coding the request accepts (Vary: Accept-Encoding), or 304 to that coding's
- * ETag. `send` writes status, type, body and headers (ops/http.ts).
+ * The coding the request accepts (Vary: Accept-Encoding), or 304 when it already holds that
+ * coding's ETag. `acceptEncoding` and `ifNoneMatch` are the request's headers ('' when absent).
  */
-export function serveFile(
-  res: HttpResponse, req: HttpRequest, f: PlayerFile,
-  send: (res: HttpResponse, status: string, type: string, body: string | Buffer, extra: Record<string, string>) => void,
-): void {
-  const v = f.variants[chooseCoding(req.getHeader('accept-encoding'), (c) => f.variants[c] !== undefined)] ?? f.variants.identity;
+export function fileResponse(f: PlayerFile, acceptEncoding: string, ifNoneMatch: string): FileResponse {
+  const v = f.variants[chooseCoding(acceptEncoding, (c) => f.variants[c] !== undefined)] ?? f.variants.identity;
   const headers: Record<string, string> = { ETag: v.etag, Vary: 'Accept-Encoding' };
-  if (req.getHeader('if-none-match') === v.etag) return send(res, '304 Not Modified', f.type, '', headers);
+  if (ifNoneMatch === v.etag) return { status: '304 Not Modified', body: '', headers };
   if (v.coding !== 'identity') headers['Content-Encoding'] = v.coding;
-  send(res, '200 OK', f.type, v.body, headers);
+  return { status: '200 OK', body: v.body, headers };
 }

@@ -26,6 +26,7 @@ describe('chooseCoding', () => {
     ['br;q=2, gzip', 'gzip'], // a q outside 0..1 is malformed: ignored
     ['br;q=abc', 'identity'],
     [' , ;q=1, br ;  q=1 ', 'br'],
+    [`${'x;q=0.5,'.repeat(200)} br`, 'identity'], // past the first 1,024 characters nothing is read
   ])('answers %j with %s', (header, coding) => {
     expect(chooseCoding(header, all)).toBe(coding);
   });
