@@ -1,6 +1,6 @@
 // Ingest's slices of the configuration (app/config.ts composes them; docs/configuration.md lists them).
 
-/** Who writes an RTMP publish's fMP4 (remux.muxer). */
+/** Who writes a publish's fMP4 (remux.muxer). */
 export const MUXERS = ['nowcast', 'ffmpeg'] as const;
 export type Muxer = (typeof MUXERS)[number];
 
@@ -87,10 +87,11 @@ export interface RemuxConfig {
   /** Upper bound on the init segment (ftyp+moov). */
   maxInitBytes: number;
   /**
-   * Who writes the fMP4 of RTMP publishers: 'nowcast' (ingest/flv, in process, from the RTMP
-   * server's FLV tags: each frame's chunk as soon as its audio is in) or 'ffmpeg' (FFmpeg reading
-   * the publish as FLV on stdin; its mp4 muxer holds every frame one frame interval for the
-   * packet after it, bench:ingest). SRT always uses FFmpeg.
+   * Who writes the fMP4 of publishers: 'nowcast' (in process: ingest/flv from the RTMP server's
+   * FLV tags, ingest/ts from an SRT caller's MPEG-TS when it carries H.264 and AAC; each frame's
+   * chunk as soon as its audio is in) or 'ffmpeg' (one FFmpeg per publish, reading FLV or MPEG-TS
+   * on stdin; its mp4 muxer holds every frame one frame interval for the packet after it,
+   * bench:ingest). An SRT caller with other codecs always goes to FFmpeg.
    */
   muxer: Muxer;
   /**

@@ -1,7 +1,7 @@
 // Ingest: RTMP publishers (our publish-only server, ingest/rtmp, in a thread of its own) and SRT listeners, each
 // published stream remuxed into the relay's MediaSink for that name: RTMP in process
 // (ingest/flv, or a supervised FFmpeg reading the publish as FLV on stdin with remux.muxer
-// ffmpeg), SRT through a gateway per port (ingest/srt.ts) and an FFmpeg per caller.
+// ffmpeg), SRT through a gateway per port (ingest/srt.ts) and a remux per caller.
 import type { Logger } from '../util/log.js';
 import type { IngestConfig } from './config.js';
 import type { IngestCounters } from './counters.js';

@@ -1,8 +1,9 @@
 // SRT ingest: one gateway process per configured UDP port (ingest/srt/gateway.c), each taking
 // many callers told apart by streamid. A caller is admitted or refused in its handshake
-// (ingest/srt/admit.ts: limits, the name, and the same credentials check as RTMP); each
-// admitted caller's MPEG-TS is remuxed by its own FFmpeg (stdin → fMP4), so a bad caller fails
-// its own stream only.
+// (ingest/srt/admit.ts: limits, the name, and the same credentials check as RTMP). Each
+// admitted caller's MPEG-TS is remuxed on its own: in process (ingest/ts, H.264 and AAC, with
+// remux.muxer 'nowcast') or by its own FFmpeg (stdin → fMP4: other codecs, or muxer 'ffmpeg'),
+// so a bad caller fails its own stream only.
 import type { Logger } from '../util/log.js';
 import type { RemuxConfig, SrtConfig, SrtListener } from './config.js';
 import type { MediaOut, SinkProvider } from '../media/sink.js';
@@ -15,6 +16,8 @@ import { SrtGateway } from './srt/gateway.js';
 import { admitCaller, srtRejectCode, type CallerEntry } from './srt/admit.js';
 import { sameSecret } from '../util/secret.js';
 import { HoldRestamp, writePrft } from './srt/restamp.js';
+import { FlvTap } from './flv/tap.js';
+import { TsRemuxer } from './ts/remuxer.js';
 
 /** Ingest's shared rule for a publish (shutting down, name syntax, RTMP holder, credentials). */
 export type SrtRefusal = (p: { stream: string; key: string | undefined; ip: string }) => { code: string; message: string } | null;
@@ -30,8 +33,11 @@ interface Caller extends CallerEntry {
   socket: number;
   log: Logger;
   admittedAt: number;
-  remux: Remux | null;
+  remux: { close(): Promise<void>; detach(): void } | null;
   feed: Set<(b: Buffer) => void>;
+  /** What the caller sent before the in-process remux read its program: FFmpeg's input if that remux refuses the codecs. */
+  head: Buffer[] | null;
+  headBytes: number;
   stats: PublishStats;
 }
 
@@ -99,6 +105,10 @@ export class SrtIngest {
         const c = this.#callers.get(key(socket));
         if (!c) return;
         c.lastDataAt = Date.now();
+        if (c.head) {
+          c.head.push(ts);
+          if ((c.headBytes += ts.length) > this.#o.srt.probeSizeBytes) c.head = null;
+        }
         for (const f of c.feed) f(ts);
       },
       gone: (socket) => this.#gone(key(socket), 'left'),
@@ -131,7 +141,7 @@ export class SrtIngest {
     const id = `${l.port}:${socket}`;
     this.#callers.set(id, {
       name: r.name, ip, key: r.key, lastDataAt: now, admittedAt: now, gateway, socket,
-      log: log.child({ stream: r.name }), remux: null, feed: new Set(), stats: new PublishStats(r.name, 'srt', now),
+      log: log.child({ stream: r.name }), remux: null, feed: new Set(), head: [], headBytes: 0, stats: new PublishStats(r.name, 'srt', now),
     });
     return 0;
   }
@@ -142,24 +152,61 @@ export class SrtIngest {
     this.#counters.publishes++;
     c.log.info({ ip: c.ip }, 'srt publisher connected');
     const sink = this.#sinks.sink(c.name);
+    const out = restamped(observed(c.stats, sink));
+    if (this.#o.remux.muxer === 'ffmpeg') {
+      c.head = null;
+      c.remux = this.#ffmpeg(id, c, out, []);
+      return;
+    }
+    const { srt, remux } = this.#o;
+    const subscribe = (onData: (b: Buffer) => void): () => void => {
+      c.feed.add(onData);
+      return () => c.feed.delete(onData);
+    };
+    c.remux = new FlvTap(subscribe, remux, { ...out, init: (i, g) => { c.head = null; out.init(i, g); } }, c.log, {
+      failed: (code, message) => {
+        if (this.#callers.get(id) !== c) return;
+        if (code === 'TS_CODEC' && c.head) {
+          // Codecs only FFmpeg carries: it takes the caller from its first byte.
+          c.log.info({ reason: message }, 'srt caller remuxed by ffmpeg');
+          const head = c.head;
+          c.head = null;
+          c.remux = this.#ffmpeg(id, c, out, head);
+          return;
+        }
+        this.#badMedia(id, c, `the SRT caller's MPEG-TS could not be read (${message})`);
+      },
+    }, (warn) => new TsRemuxer({ maxPesBytes: remux.maxBoxBytes, maxProbeBytes: srt.probeSizeBytes, warn }));
+  }
+
+  /** One FFmpeg for this caller's MPEG-TS, fed `head` (what came before it) first. */
+  #ffmpeg(id: string, c: Caller, out: MediaOut, head: Buffer[]): Remux {
     const args = remuxArgs({
       input: { kind: 'ts-pipe' }, fragmentUs: this.#o.remux.fragmentUs,
       analyzeDurationUs: this.#o.srt.analyzeDurationUs, probeSizeBytes: this.#o.srt.probeSizeBytes,
     });
-    c.remux = new Remux({
+    return new Remux({
       ...this.#o.remux, args, restart: 'on-failure', stream: c.name,
-      stdin: (onData) => { c.feed.add(onData); return () => c.feed.delete(onData); },
-    }, restamped(observed(c.stats, sink)), c.log, {
+      stdin: (onData) => {
+        for (const b of head) onData(b);
+        c.feed.add(onData);
+        return () => c.feed.delete(onData);
+      },
+    }, out, c.log, {
       exit: (clean) => {
         if (clean || this.#callers.get(id) !== c) return;
-        // FFmpeg could not read this caller's MPEG-TS: that stream fails, and only it.
         this.#counters.ffmpegRestarts++;
-        this.#errors.add('srt', 'SRT_MEDIA_INVALID');
-        sink.failure('SRT_MEDIA_INVALID', 'the SRT caller\'s MPEG-TS could not be read');
-        this.#gone(id, 'bad media');
-        c.gateway.kick(c.socket);
+        this.#badMedia(id, c, 'the SRT caller\'s MPEG-TS could not be read');
       },
     });
+  }
+
+  /** This caller's media cannot be read: its stream fails, and only it. */
+  #badMedia(id: string, c: Caller, message: string): void {
+    this.#errors.add('srt', 'SRT_MEDIA_INVALID');
+    this.#sinks.sink(c.name).failure('SRT_MEDIA_INVALID', message);
+    this.#gone(id, 'bad media');
+    c.gateway.kick(c.socket);
   }
 
   /** Forgets a caller: its remux flushes, then viewers hear it left (unless a new caller took the name). */

@@ -42,13 +42,14 @@ const joins = Number(values.joins);
 
 const srtMode = values.ingest === 'srt';
 if (!srtMode && values.ingest !== 'rtmp') throw new Error(`--ingest must be rtmp or srt, got ${values.ingest}`);
-/** How an SRT row's publisher calls: its URL query and MPEG-TS muxer options. */
-interface SrtCaller { label: string; query: string; tsArgs: string[] }
+/** How an SRT row's publisher calls (its URL query and MPEG-TS muxer options), and who remuxes its MPEG-TS. */
+interface SrtCaller { label: string; query: string; tsArgs: string[]; muxer: 'nowcast' | 'ffmpeg' }
+const README_TS = ['-pes_payload_size', '0', '-muxdelay', '0'];
 const SRT_CALLERS: SrtCaller[] = [
-  { label: 'SRT, FFmpeg\'s MPEG-TS defaults, latency=120000 (the README\'s example before issue 24)', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: [] },
-  { label: 'SRT, FFmpeg\'s defaults (no latency given: libsrt\'s 120 ms)', query: 'mode=caller', tsArgs: [] },
-  { label: 'SRT, the README\'s example: -pes_payload_size 0 -muxdelay 0, latency=120000', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: ['-pes_payload_size', '0', '-muxdelay', '0'] },
-  { label: 'SRT, the same with -flush_packets 1', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: ['-pes_payload_size', '0', '-muxdelay', '0', '-flush_packets', '1'] },
+  { label: 'SRT, FFmpeg\'s defaults (no latency given: libsrt\'s 120 ms), in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast' },
+  { label: 'SRT, FFmpeg\'s defaults, one FFmpeg remux per caller (remux.muxer ffmpeg; before)', query: 'mode=caller', tsArgs: [], muxer: 'ffmpeg' },
+  { label: 'SRT, the README\'s example (-pes_payload_size 0 -muxdelay 0, latency=120000), in-process remux', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: README_TS, muxer: 'nowcast' },
+  { label: 'SRT, the README\'s example, one FFmpeg remux per caller (remux.muxer ffmpeg; before)', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: README_TS, muxer: 'ffmpeg' },
 ];
 
 interface Row { label: string; p50: number; p95: number; p99: number; max: number; frames: number; stalls: number; stallMs: number; firstFrame: number[]; }
@@ -73,7 +74,7 @@ async function openWatch(page: Page, url: string): Promise<number> {
 
 /** One row: fragmentUs 0 is the in-process remux (one chunk per frame and its audio). */
 async function measure(fragmentUs: number, srt?: SrtCaller): Promise<Row> {
-  const remux = fragmentUs ? { muxer: 'ffmpeg' as const, fragmentUs } : { muxer: 'nowcast' as const };
+  const remux = fragmentUs ? { muxer: 'ffmpeg' as const, fragmentUs } : { muxer: srt?.muxer ?? 'nowcast' };
   const n = await startNowcast({ remux, ...(srt ? { srtStreams: ['glass'], srt: { latencyMs: 120 } } : { srt: { listeners: [] } }) });
   const url = srt ? `srt://127.0.0.1:${n.srtPorts[0]}?${srt.query}` : n.rtmp('glass');
   const pub = new Publisher({ url, width: 640, height: 360, clockStrip: true, durationS: seconds + 60, ...(srt ? { format: 'mpegts' as const, tsArgs: srt.tsArgs } : {}) });
@@ -141,7 +142,8 @@ Command: \`flock /tmp/nowcast-heavy.lock npm run bench:glass -- --ingest srt --s
 
 Source and method as in the WebSocket section: testsrc2 640×360 30 fps with the clock strip, x264 ultrafast zerolatency,
 keyframe every 1 s, AAC 96 kb/s 48 kHz; over SRT the publisher is an FFmpeg caller on loopback into the SRT gateway
-(srt.latencyMs 120), each caller's MPEG-TS remuxed by its own FFmpeg. Latency and stalls window: ${seconds} s per row,
+(srt.latencyMs 120), each caller's MPEG-TS remuxed in process (ingest/ts, the default) or, in the rows that say so, by its
+own FFmpeg (remux.muxer ffmpeg, as before the in-process remux). Latency and stalls window: ${seconds} s per row,
 after 3 s of settling; ${joins} joins per row for the time to first frame.
 
 ${table.replace('remux (remux.muxer, remux.fragmentUs)', 'ingest')}

@@ -61,18 +61,39 @@ function rbsp(nal: Buffer): Buffer {
 
 const HIGH_PROFILES = new Set([100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135]);
 
-/** Cropped picture size from an SPS NAL unit (header byte included). ITU-T H.264 7.3.2.1.1. */
+/** What an SPS says of the picture: what an avcC for it needs, and its cropped size. */
+export interface SpsInfo {
+  profile: number;
+  /** chroma_format_idc (1 is 4:2:0). */
+  chroma: number;
+  lumaBits: number;
+  chromaBits: number;
+  width: number;
+  height: number;
+}
+
+/** Cropped picture size from an SPS NAL unit (header byte included). */
 export function spsSize(nal: Buffer): { width: number; height: number } {
+  const { width, height } = parseSps(nal);
+  return { width, height };
+}
+
+/** Reads an SPS NAL unit (header byte included) up to its cropping. ITU-T H.264 7.3.2.1.1. */
+export function parseSps(nal: Buffer): SpsInfo {
   const r = new Bits(rbsp(nal.subarray(1)));
   const profile = r.u(8);
   r.u(16); // constraint flags, level_idc
   r.ue(); // seq_parameter_set_id
   let chroma = 1;
+  let lumaBits = 8;
+  let chromaBits = 8;
   if (HIGH_PROFILES.has(profile)) {
     chroma = r.ue();
+    if (chroma > 3) bad(`H.264 SPS has chroma_format_idc ${chroma}`);
     if (chroma === 3) r.u(1); // separate_colour_plane_flag
-    r.ue(); // bit_depth_luma_minus8
-    r.ue(); // bit_depth_chroma_minus8
+    lumaBits = 8 + r.ue();
+    chromaBits = 8 + r.ue();
+    if (lumaBits > 14 || chromaBits > 14) bad(`H.264 SPS has a bit depth of ${Math.max(lumaBits, chromaBits)}`);
     r.u(1); // qpprime_y_zero_transform_bypass_flag
     if (r.u(1)) {
       for (let i = 0; i < (chroma === 3 ? 12 : 8); i++) {
@@ -112,7 +133,7 @@ export function spsSize(nal: Buffer): { width: number; height: number } {
   const width = wMbs * 16 - cropX * (left + right);
   const height = (2 - frameMbsOnly) * hMapUnits * 16 - cropY * (top + bottom);
   if (width <= 0 || height <= 0 || width > 16384 || height > 16384) bad(`H.264 SPS gives a ${width}×${height} picture`);
-  return { width, height };
+  return { profile, chroma, lumaBits, chromaBits, width, height };
 }
 
 /** Reads an AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1). */

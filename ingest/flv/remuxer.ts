@@ -77,11 +77,14 @@ export class FlvRemuxer {
    * init segment or chunk, as one buffer). Throws FlvError on bad input.
    */
   push(data: Buffer, emit: (fmp4: Buffer) => void): void {
-    for (const tag of this.#reader.push(data)) {
-      if (tag.type === TAG_VIDEO) this.#onVideo(tag, emit);
-      else if (tag.type === TAG_AUDIO) this.#onAudio(tag, emit);
-      // Script data (onMetaData) says nothing the sequence headers don't.
-    }
+    for (const tag of this.#reader.push(data)) this.tag(tag, emit);
+  }
+
+  /** One tag, as push() reads them from FLV bytes (ingest/ts builds its own from MPEG-TS). */
+  tag(tag: FlvTag, emit: (fmp4: Buffer) => void): void {
+    if (tag.type === TAG_VIDEO) this.#onVideo(tag, emit);
+    else if (tag.type === TAG_AUDIO) this.#onAudio(tag, emit);
+    // Script data (onMetaData) says nothing the sequence headers don't.
   }
 
   #warnOnce(key: string, message: string): void {

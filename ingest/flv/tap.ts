@@ -1,8 +1,8 @@
-// RTMP publish → fMP4 in process: the RTMP server's FLV tags go through FlvRemuxer and the
-// same splitter that checks FFmpeg's output, into the stream's sink. No FFmpeg, no loopback
-// hop, no interleaver. Tags are taken at the end of each event-loop turn (one socket read); a
-// chunk is written once the remuxer says it is ready (a frame and the audio reaching its end),
-// or chunkWaitMs after a frame whose audio is late.
+// A publish → fMP4 in process: the RTMP server's FLV tags (or an SRT caller's MPEG-TS, through
+// ingest/ts) go through FlvRemuxer and the same splitter that checks FFmpeg's output, into the
+// stream's sink. No FFmpeg, no loopback hop, no interleaver. Input is taken at the end of each
+// event-loop turn (one socket read); a chunk is written once the remuxer says it is ready (a
+// frame and the audio reaching its end), or chunkWaitMs after a frame whose audio is late.
 import type { Logger } from '../../util/log.js';
 import { Fmp4Splitter } from '../fmp4/splitter.js';
 import { type Fmp4Unit } from '../../media/types.js';
@@ -11,6 +11,25 @@ import { deliver, type MediaOut } from '../../media/sink.js';
 import { restartDelay } from '../backoff.js';
 import { FlvError } from './reader.js';
 import { FlvRemuxer } from './remuxer.js';
+import { TsError } from '../ts/errors.js';
+
+/** What the tap drives: bytes in, fMP4 out, a chunk when ready() (FlvRemuxer, ingest/ts's TsRemuxer). */
+export interface ChunkRemuxer {
+  push(data: Buffer, emit: (fmp4: Buffer) => void): void;
+  ready(): boolean;
+  readonly pending: boolean;
+  flush(emit: (fmp4: Buffer) => void, force?: boolean): void;
+}
+
+export interface FlvTapEvents {
+  /** A restart is scheduled after unusable media (the tap reports it to the sink itself). */
+  restart?(clean: boolean): void;
+  /**
+   * Unusable media, when the owner decides what follows (an SRT caller is dropped): the tap
+   * stops for good instead of restarting, and does not report to the sink.
+   */
+  failed?(code: string, message: string): void;
+}
 
 /** A run that lasted this long counts as healthy and resets the restart backoff (as for FFmpeg). */
 const HEALTHY_RUN_MS = 10_000;
@@ -34,12 +53,13 @@ export class FlvTap {
   readonly #subscribe: FlvSubscribe;
   readonly #opts: FlvTapOptions;
   readonly #sink: MediaOut;
-  readonly #events: { restart?(clean: boolean): void };
+  readonly #events: FlvTapEvents;
+  readonly #make: (warn: (message: string) => void) => ChunkRemuxer;
   readonly #log: Logger;
   #unsubscribe: (() => void) | null = null;
   #pending: Buffer[] = [];
   #scheduled: NodeJS.Immediate | null = null;
-  #remuxer!: FlvRemuxer;
+  #remuxer!: ChunkRemuxer;
   #splitter!: Fmp4Splitter;
   #timer: NodeJS.Timeout | null = null;
   /** Writes a frame whose audio is late (chunkWaitMs). */
@@ -51,8 +71,10 @@ export class FlvTap {
   /** Subscriptions made, including the first (a failure resubscribes from the cache: a new generation). */
   #starts = 0;
 
-  constructor(subscribe: FlvSubscribe, opts: FlvTapOptions, sink: MediaOut, log: Logger, events: { restart?(clean: boolean): void } = {}) {
+  constructor(subscribe: FlvSubscribe, opts: FlvTapOptions, sink: MediaOut, log: Logger, events: FlvTapEvents = {},
+    make?: (warn: (message: string) => void) => ChunkRemuxer) {
     this.#events = events;
+    this.#make = make ?? ((warn) => new FlvRemuxer({ maxTagBytes: opts.maxBoxBytes, warn }));
     this.#subscribe = subscribe;
     this.#opts = opts;
     this.#sink = sink;
@@ -65,7 +87,7 @@ export class FlvTap {
     if (this.#closed) return;
     this.#starts++;
     this.#startedAt = Date.now();
-    this.#remuxer = new FlvRemuxer({ maxTagBytes: this.#opts.maxBoxBytes, warn: (m) => this.#log.warn(m) });
+    this.#remuxer = this.#make((m) => this.#log.warn(m));
     this.#splitter = new Fmp4Splitter({ maxBoxBytes: this.#opts.maxBoxBytes, maxInitBytes: this.#opts.maxInitBytes });
     try {
       this.#unsubscribe = this.#subscribe((b) => {
@@ -74,7 +96,7 @@ export class FlvTap {
       }, this.#starts > 1);
     } catch (err) {
       // The publish is gone (its broadcast with it): nothing left to read.
-      this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'rtmp publish gone before the remux could start over');
+      this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'publish gone before the remux could start over');
       void this.close();
     }
   }
@@ -113,11 +135,17 @@ export class FlvTap {
 
   /** Reports bad media and starts over with a fresh subscription (a new init segment), after a backoff. */
   #fail(err: unknown): void {
-    const code = err instanceof FlvError || err instanceof Fmp4Error ? err.code : 'REMUX_FAILED';
+    const code = err instanceof FlvError || err instanceof Fmp4Error || err instanceof TsError ? err.code : 'REMUX_FAILED';
     const message = err instanceof Error ? err.message : String(err);
-    this.#log.error({ code, err: message }, 'unusable media from the RTMP publisher; starting over');
-    this.#sink.failure(code, message);
     this.#stop();
+    if (this.#events.failed) {
+      this.#log.warn({ code, err: message }, 'unusable media from the publisher');
+      this.#closed = true;
+      this.#events.failed(code, message);
+      return;
+    }
+    this.#log.error({ code, err: message }, 'unusable media from the publisher; starting over');
+    this.#sink.failure(code, message);
     if (Date.now() - this.#startedAt >= HEALTHY_RUN_MS) this.#attempt = 0;
     const delay = restartDelay(this.#attempt++, this.#opts.restartDelayMs, this.#opts.maxRestartDelayMs);
     this.#events.restart?.(false);

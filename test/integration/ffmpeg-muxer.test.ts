@@ -1,5 +1,5 @@
 // remux.muxer 'ffmpeg': an RTMP publish remuxed by a supervised FFmpeg reading it as FLV on stdin (its mp4 muxer), as
-// SRT always is. A killed FFmpeg is restarted, counted, and the viewer goes on after a new init.
+// an SRT caller with codecs other than H.264 and AAC is. A killed FFmpeg is restarted, counted, and the viewer goes on after a new init.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { startNowcast, type Running } from '../helpers/nowcast.js';

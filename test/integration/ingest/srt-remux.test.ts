@@ -1,0 +1,89 @@
+// Who remuxes an SRT caller's MPEG-TS: in process (ingest/ts) for H.264 and AAC, one FFmpeg for
+// other codecs (from the caller's first byte) or with remux.muxer 'ffmpeg'. Real FFmpeg callers
+// over loopback; "an FFmpeg for the caller" is a process whose environment names its stream.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync } from 'node:fs';
+import { startNowcast, type Running } from '../../helpers/nowcast.js';
+import { Publisher } from '../../helpers/publisher.js';
+import { Viewer, ffprobe } from '../../helpers/viewer.js';
+
+let n: Running;
+let viaFfmpeg: Running;
+const publishers: Publisher[] = [];
+const viewers: Viewer[] = [];
+
+const caller = (r: Running, name: string): string => `${r.srt(r.srtPorts[0]!)}&streamid=${encodeURIComponent(`#!::r=${name},m=publish`)}`;
+const publish = (o: ConstructorParameters<typeof Publisher>[0]): Publisher => {
+  const p = new Publisher({ width: 256, height: 144, format: 'mpegts', ...o });
+  publishers.push(p);
+  return p;
+};
+const view = (r: Running, name: string): Viewer => {
+  const v = new Viewer(r.ws(name));
+  viewers.push(v);
+  return v;
+};
+
+/** Processes of this user whose environment says they remux `stream` (ingest/remux.ts sets NOWCAST_STREAM). */
+function remuxProcesses(stream: string): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`NOWCAST_STREAM=${stream}`);
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+beforeAll(async () => {
+  n = await startNowcast({ srtStreams: ['srtremux'] });
+  viaFfmpeg = await startNowcast({ srtStreams: ['srtffmpeg'], remux: { muxer: 'ffmpeg' } });
+});
+
+afterEach(async () => {
+  for (const v of viewers.splice(0)) v.close();
+  await Promise.all(publishers.splice(0).map((p) => p.stop()));
+});
+
+afterAll(() => {
+  n?.app.close();
+  viaFfmpeg?.app.close();
+});
+
+describe('the remux of an SRT caller', () => {
+  it('runs in process for H.264 and AAC: no FFmpeg for the caller, a chunk per frame, both tracks', async () => {
+    const v = view(n, 'inproc');
+    await v.opened;
+    publish({ url: caller(n, 'inproc') });
+    await v.until(() => v.chunks().length >= 60, 30_000, '60 chunks');
+    expect(remuxProcesses('inproc')).toEqual([]);
+    const probe = ffprobe(v.concat());
+    expect(probe.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+    expect(probe.streams.find((s) => s.codec_type === 'video')).toMatchObject({ width: 256, height: 144 });
+    // About one chunk per frame: 30 fps of video, audio riding with the frames.
+    const spanS = (v.chunks().at(-1)!.at - v.chunks()[0]!.at) / 1000;
+    expect(v.chunks().length / spanS).toBeGreaterThan(20);
+    expect(v.chunks().length / spanS).toBeLessThan(60);
+    expect(v.inits()).toHaveLength(1);
+  });
+
+  it('hands a caller with HEVC to one FFmpeg from its first byte, and viewers get its media', async () => {
+    const v = view(n, 'hevcin');
+    await v.opened;
+    publish({ url: caller(n, 'hevcin'), videoCodec: 'hevc' });
+    await v.until(() => v.chunks().length >= 30, 30_000, '30 HEVC chunks');
+    expect(remuxProcesses('hevcin')).toHaveLength(1);
+    expect(ffprobe(v.concat()).streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'hevc']);
+    expect(v.inits()).toHaveLength(1);
+    expect(v.texts('error')).toEqual([]);
+  });
+
+  it('gives every caller its own FFmpeg with remux.muxer ffmpeg', async () => {
+    const v = view(viaFfmpeg, 'viaffmpeg');
+    await v.opened;
+    publish({ url: caller(viaFfmpeg, 'viaffmpeg') });
+    await v.until(() => v.chunks().length >= 30, 30_000, '30 chunks');
+    expect(remuxProcesses('viaffmpeg')).toHaveLength(1);
+    expect(ffprobe(v.concat()).streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
+  });
+});
