@@ -153,7 +153,12 @@ export class TsDemuxer {
     let stuffed = false;
     if (control & 0x02) {
       const len = pkt[4]!;
-      if (len > 183) throw new TsError('TS_BAD_PACKET', `adaptation field of ${len} bytes in a ${PACKET}-byte packet`);
+      if (len > 183) {
+        // Before a program table, a sync byte 188 bytes before another is as likely noise (one
+        // position in 65,536 of random bytes): the probe limit refuses it (TS_NO_PROGRAM).
+        if (!this.hasProgram) return;
+        throw new TsError('TS_BAD_PACKET', `adaptation field of ${len} bytes in a ${PACKET}-byte packet`);
+      }
       // adaptation_field_length 0 is one stuffing byte (13818-1 2.4.3.5), and a field with no
       // flags holds only padding: FFmpeg pads one and two bytes so (2 in 184 PES ends).
       stuffed = len === 0 || pkt[5] === 0 || len > adaptationNeeds(pkt, len);

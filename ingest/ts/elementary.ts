@@ -15,12 +15,10 @@ const NAL_IDR = 5;
 const NAL_SPS = 7;
 const NAL_PPS = 8;
 const NAL_AUD = 9;
-/** profile_idc values whose avcC carries the chroma format and bit depths (ISO/IEC 14496-15 5.3.3.1.2). */
-const AVCC_EXT_PROFILES = new Set([100, 110, 122, 144]);
+/** profile_idc values whose avcC has no chroma format and bit depths (Baseline, Main, Extended), as FFmpeg writes it. */
+const AVCC_NO_EXT_PROFILES = new Set([66, 77, 88]);
 const AAC_FRAME = 1024;
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
-/** An ADTS frame is at most 8,191 bytes (13-bit frame_length): a longer carry is not ADTS. */
-const MAX_ADTS = 8191;
 
 /** The NAL units of an Annex B byte stream (start codes removed, trailing zero bytes too). */
 export function annexBUnits(b: Buffer): Buffer[] {
@@ -47,7 +45,7 @@ export function avcRecord(sps: Buffer, pps: Buffer[]): Buffer {
   const info = parseSps(sps);
   const parts: Buffer[] = [Buffer.from([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe1]), u16(sps.length), sps, Buffer.from([pps.length])];
   for (const p of pps) parts.push(u16(p.length), p);
-  if (AVCC_EXT_PROFILES.has(info.profile)) {
+  if (!AVCC_NO_EXT_PROFILES.has(info.profile)) {
     parts.push(Buffer.from([0xfc | info.chroma, 0xf8 | (info.lumaBits - 8), 0xf8 | (info.chromaBits - 8), 0]));
   }
   return Buffer.concat(parts);
@@ -91,9 +89,12 @@ export class TsElementary {
   /** The avcC of the last video sequence header given out. */
   #avc: Buffer | null = null;
   #asc: Buffer | null = null;
-  /** An ADTS frame cut by the end of its PES, and where (90 kHz) it starts. */
+  /** An ADTS frame cut by the end of its PES, where (90 kHz) it starts, and its length in 90 kHz. */
   #carry: Buffer | null = null;
   #carryTs = NaN;
+  #carryDur = NaN;
+  /** The last ADTS frame's sampling rate. */
+  #rate = 48000;
 
   constructor(warn: (key: string, message: string) => void) {
     this.#warn = warn;
@@ -154,8 +155,12 @@ export class TsElementary {
     let d = p.data;
     let ts = p.pts;
     if (this.#carry) {
-      d = Buffer.concat([this.#carry, d]);
-      ts = this.#carryTs;
+      // The PTS is of the first frame that starts in this PES: the one after the carried frame,
+      // unless a PES between them was lost (then the carry is a fragment of nothing).
+      if (Math.abs(p.pts - (this.#carryTs + this.#carryDur)) <= this.#carryDur / 2) {
+        d = Buffer.concat([this.#carry, d]);
+        ts = this.#carryTs;
+      } else this.#warn(`adtscut${p.pid}`, `AAC on PID ${p.pid}: a frame cut by its PES's end, and the rest of it lost; dropped`);
       this.#carry = null;
     }
     let i = 0;
@@ -171,15 +176,16 @@ export class TsElementary {
         out.push({ type: TAG_AUDIO, timestamp: ts / 90, body: Buffer.concat([Buffer.from([0xaf, 0]), h.asc]) });
       }
       out.push({ type: TAG_AUDIO, timestamp: ts / 90, body: Buffer.concat([Buffer.from([0xaf, 1]), d.subarray(i + h.header, i + h.length)]) });
+      this.#rate = h.rate;
       ts += (AAC_FRAME * 90000) / h.rate;
       i += h.length;
     }
     if (i < d.length) {
-      if (d.length - i > MAX_ADTS) this.#warn(`adtsbig${p.pid}`, `AAC on PID ${p.pid}: a frame over ${MAX_ADTS} bytes; dropped`);
-      else {
-        this.#carry = Buffer.from(d.subarray(i));
-        this.#carryTs = ts;
-      }
+      // Whatever is left is shorter than its frame_length (≤ 8,191 bytes).
+      const h = i + 7 <= d.length ? adtsAt(d, i) : null;
+      this.#carry = Buffer.from(d.subarray(i));
+      this.#carryTs = ts;
+      this.#carryDur = (AAC_FRAME * 90000) / (h && typeof h !== 'string' ? h.rate : this.#rate);
     }
     return out;
   }
