@@ -4,10 +4,13 @@
 //   2. per remux.muxer: what a WebSocket viewer of the relay receives. A frame can play only once
 //      the audio covering it is in too (MSE plays up to the earlier of the two ends), so both
 //      the frame's arrival and "frame and its audio" are reported.
-// Usage: npm run bench:ingest [-- --seconds 20 --muxers nowcast,ffmpeg --no-write]
+//   3. the same over SRT (--srt, default on): an FFmpeg caller with the README's MPEG-TS settings
+//      and one with FFmpeg's defaults, alone on a pipe (PES arrival read by ingest/ts) and through
+//      the SRT gateway and each remux, with the server side's CPU (gateway and remux FFmpeg included).
+// Usage: npm run bench:ingest [-- --seconds 20 --muxers nowcast,ffmpeg --no-srt --no-write]
 import { MUXERS, type Muxer } from '../../ingest/config.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startNowcast } from '../../test/helpers/nowcast.js';
 import { Publisher } from '../../test/helpers/publisher.js';
@@ -15,11 +18,14 @@ import { Viewer } from '../../test/helpers/viewer.js';
 import { CLOCK_BITS, CLOCK_CELL, testSourceArgs } from '../../ingest/ffmpeg-args.js';
 import { childBoxes, parseMoov, parseTfdt, parseTfhd, parseTrun, type BoxRef, type MoovTrack } from '../../ingest/fmp4/boxes.js';
 import { percentile } from '../lib/pixel-clock.js';
+import { TsDemuxer } from '../../ingest/ts/demux.js';
+import { STREAM_AAC_ADTS, STREAM_H264 } from '../../ingest/ts/elementary.js';
 import { machine, writeSection } from '../lib/results.js';
 
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '20' },
   muxers: { type: 'string', default: 'nowcast,ffmpeg' },
+  srt: { type: 'boolean', default: true },
   'no-write': { type: 'boolean', default: false },
 } });
 const seconds = Number(values.seconds);
@@ -28,6 +34,11 @@ const muxers = values.muxers!.split(',').map((m) => {
   return m as Muxer;
 });
 const SOURCE = { width: 640, height: 360, fps: 30, clockStrip: true } as const;
+/** SRT callers' MPEG-TS muxer settings: the README's example, and FFmpeg's defaults. */
+const TS_SETTINGS = [
+  { what: 'the README\'s -pes_payload_size 0 -muxdelay 0', args: ['-pes_payload_size', '0', '-muxdelay', '0'] },
+  { what: 'FFmpeg\'s MPEG-TS defaults', args: [] as string[] },
+];
 /** Frames before this are not counted (the join's GOP and the encoder's start). */
 const SKIP = 60;
 const W = CLOCK_BITS * CLOCK_CELL;
@@ -103,6 +114,49 @@ async function publisherAlone(): Promise<Row> {
   return { what: 'publisher alone (FFmpeg x264 + AAC → FLV on a pipe)', frame: fmt(frame), withAudio: fmt(withAudio), units: `${video.length} frames, ${audio.length} AAC packets`, cpu: cpuPct };
 }
 
+/** 1 over MPEG-TS: the caller's TS on a pipe; each PES's arrival (ingest/ts) against the clock in its frame. */
+async function tsPublisherAlone(ts: (typeof TS_SETTINGS)[number]): Promise<Row> {
+  const args = testSourceArgs({ ...SOURCE, url: 'pipe:1', durationS: seconds + 2, format: 'mpegts', tsArgs: ts.args });
+  const ff = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const parts: Buffer[] = [];
+  const video: Array<{ at: number; ts: number }> = [];
+  const audio: Array<{ at: number; ts: number; end: number }> = [];
+  const demux = new TsDemuxer({ streamTypes: new Set([STREAM_H264, STREAM_AAC_ADTS]), maxPesBytes: 4 << 20 });
+  const cpu = cpuTimes();
+  ff.stdout.on('data', (d: Buffer) => {
+    const at = Date.now();
+    parts.push(d);
+    for (const p of demux.push(d)) {
+      if (p.streamType === STREAM_H264) video.push({ at, ts: p.dts / 90 });
+      else audio.push({ at, ts: p.pts / 90, end: p.pts / 90 + (adtsFrames(p.data) * 1024) / 48 });
+    }
+  });
+  await new Promise((r) => ff.once('exit', r));
+  const cpuPct = cpuSince(cpu);
+  const c = clocks(Buffer.concat(parts));
+  const frame = video.slice(SKIP, c.length).map((v, i) => since(v.at, c[i + SKIP]!));
+  const offsets = video.slice(SKIP, c.length).map((v, i) => v.at - frame[i]! - v.ts).sort((a, b) => a - b);
+  const base = percentile(offsets, 50);
+  const withAudio = video.slice(SKIP, c.length).map((v) => {
+    const a = audio.find((x) => x.end >= v.ts + 1000 / SOURCE.fps);
+    return a ? Math.max(v.at, a.at) - (base + v.ts) : NaN;
+  }).filter(Number.isFinite);
+  const perPes = audio.length ? ((audio.at(-1)!.end - audio[0]!.ts) / audio.length).toFixed(0) : '–';
+  return { what: `SRT caller alone (FFmpeg x264 + AAC → MPEG-TS on a pipe, ${ts.what})`, frame: fmt(frame), withAudio: fmt(withAudio),
+    units: `${video.length} frames, ${audio.length} audio PES (${perPes} ms of audio each)`, cpu: cpuPct };
+}
+
+/** ADTS frames in a PES (48 kHz here: 1024 samples each). */
+function adtsFrames(d: Buffer): number {
+  let n = 0;
+  for (let i = 0; i + 7 <= d.length; n++) {
+    const len = ((d[i + 3]! & 0x03) << 11) | (d[i + 4]! << 3) | (d[i + 5]! >> 5);
+    if (d[i] !== 0xff || len < 7) break;
+    i += len;
+  }
+  return n;
+}
+
 interface Unit { at: number; video: number[]; audioEnd: number }
 
 /** The units a viewer received: per chunk, its video samples' decode times and where its audio ends (s). */
@@ -142,21 +196,34 @@ function cpuOf(pid: number): number {
   }
 }
 
-/** 2: RTMP publish → relay → a WebSocket viewer, with the given remux.muxer. */
-async function throughRelay(muxer: Muxer): Promise<Row> {
-  const n = await startNowcast({ srt: { listeners: [] }, remux: { muxer } });
+/** Pids of this user's processes whose command line or environment has `needle`. */
+function pidsWith(needle: string, where: 'cmdline' | 'environ'): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/${where}`, 'latin1').split('\0').some((a) => a.includes(needle));
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
+
+/** 2 and 3: an RTMP publish or an SRT caller (with these MPEG-TS settings) → relay → a WebSocket viewer, with the given remux.muxer. */
+async function throughRelay(muxer: Muxer, ts?: (typeof TS_SETTINGS)[number]): Promise<Row> {
+  const n = await startNowcast(ts ? { srtStreams: ['stages'], srt: { latencyMs: 120 }, remux: { muxer } } : { srt: { listeners: [] }, remux: { muxer } });
   const viewer = new Viewer(n.ws('stages'));
   await viewer.opened;
-  const pub = new Publisher({ ...SOURCE, url: n.rtmp('stages'), durationS: seconds + 5 });
+  const url = ts ? `srt://127.0.0.1:${n.srtPorts[0]}?mode=caller&latency=120000&pkt_size=1316` : n.rtmp('stages');
+  const pub = new Publisher({ ...SOURCE, url, durationS: seconds + 5, ...(ts ? { format: 'mpegts' as const, tsArgs: ts.args } : {}) });
   const cpu = cpuTimes();
   const own = process.cpuUsage();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   // The server side: this process (relay, RTMP server, in-process remux, and the one viewer)
-  // plus the remux FFmpeg when there is one (its whole life, about the window).
-  const remux = spawnSync('pgrep', ['-f', `rtmp_live live -i ${n.rtmp('stages')}`], { encoding: 'utf8' }).stdout.trim();
+  // plus the remux FFmpeg when there is one and the SRT gateway (their whole lives, about the window).
+  const gateways = ts ? pidsWith('srt-gateway', 'cmdline').filter((p) => pidsWith(String(n.srtPorts[0]), 'cmdline').includes(p)) : [];
+  const helpers = [...pidsWith('NOWCAST_STREAM=stages', 'environ'), ...gateways];
   const used = process.cpuUsage(own);
   const ownS = (used.user + used.system) / 1e6;
-  const serverS = ownS + (remux ? cpuOf(Number(remux.split('\n')[0])) : 0);
+  const serverS = ownS + helpers.reduce((t, p) => t + cpuOf(p), 0);
   const cpuPct = `${cpuSince(cpu)} (server side ${Math.round((100 * serverS) / seconds)} % of a core)`;
   viewer.close();
   await pub.stop();
@@ -172,7 +239,8 @@ async function throughRelay(muxer: Muxer): Promise<Row> {
     const a = units.find((u) => u.audioEnd >= f.dts + 1 / SOURCE.fps - 0.0005);
     if (a) withAudio.push(since(Math.max(f.at, a.at), c[i]!));
   }
-  return { what: `RTMP → relay → WebSocket viewer, remux.muxer ${muxer}`, frame: fmt(frame), withAudio: fmt(withAudio),
+  const what = ts ? `SRT caller (${ts.what}, latency 120 ms) → gateway → relay → WebSocket viewer, remux.muxer ${muxer}` : `RTMP → relay → WebSocket viewer, remux.muxer ${muxer}`;
+  return { what, frame: fmt(frame), withAudio: fmt(withAudio),
     units: `${frames.length} frames in ${units.length} chunks (${(units.length / Math.max(1, frames.length)).toFixed(2)} per frame)`, cpu: cpuPct };
 }
 
@@ -181,6 +249,14 @@ console.log(JSON.stringify(rows[0]));
 for (const m of muxers) {
   rows.push(await throughRelay(m));
   console.log(JSON.stringify(rows.at(-1)));
+}
+for (const ts of values.srt ? TS_SETTINGS : []) {
+  rows.push(await tsPublisherAlone(ts));
+  console.log(JSON.stringify(rows.at(-1)));
+  for (const m of muxers) {
+    rows.push(await throughRelay(m, ts));
+    console.log(JSON.stringify(rows.at(-1)));
+  }
 }
 const table = [
   '| stage | capture → frame in, p50 / p95 / p99 (ms) | capture → frame and the audio covering it in (ms) | units | machine CPU |',
@@ -191,13 +267,14 @@ console.log(table);
 if (!values['no-write']) {
   writeSection('Ingest stages (npm run bench:ingest)', `
 Date: ${new Date().toISOString()}. Machine: ${machine()}.
-Command: \`npm run bench:ingest -- --seconds ${seconds} --muxers ${muxers.join(',')}\`
+Command: \`npm run bench:ingest -- --seconds ${seconds} --muxers ${muxers.join(',')}${values.srt ? '' : ' --no-srt'}\`
 
 Source: FFmpeg testsrc2 640×360 30 fps with the burned-in capture clock, x264 ultrafast zerolatency, AAC 48 kHz 96 kb/s, keyframe every 1 s.
 The received stream is decoded with FFmpeg and each frame's clock read back; "frame in" is when its chunk (or FLV tag) arrived,
 "and the audio covering it" when audio reaching the frame's end had arrived too, which is when MSE can play it. The first ${SKIP} frames are not counted.
 For the publisher alone, the audio's capture times are estimated from the frames' median capture − FLV time offset, which varies by ±20 ms (the clock is drawn when the filter runs), so that row's second column is approximate.
-Machine CPU is all of it (2 cores), the publisher's encoder included.
+Machine CPU is all of it (2 cores), the publisher's encoder included. Over SRT the caller uses libsrt's 120 ms latency (the
+receiver holds every packet that long), and the "alone" rows read the caller's MPEG-TS on a pipe, each PES timed as ingest/ts completes it.
 
 ${table}
 `);
