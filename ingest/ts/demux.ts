@@ -27,6 +27,8 @@ export interface Pes {
 
 /** The program's elementary streams, from its PMT: PID → stream_type. */
 export type ProgramStreams = ReadonlyMap<number, number>;
+/** Each elementary stream's descriptors (its ES_info bytes), by PID. */
+export type ProgramDescriptors = ReadonlyMap<number, Buffer>;
 
 export interface TsDemuxerOptions {
   /** Stream types whose PES are assembled; others are only reported in the program. */
@@ -34,7 +36,7 @@ export interface TsDemuxerOptions {
   /** Largest PES (header included); a larger one is an error. */
   maxPesBytes: number;
   /** Called once per new or changed PMT. */
-  program?: (streams: ProgramStreams) => void;
+  program?: (streams: ProgramStreams, descriptors: ProgramDescriptors) => void;
   /** Called once per kind of thing dropped (a lost packet, a PES without a header). */
   warn?: (message: string) => void;
 }
@@ -225,12 +227,16 @@ export class TsDemuxer {
     const end = s.length - 4;
     let i = 12 + ((s.readUInt16BE(10) & 0x0fff));
     const streams = new Map<number, number>();
+    const descriptors = new Map<number, Buffer>();
     while (i + 5 <= end) {
       const type = s[i]!;
       const pid = s.readUInt16BE(i + 1) & 0x1fff;
-      i += 5 + (s.readUInt16BE(i + 3) & 0x0fff);
+      const info = s.subarray(i + 5, i + 5 + (s.readUInt16BE(i + 3) & 0x0fff));
+      i += 5 + info.length;
       if (i > end) throw new TsError('TS_BAD_SECTION', 'a PMT entry overruns its section');
-      if (pid !== PAT_PID && pid !== this.#pmtPid && pid !== NULL_PID) streams.set(pid, type);
+      if (pid === PAT_PID || pid === this.#pmtPid || pid === NULL_PID) continue;
+      streams.set(pid, type);
+      descriptors.set(pid, Buffer.from(info));
     }
     this.#pmtVersion = version;
     const next = new Map<number, Assembly>();
@@ -240,7 +246,7 @@ export class TsDemuxer {
       next.set(pid, old && old.streamType === type ? old : { streamType: type, parts: [], bytes: 0, expected: 0, sized: false, cc: -1, open: false });
     }
     this.#streams = next;
-    this.#o.program?.(streams);
+    this.#o.program?.(streams, descriptors);
   }
 
   #pes(pid: number, a: Assembly, pusi: boolean, cc: number, payload: Buffer, stuffed: boolean): void {

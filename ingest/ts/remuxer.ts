@@ -5,9 +5,27 @@
 // SRT ingest hands the caller to FFmpeg instead (ingest/srt.ts).
 import type { ChunkRemuxer } from '../flv/tap.js';
 import { FlvRemuxer } from '../flv/remuxer.js';
-import { TsDemuxer, type ProgramStreams } from './demux.js';
+import { TsDemuxer, type ProgramDescriptors, type ProgramStreams } from './demux.js';
 import { STREAM_AAC_ADTS, STREAM_H264, TsElementary } from './elementary.js';
 import { TsError } from './errors.js';
+
+/** PES private data (stream_type 0x06): media when a descriptor says so (Opus, AC-3, …), else data (subtitles, teletext). */
+const PRIVATE = 0x06;
+/** Registration descriptor (tag 0x05) format identifiers of audio or video in PES private data. */
+const REGISTERED_MEDIA = new Set(['Opus', 'AC-3', 'EAC3', 'AC-4', 'DTS1', 'DTS2', 'DTS3', 'HEVC', 'AV01', 'VC-1']);
+/** DVB descriptor tags of audio in PES private data: AC-3, E-AC-3, DTS, AC-4/Opus (the extension descriptor). */
+const DVB_MEDIA_TAGS = new Set([0x6a, 0x7a, 0x7b, 0x7f]);
+
+/** Whether an elementary stream of PES private data carries audio or video, by its descriptors (13818-1 2.6). */
+export function privateMedia(info: Buffer): string | null {
+  for (let i = 0; i + 2 <= info.length; i += 2 + info[i + 1]!) {
+    const tag = info[i]!;
+    const body = info.subarray(i + 2, i + 2 + info[i + 1]!);
+    if (tag === 0x05 && body.length >= 4 && REGISTERED_MEDIA.has(body.toString('latin1', 0, 4))) return body.toString('latin1', 0, 4);
+    if (DVB_MEDIA_TAGS.has(tag)) return `DVB descriptor 0x${tag.toString(16)}`;
+  }
+  return null;
+}
 
 /** Audio and video stream types (13818-1 Table 2-34, and the registered ones) that only FFmpeg carries. */
 const OTHER_MEDIA: ReadonlyMap<number, string> = new Map([
@@ -45,14 +63,18 @@ export class TsRemuxer implements ChunkRemuxer {
     this.#es = new TsElementary(once);
     this.#demux = new TsDemuxer({
       streamTypes: new Set([STREAM_H264, STREAM_AAC_ADTS]), maxPesBytes: o.maxPesBytes,
-      warn: this.#warn, program: (s) => this.#program(s, once),
+      warn: this.#warn, program: (s, d) => this.#program(s, d, once),
     });
   }
 
-  #program(streams: ProgramStreams, once: (key: string, message: string) => void): void {
-    const other = [...streams.values()].filter((t) => OTHER_MEDIA.has(t));
+  #program(streams: ProgramStreams, descriptors: ProgramDescriptors, once: (key: string, message: string) => void): void {
+    const other: string[] = [];
+    for (const [pid, t] of streams) {
+      const media = t === PRIVATE ? privateMedia(descriptors.get(pid) ?? Buffer.alloc(0)) : OTHER_MEDIA.get(t);
+      if (media) other.push(media);
+    }
     if (other.length) {
-      throw new TsError('TS_CODEC', `the caller sends ${other.map((t) => OTHER_MEDIA.get(t)).join(' and ')}; only H.264 and AAC (ADTS) are remuxed in process`);
+      throw new TsError('TS_CODEC', `the caller sends ${other.join(' and ')}; only H.264 and AAC (ADTS) are remuxed in process`);
     }
     const carried = [...streams.values()].filter((t) => t === STREAM_H264 || t === STREAM_AAC_ADTS);
     if (!carried.length) throw new TsError('TS_NO_TRACK', `the caller's program has no H.264 or AAC stream (stream types ${[...streams.values()].map((t) => `0x${t.toString(16)}`).join(', ') || 'none'})`);

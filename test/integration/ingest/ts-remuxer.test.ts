@@ -38,6 +38,7 @@ type SourceName = keyof typeof SOURCES;
 let dir = '';
 const tss = {} as Record<SourceName, Buffer>;
 let hevc: Buffer | null = null;
+let opus: Buffer | null = null;
 
 const ffmpeg = async (args: readonly string[], file: string): Promise<Buffer> => {
   await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args, '-f', 'mpegts', file]);
@@ -51,6 +52,10 @@ beforeAll(async () => {
     ...(Object.keys(SOURCES) as SourceName[]).map(async (name) => {
       tss[name] = await ffmpeg(SOURCES[name], join(dir, `${name}.ts`));
     }),
+    (async () => {
+      // Opus in MPEG-TS is PES private data (stream_type 0x06) with an 'Opus' registration descriptor.
+      if (/\bopus\b/.test(stdout)) opus = await ffmpeg([...VIDEO, ...AUDIO, '-t', '0.5', ...X264, '-c:a', 'opus', '-strict', '-2', '-ar', '48000'], join(dir, 'opus.ts'));
+    })(),
     (async () => {
       if (!/\blibx265\b/.test(stdout)) return;
       hevc = await ffmpeg([...VIDEO, ...AUDIO, '-t', '0.5', '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=none', ...AAC], join(dir, 'hevc.ts'));
@@ -185,6 +190,15 @@ describe('TsRemuxer refusals', () => {
     const pkt = ts.subarray(failedAt, failedAt + PACKET);
     expect(((pkt[1]! & 0x1f) << 8) | pkt[2]!).toBe(0x1000); // FFmpeg's PMT PID
     expect(failedAt / PACKET).toBeLessThan(4);
+  });
+
+  it('refuses Opus (PES private data with an Opus registration descriptor) with TS_CODEC, so FFmpeg takes it', (ctx) => {
+    const ts = opus;
+    if (!ts) return ctx.skip('this FFmpeg has no Opus encoder');
+    const r = new TsRemuxer({ maxPesBytes: 1 << 20, maxProbeBytes: 512 * 1024 });
+    const err = codeOf(() => r.push(ts, () => {}));
+    expect(err.code).toBe('TS_CODEC');
+    expect(err.message).toMatch(/Opus/);
   });
 
   it('refuses 600 KiB of noise with TS_NO_PROGRAM once past maxProbeBytes (512 KiB)', () => {
