@@ -60,6 +60,8 @@ export interface TestSourceOptions {
   /** Video bitrate; with `cbr`, x264 pads to exactly this rate (for load tests). Default 1500. */
   videoKbps?: number;
   cbr?: boolean;
+  /** AAC bitrate, kbit/s. Default 96. Over MPEG-TS with FFmpeg's defaults it sets how much audio a PES holds (2,930 bytes). */
+  audioKbps?: number;
   /** `flv` for RTMP URLs, `mpegts` for SRT URLs. */
   format?: 'flv' | 'mpegts';
   /** MPEG-TS muxer options in place of the default `-flush_packets 1` (bench:glass --ingest srt:
@@ -95,7 +97,7 @@ export function testSourceArgs(o: TestSourceOptions): string[] {
       : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency']),
     '-pix_fmt', 'yuv420p',
     '-g', String(o.fps), '-keyint_min', String(o.fps), '-sc_threshold', '0', '-b:v', `${kbps}k`,
-    '-c:a', 'aac', '-b:a', '96k', '-ar', '48000', '-ac', '2',
+    '-c:a', 'aac', '-b:a', `${o.audioKbps ?? 96}k`, '-ar', '48000', '-ac', '2',
   );
   if (o.cbr) args.push('-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps / 2}k`, '-x264-params', 'nal-hrd=cbr');
   if (o.format === 'mpegts') args.push('-f', 'mpegts', ...(o.tsArgs ?? ['-flush_packets', '1']), o.url);

@@ -43,13 +43,17 @@ const joins = Number(values.joins);
 const srtMode = values.ingest === 'srt';
 if (!srtMode && values.ingest !== 'rtmp') throw new Error(`--ingest must be rtmp or srt, got ${values.ingest}`);
 /** How an SRT row's publisher calls (its URL query and MPEG-TS muxer options), and who remuxes its MPEG-TS. */
-interface SrtCaller { label: string; query: string; tsArgs: string[]; muxer: 'nowcast' | 'ffmpeg' }
+interface SrtCaller { label: string; query: string; tsArgs: string[]; muxer: 'nowcast' | 'ffmpeg'; audioKbps?: number }
 const README_TS = ['-pes_payload_size', '0', '-muxdelay', '0'];
 const SRT_CALLERS: SrtCaller[] = [
   { label: 'SRT, FFmpeg\'s defaults (no latency given: libsrt\'s 120 ms), in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast' },
   { label: 'SRT, FFmpeg\'s defaults, one FFmpeg remux per caller (remux.muxer ffmpeg; before)', query: 'mode=caller', tsArgs: [], muxer: 'ffmpeg' },
   { label: 'SRT, the README\'s example (-pes_payload_size 0 -muxdelay 0, latency=120000), in-process remux', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: README_TS, muxer: 'nowcast' },
   { label: 'SRT, the README\'s example, one FFmpeg remux per caller (remux.muxer ffmpeg; before)', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: README_TS, muxer: 'ffmpeg' },
+  // OBS's SRT output muxes with FFmpeg's MPEG-TS defaults (obs-ffmpeg-mpegts.c sets no muxer
+  // option): its PES hold is 2,930 bytes of AAC, shorter at a higher audio bitrate.
+  { label: 'SRT, FFmpeg\'s defaults with AAC at 160 kb/s (OBS\'s SRT output at its default audio bitrate), in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast', audioKbps: 160 },
+  { label: 'SRT, FFmpeg\'s defaults with AAC at 320 kb/s (OBS\'s highest), in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast', audioKbps: 320 },
 ];
 
 interface Row { label: string; p50: number; p95: number; p99: number; max: number; frames: number; stalls: number; stallMs: number; firstFrame: number[]; }
@@ -77,7 +81,7 @@ async function measure(fragmentUs: number, srt?: SrtCaller): Promise<Row> {
   const remux = fragmentUs ? { muxer: 'ffmpeg' as const, fragmentUs } : { muxer: srt?.muxer ?? 'nowcast' };
   const n = await startNowcast({ remux, ...(srt ? { srtStreams: ['glass'], srt: { latencyMs: 120 } } : { srt: { listeners: [] } }) });
   const url = srt ? `srt://127.0.0.1:${n.srtPorts[0]}?${srt.query}` : n.rtmp('glass');
-  const pub = new Publisher({ url, width: 640, height: 360, clockStrip: true, durationS: seconds + 60, ...(srt ? { format: 'mpegts' as const, tsArgs: srt.tsArgs } : {}) });
+  const pub = new Publisher({ url, width: 640, height: 360, clockStrip: true, durationS: seconds + 60, ...(srt ? { format: 'mpegts' as const, tsArgs: srt.tsArgs, audioKbps: srt.audioKbps } : {}) });
   const browser = await launchChromium();
   try {
     await new Promise((r) => setTimeout(r, 2_500)); // the stream is live before viewers arrive, as for real users
@@ -141,7 +145,7 @@ Date: ${new Date().toISOString()}. Machine: ${machine()}.
 Command: \`flock /tmp/nowcast-heavy.lock npm run bench:glass -- --ingest srt --seconds ${seconds} --joins ${joins}\`
 
 Source and method as in the WebSocket section: testsrc2 640×360 30 fps with the clock strip, x264 ultrafast zerolatency,
-keyframe every 1 s, AAC 96 kb/s 48 kHz; over SRT the publisher is an FFmpeg caller on loopback into the SRT gateway
+keyframe every 1 s, AAC 96 kb/s 48 kHz (unless a row says otherwise); over SRT the publisher is an FFmpeg caller on loopback into the SRT gateway
 (srt.latencyMs 120), each caller's MPEG-TS remuxed in process (ingest/ts, the default) or, in the rows that say so, by its
 own FFmpeg (remux.muxer ffmpeg, as before the in-process remux). Latency and stalls window: ${seconds} s per row,
 after 3 s of settling; ${joins} joins per row for the time to first frame.
