@@ -46,8 +46,9 @@ if (!srtMode && values.ingest !== 'rtmp') throw new Error(`--ingest must be rtmp
 interface SrtCaller { label: string; query: string; tsArgs: string[]; muxer: 'nowcast' | 'ffmpeg'; audioKbps?: number }
 const README_TS = ['-pes_payload_size', '0', '-muxdelay', '0'];
 const SRT_CALLERS: SrtCaller[] = [
-  { label: 'SRT, FFmpeg\'s defaults (no latency given: libsrt\'s 120 ms), in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast' },
-  { label: 'SRT, FFmpeg\'s defaults, one FFmpeg remux per caller (remux.muxer ffmpeg; before)', query: 'mode=caller', tsArgs: [], muxer: 'ffmpeg' },
+  { label: 'SRT, FFmpeg\'s MPEG-TS defaults (no latency given: libsrt\'s 120 ms), AAC at the test source\'s 96 kb/s, in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast' },
+  { label: 'SRT, the same, one FFmpeg remux per caller (remux.muxer ffmpeg; before)', query: 'mode=caller', tsArgs: [], muxer: 'ffmpeg' },
+  { label: 'SRT, FFmpeg\'s defaults throughout (AAC at FFmpeg\'s default 128 kb/s stereo), in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast', audioKbps: 128 },
   { label: 'SRT, the README\'s example (-pes_payload_size 0 -muxdelay 0, latency=120000), in-process remux', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: README_TS, muxer: 'nowcast' },
   { label: 'SRT, the README\'s example, one FFmpeg remux per caller (remux.muxer ffmpeg; before)', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: README_TS, muxer: 'ffmpeg' },
   // OBS's SRT output muxes with FFmpeg's MPEG-TS defaults (obs-ffmpeg-mpegts.c sets no muxer
