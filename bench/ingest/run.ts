@@ -84,8 +84,8 @@ async function publisherAlone(): Promise<Row> {
   const parts: Buffer[] = [];
   let buf = Buffer.alloc(0);
   let off = 13;
-  const video: Array<{ at: number; ts: number }> = [];
-  const audio: Array<{ at: number; ts: number }> = [];
+  const video: Arrival[] = [];
+  const audio: AudioArrival[] = [];
   const cpu = cpuTimes();
   ff.stdout.on('data', (d: Buffer) => {
     const at = Date.now();
@@ -95,23 +95,34 @@ async function publisherAlone(): Promise<Row> {
       const size = buf.readUIntBE(off + 1, 3);
       if (buf.length < off + 15 + size) break;
       const ts = buf.readUIntBE(off + 4, 3) | (buf[off + 7]! << 24);
-      if (buf[off + 12] === 1) (buf[off] === 9 ? video : audio).push({ at, ts }); // not sequence headers
+      if (buf[off + 12] === 1) { // not sequence headers
+        if (buf[off] === 9) video.push({ at, ts });
+        else audio.push({ at, ts, end: ts + 1024 / 48 });
+      }
       off += 15 + size;
     }
   });
   await new Promise((r) => ff.once('exit', r));
   const cpuPct = cpuSince(cpu);
-  const c = clocks(Buffer.concat(parts));
+  const { frame, withAudio } = aloneLatencies(clocks(Buffer.concat(parts)), video, audio);
+  return { what: 'publisher alone (FFmpeg x264 + AAC → FLV on a pipe)', frame, withAudio, units: `${video.length} frames, ${audio.length} AAC packets`, cpu: cpuPct };
+}
+
+interface Arrival { at: number; ts: number }
+interface AudioArrival extends Arrival { end: number }
+
+/** A publisher's output read on a pipe: each frame's arrival, and its audio's, against the capture clock `c` in its pixels. */
+function aloneLatencies(c: number[], video: Arrival[], audio: AudioArrival[]): { frame: string; withAudio: string } {
   const frame = video.slice(SKIP, c.length).map((v, i) => since(v.at, c[i + SKIP]!));
-  // Capture time of media time t: from the frames, whose capture and FLV times are both known.
+  // Capture time of media time t: from the frames, whose capture and media times are both known.
   const offsets = video.slice(SKIP, c.length).map((v, i) => v.at - frame[i]! - v.ts).sort((a, b) => a - b);
   const base = percentile(offsets, 50);
-  // A frame [ts, ts + 33) has its audio once an AAC frame ending at or after ts + 33 is out.
+  // A frame [ts, ts + 33) has its audio once audio ending at or after ts + 33 is out.
   const withAudio = video.slice(SKIP, c.length).map((v) => {
-    const a = audio.find((x) => x.ts + 1024 / 48 >= v.ts + 1000 / SOURCE.fps);
+    const a = audio.find((x) => x.end >= v.ts + 1000 / SOURCE.fps);
     return a ? Math.max(v.at, a.at) - (base + v.ts) : NaN;
   }).filter(Number.isFinite);
-  return { what: 'publisher alone (FFmpeg x264 + AAC → FLV on a pipe)', frame: fmt(frame), withAudio: fmt(withAudio), units: `${video.length} frames, ${audio.length} AAC packets`, cpu: cpuPct };
+  return { frame: fmt(frame), withAudio: fmt(withAudio) };
 }
 
 /** 1 over MPEG-TS: the caller's TS on a pipe; each PES's arrival (ingest/ts) against the clock in its frame. */
@@ -119,8 +130,8 @@ async function tsPublisherAlone(ts: (typeof TS_SETTINGS)[number]): Promise<Row> 
   const args = testSourceArgs({ ...SOURCE, url: 'pipe:1', durationS: seconds + 2, format: 'mpegts', tsArgs: ts.args });
   const ff = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const parts: Buffer[] = [];
-  const video: Array<{ at: number; ts: number }> = [];
-  const audio: Array<{ at: number; ts: number; end: number }> = [];
+  const video: Arrival[] = [];
+  const audio: AudioArrival[] = [];
   const demux = new TsDemuxer({ streamTypes: new Set([STREAM_H264, STREAM_AAC_ADTS]), maxPesBytes: 4 << 20 });
   const cpu = cpuTimes();
   ff.stdout.on('data', (d: Buffer) => {
@@ -133,16 +144,9 @@ async function tsPublisherAlone(ts: (typeof TS_SETTINGS)[number]): Promise<Row> 
   });
   await new Promise((r) => ff.once('exit', r));
   const cpuPct = cpuSince(cpu);
-  const c = clocks(Buffer.concat(parts));
-  const frame = video.slice(SKIP, c.length).map((v, i) => since(v.at, c[i + SKIP]!));
-  const offsets = video.slice(SKIP, c.length).map((v, i) => v.at - frame[i]! - v.ts).sort((a, b) => a - b);
-  const base = percentile(offsets, 50);
-  const withAudio = video.slice(SKIP, c.length).map((v) => {
-    const a = audio.find((x) => x.end >= v.ts + 1000 / SOURCE.fps);
-    return a ? Math.max(v.at, a.at) - (base + v.ts) : NaN;
-  }).filter(Number.isFinite);
+  const { frame, withAudio } = aloneLatencies(clocks(Buffer.concat(parts)), video, audio);
   const perPes = audio.length ? ((audio.at(-1)!.end - audio[0]!.ts) / audio.length).toFixed(0) : '–';
-  return { what: `SRT caller alone (FFmpeg x264 + AAC → MPEG-TS on a pipe, ${ts.what})`, frame: fmt(frame), withAudio: fmt(withAudio),
+  return { what: `SRT caller alone (FFmpeg x264 + AAC → MPEG-TS on a pipe, ${ts.what})`, frame, withAudio,
     units: `${video.length} frames, ${audio.length} audio PES (${perPes} ms of audio each)`, cpu: cpuPct };
 }
 
