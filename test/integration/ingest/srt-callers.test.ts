@@ -8,6 +8,7 @@ import { startNowcast, type Running } from '../../helpers/nowcast.js';
 import { Publisher } from '../../helpers/publisher.js';
 import { Viewer, ffprobe } from '../../helpers/viewer.js';
 import { signToken } from '../../../admission/auth.js';
+import type { StateMessage } from '../../../protocol/messages.js';
 
 const SECRET = 'srt-test-secret-0123456789abcdef';
 // FFmpeg passes a URL's passphrase= undecoded: nothing here needs encoding.
@@ -172,11 +173,14 @@ describe('SRT callers on one port', () => {
     await Promise.all([good.opened, bad.opened]);
     publish({ url: caller(n, 'publish:healthy'), format: 'mpegts' });
     await good.until(() => good.chunks().length >= 15, 30_000, 'the healthy caller');
-    // Random PCM bytes where MPEG-TS should be.
-    const junk = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'quiet', '-re', '-f', 'lavfi', '-i', 'anoisesrc=d=4:r=48000', '-c:a', 'pcm_s16le', '-f', 's16le',
+    // Random PCM bytes where MPEG-TS should be: 768 KB in 4 s, past the 512 KiB in which a program table must come.
+    const junk = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'quiet', '-re', '-f', 'lavfi', '-i', 'anoisesrc=d=4:r=48000', '-ac', '2', '-c:a', 'pcm_s16le', '-f', 's16le',
       caller(n, 'publish:garbage')], { stdio: 'ignore' });
     const seen = good.chunks().length;
-    await new Promise((r) => junk.once('exit', r));
+    const failed = (): StateMessage | undefined => bad.texts('state').find((m) => (m as StateMessage).state === 'error') as StateMessage | undefined;
+    await bad.until(() => failed() !== undefined, 15_000, 'the malformed caller\'s stream to fail');
+    expect(failed()).toMatchObject({ code: 'SRT_MEDIA_INVALID', message: expect.stringMatching(/TS_NO_PROGRAM/) });
+    junk.kill('SIGKILL');
     await good.until(() => good.chunks().length >= seen + 60, 20_000, 'the healthy caller to keep going');
     expect(bad.chunks()).toHaveLength(0);
     expect(good.inits()).toHaveLength(1);
