@@ -31,7 +31,11 @@ export type ProgramStreams = ReadonlyMap<number, number>;
 export type ProgramDescriptors = ReadonlyMap<number, Buffer>;
 
 export interface TsDemuxerOptions {
-  /** Stream types whose PES are assembled; others are only reported in the program. */
+  /**
+   * Stream types whose PES are assembled, the first stream of each type in the PMT only (the
+   * remux carries one video and one audio track; and a PMT of ~200 streams, each assembling up
+   * to maxPesBytes, would otherwise hold hundreds of MB). Others are only reported in the program.
+   */
   streamTypes: ReadonlySet<number>;
   /** Largest PES (header included); a larger one is an error. */
   maxPesBytes: number;
@@ -240,8 +244,14 @@ export class TsDemuxer {
     }
     this.#pmtVersion = version;
     const next = new Map<number, Assembly>();
+    const taken = new Set<number>();
     for (const [pid, type] of streams) {
       if (!this.#o.streamTypes.has(type)) continue;
+      if (taken.has(type)) {
+        this.#warnOnce(`second${type}`, `a second stream of type 0x${type.toString(16)} (PID ${pid}) ignored: one of each is carried`);
+        continue;
+      }
+      taken.add(type);
       const old = this.#streams.get(pid);
       next.set(pid, old && old.streamType === type ? old : { streamType: type, parts: [], bytes: 0, expected: 0, sized: false, cc: -1, open: false });
     }

@@ -347,6 +347,19 @@ describe('errors', () => {
   });
 });
 
+describe('one stream of each type', () => {
+  it('assembles only the first stream of a type the PMT lists, so 30 declared video streams hold no memory', () => {
+    const m = new Mux();
+    const pids = Array.from({ length: 30 }, (_, i) => 0x200 + i);
+    const input = [m.psi(0, pat()), m.psi(PMT_PID, pmt(pids.map((p): [number, number] => [H264, p])))];
+    // An unbounded PES opened on every declared PID: only the first is gathered.
+    for (const p of pids) input.push(...m.pes(p, pes(bytes(150, p), { pts: 9000 })).map((pk) => Buffer.from(pk)));
+    const r = demux(input);
+    expect(new Set(r.seen.map((x) => x.pid))).toEqual(new Set([0x200]));
+    expect(r.warnings).toContainEqual(expect.stringMatching(/a second stream of type 0x1b \(PID 513\) ignored/));
+  });
+});
+
 describe('hostile input', () => {
   const mangled = (s: Buffer, edits: Array<[number, number]>, cut: number): Buffer => {
     const b = Buffer.from(s.subarray(0, Math.max(0, s.length - cut)));
