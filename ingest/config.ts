@@ -49,8 +49,9 @@ export interface SrtConfig {
   /** One SRT gateway per entry (ingest/srt): many callers per port, each publishing the stream its
    *  streamid names (#!::r=NAME,m=publish or publish:NAME), or the entry's stream without one. */
   listeners: SrtListener[];
-  /** SRT receive latency in ms (libsrt SRTO_RCVLATENCY), the jitter buffer SRT adds; the larger of
-   *  this and the caller's own latency applies. */
+  /** SRT receive latency in ms (libsrt SRTO_RCVLATENCY), the time SRT has to retransmit, added to
+   *  every packet; the larger of this and the caller's own latency applies, so a caller that sets
+   *  none (FFmpeg without latency=) gets this. Lower it only for clean paths (LAN, loopback). */
   latencyMs: number;
   /** MPEG-TS packs AAC into PES packets of ~0.25 s, so probing needs longer than for RTMP. */
   analyzeDurationUs: number;

@@ -43,12 +43,18 @@ const joins = Number(values.joins);
 const srtMode = values.ingest === 'srt';
 if (!srtMode && values.ingest !== 'rtmp') throw new Error(`--ingest must be rtmp or srt, got ${values.ingest}`);
 /** How an SRT row's publisher calls (its URL query and MPEG-TS muxer options), and who remuxes its MPEG-TS. */
-interface SrtCaller { label: string; query: string; tsArgs: string[]; muxer: 'nowcast' | 'ffmpeg'; audioKbps?: number }
+interface SrtCaller {
+  label: string; query: string; tsArgs: string[]; muxer: 'nowcast' | 'ffmpeg'; audioKbps?: number;
+  /** The listener's srt.latencyMs (120 unless given): what a caller that asks for no latency of its own gets. */
+  latencyMs?: number;
+}
 const README_TS = ['-pes_payload_size', '0', '-muxdelay', '0'];
 const SRT_CALLERS: SrtCaller[] = [
   { label: 'SRT, FFmpeg\'s MPEG-TS defaults (no latency given: libsrt\'s 120 ms), AAC at the test source\'s 96 kb/s, in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast' },
   { label: 'SRT, the same, one FFmpeg remux per caller (remux.muxer ffmpeg; before)', query: 'mode=caller', tsArgs: [], muxer: 'ffmpeg' },
   { label: 'SRT, FFmpeg\'s defaults throughout (AAC at FFmpeg\'s default 128 kb/s stereo), in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast', audioKbps: 128 },
+  // A caller that sets no latency proposes none (libsrt's SRTO_PEERLATENCY is 0): the listener's applies.
+  { label: 'SRT, FFmpeg\'s defaults throughout, into a listener with srt.latencyMs 20 (a clean path), in-process remux', query: 'mode=caller', tsArgs: [], muxer: 'nowcast', audioKbps: 128, latencyMs: 20 },
   { label: 'SRT, the README\'s example (-pes_payload_size 0 -muxdelay 0, latency=120000), in-process remux', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: README_TS, muxer: 'nowcast' },
   { label: 'SRT, the README\'s example, one FFmpeg remux per caller (remux.muxer ffmpeg; before)', query: 'mode=caller&latency=120000&pkt_size=1316', tsArgs: README_TS, muxer: 'ffmpeg' },
   // OBS's SRT output muxes with FFmpeg's MPEG-TS defaults (obs-ffmpeg-mpegts.c sets no muxer
@@ -80,7 +86,7 @@ async function openWatch(page: Page, url: string): Promise<number> {
 /** One row: fragmentUs 0 is the in-process remux (one chunk per frame and its audio). */
 async function measure(fragmentUs: number, srt?: SrtCaller): Promise<Row> {
   const remux = fragmentUs ? { muxer: 'ffmpeg' as const, fragmentUs } : { muxer: srt?.muxer ?? 'nowcast' };
-  const n = await startNowcast({ remux, ...(srt ? { srtStreams: ['glass'], srt: { latencyMs: 120 } } : { srt: { listeners: [] } }) });
+  const n = await startNowcast({ remux, ...(srt ? { srtStreams: ['glass'], srt: { latencyMs: srt.latencyMs ?? 120 } } : { srt: { listeners: [] } }) });
   const url = srt ? `srt://127.0.0.1:${n.srtPorts[0]}?${srt.query}` : n.rtmp('glass');
   const pub = new Publisher({ url, width: 640, height: 360, clockStrip: true, durationS: seconds + 60, ...(srt ? { format: 'mpegts' as const, tsArgs: srt.tsArgs, audioKbps: srt.audioKbps } : {}) });
   const browser = await launchChromium();
