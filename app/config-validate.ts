@@ -68,6 +68,7 @@ export function validate(c: Config): Config {
   passphrase('srt.passphrase', c.srt.passphrase);
   c.srt.listeners.forEach((l, i) => {
     passphrase(`srt.listeners[${i}].passphrase`, l.passphrase);
+    if (l.latencyMs !== undefined) positive(`srt.listeners[${i}].latencyMs`, l.latencyMs);
     port(`srt.listeners[${i}].port`, l.port);
     if (typeof l.stream !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(l.stream)) {
       throw new ConfigError(`srt.listeners[${i}].stream`, `invalid stream name ${JSON.stringify(l.stream)}`);

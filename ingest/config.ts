@@ -11,6 +11,8 @@ export interface SrtListener {
   stream: string;
   /** SRT passphrase (10–79 chars) callers must know; overrides srt.passphrase for this port. Never in argv or logs. */
   passphrase?: string;
+  /** SRT receive latency in ms for this port; overrides srt.latencyMs (a port for a LAN or a studio, say). */
+  latencyMs?: number;
 }
 
 export interface RtmpConfig {

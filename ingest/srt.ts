@@ -94,7 +94,7 @@ export class SrtIngest {
     const { srt, remux } = this.#o;
     const key = (socket: number): string => `${l.port}:${socket}`;
     const gateway: SrtGateway = new SrtGateway({
-      host: this.#o.host, port: l.port, latencyMs: srt.latencyMs, idleTimeoutMs: srt.idleTimeoutMs,
+      host: this.#o.host, port: l.port, latencyMs: l.latencyMs ?? srt.latencyMs, idleTimeoutMs: srt.idleTimeoutMs,
       maxCallers: srt.maxCallers, decideTimeoutMs: DECIDE_TIMEOUT_MS,
       passphrase: l.passphrase || srt.passphrase,
       restartDelayMs: remux.restartDelayMs, maxRestartDelayMs: remux.maxRestartDelayMs,
