@@ -36,6 +36,13 @@ const FIRST_INIT_WAIT_MS = 500;
 const MAX_UNSUPPORTED_TAGS = 60;
 /** Audio held for the next frame goes out alone past this much (video stopped), in ms of media. */
 const MAX_AUDIO_HOLD_MS = 100;
+/**
+ * Audio that starts before the chunk last written rides with the next frame, so chunks stay in
+ * decode order (the relay, LL-HLS and the cluster read a chunk's first decode time as progress):
+ * an SRT caller with FFmpeg's MPEG-TS defaults sends its audio 0.2 s late, in bursts, after the
+ * frames it covers. Past this much of it (video stopped), it goes out alone anyway.
+ */
+const MAX_LATE_AUDIO_HOLD_MS = 1_000;
 
 export class FlvRemuxer {
   readonly #reader: FlvReader;
@@ -55,6 +62,8 @@ export class FlvRemuxer {
   /** Decode time (ms) of the last video frame and the end of what has been written of video. */
   #lastVideoDts = NaN;
   #videoEndMs = NaN;
+  /** Decode time (ms) of the first sample of the chunk last written. */
+  #lastChunkMs = -Infinity;
   #frameMs = DEFAULT_FRAME_MS;
   /** The last unwrapped timestamp (32-bit ms wraps after 49.7 days). */
   #lastMs = NaN;
@@ -106,6 +115,7 @@ export class FlvRemuxer {
     this.#audioNext = NaN;
     this.#lastVideoDts = NaN;
     this.#videoEndMs = NaN;
+    this.#lastChunkMs = -Infinity;
   }
 
   /**
@@ -233,10 +243,21 @@ export class FlvRemuxer {
     if (!this.#video || !this.#audio) return true; // one track: nothing to wait for
     const rate = this.#audio.sampleRate;
     const audioEndMs = ((audio ? audio.dts + audio.samples.length * AAC_FRAME : this.#audioNext) * 1000) / rate;
-    if (video) return audioEndMs >= this.#nominalEnd(video);
+    // Audio that came after the chunk before (late, as it comes in bursts from an SRT caller with
+    // FFmpeg's MPEG-TS defaults) goes with this frame at once: this frame's own audio is later still.
+    if (video) return audioEndMs >= this.#nominalEnd(video) || (audio !== null && (audio.dts * 1000) / rate < this.#lastChunkMs);
     // Audio alone: the audio written so far ends where this run starts.
     const heldMs = (audio!.samples.length * AAC_FRAME * 1000) / rate;
+    if (this.#lateAudio()) return false;
     return (audio!.dts * 1000) / rate < this.#videoEndMs || heldMs >= MAX_AUDIO_HOLD_MS;
+  }
+
+  /** Audio alone is pending that starts before the chunk last written (and under MAX_LATE_AUDIO_HOLD_MS of it). */
+  #lateAudio(): boolean {
+    const audio = this.#audioRun;
+    if (this.#videoRun || !audio || !this.#audio || !this.#video) return false;
+    const rate = this.#audio.sampleRate;
+    return (audio.dts * 1000) / rate < this.#lastChunkMs && (audio.samples.length * AAC_FRAME * 1000) / rate < MAX_LATE_AUDIO_HOLD_MS;
   }
 
   /** Whether anything is waiting to be written. */
@@ -254,6 +275,7 @@ export class FlvRemuxer {
     const audio = this.#audioRun;
     if (!video && !audio) return;
     if (!force && this.#seq === 0 && !(this.#video && this.#audio) && this.#heldMs() < FIRST_INIT_WAIT_MS) return;
+    if (!force && this.#lateAudio()) return;
     this.#videoRun = null;
     this.#audioRun = null;
     if (!this.#initDone) {
@@ -270,6 +292,7 @@ export class FlvRemuxer {
     const first = runs[0]!;
     // A leading B-frame can put the first presentation time before 0; prft's media_time is unsigned.
     const mediaTime = Math.max(0, first === video ? video.dts + video.samples[0]!.cts : first.dts);
+    this.#lastChunkMs = first === video ? video.dts : (first.dts * 1000) / this.#audio!.sampleRate;
     emit(chunk(++this.#seq, runs, { refTrackId: first.trackId, unixMs: this.#now(), mediaTime }));
   }
 
