@@ -18,7 +18,8 @@ export interface Running {
 
 type Overrides = { [K in keyof Config]?: Partial<Config[K]> };
 
-export async function startNowcast(o: Overrides & { srtStreams?: string[] } = {}): Promise<Running> {
+/** `srtStreams`: one SRT port per entry, for the stream a caller without a streamid publishes (and, given, the port's own latency). */
+export async function startNowcast(o: Overrides & { srtStreams?: Array<string | { stream: string; latencyMs: number }> } = {}): Promise<Running> {
   const srtPorts: number[] = [];
   for (let i = 0; i < (o.srtStreams?.length ?? 0); i++) srtPorts.push(await freeUdpPort());
   const { srtStreams, ...rest } = o;
@@ -29,7 +30,7 @@ export async function startNowcast(o: Overrides & { srtStreams?: string[] } = {}
     // A free port, so test files (and a running `npm start`) never share 9997.
     ops: { ...rest.ops, port: rest.ops?.port ?? 0 },
     rtmp: { app: 'live', ...rest.rtmp, port: rest.rtmp?.port === 0 ? 0 : await freeTcpPort() },
-    srt: { latencyMs: 40, ...rest.srt, listeners: (srtStreams ?? []).map((stream, i) => ({ port: srtPorts[i]!, stream })) },
+    srt: { latencyMs: 40, ...rest.srt, listeners: (srtStreams ?? []).map((s, i) => ({ port: srtPorts[i]!, ...(typeof s === 'string' ? { stream: s } : s) })) },
   }, {});
   const log = createRootLogger(process.env.NOWCAST_TEST_LOG ?? 'silent');
   const app = await new Nowcast(cfg, log).start();

@@ -36,7 +36,7 @@ function remuxProcesses(stream: string): number[] {
 }
 
 beforeAll(async () => {
-  n = await startNowcast({ srtStreams: ['srtremux'] });
+  n = await startNowcast({ srtStreams: ['srtremux', { stream: 'srtlan', latencyMs: 25 }] });
   viaFfmpeg = await startNowcast({ srtStreams: ['srtffmpeg'], remux: { muxer: 'ffmpeg' } });
 });
 
@@ -48,6 +48,26 @@ afterEach(async () => {
 afterAll(() => {
   n?.app.close();
   viaFfmpeg?.app.close();
+});
+
+/** The receive latency (ms) the SRT gateway on `port` was started with: its argv is [binary, host, port, latency, …]. */
+function gatewayLatency(port: number): string | undefined {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv[0]?.endsWith('srt-gateway') && argv[2] === String(port)) return argv[3];
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return undefined;
+}
+
+describe('an SRT port\'s receive latency', () => {
+  it('is srt.latencyMs, or the port\'s own srt.listeners[].latencyMs', () => {
+    expect(gatewayLatency(n.srtPorts[0]!)).toBe('40');
+    expect(gatewayLatency(n.srtPorts[1]!)).toBe('25');
+  });
 });
 
 describe('the remux of an SRT caller', () => {
