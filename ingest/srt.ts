@@ -15,7 +15,7 @@ import { PublishStats, observed } from './publish-stats.js';
 import { SrtGateway } from './srt/gateway.js';
 import { admitCaller, srtRejectCode, type CallerEntry } from './srt/admit.js';
 import { sameSecret } from '../util/secret.js';
-import { HoldRestamp, writePrft } from './srt/restamp.js';
+import { HoldRestamp, earliestTrack, writePrft } from './srt/restamp.js';
 import { FlvTap } from './flv/tap.js';
 import { TsRemuxer } from './ts/remuxer.js';
 
@@ -247,15 +247,26 @@ export class SrtIngest {
   }
 }
 
-/** `out`, with each chunk's prft restamped for the time FFmpeg held it for audio (srt/restamp.ts). */
+/**
+ * `out`, with each chunk's prft restamped for the time its media was held for audio
+ * (srt/restamp.ts), by the chunk's earliest track: late audio rides with the next frame.
+ */
 function restamped(out: MediaOut): MediaOut {
   const r = new HoldRestamp();
+  let scales = new Map<number, number>();
   return {
-    init: (i, generation) => { r.reset(); out.init(i, generation); },
+    init: (i, generation) => {
+      r.reset();
+      scales = new Map(i.tracks.map((t) => [t.id, t.timescale]));
+      out.init(i, generation);
+    },
     chunk: (c) => {
       if (c.prftMs !== undefined) {
-        const ms = r.stamp(c.prftMs, c.dts);
-        if (ms < c.prftMs && writePrft(c.bytes, ms)) c.prftMs = ms;
+        // Late audio in this chunk: the stamp, and the media it stamps, are the audio's.
+        const e = earliestTrack(c.bytes, scales);
+        const late = e && e.seconds < c.dts ? e : undefined;
+        const ms = r.stamp(c.prftMs, late ? late.seconds : c.dts);
+        if (ms < c.prftMs && writePrft(c.bytes, ms, late)) c.prftMs = ms;
       }
       out.chunk(c);
     },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { HoldRestamp, writePrft } from '../../../ingest/srt/restamp.js';
+import { HoldRestamp, earliestTrack, writePrft } from '../../../ingest/srt/restamp.js';
+import { AUDIO_TRACK_ID, VIDEO_TRACK_ID, chunk } from '../../../ingest/flv/mp4-writer.js';
 import { parsePrft } from '../../../ingest/fmp4/boxes.js';
 
 /** Chunks every 33.3 ms of media; `writtenAt(i)` is when FFmpeg wrote chunk i. */
@@ -39,5 +40,26 @@ describe('SRT chunk restamping', () => {
     expect(writePrft(box, 1_796_594_000_123.5)).toBe(true);
     expect(parsePrft(box, { type: 'prft', start: 0, headerSize: 8, end: 32 })).toBeCloseTo(1_796_594_000_123.5, 2);
     expect(writePrft(Buffer.from('0000moofxxxxxxxxxxxxxxxxxxxxxxxx'), 1)).toBe(false);
+  });
+
+  // A frame at 3.0 s (timescale 1000) carrying audio that came late, from 2.8 s (timescale 48000).
+  const late = (): Buffer => chunk(7, [
+    { trackId: VIDEO_TRACK_ID, dts: 3000, samples: [{ data: Buffer.alloc(10), duration: 33, cts: 0, sync: false }] },
+    { trackId: AUDIO_TRACK_ID, dts: 134_400, samples: [{ data: Buffer.alloc(8), duration: 1024, cts: 0, sync: true }] },
+  ], { refTrackId: VIDEO_TRACK_ID, unixMs: 1_796_594_000_000, mediaTime: 3000 });
+  const scales = new Map([[VIDEO_TRACK_ID, 1000], [AUDIO_TRACK_ID, 48000]]);
+
+  it('finds the track that starts earliest in a chunk (late audio riding with a frame)', () => {
+    expect(earliestTrack(late(), scales)).toEqual({ trackId: AUDIO_TRACK_ID, ticks: 134_400, seconds: 2.8 });
+    expect(earliestTrack(late(), new Map())).toBeNull();
+    expect(earliestTrack(Buffer.from('not a chunk at all'), scales)).toBeNull();
+  });
+
+  it('stamps the late audio, not the frame, when it restamps a chunk for it', () => {
+    const c = late();
+    expect(writePrft(c, 1_796_593_999_800, earliestTrack(c, scales)!)).toBe(true);
+    expect(c.readUInt32BE(12)).toBe(AUDIO_TRACK_ID);
+    expect(c.readUInt32BE(24) * 2 ** 32 + c.readUInt32BE(28)).toBe(134_400);
+    expect(parsePrft(c, { type: 'prft', start: 0, headerSize: 8, end: c.readUInt32BE(0) })).toBeCloseTo(1_796_593_999_800, 2);
   });
 });
