@@ -100,7 +100,8 @@ export interface RemuxConfig {
   /**
    * Muxer 'nowcast': the longest a frame waits for the audio that covers it, so a frame and its
    * audio leave as one chunk (about one chunk per frame) instead of one chunk per packet. 0 writes
-   * every packet as it arrives.
+   * every packet as it arrives. SRT callers wait at least 100 ms (or until the next frame), as
+   * their audio may come in late bursts (ingest/srt.ts).
    */
   chunkWaitMs: number;
 }
