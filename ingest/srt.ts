@@ -172,7 +172,10 @@ export class SrtIngest {
       c.feed.add(onData);
       return () => c.feed.delete(onData);
     };
-    c.remux = new FlvTap(subscribe, { ...remux, chunkWaitMs: remux.chunkWaitMs && Math.max(remux.chunkWaitMs, SRT_CHUNK_WAIT_MS) }, { ...out, init: (i, g) => { c.head = null; out.init(i, g); } }, c.log, {
+    const opts = { ...remux, chunkWaitMs: remux.chunkWaitMs && Math.max(remux.chunkWaitMs, SRT_CHUNK_WAIT_MS) };
+    // Once media flows, the caller's codecs are settled: its first bytes need not be kept.
+    const media: MediaOut = { ...out, init: (i, g) => { c.head = null; out.init(i, g); } };
+    c.remux = new FlvTap(subscribe, opts, media, c.log, {
       failed: (code, message) => {
         if (this.#callers.get(id) !== c) return;
         if (code === 'TS_CODEC' && c.head) {
