@@ -10,9 +10,10 @@
 // Usage: npm run bench:ingest [-- --seconds 20 --muxers nowcast,ffmpeg --no-srt --no-write]
 import { MUXERS, type Muxer } from '../../ingest/config.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startNowcast } from '../../test/helpers/nowcast.js';
+import { remuxesOf, srtGateway } from '../../test/helpers/processes.js';
 import { Publisher } from '../../test/helpers/publisher.js';
 import { Viewer } from '../../test/helpers/viewer.js';
 import { CLOCK_BITS, CLOCK_CELL, testSourceArgs } from '../../ingest/ffmpeg-args.js';
@@ -200,17 +201,6 @@ function cpuOf(pid: number): number {
   }
 }
 
-/** Pids of this user's processes whose command line or environment has `needle`. */
-function pidsWith(needle: string, where: 'cmdline' | 'environ'): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/${where}`, 'latin1').split('\0').some((a) => a.includes(needle));
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
-
 /** 2 and 3: an RTMP publish or an SRT caller (with these MPEG-TS settings) → relay → a WebSocket viewer, with the given remux.muxer. */
 async function throughRelay(muxer: Muxer, ts?: (typeof TS_SETTINGS)[number]): Promise<Row> {
   const n = await startNowcast(ts ? { srtStreams: ['stages'], srt: { latencyMs: 120 }, remux: { muxer } } : { srt: { listeners: [] }, remux: { muxer } });
@@ -223,8 +213,8 @@ async function throughRelay(muxer: Muxer, ts?: (typeof TS_SETTINGS)[number]): Pr
   await new Promise((r) => setTimeout(r, seconds * 1000));
   // The server side: this process (relay, RTMP server, in-process remux, and the one viewer)
   // plus the remux FFmpeg when there is one and the SRT gateway (their whole lives, about the window).
-  const gateways = ts ? pidsWith('srt-gateway', 'cmdline').filter((p) => pidsWith(String(n.srtPorts[0]), 'cmdline').includes(p)) : [];
-  const helpers = [...pidsWith('NOWCAST_STREAM=stages', 'environ'), ...gateways];
+  const gateway = ts ? srtGateway(n.srtPorts[0]!)?.pid : undefined;
+  const helpers = [...remuxesOf('stages'), ...(gateway ? [gateway] : [])];
   const used = process.cpuUsage(own);
   const ownS = (used.user + used.system) / 1e6;
   const serverS = ownS + helpers.reduce((t, p) => t + cpuOf(p), 0);

@@ -245,19 +245,25 @@ export class FlvRemuxer {
     const audioEndMs = ((audio ? audio.dts + audio.samples.length * AAC_FRAME : this.#audioNext) * 1000) / rate;
     // Audio that came after the chunk before (late, as it comes in bursts from an SRT caller with
     // FFmpeg's MPEG-TS defaults) goes with this frame at once: this frame's own audio is later still.
-    if (video) return audioEndMs >= this.#nominalEnd(video) || (audio !== null && (audio.dts * 1000) / rate < this.#lastChunkMs);
-    // Audio alone: the audio written so far ends where this run starts.
-    const heldMs = (audio!.samples.length * AAC_FRAME * 1000) / rate;
+    if (video) return audioEndMs >= this.#nominalEnd(video) || (audio !== null && this.#audioStartMs(audio) < this.#lastChunkMs);
     if (this.#lateAudio()) return false;
-    return (audio!.dts * 1000) / rate < this.#videoEndMs || heldMs >= MAX_AUDIO_HOLD_MS;
+    // Audio alone: the audio written so far ends where this run starts.
+    return this.#audioStartMs(audio!) < this.#videoEndMs || this.#audioHeldMs(audio!) >= MAX_AUDIO_HOLD_MS;
+  }
+
+  #audioStartMs(run: TrackRun): number {
+    return (run.dts * 1000) / this.#audio!.sampleRate;
+  }
+
+  #audioHeldMs(run: TrackRun): number {
+    return (run.samples.length * AAC_FRAME * 1000) / this.#audio!.sampleRate;
   }
 
   /** Audio alone is pending that starts before the chunk last written (and under MAX_LATE_AUDIO_HOLD_MS of it). */
   #lateAudio(): boolean {
     const audio = this.#audioRun;
     if (this.#videoRun || !audio || !this.#audio || !this.#video) return false;
-    const rate = this.#audio.sampleRate;
-    return (audio.dts * 1000) / rate < this.#lastChunkMs && (audio.samples.length * AAC_FRAME * 1000) / rate < MAX_LATE_AUDIO_HOLD_MS;
+    return this.#audioStartMs(audio) < this.#lastChunkMs && this.#audioHeldMs(audio) < MAX_LATE_AUDIO_HOLD_MS;
   }
 
   /** Whether anything is waiting to be written. */
@@ -292,7 +298,7 @@ export class FlvRemuxer {
     const first = runs[0]!;
     // A leading B-frame can put the first presentation time before 0; prft's media_time is unsigned.
     const mediaTime = Math.max(0, first === video ? video.dts + video.samples[0]!.cts : first.dts);
-    this.#lastChunkMs = first === video ? video.dts : (first.dts * 1000) / this.#audio!.sampleRate;
+    this.#lastChunkMs = first === video ? video.dts : this.#audioStartMs(first);
     emit(chunk(++this.#seq, runs, { refTrackId: first.trackId, unixMs: this.#now(), mediaTime }));
   }
 
@@ -306,7 +312,7 @@ export class FlvRemuxer {
     const v = this.#videoRun;
     const a = this.#audioRun;
     const vMs = v ? v.samples.length * this.#frameMs : 0;
-    const aMs = a && this.#audio ? (a.samples.length * AAC_FRAME * 1000) / this.#audio.sampleRate : 0;
+    const aMs = a && this.#audio ? this.#audioHeldMs(a) : 0;
     return Math.max(vMs, aMs);
   }
 }

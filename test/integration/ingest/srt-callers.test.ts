@@ -3,11 +3,11 @@
 // disappearance its own.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { startNowcast, type Running } from '../../helpers/nowcast.js';
 import { Publisher } from '../../helpers/publisher.js';
 import { Viewer, ffprobe } from '../../helpers/viewer.js';
 import { signToken } from '../../../admission/auth.js';
+import { processes, srtGateway } from '../../helpers/processes.js';
 import type { StateMessage } from '../../../protocol/messages.js';
 
 const SECRET = 'srt-test-secret-0123456789abcdef';
@@ -197,12 +197,9 @@ describe('the SRT gateway process', () => {
     await v.opened;
     publish({ url: caller(n, 'publish:beforecrash'), format: 'mpegts' });
     await v.until(() => v.chunks().length >= 10 && rtmpViewer.chunks().length >= 10, 30_000, 'an SRT and an RTMP stream');
-    const port = String(n.srtPorts[0]);
-    const pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
-      try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a, i, all) => a.endsWith('srt-gateway') && all[i + 2] === port); } catch { return false; }
-    });
-    expect(pids).toHaveLength(1);
-    process.kill(Number(pids[0]), 'SIGKILL');
+    const gateway = srtGateway(n.srtPorts[0]!);
+    expect(gateway).toBeDefined();
+    process.kill(gateway!.pid, 'SIGKILL');
     await v.until(() => !n.app.ingest.publishers().some((p) => p.stream === 'beforecrash'), 10_000, 'its caller to be gone');
     const seen = rtmpViewer.chunks().length;
     const after = view(n, 'aftercrash');
@@ -231,9 +228,8 @@ describe('SRT limits and passphrase', () => {
 
   it('refuses a caller without the passphrase, and keeps the passphrase out of every process\'s arguments', async () => {
     expect(await exitCode(publish({ url: caller(locked, 'publish:nopass'), format: 'mpegts' }))).not.toBe(0);
-    for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-      let cmdline = '';
-      try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+    for (const { argv } of processes()) {
+      const cmdline = argv.join('\0');
       if (cmdline.includes('srt-gateway')) expect(cmdline).not.toContain(PASSPHRASE);
       if (cmdline.includes('srt-gateway') || cmdline.includes('pipe:0')) expect(cmdline).not.toContain('passphrase');
     }

@@ -2,10 +2,10 @@
 // other codecs (from the caller's first byte) or with remux.muxer 'ffmpeg'. Real FFmpeg callers
 // over loopback; "an FFmpeg for the caller" is a process whose environment names its stream.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, readdirSync } from 'node:fs';
 import { startNowcast, type Running } from '../../helpers/nowcast.js';
 import { Publisher } from '../../helpers/publisher.js';
 import { Viewer, ffprobe } from '../../helpers/viewer.js';
+import { remuxesOf, srtGateway } from '../../helpers/processes.js';
 
 let n: Running;
 let viaFfmpeg: Running;
@@ -24,17 +24,6 @@ const view = (r: Running, name: string): Viewer => {
   return v;
 };
 
-/** Processes of this user whose environment says they remux `stream` (ingest/remux.ts sets NOWCAST_STREAM). */
-function remuxProcesses(stream: string): number[] {
-  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`NOWCAST_STREAM=${stream}`);
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
-
 beforeAll(async () => {
   n = await startNowcast({ srtStreams: ['srtremux', { stream: 'srtlan', latencyMs: 25 }] });
   viaFfmpeg = await startNowcast({ srtStreams: ['srtffmpeg'], remux: { muxer: 'ffmpeg' } });
@@ -50,23 +39,10 @@ afterAll(() => {
   viaFfmpeg?.app.close();
 });
 
-/** The receive latency (ms) the SRT gateway on `port` was started with: its argv is [binary, host, port, latency, …]. */
-function gatewayLatency(port: number): string | undefined {
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (argv[0]?.endsWith('srt-gateway') && argv[2] === String(port)) return argv[3];
-    } catch {
-      // gone, or not ours
-    }
-  }
-  return undefined;
-}
-
 describe('an SRT port\'s receive latency', () => {
   it('is srt.latencyMs, or the port\'s own srt.listeners[].latencyMs', () => {
-    expect(gatewayLatency(n.srtPorts[0]!)).toBe('40');
-    expect(gatewayLatency(n.srtPorts[1]!)).toBe('25');
+    expect(srtGateway(n.srtPorts[0]!)?.argv[3]).toBe('40');
+    expect(srtGateway(n.srtPorts[1]!)?.argv[3]).toBe('25');
   });
 });
 
@@ -76,7 +52,7 @@ describe('the remux of an SRT caller', () => {
     await v.opened;
     publish({ url: caller(n, 'inproc') });
     await v.until(() => v.chunks().length >= 60, 30_000, '60 chunks');
-    expect(remuxProcesses('inproc')).toEqual([]);
+    expect(remuxesOf('inproc')).toEqual([]);
     const probe = ffprobe(v.concat());
     expect(probe.streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
     expect(probe.streams.find((s) => s.codec_type === 'video')).toMatchObject({ width: 256, height: 144 });
@@ -92,7 +68,7 @@ describe('the remux of an SRT caller', () => {
     await v.opened;
     publish({ url: caller(n, 'hevcin'), videoCodec: 'hevc' });
     await v.until(() => v.chunks().length >= 30, 30_000, '30 HEVC chunks');
-    expect(remuxProcesses('hevcin')).toHaveLength(1);
+    expect(remuxesOf('hevcin')).toHaveLength(1);
     expect(ffprobe(v.concat()).streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'hevc']);
     expect(v.inits()).toHaveLength(1);
     expect(v.texts('error')).toEqual([]);
@@ -103,7 +79,7 @@ describe('the remux of an SRT caller', () => {
     await v.opened;
     publish({ url: caller(viaFfmpeg, 'viaffmpeg') });
     await v.until(() => v.chunks().length >= 30, 30_000, '30 chunks');
-    expect(remuxProcesses('viaffmpeg')).toHaveLength(1);
+    expect(remuxesOf('viaffmpeg')).toHaveLength(1);
     expect(ffprobe(v.concat()).streams.map((s) => s.codec_name).sort()).toEqual(['aac', 'h264']);
   });
 });
