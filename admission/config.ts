@@ -37,4 +37,7 @@ export interface LimitsConfig {
   maxWaitingViewersPerIp: number;
   /** A viewer still waiting for a name that never went live after this long is closed (STREAM_NOT_LIVE). */
   maxWaitMs: number;
+  /** Most bits per second one publisher (RTMP or SRT) may send, averaged, in bursts of up to 2 s of
+   *  it (ingest/rate-cap.ts); past it the publisher is closed (RTMP_RATE, SRT_RATE). 0: no cap. */
+  maxPublishBitrate: number;
 }

@@ -7,7 +7,7 @@ import { Counters, TokenBuckets, clientAddress, isLoopback } from './limits.js';
 import type { LimitsConfig, SecurityConfig } from './config.js';
 
 /** The guard's settings: the security keys it checks and every admission limit (admission/config.ts). */
-export type GuardOptions = Omit<SecurityConfig, 'open' | 'trustedProxies'> & LimitsConfig & {
+export type GuardOptions = Omit<SecurityConfig, 'open' | 'trustedProxies'> & Omit<LimitsConfig, 'maxPublishBitrate'> & {
   /** Proxies whose X-Forwarded-For / Forwarded name the client (exact addresses); default none. */
   trustedProxies?: readonly string[];
 };

@@ -9,6 +9,8 @@ import { ladderProblem } from '../abr/config.js';
 import { MAX_ACK_MS, MIN_ACK_MS } from '../protocol/messages.js';
 
 
+/** A cap below this (bits/s) would cut an audio-only publisher: a typo, not a policy. */
+const MIN_PUBLISH_BITRATE = 100_000;
 const isLoopbackHost = (h: string): boolean => /^(127\.|::1$|localhost$)/.test(h);
 
 export class ConfigError extends Error {
@@ -124,6 +126,10 @@ export function validate(c: Config): Config {
   }
   for (const k of ['maxStreams', 'maxViewersPerStream', 'maxViewersPerIp', 'upgradesPerSecondPerIp', 'maxWaitingViewers', 'maxWaitingViewersPerIp', 'maxWaitMs'] as const) {
     positive(`limits.${k}`, c.limits[k]);
+  }
+  const bitrate = c.limits.maxPublishBitrate;
+  if (typeof bitrate !== 'number' || !Number.isFinite(bitrate) || (bitrate !== 0 && bitrate < MIN_PUBLISH_BITRATE)) {
+    throw new ConfigError('limits.maxPublishBitrate', `expected 0 (no cap) or at least ${MIN_PUBLISH_BITRATE} bits/s, got ${JSON.stringify(bitrate)}`);
   }
   c.security.publishKeys.forEach((k, i) => {
     if (typeof k?.stream !== 'string' || typeof k.key !== 'string' || !k.key) {

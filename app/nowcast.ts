@@ -129,7 +129,7 @@ export class Nowcast {
     }
     this.ingest = new Ingest({
       host: cfg.host, rtmp: cfg.rtmp, srt: cfg.srt, remux: cfg.remux, tls: cfg.tls,
-      limitLoopback: cfg.limits.limitLoopback, open: cfg.security.open,
+      limitLoopback: cfg.limits.limitLoopback, maxPublishBitrate: cfg.limits.maxPublishBitrate, open: cfg.security.open,
     }, this.origin ?? this.relay, log, (p) => {
       const now = Date.now();
       const auth = checkPublish(cfg.security, p, now);

@@ -161,6 +161,9 @@ export const defaults: Config = {
     maxWaitingViewers: 2_000,
     maxWaitingViewersPerIp: 50,
     maxWaitMs: 300_000,
+    // 4K HEVC contribution is ~50 Mbit/s; the in-process remux reads 2–4 Gbit/s a core, so at the
+    // cap one publisher costs the relay's thread a few % (bench:ingest's throughput rows).
+    maxPublishBitrate: 100_000_000,
   },
   tls: { cert: '', key: '' },
   cluster: { role: 'all-in-one', natsServers: ['nats://127.0.0.1:4222'], prefix: 'nowcast', lingerMs: 5_000, snapshotTimeoutMs: 1_000, retryMs: 250 },

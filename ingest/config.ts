@@ -117,6 +117,8 @@ export interface IngestConfig {
   tls: { cert: string; key: string };
   /** limits.limitLoopback: the per-address RTMP cap applies to loopback too. */
   limitLoopback: boolean;
+  /** limits.maxPublishBitrate: bits/s one publisher may send (ingest/rate-cap.ts); 0: no cap. */
+  maxPublishBitrate: number;
   /** security.open: anyone may publish (RTMP and SRT) without credentials. */
   open: boolean;
 }

@@ -69,7 +69,7 @@ export class Ingest {
     if (rtmp.port) {
       const { tls } = this.#cfg;
       const rtmps = rtmp.tlsPort && tls.cert ? { port: rtmp.tlsPort, cert: tls.cert, key: tls.key } : undefined;
-      this.#rtmp = new RtmpThread({ ...rtmp, host: this.#cfg.host, tls: rtmps, limitLoopback: this.#cfg.limitLoopback }, {
+      this.#rtmp = new RtmpThread({ ...rtmp, host: this.#cfg.host, tls: rtmps, limitLoopback: this.#cfg.limitLoopback, maxPublishBitrate: this.#cfg.maxPublishBitrate }, {
         publish: (p) => this.#onPublish(p),
         unpublish: (p) => this.#onUnpublish(p),
       }, this.errors, this.#root.child({ component: 'rtmp' }));
@@ -77,7 +77,7 @@ export class Ingest {
     }
     if (this.#cfg.srt.listeners.length) {
       const log = this.#root.child({ component: 'srt' });
-      this.#srt = new SrtIngest({ host: this.#cfg.host, srt: this.#cfg.srt, remux: this.#cfg.remux, limitLoopback: this.#cfg.limitLoopback },
+      this.#srt = new SrtIngest({ host: this.#cfg.host, srt: this.#cfg.srt, remux: this.#cfg.remux, limitLoopback: this.#cfg.limitLoopback, maxPublishBitrate: this.#cfg.maxPublishBitrate },
         this.#sinks, log, (p) => this.#srtRefusal(p), this.errors, this.counters);
       await this.#srt.listening();
       log.info({ host: this.#cfg.host, ports: this.#cfg.srt.listeners.map((l) => l.port) }, 'srt listening');

@@ -18,6 +18,7 @@ import { sameSecret } from '../util/secret.js';
 import { HoldRestamp, earliestTrack, writePrft } from './srt/restamp.js';
 import { FlvTap } from './flv/tap.js';
 import { TsRemuxer } from './ts/remuxer.js';
+import { publishRateCap, type PublishRateCap } from './rate-cap.js';
 
 /** Ingest's shared rule for a publish (shutting down, name syntax, RTMP holder, credentials). */
 export type SrtRefusal = (p: { stream: string; key: string | undefined; ip: string }) => { code: string; message: string } | null;
@@ -48,6 +49,8 @@ interface Caller extends CallerEntry {
   head: Buffer[] | null;
   headBytes: number;
   stats: PublishStats;
+  /** limits.maxPublishBitrate, from admission. */
+  rate: PublishRateCap | null;
 }
 
 export interface SrtIngestOptions {
@@ -55,6 +58,8 @@ export interface SrtIngestOptions {
   srt: SrtConfig;
   remux: RemuxConfig;
   limitLoopback: boolean;
+  /** limits.maxPublishBitrate: bits/s one caller may send; 0: no cap. */
+  maxPublishBitrate: number;
 }
 
 export class SrtIngest {
@@ -114,6 +119,7 @@ export class SrtIngest {
         const c = this.#callers.get(key(socket));
         if (!c) return;
         c.lastDataAt = Date.now();
+        if (c.rate && !c.rate.take(ts.length, c.lastDataAt)) return this.#overRate(key(socket), c);
         if (c.head) {
           c.head.push(ts);
           if ((c.headBytes += ts.length) > this.#o.srt.probeSizeBytes) c.head = null;
@@ -151,6 +157,7 @@ export class SrtIngest {
     this.#callers.set(id, {
       name: r.name, ip, key: r.key, lastDataAt: now, admittedAt: now, gateway, socket,
       log: log.child({ stream: r.name }), remux: null, feed: new Set(), head: [], headBytes: 0, stats: new PublishStats(r.name, 'srt', now),
+      rate: publishRateCap(this.#o.maxPublishBitrate, now),
     });
     return 0;
   }
@@ -218,6 +225,14 @@ export class SrtIngest {
     this.#errors.add('srt', 'SRT_MEDIA_INVALID');
     this.#sinks.sink(c.name).failure('SRT_MEDIA_INVALID', message);
     this.#gone(id, 'bad media');
+    c.gateway.kick(c.socket);
+  }
+
+  /** The caller sends more than limits.maxPublishBitrate: it is dropped, and its stream ends as if it left. */
+  #overRate(id: string, c: Caller): void {
+    this.#errors.add('srt', 'SRT_RATE');
+    c.log.warn({ ip: c.ip, maxPublishBitrate: this.#o.maxPublishBitrate }, 'srt caller over limits.maxPublishBitrate: dropped');
+    this.#gone(id, 'over the publish bitrate cap');
     c.gateway.kick(c.socket);
   }
 

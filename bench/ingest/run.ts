@@ -7,7 +7,8 @@
 //   3. the same over SRT (--srt, default on): an FFmpeg caller with the README's MPEG-TS settings
 //      and one with FFmpeg's defaults, alone on a pipe (PES arrival read by ingest/ts) and through
 //      the SRT gateway and each remux, with the server side's CPU (gateway and remux FFmpeg included).
-// Usage: npm run bench:ingest [-- --seconds 20 --muxers nowcast,ffmpeg --no-srt --no-write]
+//   4. the in-process remux's throughput on one core (--throughput, default on; throughput.ts).
+// Usage: npm run bench:ingest [-- --seconds 20 --muxers nowcast,ffmpeg --no-srt --no-throughput --no-write]
 import { MUXERS, type Muxer } from '../../ingest/config.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -22,11 +23,14 @@ import { percentile } from '../lib/pixel-clock.js';
 import { TsDemuxer } from '../../ingest/ts/demux.js';
 import { STREAM_AAC_ADTS, STREAM_H264 } from '../../ingest/ts/elementary.js';
 import { machine, writeSection } from '../lib/results.js';
+import { TIMED_RUNS, remuxThroughput } from './throughput.js';
+import { defaults } from '../../app/config.js';
 
 const { values } = parseArgs({ options: {
   seconds: { type: 'string', default: '20' },
   muxers: { type: 'string', default: 'nowcast,ffmpeg' },
   srt: { type: 'boolean', default: true },
+  throughput: { type: 'boolean', default: true },
   'no-write': { type: 'boolean', default: false },
 } });
 const seconds = Number(values.seconds);
@@ -238,6 +242,9 @@ async function throughRelay(muxer: Muxer, ts?: (typeof TS_SETTINGS)[number]): Pr
     units: `${frames.length} frames in ${units.length} chunks (${(units.length / Math.max(1, frames.length)).toFixed(2)} per frame)`, cpu: cpuPct };
 }
 
+// First, alone on the machine: it times one core.
+const speed = values.throughput ? remuxThroughput() : [];
+for (const r of speed) console.log(JSON.stringify(r));
 const rows: Row[] = [await publisherAlone()];
 console.log(JSON.stringify(rows[0]));
 for (const m of muxers) {
@@ -258,10 +265,20 @@ const table = [
   ...rows.map((r) => `| ${r.what} | ${r.frame} | ${r.withAudio} | ${r.units} | ${r.cpu} |`),
 ].join('\n');
 console.log(table);
+const speedTable = speed.length ? [
+  '',
+  'The in-process remux\'s throughput on one core (the relay\'s thread runs it): 720p30 x264 at 8 Mbit/s with AAC 128 kb/s, 20 s made by FFmpeg,',
+  `then fed from memory; median of ${TIMED_RUNS} runs after a warm-up. "At the cap" is what one publisher at limits.maxPublishBitrate (${defaults.limits.maxPublishBitrate / 1e6} Mbit/s) costs that thread.`,
+  '',
+  '| input → remux | media read per second of one core | chunks written per second | one core at the cap |',
+  '|---|---|---|---|',
+  ...speed.map((r) => `| ${r.what} | ${(r.mbitPerS / 1000).toFixed(2)} Gbit/s | ${Math.round(r.chunksPerS).toLocaleString('en')} | ${(r.capShare * 100).toFixed(1)} % |`),
+].join('\n') : '';
+console.log(speedTable);
 if (!values['no-write']) {
   writeSection('Ingest stages (npm run bench:ingest)', `
 Date: ${new Date().toISOString()}. Machine: ${machine()}.
-Command: \`npm run bench:ingest -- --seconds ${seconds} --muxers ${muxers.join(',')}${values.srt ? '' : ' --no-srt'}\`
+Command: \`npm run bench:ingest -- --seconds ${seconds} --muxers ${muxers.join(',')}${values.srt ? '' : ' --no-srt'}${values.throughput ? '' : ' --no-throughput'}\`
 
 Source: FFmpeg testsrc2 640×360 30 fps with the burned-in capture clock, x264 ultrafast zerolatency, AAC 48 kHz 96 kb/s, keyframe every 1 s.
 The received stream is decoded with FFmpeg and each frame's clock read back; "frame in" is when its chunk (or FLV tag) arrived,
@@ -271,6 +288,7 @@ Machine CPU is all of it (2 cores), the publisher's encoder included. Over SRT t
 receiver holds every packet that long), and the "alone" rows read the caller's MPEG-TS on a pipe, each PES timed as ingest/ts completes it.
 
 ${table}
+${speedTable}
 `);
 }
 process.exit(0);

@@ -18,6 +18,7 @@ export const RTMP_ERROR_CODES = [
   'RTMP_CONN_LIMIT_IP', // rtmp.maxConnectionsPerIp reached
   'RTMP_HEADER_STORM', // more sequence-header changes than rtmp.maxHeaderChangesPer10s
   'RTMP_SLOW_READER', // the peer does not read our replies
+  'RTMP_RATE', // a publisher sending more than limits.maxPublishBitrate (ingest/rate-cap.ts)
 ] as const;
 
 export type RtmpErrorCode = (typeof RTMP_ERROR_CODES)[number];

@@ -8,6 +8,8 @@ export interface SessionLimits {
   maxCommandBytes: number;
   maxMessageBytes: number;
   maxHeaderChangesPer10s: number;
+  /** limits.maxPublishBitrate: bits/s the connection may send (ingest/rate-cap.ts); 0: no cap. */
+  maxPublishBitrate: number;
 }
 
 /** Why a publish is refused: a stable code, and the RTMP status code the publisher is sent. */

@@ -9,6 +9,7 @@ import { decodeAmf0, Amf0Error, type Amf0Value, type Amf0Object } from './amf0.j
 import { ChunkReader, type RtmpMessage } from './chunk-reader.js';
 import { RtmpError, type RtmpErrorCode } from './errors.js';
 import * as M from './writer.js';
+import { publishRateCap, type PublishRateCap } from '../rate-cap.js';
 import type { SessionLimits, PublishRequest, Admission, SessionHooks, SessionSocket } from './session-types.js';
 
 const HANDSHAKE_BYTES = 1536;
@@ -46,6 +47,7 @@ export class RtmpSession {
   #peerWindow = 0;
   #ackedAt = 0;
   #streamCreated = false;
+  readonly #rate: PublishRateCap | null;
 
   constructor(socket: SessionSocket, ip: string, limits: SessionLimits, hooks: SessionHooks, now = Date.now()) {
     this.#socket = socket;
@@ -54,6 +56,7 @@ export class RtmpSession {
     this.#hooks = hooks;
     this.startedAt = now;
     this.lastDataAt = now;
+    this.#rate = publishRateCap(limits.maxPublishBitrate, now);
     this.#reader = new ChunkReader({
       maxChunkSize: limits.maxChunkSize,
       maxChunkStreams: MAX_CHUNK_STREAMS,
@@ -82,6 +85,9 @@ export class RtmpSession {
   data(buf: Buffer, now = Date.now()): void {
     if (this.#state === 'closed') return;
     this.lastDataAt = now;
+    if (this.#rate && !this.#rate.take(buf.length, now)) {
+      return this.fail('RTMP_RATE', `more than ${this.#limits.maxPublishBitrate} bits/s (limits.maxPublishBitrate)`);
+    }
     try {
       if (this.#state === 'admitting') return this.#hold(buf);
       if (this.#state === 'c0c1' || this.#state === 'c2') buf = this.#handshake(buf);

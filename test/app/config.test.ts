@@ -40,6 +40,7 @@ describe('configuration', () => {
     ['one SRT port listed twice', { srt: { listeners: [{ port: 9000, stream: 'a' }, { port: 9000, stream: 'b' }] } }, {}, /^config srt\.listeners\[1\]\.port: port 9000 is listed twice/],
     ['an SRT caller limit of 0', { srt: { maxCallersPerIp: 0 } }, {}, /^config srt\.maxCallersPerIp: expected a positive number/],
     ['a port\'s SRT latency of 0', { srt: { listeners: [{ port: 9000, stream: 'a', latencyMs: 0 }] } }, {}, /^config srt\.listeners\[0\]\.latencyMs: expected a positive number/],
+    ['a publish bitrate cap under 100 kbit/s', {}, { NOWCAST_LIMITS_MAX_PUBLISH_BITRATE: '5000' }, /^config limits\.maxPublishBitrate: expected 0 \(no cap\) or at least 100000 bits\/s, got 5000/],
     ['contradictory limits', { relay: { slowViewerBytes: 10, resumeBytes: 20 } }, {}, /^config relay\.resumeBytes: must be below/],
     ['an unknown cluster role', { cluster: { role: 'origin' } }, {}, /^config cluster\.role: expected one of all-in-one, ingest-only, edge-only, got "origin"/],
     ['an edge without NATS servers', { cluster: { role: 'edge-only', natsServers: [] } }, {}, /^config cluster\.natsServers: role edge-only needs at least one NATS server/],

@@ -189,9 +189,9 @@ export interface FuzzSession {
 
 export const LIMITS: Record<'defaults' | 'tight', SessionLimits> = {
   // app/config.ts defaults.
-  defaults: { app: 'live', preAdmitBytes: 64 * 1024, maxChunkSize: 64 * 1024, maxCommandBytes: 8 * 1024, maxMessageBytes: 2 * 1024 * 1024, maxHeaderChangesPer10s: 10 },
+  defaults: { app: 'live', preAdmitBytes: 64 * 1024, maxChunkSize: 64 * 1024, maxCommandBytes: 8 * 1024, maxMessageBytes: 2 * 1024 * 1024, maxHeaderChangesPer10s: 10, maxPublishBitrate: 100_000_000 },
   // Small enough that real keyframes, long commands and header changes hit every cap.
-  tight: { app: 'live', preAdmitBytes: 8 * 1024, maxChunkSize: 4096, maxCommandBytes: 1024, maxMessageBytes: 12 * 1024, maxHeaderChangesPer10s: 3 },
+  tight: { app: 'live', preAdmitBytes: 8 * 1024, maxChunkSize: 4096, maxCommandBytes: 1024, maxMessageBytes: 12 * 1024, maxHeaderChangesPer10s: 3, maxPublishBitrate: 0 },
 };
 
 const STATUSES: PublishRefusal['status'][] = ['BadName', 'Unauthorized', 'Rejected'];
