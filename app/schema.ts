@@ -161,7 +161,7 @@ export const defaults: Config = {
     maxWaitingViewers: 2_000,
     maxWaitingViewersPerIp: 50,
     maxWaitMs: 300_000,
-    // 4K HEVC contribution is ~50 Mbit/s; the in-process remux reads 2–4 Gbit/s a core, so at the
+    // 4K HEVC contribution is ~50 Mbit/s; the in-process remux reads 3.3 Gbit/s of MPEG-TS a core, so at the
     // cap one publisher costs the relay's thread a few % (bench:ingest's throughput rows).
     maxPublishBitrate: 100_000_000,
   },

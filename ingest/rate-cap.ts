@@ -1,5 +1,5 @@
 // A publisher's byte rate, bounded (limits.maxPublishBitrate). The in-process remux runs on the
-// relay's thread at 2–4 Gbit/s of MPEG-TS or FLV per core (bench:ingest), so a publisher that
+// relay's thread at ~3.3 Gbit/s of MPEG-TS and ~6.7 of FLV per core (bench:ingest), so a publisher that
 // sends far above any real encoder's rate would take the relay's CPU from every viewer. A token
 // bucket: the average may not pass the cap, and bursts of up to BURST_SECONDS of it pass (a TCP
 // backlog after a network hiccup, a keyframe, SRT's retransmissions).
