@@ -16,7 +16,7 @@ import { SrtIngest } from './srt.js';
 import { remuxArgs } from './ffmpeg-args.js';
 import { Remux } from './remux.js';
 import { PublishStats, observed } from './publish-stats.js';
-import { FlvTap } from './flv/tap.js';
+import { RemuxTap } from './tap.js';
 import { STREAM_NAME_RE } from '../protocol/messages.js';
 import { ProtocolErrors } from '../util/protocol-errors.js';
 
@@ -123,7 +123,7 @@ export class Ingest {
     const out = observed(stats, sink);
     let remux: PublishRemux;
     if (this.#cfg.remux.muxer === 'nowcast') {
-      remux = new FlvTap(p.subscribe, this.#cfg.remux, out, log, { restart: () => { this.counters.rtmpRemuxRestarts++; } });
+      remux = new RemuxTap(p.subscribe, this.#cfg.remux, out, log, { restart: () => { this.counters.rtmpRemuxRestarts++; } });
     } else {
       const args = remuxArgs({
         input: { kind: 'flv-pipe' },

@@ -15,8 +15,8 @@ import { PublishStats, observed } from './publish-stats.js';
 import { SrtGateway } from './srt/gateway.js';
 import { admitCaller, srtRejectCode, type CallerEntry } from './srt/admit.js';
 import { sameSecret } from '../util/secret.js';
-import { HoldRestamp, earliestTrack, writePrft } from './srt/restamp.js';
-import { FlvTap } from './flv/tap.js';
+import { HoldRestamp, writePrft } from './srt/restamp.js';
+import { RemuxTap } from './tap.js';
 import { TsRemuxer } from './ts/remuxer.js';
 import { publishRateCap, type PublishRateCap } from './rate-cap.js';
 
@@ -182,7 +182,7 @@ export class SrtIngest {
     const opts = { ...remux, chunkWaitMs: remux.chunkWaitMs && Math.max(remux.chunkWaitMs, SRT_CHUNK_WAIT_MS) };
     // Once media flows, the caller's codecs are settled: its first bytes need not be kept.
     const media: MediaOut = { ...out, init: (i, g) => { c.head = null; out.init(i, g); } };
-    c.remux = new FlvTap(subscribe, opts, media, c.log, {
+    c.remux = new RemuxTap(subscribe, opts, media, c.log, {
       failed: (code, message) => {
         if (this.#callers.get(id) !== c) return;
         if (code === 'TS_CODEC' && c.head) {
@@ -280,18 +280,15 @@ export class SrtIngest {
  */
 function restamped(out: MediaOut): MediaOut {
   const r = new HoldRestamp();
-  let scales = new Map<number, number>();
   return {
     init: (i, generation) => {
       r.reset();
-      scales = new Map(i.tracks.map((t) => [t.id, t.timescale]));
       out.init(i, generation);
     },
     chunk: (c) => {
       if (c.prftMs !== undefined) {
         // Late audio in this chunk: the stamp, and the media it stamps, are the audio's.
-        const e = earliestTrack(c.bytes, scales);
-        const late = e && e.seconds < c.dts ? e : undefined;
+        const late = c.earliest && c.earliest.seconds < c.dts ? c.earliest : undefined;
         const ms = r.stamp(c.prftMs, late ? late.seconds : c.dts);
         if (ms < c.prftMs && writePrft(c.bytes, ms, late)) c.prftMs = ms;
       }

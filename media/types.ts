@@ -27,6 +27,16 @@ export interface Chunk {
   keyframe: boolean;
   /** Wall clock (ms since epoch) from a prft box preceding the moof, if any. */
   prftMs?: number;
+  /** The track that starts earliest, where every traf has a decode time: late audio riding with a
+   *  frame starts before it (ingest/srt/restamp.ts stamps by it). Not carried between machines. */
+  earliest?: TrackTime;
+}
+
+/** A track's decode time in a chunk: in its own timescale (`ticks`) and in seconds. */
+export interface TrackTime {
+  trackId: number;
+  ticks: number;
+  seconds: number;
 }
 
 export type Fmp4Unit = InitSegment | Chunk;

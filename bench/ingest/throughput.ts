@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { FlvRemuxer } from '../../ingest/flv/remuxer.js';
 import { TsRemuxer } from '../../ingest/ts/remuxer.js';
-import type { ChunkRemuxer } from '../../ingest/flv/tap.js';
+import type { ChunkRemuxer } from '../../ingest/tap.js';
 import { defaults } from '../../app/config.js';
 
 export interface ThroughputRow {

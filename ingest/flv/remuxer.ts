@@ -1,6 +1,6 @@
 // FLV tags (an RTMP publish, as ingest/rtmp hands them over in process) to fragmented
 // MP4, a chunk written as soon as a frame and the audio covering it are in (ready()/flush(),
-// timed by ingest/flv/tap.ts). FFmpeg cannot do that: its mp4 muxer closes a fragment only
+// timed by ingest/tap.ts). FFmpeg cannot do that: its mp4 muxer closes a fragment only
 // when the packet after it arrives, and its interleaver holds the last packet of each burst
 // until the next one, so every frame and its audio waited about one frame interval
 // (npm run bench:ingest). The cost: a chunk's video frame has no known duration yet; it is

@@ -2,6 +2,7 @@
 // tree of every chunk and the moov of each init segment. Pure functions over a
 // Buffer; any truncation or missing mandatory child throws FMP4_BAD_BOX.
 import { Fmp4Error } from './errors.js';
+import type { TrackTime } from '../../media/types.js';
 
 /** A box located inside `buf`: payload is [start + headerSize, end). */
 export interface BoxRef {
@@ -31,6 +32,8 @@ export interface MoofSummary {
   /** Seconds, longest traf. */
   duration: number;
   keyframe: boolean;
+  /** The traf that starts earliest; absent unless every traf has a tfdt. */
+  earliest?: TrackTime;
 }
 
 /** ISO-BMFF sample_is_non_sync_sample bit of sample_flags. */
@@ -219,7 +222,7 @@ export function parseMoov(buf: Buffer, moov: BoxRef): Map<number, MoovTrack> {
   return tracks;
 }
 
-/** Reads a moof: seq, first traf's dts, longest traf's duration, and the keyframe flag. */
+/** Reads a moof: seq, first traf's dts, longest traf's duration, the keyframe flag, the earliest traf. */
 export function summarizeMoof(buf: Buffer, moof: BoxRef, tracks: Map<number, MoovTrack>): MoofSummary {
   const kids = childBoxes(buf, moof);
   const mfhd = kids.find((b) => b.type === 'mfhd') ?? bad(`moof at ${moof.start} has no mfhd`);
@@ -230,6 +233,8 @@ export function summarizeMoof(buf: Buffer, moof: BoxRef, tracks: Map<number, Moo
   let duration = 0;
   let sawVideo = false;
   let keyframe = true;
+  let earliest: TrackTime | undefined;
+  let timed = true;
   trafs.forEach((traf, i) => {
     const parts = childBoxes(buf, traf);
     const tfhdBox = parts.find((b) => b.type === 'tfhd') ?? bad(`traf at ${traf.start} has no tfhd`);
@@ -251,10 +256,13 @@ export function summarizeMoof(buf: Buffer, moof: BoxRef, tracks: Map<number, Moo
       }
     }
     duration = Math.max(duration, ticks / track.timescale);
-    if (i === 0) {
-      const tfdt = parts.find((b) => b.type === 'tfdt') ?? bad(`first traf at ${traf.start} has no tfdt`);
-      dts = parseTfdt(buf, tfdt) / track.timescale;
-    }
+    const tfdt = parts.find((b) => b.type === 'tfdt') ?? (i === 0 ? bad(`first traf at ${traf.start} has no tfdt`) : undefined);
+    if (tfdt) {
+      const ticks = parseTfdt(buf, tfdt);
+      const seconds = ticks / track.timescale;
+      if (i === 0) dts = seconds;
+      if (!earliest || seconds < earliest.seconds) earliest = { trackId: tfhd.trackId, ticks, seconds };
+    } else timed = false;
     if (!sawVideo && track.handler === 'vide') {
       sawVideo = true;
       const flags = firstFlags ?? tfhd.defaultFlags ?? track.defaultFlags;
@@ -262,5 +270,5 @@ export function summarizeMoof(buf: Buffer, moof: BoxRef, tracks: Map<number, Moo
     }
   });
   if (!sawVideo) keyframe = ![...tracks.values()].some((t) => t.handler === 'vide');
-  return { seq, dts, duration, keyframe };
+  return timed && earliest ? { seq, dts, duration, keyframe, earliest } : { seq, dts, duration, keyframe };
 }

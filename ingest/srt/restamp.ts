@@ -8,7 +8,7 @@
 // frames of a burst), each chunk says when its media could have been written: a held frame gets
 // an earlier stamp, the player measures the hold as jitter and keeps a buffer that covers it.
 // A stamp is never later than FFmpeg's own; steady streams keep theirs within a few ms.
-import { childBoxes, parseTfdt, parseTfhd, type BoxRef } from '../fmp4/boxes.js';
+import type { TrackTime } from '../../media/types.js';
 
 /** What an anchor may lag before it is taken as a timestamp discontinuity (a hold is ≤ ~0.5 s). */
 const MAX_HOLD_MS = 1_000;
@@ -40,42 +40,6 @@ export class HoldRestamp {
 }
 
 const NTP_UNIX_OFFSET = 2208988800;
-
-/** A track's decode time in a chunk: in its own timescale (`ticks`) and in seconds. */
-export interface TrackTime {
-  trackId: number;
-  ticks: number;
-  seconds: number;
-}
-
-/**
- * The chunk's track that starts earliest: the media it makes playable first. A chunk can carry a
- * frame with audio that came late, in a burst, for frames already written (the in-process remux
- * keeps chunks in order by their first track, the video); its hold is the audio's. Null when the
- * chunk does not parse (it is passed on unstamped).
- */
-export function earliestTrack(chunk: Buffer, timescales: ReadonlyMap<number, number>): TrackTime | null {
-  try {
-    const root: BoxRef = { type: 'root', start: 0, headerSize: 0, end: chunk.length };
-    const moof = childBoxes(chunk, root).find((b) => b.type === 'moof');
-    if (!moof) return null;
-    let least: TrackTime | null = null;
-    for (const traf of childBoxes(chunk, moof).filter((b) => b.type === 'traf')) {
-      const kids = childBoxes(chunk, traf);
-      const tfhd = kids.find((b) => b.type === 'tfhd');
-      const tfdt = kids.find((b) => b.type === 'tfdt');
-      if (!tfhd || !tfdt) continue;
-      const trackId = parseTfhd(chunk, tfhd).trackId;
-      const scale = timescales.get(trackId);
-      if (!scale) continue;
-      const ticks = parseTfdt(chunk, tfdt);
-      if (!least || ticks / scale < least.seconds) least = { trackId, ticks, seconds: ticks / scale };
-    }
-    return least;
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Rewrites the ntp_timestamp of the prft box `chunk` starts with, and with `ref` what media it

@@ -3,7 +3,7 @@
 // frame interval FFmpeg's mp4 muxer holds each frame for, and a process per caller.
 // H.264 and AAC only: a program with other audio or video is refused with TS_CODEC, and the
 // SRT ingest hands the caller to FFmpeg instead (ingest/srt.ts).
-import type { ChunkRemuxer } from '../flv/tap.js';
+import type { ChunkRemuxer } from '../tap.js';
 import { FlvRemuxer } from '../flv/remuxer.js';
 import { TsDemuxer, type ProgramDescriptors, type ProgramStreams } from './demux.js';
 import { STREAM_AAC_ADTS, STREAM_H264, TsElementary } from './elementary.js';

@@ -163,12 +163,18 @@ describe('summarizeMoof', () => {
 
   it('calls audio-only chunks keyframes when the init has no video', () => {
     const moof = box('moof', mfhd, audio);
-    expect(summarizeMoof(moof, ref(moof), tracksOf(moov(0, false)))).toEqual({ seq: 9, dts: 2, duration: 4 * 1024 / 48000, keyframe: true });
+    expect(summarizeMoof(moof, ref(moof), tracksOf(moov(0, false)))).toEqual({ seq: 9, dts: 2, duration: 4 * 1024 / 48000, keyframe: true, earliest: { trackId: 2, ticks: 96000, seconds: 2 } });
   });
 
-  it('takes dts from the first traf, duration from the longest, keyframe from the first video traf', () => {
+  it('takes dts from the first traf, duration from the longest, keyframe from the first video traf, and names the traf that starts earliest', () => {
     const moof = box('moof', mfhd, audio, video(0x104, [u32(2, SYNC), u32(15360, 7680)]));
-    expect(summarizeMoof(moof, ref(moof), tracksOf(moov()))).toEqual({ seq: 9, dts: 2, duration: 1.5, keyframe: true });
+    expect(summarizeMoof(moof, ref(moof), tracksOf(moov()))).toEqual({ seq: 9, dts: 2, duration: 1.5, keyframe: true, earliest: { trackId: 1, ticks: 15360, seconds: 1 } });
+  });
+
+  it('names no earliest traf when a later traf has no decode time', () => {
+    const untimed = box('traf', full('tfhd', 0, 0x020000, u32(1)), full('trun', 0, 0x4, u32(1, SYNC)));
+    const moof = box('moof', mfhd, audio, untimed);
+    expect(summarizeMoof(moof, ref(moof), tracksOf(moov())).earliest).toBeUndefined();
   });
 
   it.each([

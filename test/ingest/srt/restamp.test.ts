@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { HoldRestamp, earliestTrack, writePrft } from '../../../ingest/srt/restamp.js';
+import { HoldRestamp, writePrft } from '../../../ingest/srt/restamp.js';
 import { AUDIO_TRACK_ID, VIDEO_TRACK_ID, chunk } from '../../../ingest/flv/mp4-writer.js';
-import { parsePrft } from '../../../ingest/fmp4/boxes.js';
+import { childBoxes, parsePrft, summarizeMoof, type BoxRef, type MoovTrack } from '../../../ingest/fmp4/boxes.js';
 
 /** Chunks every 33.3 ms of media; `writtenAt(i)` is when FFmpeg wrote chunk i. */
 function run(n: number, writtenAt: (i: number) => number): Array<{ prft: number; stamp: number }> {
@@ -47,17 +47,22 @@ describe('SRT chunk restamping', () => {
     { trackId: VIDEO_TRACK_ID, dts: 3000, samples: [{ data: Buffer.alloc(10), duration: 33, cts: 0, sync: false }] },
     { trackId: AUDIO_TRACK_ID, dts: 134_400, samples: [{ data: Buffer.alloc(8), duration: 1024, cts: 0, sync: true }] },
   ], { refTrackId: VIDEO_TRACK_ID, unixMs: 1_796_594_000_000, mediaTime: 3000 });
-  const scales = new Map([[VIDEO_TRACK_ID, 1000], [AUDIO_TRACK_ID, 48000]]);
+  /** What the splitter makes of it: its moof summary, with the tracks of the remux's init. */
+  const summary = (c: Buffer) => {
+    const root: BoxRef = { type: 'root', start: 0, headerSize: 0, end: c.length };
+    const moof = childBoxes(c, root).find((b) => b.type === 'moof')!;
+    const track = (id: number, timescale: number, handler: string): [number, MoovTrack] => [id, { id, handler, timescale, defaultDuration: 0, defaultFlags: 0 }];
+    const tracks = new Map([track(VIDEO_TRACK_ID, 1000, 'vide'), track(AUDIO_TRACK_ID, 48000, 'soun')]);
+    return summarizeMoof(c, moof, tracks);
+  };
 
   it('finds the track that starts earliest in a chunk (late audio riding with a frame)', () => {
-    expect(earliestTrack(late(), scales)).toEqual({ trackId: AUDIO_TRACK_ID, ticks: 134_400, seconds: 2.8 });
-    expect(earliestTrack(late(), new Map())).toBeNull();
-    expect(earliestTrack(Buffer.from('not a chunk at all'), scales)).toBeNull();
+    expect(summary(late())).toMatchObject({ dts: 3, earliest: { trackId: AUDIO_TRACK_ID, ticks: 134_400, seconds: 2.8 } });
   });
 
   it('stamps the late audio, not the frame, when it restamps a chunk for it', () => {
     const c = late();
-    expect(writePrft(c, 1_796_593_999_800, earliestTrack(c, scales)!)).toBe(true);
+    expect(writePrft(c, 1_796_593_999_800, summary(c).earliest)).toBe(true);
     expect(c.readUInt32BE(12)).toBe(AUDIO_TRACK_ID);
     expect(c.readUInt32BE(24) * 2 ** 32 + c.readUInt32BE(28)).toBe(134_400);
     expect(parsePrft(c, { type: 'prft', start: 0, headerSize: 8, end: c.readUInt32BE(0) })).toBeCloseTo(1_796_593_999_800, 2);

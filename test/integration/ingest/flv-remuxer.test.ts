@@ -628,7 +628,7 @@ describe('FlvRemuxer on malformed media tags', () => {
   });
 
   // A 7-byte AVCDecoderConfigurationRecord ends inside the SPS length: FLV_BAD_TAG, not a
-  // RangeError (FlvTap would report REMUX_FAILED). Tag body: 17 00 000000 01 42 c0 1e ff e1 00.
+  // RangeError (RemuxTap would report REMUX_FAILED). Tag body: 17 00 000000 01 42 c0 1e ff e1 00.
   it('rejects an AVC sequence header whose record ends inside the SPS length with FLV_BAD_TAG', () => {
     const flv = Buffer.concat([flvs.av.subarray(0, 13), flvTag(9, 0, hex('17 00 000000 01 42c01e ffe1 00'))]);
     expect(errorOf(() => remux([flv], 'flush when ready')).code).toBe('FLV_BAD_TAG');

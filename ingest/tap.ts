@@ -1,17 +1,17 @@
-// A publish → fMP4 in process: the RTMP server's FLV tags (or an SRT caller's MPEG-TS, through
-// ingest/ts) go through FlvRemuxer and the same splitter that checks FFmpeg's output, into the
+// A publish → fMP4 in process: the RTMP server's FLV tags (FlvRemuxer) or an SRT caller's
+// MPEG-TS (ingest/ts's TsRemuxer, into the same FlvRemuxer) go through the same splitter that checks FFmpeg's output, into the
 // stream's sink. No FFmpeg, no loopback hop, no interleaver. Input is taken at the end of each
 // event-loop turn (one socket read); a chunk is written once the remuxer says it is ready (a
 // frame and the audio reaching its end), or chunkWaitMs after a frame whose audio is late.
-import type { Logger } from '../../util/log.js';
-import { Fmp4Splitter } from '../fmp4/splitter.js';
-import { type Fmp4Unit } from '../../media/types.js';
-import { Fmp4Error } from '../fmp4/errors.js';
-import { deliver, type MediaOut } from '../../media/sink.js';
-import { restartDelay } from '../backoff.js';
-import { FlvError } from './reader.js';
-import { FlvRemuxer } from './remuxer.js';
-import { TsError } from '../ts/errors.js';
+import type { Logger } from '../util/log.js';
+import { Fmp4Splitter } from './fmp4/splitter.js';
+import { type Fmp4Unit } from '../media/types.js';
+import { Fmp4Error } from './fmp4/errors.js';
+import { deliver, type MediaOut } from '../media/sink.js';
+import { restartDelay } from './backoff.js';
+import { FlvError } from './flv/reader.js';
+import { FlvRemuxer } from './flv/remuxer.js';
+import { TsError } from './ts/errors.js';
 
 /** What the tap drives: bytes in, fMP4 out, a chunk when ready() (FlvRemuxer, ingest/ts's TsRemuxer). */
 export interface ChunkRemuxer {
@@ -21,7 +21,7 @@ export interface ChunkRemuxer {
   flush(emit: (fmp4: Buffer) => void, force?: boolean): void;
 }
 
-export interface FlvTapEvents {
+export interface RemuxTapEvents {
   /** A restart is scheduled after unusable media (the tap reports it to the sink itself). */
   restart?(clean: boolean): void;
   /**
@@ -34,7 +34,7 @@ export interface FlvTapEvents {
 /** A run that lasted this long counts as healthy and resets the restart backoff (as for FFmpeg). */
 const HEALTHY_RUN_MS = 10_000;
 
-export interface FlvTapOptions {
+export interface RemuxTapOptions {
   maxBoxBytes: number;
   maxInitBytes: number;
   restartDelayMs: number;
@@ -44,16 +44,16 @@ export interface FlvTapOptions {
 }
 
 /**
- * Subscribes to an FLV feed; returns the unsubscribe. `cached`: start from the feed's cached
+ * Subscribes to a publish's bytes (FLV, or MPEG-TS); returns the unsubscribe. `cached`: start from the feed's cached
  * sequence headers and tags since the last keyframe (a restart), not only from now (a new publish).
  */
-export type FlvSubscribe = (onData: (flv: Buffer) => void, cached: boolean) => () => void;
+export type TapSubscribe = (onData: (bytes: Buffer) => void, cached: boolean) => () => void;
 
-export class FlvTap {
-  readonly #subscribe: FlvSubscribe;
-  readonly #opts: FlvTapOptions;
+export class RemuxTap {
+  readonly #subscribe: TapSubscribe;
+  readonly #opts: RemuxTapOptions;
   readonly #sink: MediaOut;
-  readonly #events: FlvTapEvents;
+  readonly #events: RemuxTapEvents;
   readonly #make: (warn: (message: string) => void) => ChunkRemuxer;
   readonly #log: Logger;
   #unsubscribe: (() => void) | null = null;
@@ -71,7 +71,7 @@ export class FlvTap {
   /** Subscriptions made, including the first (a failure resubscribes from the cache: a new generation). */
   #starts = 0;
 
-  constructor(subscribe: FlvSubscribe, opts: FlvTapOptions, sink: MediaOut, log: Logger, events: FlvTapEvents = {},
+  constructor(subscribe: TapSubscribe, opts: RemuxTapOptions, sink: MediaOut, log: Logger, events: RemuxTapEvents = {},
     make?: (warn: (message: string) => void) => ChunkRemuxer) {
     this.#events = events;
     this.#make = make ?? ((warn) => new FlvRemuxer({ maxTagBytes: opts.maxBoxBytes, warn }));

@@ -1,11 +1,11 @@
-// FlvTap: the in-process RTMP remux, fed real FFmpeg FLV tag by tag as the RTMP server does
+// RemuxTap: the in-process RTMP remux, fed real FFmpeg FLV tag by tag as the RTMP server does
 // (one tag per event-loop turn), through the real FlvRemuxer and fMP4 splitter.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FlvTap, type FlvSubscribe } from '../../../ingest/flv/tap.js';
+import { RemuxTap, type TapSubscribe } from '../../../ingest/tap.js';
 import type { MediaOut } from '../../../media/sink.js';
 import type { Fmp4Unit } from '../../../media/types.js';
 import { createRootLogger } from '../../../util/log.js';
@@ -38,7 +38,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** A feed that sends the header, then one tag per macrotask, like sockets reads; records subscriptions. */
 function feed(script: (cached: boolean, n: number) => Buffer[]) {
   const subs: Array<{ cached: boolean; active: boolean }> = [];
-  const subscribe: FlvSubscribe = (onData, cached) => {
+  const subscribe: TapSubscribe = (onData, cached) => {
     const sub = { cached, active: true };
     subs.push(sub);
     const queue = [header, ...script(cached, subs.length)];
@@ -69,11 +69,11 @@ const until = async (cond: () => boolean, ms: number, what: string): Promise<voi
   }
 };
 
-describe('the in-process RTMP remux (FlvTap)', () => {
+describe('the in-process RTMP remux (RemuxTap)', () => {
   it('writes about one chunk per video frame, the audio riding along instead of making chunks of its own', async () => {
     const { subscribe, subs } = feed(() => tags);
     const c = collector();
-    const tap = new FlvTap(subscribe, OPTS, c.sink, log);
+    const tap = new RemuxTap(subscribe, OPTS, c.sink, log);
     await until(() => c.chunks().reduce((n, u) => n + (u.kind === 'chunk' ? 1 : 0), 0) >= videoFrames - 1, 10_000, 'the chunks');
     await tap.close();
     expect(subs).toEqual([{ cached: false, active: false }]);
@@ -92,7 +92,7 @@ describe('the in-process RTMP remux (FlvTap)', () => {
     badConfig[16] = 0; // AVCDecoderConfigurationRecord version 0: not a record we can read
     const { subscribe, subs } = feed((cached) => (cached ? tags : [...tags.slice(0, 40), badConfig, ...tags.slice(40)]));
     const c = collector();
-    const tap = new FlvTap(subscribe, OPTS, c.sink, log);
+    const tap = new RemuxTap(subscribe, OPTS, c.sink, log);
     await until(() => c.units.filter((u) => u.kind === 'init').length >= 2 && c.chunks().length >= 40, 10_000, 'a second init after the restart');
     await tap.close();
     expect(c.failures).toEqual(['FLV_BAD_TAG']);
@@ -109,7 +109,7 @@ describe('the in-process RTMP remux (FlvTap)', () => {
     const lastFrame = tags.findLastIndex((t, i) => i < 40 && t[0] === 9 && t[12] === 1);
     const { subscribe } = feed(() => tags.slice(0, lastFrame + 1));
     const c = collector();
-    const tap = new FlvTap(subscribe, { ...OPTS, chunkWaitMs: 10_000 }, c.sink, log);
+    const tap = new RemuxTap(subscribe, { ...OPTS, chunkWaitMs: 10_000 }, c.sink, log);
     await until(() => c.units.length > 0, 5_000, 'the init');
     await new Promise((r) => setTimeout(r, 300)); // every tag in
     const before = c.chunks().length;
