@@ -2,26 +2,13 @@
 // and over SRT, is closed with its code, while a publisher within it keeps its stream playing.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startNowcast, type Running } from '../../helpers/nowcast.js';
-import { Publisher } from '../../helpers/publisher.js';
-import { Viewer } from '../../helpers/viewer.js';
+import type { Publisher } from '../../helpers/publisher.js';
+import { Cast, srtCaller } from '../../helpers/cast.js';
 
 /** 1 Mbit/s: a 4 Mbit/s CBR publisher is over it within a second or two, a 300 kbit/s one never. */
 const CAP = 1_000_000;
 let n: Running;
-const publishers: Publisher[] = [];
-const viewers: Viewer[] = [];
-
-const publish = (o: ConstructorParameters<typeof Publisher>[0]): Publisher => {
-  const p = new Publisher({ width: 320, height: 240, ...o });
-  publishers.push(p);
-  return p;
-};
-const view = (name: string): Viewer => {
-  const v = new Viewer(n.ws(name));
-  viewers.push(v);
-  return v;
-};
-const srtCaller = (name: string): string => `${n.srt(n.srtPorts[0]!)}&streamid=${encodeURIComponent(`#!::r=${name},m=publish`)}`;
+const cast = new Cast({ width: 320, height: 240 });
 const FAST = { videoKbps: 4000, cbr: true, audioKbps: 64 } as const;
 const SLOW = { videoKbps: 200, audioKbps: 64 } as const;
 
@@ -37,10 +24,7 @@ beforeAll(async () => {
   n = await startNowcast({ srtStreams: ['srtrate'], limits: { maxPublishBitrate: CAP } });
 });
 
-afterEach(async () => {
-  for (const v of viewers.splice(0)) v.close();
-  await Promise.all(publishers.splice(0).map((p) => p.stop()));
-});
+afterEach(() => cast.end());
 
 afterAll(() => {
   n?.app.close();
@@ -51,14 +35,14 @@ describe('limits.maxPublishBitrate', () => {
     { protocol: 'rtmp', code: 'RTMP_RATE' },
     { protocol: 'srt', code: 'SRT_RATE' },
   ] as const)('closes an $protocol publisher four times over the cap ($code) and keeps one within it playing', async ({ protocol, code }) => {
-    const url = protocol === 'rtmp' ? n.rtmp : srtCaller;
+    const url = protocol === 'rtmp' ? n.rtmp : (name: string): string => srtCaller(n, `#!::r=${name},m=publish`);
     const format = protocol === 'rtmp' ? 'flv' : 'mpegts';
-    const calm = view(`${protocol}calm`);
+    const calm = cast.view(n, `${protocol}calm`);
     await calm.opened;
-    publish({ url: url(`${protocol}calm`), format, ...SLOW });
+    cast.publish({ url: url(`${protocol}calm`), format, ...SLOW });
     await calm.until(() => calm.chunks().length >= 15, 30_000, 'the calm publisher to play');
     const before = n.app.ingest.errors.get(protocol, code);
-    const fast = publish({ url: url(`${protocol}fast`), format, ...FAST });
+    const fast = cast.publish({ url: url(`${protocol}fast`), format, ...FAST });
     // libsrt's caller keeps sending into a closed connection until its peer idle timeout.
     expect(await endsWithin(fast, 15_000)).not.toBe('running');
     expect(n.app.ingest.errors.get(protocol, code)).toBe(before + 1);

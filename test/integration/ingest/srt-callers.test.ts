@@ -4,8 +4,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { startNowcast, type Running } from '../../helpers/nowcast.js';
-import { Publisher } from '../../helpers/publisher.js';
-import { Viewer, ffprobe } from '../../helpers/viewer.js';
+import type { Publisher } from '../../helpers/publisher.js';
+import { ffprobe } from '../../helpers/viewer.js';
+import { Cast, srtCaller as caller } from '../../helpers/cast.js';
 import { signToken } from '../../../admission/auth.js';
 import { processes, srtGateway } from '../../helpers/processes.js';
 import type { StateMessage } from '../../../protocol/messages.js';
@@ -15,21 +16,9 @@ const SECRET = 'srt-test-secret-0123456789abcdef';
 const PASSPHRASE = 'srtPassphrase0123';
 let n: Running;
 let locked: Running;
-const publishers: Publisher[] = [];
-const viewers: Viewer[] = [];
-
-/** A caller URL on `r`'s first SRT port with this streamid (URL-encoded, FFmpeg decodes it). */
-const caller = (r: Running, streamId: string, extra = ''): string => `${r.srt(r.srtPorts[0]!)}&streamid=${encodeURIComponent(streamId)}${extra}`;
-const publish = (o: ConstructorParameters<typeof Publisher>[0]): Publisher => {
-  const p = new Publisher({ width: 256, height: 144, ...o });
-  publishers.push(p);
-  return p;
-};
-const view = (r: Running, name: string): Viewer => {
-  const v = new Viewer(r.ws(name));
-  viewers.push(v);
-  return v;
-};
+const cast = new Cast({ width: 256, height: 144 });
+const publish = cast.publish.bind(cast);
+const view = cast.view.bind(cast);
 /** A caller's FFmpeg exit code, within 10 s (a refused handshake ends it at once). */
 async function exitCode(p: Publisher): Promise<number | null> {
   const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
@@ -49,10 +38,7 @@ beforeAll(async () => {
 });
 
 // Each test's callers end with it: the machine is shared, and limits count live callers.
-afterEach(async () => {
-  for (const v of viewers.splice(0)) v.close();
-  await Promise.all(publishers.splice(0).map((p) => p.stop()));
-});
+afterEach(() => cast.end());
 
 afterAll(async () => {
   n?.app.close();

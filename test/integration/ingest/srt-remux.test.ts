@@ -3,36 +3,23 @@
 // over loopback; "an FFmpeg for the caller" is a process whose environment names its stream.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startNowcast, type Running } from '../../helpers/nowcast.js';
-import { Publisher } from '../../helpers/publisher.js';
-import { Viewer, ffprobe } from '../../helpers/viewer.js';
+import { ffprobe } from '../../helpers/viewer.js';
+import { Cast, srtCaller } from '../../helpers/cast.js';
 import { remuxesOf, srtGateway } from '../../helpers/processes.js';
 
 let n: Running;
 let viaFfmpeg: Running;
-const publishers: Publisher[] = [];
-const viewers: Viewer[] = [];
-
-const caller = (r: Running, name: string): string => `${r.srt(r.srtPorts[0]!)}&streamid=${encodeURIComponent(`#!::r=${name},m=publish`)}`;
-const publish = (o: ConstructorParameters<typeof Publisher>[0]): Publisher => {
-  const p = new Publisher({ width: 256, height: 144, format: 'mpegts', ...o });
-  publishers.push(p);
-  return p;
-};
-const view = (r: Running, name: string): Viewer => {
-  const v = new Viewer(r.ws(name));
-  viewers.push(v);
-  return v;
-};
+const cast = new Cast({ width: 256, height: 144, format: 'mpegts' });
+const publish = cast.publish.bind(cast);
+const view = cast.view.bind(cast);
+const caller = (r: Running, name: string): string => srtCaller(r, `#!::r=${name},m=publish`);
 
 beforeAll(async () => {
   n = await startNowcast({ srtStreams: ['srtremux', { stream: 'srtlan', latencyMs: 25 }] });
   viaFfmpeg = await startNowcast({ srtStreams: ['srtffmpeg'], remux: { muxer: 'ffmpeg' } });
 });
 
-afterEach(async () => {
-  for (const v of viewers.splice(0)) v.close();
-  await Promise.all(publishers.splice(0).map((p) => p.stop()));
-});
+afterEach(() => cast.end());
 
 afterAll(() => {
   n?.app.close();
