@@ -12,7 +12,7 @@ import { defineConfig } from 'vitest/config';
 // slow: test/integration, test/browser, test/fanout. One file at a time, as before the split:
 // they run real FFmpeg encoders, Chromium and nats-server, and two cores shared by several of
 // those would make timing-based assertions flaky. They run after the unit files (groupOrder).
-export const UNIT = ['protocol', 'media', 'util', 'ingest', 'relay', 'hls', 'admission', 'ops', 'cluster', 'player', 'app', 'abr'];
+export const UNIT = ['protocol', 'media', 'util', 'ingest', 'relay', 'hls', 'admission', 'ops', 'cluster', 'player', 'app', 'abr', 'bench'];
 export const SLOW = ['integration', 'browser', 'fanout'];
 
 const files = (folders: string[]): string[] => folders.map((f) => `test/${f}/**/*.test.ts`);

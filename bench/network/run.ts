@@ -6,11 +6,11 @@
 //               kernel buffers, with acks; and the same without slow viewers (the baseline)
 //   freeze      the relay stopped (SIGSTOP) for 2 s under a viewer in Chromium
 //   bottleneck  2.5 Mbit/s through a 1.2 Mbit/s link for 30 s in Chromium (--abr: the ABR row)
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from '../fanout/lib/control.js';
 import { fanoutRun, prepare, ROOT, type FanoutRun } from './fanout-parts.js';
-import { writeSection, machine } from '../lib/results.js';
+import { machine, mergeSubsections, readSection, writeSection } from '../lib/results.js';
 import { ACK_INTERVAL_MS } from '../../protocol/messages.js';
 
 const args = parseArgs();
@@ -21,11 +21,16 @@ const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;
 
 const started = new Date().toISOString();
 const head = `${started.slice(0, 16).replace('T', ' ')} UTC, ${machine()}, \`npm run bench:network${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}\``;
-/** Each part's text is kept (bench/out/network/part-NAME.md) so a run of some parts leaves the others' figures in the section. */
+const OUT = join(ROOT, 'bench', 'out', 'network');
+mkdirSync(OUT, { recursive: true });
+/** This run's subsections; the section keeps every other part's, and earlier runs, as they were (mergeSubsections). */
+const fresh: string[] = [];
 let lines: string[] = [];
 const savePart = (name: string): void => {
   const [title, ...rest] = lines;
-  writeFileSync(join(ROOT, 'bench', 'out', 'network', `part-${name}.md`), [title, '', `${head}.`, ...rest].join('\n'));
+  const text = [title, '', `${head}.`, ...rest].join('\n');
+  writeFileSync(join(OUT, `part-${name}.md`), text);
+  fresh.push(text);
   lines = [];
 };
 
@@ -45,7 +50,7 @@ if (parts.has('acks') || parts.has('slow')) {
       lines.push(`| ${r.n} | ${r.ackMs ? `every ${r.ackMs} ms` : 'off'} | ${pct(r.relayCpu)} | ${r.analysis.deliveredGbps.toFixed(2)} Gbit/s | ${f1(r.p50)} / ${f1(r.p99)} ms | ${r.missing} | ${pct(r.background)} / ${pct(r.core0Other)} | ${r.relayStop?.badMessages ?? '?'} / ${r.relayStop?.staleAcks ?? '?'} |`);
     }
     lines.push('');
-    writeFileSync(join(ROOT, 'bench', 'out', 'network', `acks-${intervals.join('-')}.json`), JSON.stringify(rows.map(({ analysis: _a, ...r }) => r), null, 1));
+    writeFileSync(join(OUT, `acks-${intervals.join('-')}.json`), JSON.stringify(rows.map(({ analysis: _a, ...r }) => r), null, 1));
     savePart(`acks-${intervals.join('-')}`);
   }
   if (parts.has('slow')) {
@@ -63,7 +68,7 @@ if (parts.has('acks') || parts.has('slow')) {
     }
     if (!base.error && !slow.error) lines.push('', `Healthy p99 with slow viewers: ${((slow.p99 / base.p99 - 1) * 100).toFixed(0)} % against the run without (target ≤ +10 %). A slow viewer falls behind from its first chunk (it reads at 25 % from its join); the relay's stop is the send time of the last chunk it got before its first \`skip\`.`);
     lines.push('');
-    writeFileSync(join(ROOT, 'bench', 'out', 'network', 'slow.json'), JSON.stringify([base, slow].map(({ analysis: _a, ...r }) => r), null, 1));
+    writeFileSync(join(OUT, 'slow.json'), JSON.stringify([base, slow].map(({ analysis: _a, ...r }) => r), null, 1));
     savePart('slow');
   }
 }
@@ -82,9 +87,7 @@ if (parts.has('bottleneck')) {
   savePart('bottleneck');
 }
 
-const order = ['bottleneck', 'slow', 'freeze'];
-const dir = join(ROOT, 'bench', 'out', 'network');
-const names = [...order, ...(existsSync(dir) ? (await import('node:fs')).readdirSync(dir).filter((f) => /^part-acks-.*\.md$/.test(f)).map((f) => f.slice(5, -3)).sort() : [])];
-const body = names.filter((n) => existsSync(join(dir, `part-${n}.md`))).map((n) => readFileSync(join(dir, `part-${n}.md`), 'utf8')).join('\n\n');
-writeSection('Network (npm run bench:network)', `Machine: 2 × AMD EPYC (2 cores), Debian 12. Each part's run is dated below.\n\n${body}`.replace(/\n{3,}/g, '\n\n'));
-console.log(body);
+const TITLE = 'Network (npm run bench:network)';
+const body = mergeSubsections(readSection(TITLE), fresh, 'Each part\'s runs are dated below, newest first under each heading, each with its machine.');
+writeSection(TITLE, body.replace(/\n{3,}/g, '\n\n'));
+console.log(fresh.join('\n\n'));
