@@ -145,7 +145,11 @@ export class RtmpServer {
       },
       media: (type, timestamp, body) => this.#events.media(id, type, timestamp, body),
       unpublish: () => this.#events.unpublish(id),
-      error: (code) => this.#errors.add('rtmp', code),
+      error: (code) => {
+        this.#errors.add('rtmp', code);
+        // An admitted publisher cut for its rate is an operator's business; other faults are counted only.
+        if (code === 'RTMP_RATE') this.#limited.warn(`rtmp rate ${ip}`, { ip: `${ip}:${socket.remotePort}`, code }, 'rtmp publisher over limits.maxPublishBitrate: closed');
+      },
       closed: () => {
         if (!this.#sessions.delete(id)) return;
         const left = (this.#perIp.get(ip) ?? 1) - 1;
