@@ -51,11 +51,14 @@ export const RATE_HOLD_MS = 250;
 /** WebKit's coarse mode changes the rate at most this often (ms). */
 export const COARSE_HOLD_MS = 2000;
 /**
- * WebKit's coarse mode: start catching up past this error (s). It was 0.25 s: in WebKitGTK a
- * join that landed 0.24 s late stayed there for a whole run. Not less: there each rate change
- * is a flushing seek that costs tens of ms, so a small catch-up loses more than it gains.
+ * WebKit's coarse mode: start catching up past this error (s). At 0.25 s a WebKitGTK join that
+ * landed 0.24 s late stayed there for a whole run; at 0.1 s joins stayed 30–40 ms late (p50
+ * +36 and +46 ms against Chromium's in 2 of 3 runs, bench:browsers on 2 × Intel Xeon). At 0.03 s
+ * a join is brought into the exit band early on, at one catch-up (+27 to +32 ms in 3 of 3, 0
+ * stalls). Each rate change is a flush in WebKitGTK and an audio-renderer flush in Safari, so
+ * the band stays wider than the full controller's, and a catch-up starts at most once per hold.
  */
-export const COARSE_ENTER_S = 0.1;
+export const COARSE_ENTER_S = 0.03;
 /** ... and never slower than this: measured in WebKitGTK, 1.1× for 1 s netted −38 ms, 1.05× −27 ms, 1.25× +172 ms. */
 export const COARSE_MIN_RATE = 1.1;
 /** ... and stop within this (s): a catch-up sized for a hold lands there, one for a smaller error would overshoot. */

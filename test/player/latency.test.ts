@@ -5,7 +5,7 @@ import { MPEGTS_BASELINE, SEEK_BASELINE } from '../../player/baselines.js';
 import { initialControlState, SEEK_COOLDOWN_MS } from '../../player/control.js';
 import type { ControlInput, ControlParams, ControlState, Decision } from '../../player/control.js';
 import {
-  COARSE_HOLD_MS, COARSE_MAX_RATE, COARSE_MIN_RATE, coarseRate, decide, effectiveTarget, quantise, rateCurve, JOIN_GRACE_MS, MAX_BACKOFF, PINNED_ENTER_S, STALL_BREAK_COOLDOWN_MS,
+  COARSE_ENTER_S, COARSE_EXIT_S, COARSE_HOLD_MS, COARSE_MAX_RATE, COARSE_MIN_RATE, coarseRate, decide, effectiveTarget, quantise, rateCurve, JOIN_GRACE_MS, MAX_BACKOFF, PINNED_ENTER_S, STALL_BREAK_COOLDOWN_MS,
   type DecideParams,
 } from '../../player/latency.js';
 import { ArrivalJitter } from '../../protocol/arrival-jitter.js';
@@ -677,9 +677,22 @@ describe('Safari safe mode', () => {
     expect(Math.abs(end.latency - end.target)).toBeLessThan(0.05);
   });
 
+  /** The backlog that makes a coarse join start `error` s above its 0.2 s target. */
+  const lateBy = (error: number): number => 0.2 + error - simulate({ seconds: 0.1, params: { safeMode: 'coarse' } }).samples[0]!.latency;
+
   it("'coarse' leaves a small error alone: under COARSE_ENTER_S no catch-up, whose flush would cost more", () => {
-    const r = simulate({ seconds: 10, backlog: 0.08, params: { safeMode: 'coarse' } });
+    const r = simulate({ seconds: 10, backlog: lateBy(COARSE_ENTER_S - 0.01), params: { safeMode: 'coarse' } });
+    expect(r.samples[0]!.latency - 0.2).toBeCloseTo(COARSE_ENTER_S - 0.01, 2);
     expect(r.samples.every((x) => x.rate === 1)).toBe(true);
+  });
+
+  it("'coarse' brings a join 0.05 s late into its exit band with one catch-up (the 0.1 s entry left WebKitGTK joins 30–40 ms late)", () => {
+    const r = simulate({ seconds: 10, backlog: lateBy(0.05), params: { safeMode: 'coarse' } });
+    expect(r.samples[0]!.latency - 0.2).toBeCloseTo(0.05, 2);
+    expect(r.samples.filter((x) => x.s > 5).every((x) => Math.abs(x.latency - 0.2) <= COARSE_EXIT_S)).toBe(true);
+    const starts = r.samples.filter((x, i) => x.rate > 1 && (r.samples[i - 1]?.rate ?? 1) === 1);
+    expect(starts).toHaveLength(1);
+    expect(r.seeks).toHaveLength(0);
   });
 
   it("'coarse' corrects a join 0.24 s late, which the 0.25 s entry it had left there for good", () => {
