@@ -51,8 +51,8 @@ function faults(name: EngineName, r: WatchReport): string[] {
  * with the fix 8 of 9 switch runs passed, 2 of them after two recoveries). It still deadlocks
  * now and then: its web process stops answering (the main thread blocked in gst_pad_push_event,
  * its webkitmediasrc thread waiting for it; 4 of 27 switches in an earlier loop, 1 of 9 after the
- * fix). On 2 × Intel Xeon (2026-12-07, 17 runs of this case alone) the same: 5 of 34 WebKit
- * switches stopped answering WebDriver, Chromium and Firefox 34 of 34 passed. So the case is
+ * fix). On 2 × Intel Xeon (2026-12-07, 17 runs of this case in all four engines) 5 of the 68
+ * cases failed, the one whose log was kept a WebKitGTK web process that stopped answering. So the case is
  * skipped there unless NOWCAST_MATRIX_WEBKIT_SWITCH=1: CI must not fail one run in seven;
  * Chromium and Firefox run it always.
  */
