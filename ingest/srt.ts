@@ -149,8 +149,7 @@ export class SrtIngest {
       const old = this.#callers.get(r.replaces);
       if (old) {
         log.info({ stream: r.name }, 'srt caller replaces the one with its name and credentials');
-        this.#gone(r.replaces, 'replaced');
-        old.gateway.kick(old.socket);
+        this.#drop(r.replaces, old, 'replaced');
       }
     }
     const id = `${l.port}:${socket}`;
@@ -224,15 +223,19 @@ export class SrtIngest {
   #badMedia(id: string, c: Caller, message: string): void {
     this.#errors.add('srt', 'SRT_MEDIA_INVALID');
     this.#sinks.sink(c.name).failure('SRT_MEDIA_INVALID', message);
-    this.#gone(id, 'bad media');
-    c.gateway.kick(c.socket);
+    this.#drop(id, c, 'bad media');
   }
 
   /** The caller sends more than limits.maxPublishBitrate: it is dropped, and its stream ends as if it left. */
   #overRate(id: string, c: Caller): void {
     this.#errors.add('srt', 'SRT_RATE');
     c.log.warn({ ip: c.ip, maxPublishBitrate: this.#o.maxPublishBitrate }, 'srt caller over limits.maxPublishBitrate: dropped');
-    this.#gone(id, 'over the publish bitrate cap');
+    this.#drop(id, c, 'over the publish bitrate cap');
+  }
+
+  /** Forgets a caller and closes its SRT connection (we end it: the caller is still there). */
+  #drop(id: string, c: Caller, why: string): void {
+    this.#gone(id, why);
     c.gateway.kick(c.socket);
   }
 
@@ -256,10 +259,7 @@ export class SrtIngest {
     const now = Date.now();
     for (const [id, c] of this.#callers) {
       if (!c.remux && now - c.admittedAt > OPEN_TIMEOUT_MS) this.#callers.delete(id);
-      else if (c.remux && now - c.lastDataAt > this.#o.srt.idleTimeoutMs) {
-        this.#gone(id, 'idle');
-        c.gateway.kick(c.socket);
-      }
+      else if (c.remux && now - c.lastDataAt > this.#o.srt.idleTimeoutMs) this.#drop(id, c, 'idle');
     }
   }
 

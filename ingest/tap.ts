@@ -1,8 +1,9 @@
 // A publish → fMP4 in process: the RTMP server's FLV tags (FlvRemuxer) or an SRT caller's
-// MPEG-TS (ingest/ts's TsRemuxer, into the same FlvRemuxer) go through the same splitter that checks FFmpeg's output, into the
-// stream's sink. No FFmpeg, no loopback hop, no interleaver. Input is taken at the end of each
-// event-loop turn (one socket read); a chunk is written once the remuxer says it is ready (a
-// frame and the audio reaching its end), or chunkWaitMs after a frame whose audio is late.
+// MPEG-TS (ingest/ts's TsRemuxer, into the same FlvRemuxer) go through the same splitter that
+// checks FFmpeg's output, into the stream's sink. No FFmpeg, no loopback hop, no interleaver.
+// Input is taken at the end of each event-loop turn (one socket read); a chunk is written once
+// the remuxer says it is ready (a frame and the audio reaching its end), or chunkWaitMs after a
+// frame whose audio is late.
 import type { Logger } from '../util/log.js';
 import { Fmp4Splitter } from './fmp4/splitter.js';
 import { type Fmp4Unit } from '../media/types.js';
@@ -44,8 +45,9 @@ export interface RemuxTapOptions {
 }
 
 /**
- * Subscribes to a publish's bytes (FLV, or MPEG-TS); returns the unsubscribe. `cached`: start from the feed's cached
- * sequence headers and tags since the last keyframe (a restart), not only from now (a new publish).
+ * Subscribes to a publish's bytes (FLV, or MPEG-TS); returns the unsubscribe. `cached`: start
+ * from the feed's cached sequence headers and tags since the last keyframe (a restart), not only
+ * from now (a new publish).
  */
 export type TapSubscribe = (onData: (bytes: Buffer) => void, cached: boolean) => () => void;
 
