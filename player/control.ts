@@ -2,6 +2,7 @@
 // 'nowcast', player/baselines.ts for the peers'): its parameters, its input each tick, the state
 // it carries from tick to tick and the decision it returns. Types and the initial state only.
 import type { PolicyName } from '../protocol/messages.js';
+import { emptySawtooth, type Sawtooth } from './sawtooth.js';
 
 /** 'off': full control; 'coarse': 1× or a catch-up rate, changed at most every 2 s (WebKit); 'seek': jumps only. */
 export type SafeMode = 'off' | 'coarse' | 'seek';
@@ -78,7 +79,7 @@ export interface ControlInput {
   jitter: number;
 }
 
-export interface ControlState {
+export interface ControlState extends Sawtooth {
   rate: number;
   correcting: boolean;
   refilling: boolean;
@@ -151,5 +152,6 @@ export function initialControlState(): ControlState {
     lastNow: NaN,
     lastRateChange: -Infinity,
     lastSeek: -Infinity,
+    ...emptySawtooth(),
   };
 }

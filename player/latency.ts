@@ -30,6 +30,10 @@
 //   `maxJitterBuffer`): where chunks come late again and again (jitter, TCP loss) the player
 //   holds what covers them instead of stalling and waiting for a stall raise, and a clean
 //   path pays nothing; latency then sits above the target by what the floor holds;
+// - that allowance is for the buffer's refilled level, and the controller holds its average: on
+//   a stream that comes in bursts (FFmpeg's MPEG-TS defaults over SRT) the two are half a burst
+//   apart, so the floor there is lowered by that much (player/sawtooth.ts), and the saw-tooth's
+//   bottom sits where a steady stream's does (full control only; WebKit's modes keep the floor);
 // Pinned mode: the target is the stream's, exactly, for every viewer (no stall raise), so all
 // viewers show the same moment; the clock offset makes latencies comparable across clients.
 // As no viewer may raise its own target, pinned mode holds at least `pinnedMinLatency`. A pinned
@@ -41,6 +45,7 @@
 import { baseline, mpegtsBaseline, seekBaseline } from './baselines.js';
 import { SEEK_COOLDOWN_MS } from './control.js';
 import type { ControlInput, ControlParams, ControlReason, ControlState, Decision } from './control.js';
+import { emptySawtooth, sampleSawtooth } from './sawtooth.js';
 
 /** Time constant (ms) of the error smoothing: a few chunk intervals. */
 export const SMOOTHING_MS = 200;
@@ -206,12 +211,13 @@ function nowcast(input: ControlInput, prev: ControlState, p: DecideParams): Deci
   // estimate swings for a moment after an outage (a raised target read 0.46 s for 0.4 s).
   const target = effectiveTarget(p, state.raise);
   const done = (rate: number, reason: ControlReason, extra: Partial<ControlState> = {}, seekTo?: number): Decision => {
-    const s = { ...state, ...extra, rate };
+    // A seek moves the buffer: its saw-tooth is measured afresh.
+    const s = { ...state, ...extra, rate, ...(seekTo === undefined ? {} : emptySawtooth()) };
     if (rate !== prev.rate) s.lastRateChange = now;
     return seekTo === undefined ? { rate, reason, target, state: s } : { rate, reason, target, seekTo, state: s };
   };
 
-  if (input.hidden) return done(1, 'hidden', { wasHidden: true, correcting: false, refilling: false });
+  if (input.hidden) return done(1, 'hidden', { wasHidden: true, correcting: false, refilling: false, ...emptySawtooth() });
   if (!Number.isFinite(bufferAhead)) return done(1, 'idle', { correcting: false, refilling: false, error: NaN });
   const known = Number.isFinite(latency);
   // Pinned and late with the target moment in the buffer: go to that moment, not to "live", so
@@ -233,7 +239,7 @@ function nowcast(input: ControlInput, prev: ControlState, p: DecideParams): Deci
       // The rate was already 1 while stalled, so the catch-up may start on the next tick.
       return done(1, 'unstall', { correcting: false, refilling: false, error: NaN, lastSeek: now, heldSince: now }, bufferEnd - bufferAhead);
     }
-    return done(1, 'stalled', { correcting: false, error: NaN, heldSince });
+    return done(1, 'stalled', { correcting: false, error: NaN, heldSince, ...emptySawtooth() });
   }
 
   if (known) {
@@ -264,8 +270,11 @@ function nowcast(input: ControlInput, prev: ControlState, p: DecideParams): Deci
 
   if (pinSeek) return pin();
 
-  // Only what sits in the buffer can be drained; a thin buffer pulls the error negative.
-  const raw = Math.min(known ? latency - target : bufferAhead - targetBuffer, bufferAhead - floor);
+  // Only what sits in the buffer can be drained; a thin buffer pulls the error negative. The
+  // floor is held by the average buffer: on a saw-tooth, less the half of it above the average.
+  Object.assign(state, sampleSawtooth(state, now, Number.isFinite(prev.lastNow) ? now - prev.lastNow : 0, bufferAhead, p.safeMode === 'off' ? floor - p.minBuffer : 0));
+  const held = floor - state.sawRelief;
+  const raw = Math.min(known ? latency - target : bufferAhead - targetBuffer, bufferAhead - held);
   let error: number;
   if (!Number.isFinite(prev.error) || Math.abs(raw - prev.error) > SNAP_SECONDS) error = raw;
   else error = prev.error + (1 - Math.exp(-Math.max(0, now - prev.lastNow) / SMOOTHING_MS)) * (raw - prev.error);

@@ -40,13 +40,15 @@ interface SimOptions {
   offsetEstimateMs?: number;
   /** Feed each frame's arrival to an ArrivalJitter and hand its figure to the controller. */
   measureJitter?: boolean;
+  /** Hand the controller this arrival jitter (s) instead (what a page measured on a real stream). */
+  givenJitter?: number;
   /** TCP: a late frame holds back every frame behind it (the buffered end is the last in-order arrival). */
   inOrder?: boolean;
   /** The browser underflows with this much (s) still buffered ahead (Chromium: 0.05–0.09 s). */
   underflow?: number;
 }
 
-interface Sample { s: number; latency: number; buffer: number; rate: number; target: number; reason: string }
+interface Sample { s: number; latency: number; buffer: number; rate: number; target: number; reason: string; relief: number }
 
 interface SimResult {
   samples: Sample[];
@@ -119,7 +121,7 @@ function simulate(o: SimOptions): SimResult {
     const lastKey = Math.floor(Math.max(0, end * FPS - 1) / gop) * gop / FPS;
     const input: ControlInput = {
       now: tick * TICK_MS, latency, bufferAhead: end - t, bufferEnd: end, keyframe: lastKey, stalls, stalled, hidden,
-      jitter: o.measureJitter ? meter.value(s * 1000) : NaN,
+      jitter: o.givenJitter ?? (o.measureJitter ? meter.value(s * 1000) : NaN),
     };
     const d: Decision = decide(input, state, p);
     state = d.state;
@@ -131,7 +133,7 @@ function simulate(o: SimOptions): SimResult {
       if (o.doubling) resumeAt = o.resumeAt ?? 0.5;
       if (stalled && end - t >= 0.05) stalled = false;
     }
-    out.samples.push({ s, latency: (s * 1000 - t * 1000) / 1000, buffer: end - t, rate, target: d.target, reason: d.reason });
+    out.samples.push({ s, latency: (s * 1000 - t * 1000) / 1000, buffer: end - t, rate, target: d.target, reason: d.reason, relief: d.state.sawRelief });
   }
   out.stalls = stalls;
   out.stallSeconds = (stallTicks * TICK_MS) / 1000;
@@ -628,6 +630,54 @@ describe('nowcast controller', () => {
       const b = simulate({ seconds: 30, ...o });
       expect(a.samples.map((x) => [x.rate, x.target])).toEqual(b.samples.map((x) => [x.rate, x.target]));
     }
+  });
+
+  // FFmpeg's MPEG-TS defaults over SRT: a frame plays once its audio is in, and the audio comes
+  // in PES packets of ~0.17 s, so frames land in bursts and the buffer is a saw-tooth. Chromium's
+  // page measured 0.16 s of arrival jitter on such a stream (the relay restamps each chunk).
+  const BURST = 0.17;
+  const bursts = (i: number): number => (Math.floor(i / FPS / BURST) + 1) * BURST - i / FPS;
+  const bursty = (params: Partial<DecideParams> = {}): SimResult =>
+    simulate({ seconds: 40, jitter: bursts, inOrder: true, givenJitter: 0.16, underflow: 0.07, resumeAt: 0.15, params: { targetLatency: 0.13, ...params } });
+  const after = (r: SimResult, from: number): Sample[] => r.samples.filter((x) => x.s > from);
+  const stallsAfter = (r: SimResult, from: number): number => r.samples.filter((x, i) => x.s > from && x.reason === 'stalled' && r.samples[i - 1]!.reason !== 'stalled').length;
+
+  it('saw-tooth: on a stream that comes in bursts the floor is held by the refilled level, so the bottom sits where a steady stream\'s does', () => {
+    const r = bursty();
+    expect(stallsAfter(r, 2)).toBe(0);
+    const late = after(r, 20);
+    const bottom = Math.min(...late.map((x) => x.buffer));
+    // The floor (0.13 + 0.16 − 0.03 = 0.26) held by the average put the bottom half a burst under
+    // it, at ~0.175; held by the refilled level, it comes down to about minBuffer − jitterFree.
+    expect(bottom).toBeLessThan(0.15);
+    expect(bottom).toBeGreaterThan(DEFAULTS.minBuffer - DEFAULTS.jitterFree - 0.03);
+    // The relief is about half the burst less half a frame.
+    const relief = late.at(-1)!.relief;
+    expect(relief).toBeGreaterThan(BURST / 2 - 0.04);
+    expect(relief).toBeLessThan(BURST / 2);
+  });
+
+  it('saw-tooth: the floor comes down gradually, so no catch-up runs fast into the bottom', () => {
+    const r = bursty();
+    const reliefs = r.samples.map((x) => x.relief);
+    for (let i = 1; i < reliefs.length; i++) expect(reliefs[i]! - reliefs[i - 1]!).toBeLessThanOrEqual(0.02 * TICK_MS / 1000 + 1e-9);
+    // The saw-tooth itself makes a short 1.075× now and then; a step of the floor all at once ran at 1.1× and more.
+    expect(Math.max(...after(r, 3).map((x) => x.rate))).toBeLessThanOrEqual(1 + 3 * BASE.rateStep);
+  });
+
+  it('saw-tooth: a clean path, an outage, pinned viewers and WebKit\'s coarse mode get no relief', () => {
+    for (const r of [
+      simulate({ seconds: 30, measureJitter: true }),
+      simulate({ seconds: 30, measureJitter: true, outage: [10, 12] }),
+      simulate({ seconds: 30, jitter: bursts, inOrder: true, givenJitter: 0.16, params: { pinned: true, targetLatency: 0.3 } }),
+      simulate({ seconds: 30, jitter: bursts, inOrder: true, givenJitter: 0.16, params: { safeMode: 'coarse', targetLatency: 0.13 } }),
+    ]) expect(Math.max(...r.samples.map((x) => x.relief))).toBe(0);
+  });
+
+  it('saw-tooth: a path that holds chunks back now and then keeps its allowance: a hold refills to the usual level', () => {
+    const hol = (i: number): number => (i % 20 === 10 ? 0.2 : 0);
+    const r = simulate({ seconds: 40, jitter: hol, inOrder: true, resumeAt: 0.1, measureJitter: true, params: { stallTargetStep: 0, targetLatency: 0.13 } });
+    expect(Math.max(...after(r, 15).map((x) => x.relief))).toBeLessThan(0.04);
   });
 
   it('jitter floor: pinned viewers ignore it, so all keep the same target', () => {
