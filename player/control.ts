@@ -77,6 +77,11 @@ export interface ControlInput {
   hidden: boolean;
   /** Arrival jitter (s) of the chunks (ArrivalJitter); NaN when unknown. */
   jitter: number;
+  /**
+   * The part of it the stream brings from its source (s): the relay's measure on the chunks it
+   * receives (hello.jitterMs), before any network to the viewer; NaN when not given.
+   */
+  sourceJitter: number;
 }
 
 export interface ControlState extends Sawtooth {

@@ -73,7 +73,7 @@ export class Player {
       wallAt: (t) => this.#mirror.clock.wallAt(t),
       offsetMs: () => (Number.isFinite(this.#clockSync.offsetMs) ? this.#clockSync.offsetMs : 0),
       keyframe: (end) => this.#mirror.latestKeyframe(end),
-      jitter: () => this.#mirror.jitterAt(localNow()),
+      jitter: () => ({ seen: this.#mirror.jitterAt(localNow()), source: this.#mirror.sourceJitter }),
       config: () => this.#config,
       offline: () => this.#state === 'offline',
       emit: (event, payload) => this.#emitter.emit(event, payload),

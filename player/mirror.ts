@@ -73,6 +73,11 @@ export class MediaMirror {
     return Number.isNaN(own) ? this.#jitterHint : own;
   }
 
+  /** The relay's measure (s, hello.jitterMs): the jitter the stream brings from its source; NaN when not given. */
+  get sourceJitter(): number {
+    return this.#jitterHint;
+  }
+
   /** The latest keyframe (s) at or before `end`; NaN when none is known. */
   latestKeyframe(end: number): number {
     for (let i = this.#keyframes.length - 1; i >= 0; i--) if (this.#keyframes[i]! <= end) return this.#keyframes[i]!;

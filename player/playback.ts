@@ -35,8 +35,8 @@ export interface PlaybackHost {
   offsetMs(): number;
   /** The latest buffered keyframe (s) at or before `end`; NaN when unknown. */
   keyframe(end: number): number;
-  /** Arrival jitter (s) of the chunks; NaN when unknown. */
-  jitter(): number;
+  /** Arrival jitter (s) of the chunks, and the relay's measure on the chunks it receives (hello.jitterMs); NaN when unknown. */
+  jitter(): { seen: number; source: number };
   /** No publisher: the stream is waiting, playback is not stalling. */
   offline(): boolean;
   /** The current config (it changes when the relay announces the stream's service). */
@@ -236,9 +236,10 @@ export class Playback {
       return;
     }
     const prevRate = this.#control.rate;
+    const jitter = this.#host.jitter();
     const d = decide({
       now, latency, bufferAhead: buf.toEnd, bufferEnd: buf.end, keyframe: this.#host.keyframe(buf.end),
-      stalls: this.stalls.count, stalled: this.stalls.stalled, hidden, jitter: this.#host.jitter(),
+      stalls: this.stalls.count, stalled: this.stalls.stalled, hidden, jitter: jitter.seen, sourceJitter: jitter.source,
     }, this.#control, this.params);
     this.#control = d.state;
     this.target = d.target;

@@ -9,7 +9,7 @@ const TICK_MS = 50;
 const P: ControlParams = { ...DEFAULTS, safeMode: 'off', targetLatency: 0.2 };
 
 function input(now: number, bufferAhead: number, bufferEnd = 100): ControlInput {
-  return { now, latency: NaN, bufferAhead, bufferEnd, keyframe: NaN, stalls: 0, stalled: false, hidden: false, jitter: NaN };
+  return { now, latency: NaN, bufferAhead, bufferEnd, keyframe: NaN, stalls: 0, stalled: false, hidden: false, jitter: NaN, sourceJitter: NaN };
 }
 
 type Policy = (input: ControlInput, prev: ControlState, p: ControlParams) => Decision;
