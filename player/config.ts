@@ -121,6 +121,8 @@ export const DEFAULTS: Readonly<Omit<PlayerConfig, 'url'>> = Object.freeze({
   // ~0.03 s pipeline ≈ 0.5 s, the product's poor-network figure. bench:latency, 3 viewers ×
   // 60 s (AMD EPYC): clean loopback measured p50 0.01 s, p90 0.015–0.027 s, so 0.03 s free costs
   // the clean path nothing; 50 ± 20 ms jitter measures ~0.04 s. 1% TCP loss: 8 stalls → 0.
+  // Where the source itself comes in bursts (hello.jitterMs), the floor is held by the buffer's
+  // refilled level rather than its average (player/sawtooth.ts).
   jitterFree: 0.03,
   maxJitterBuffer: 0.35,
   // A stall adds 0.1 s to the target (hls.js adds 1 s, Shaka 0.5 s, and neither is sub-second);
