@@ -274,7 +274,7 @@ function nowcast(input: ControlInput, prev: ControlState, p: DecideParams): Deci
   // Only what sits in the buffer can be drained; a thin buffer pulls the error negative. The
   // floor is held by the average buffer: on a saw-tooth, less the half of it above the average.
   // Only the source's own bursts: a lossy or jittery path to the viewer keeps its whole
-  // allowance (bench:latency, 1% loss: 4 → 10 stalls when its holds counted too).
+  // allowance (bench:latency, 1% loss: 10 stalls when its holds counted too, 4–7 without).
   const cap = p.safeMode === 'off' ? Math.max(0, Math.min(floor - p.minBuffer, input.sourceJitter - p.jitterFree)) || 0 : 0;
   Object.assign(state, sampleSawtooth(state, now, Number.isFinite(prev.lastNow) ? now - prev.lastNow : 0, bufferAhead, cap));
   const held = floor - state.sawRelief;
