@@ -4,7 +4,8 @@
 // in Chromium. Rows run one after another on the same stream, one viewer at a time: two
 // cores shared by two browsers would measure the machine, not the engines.
 // Usage: npm run bench:browsers [-- --seconds 20 --joins 6 --rows chromium,firefox,webkit,webkit-managed,chromium-hls --path rtt=80,mbps=8]
-// (--path: through a phone-like path, bench/lib/phone-path.ts; written to a section of its own)
+// (--path: through a phone-like path, bench/lib/phone-path.ts; --source srt-defaults: an SRT caller
+// with FFmpeg's MPEG-TS defaults, whose audio comes in bursts; each written to a section of its own)
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -39,7 +40,12 @@ const { values } = parseArgs({ options: {
   'no-write': { type: 'boolean', default: false },
   // rtt=MS,mbps=N: every browser reaches the relay through a phone-like path (bench/lib/phone-path.ts).
   path: { type: 'string', default: '' },
+  // rtmp, or srt-defaults: an FFmpeg SRT caller with its MPEG-TS defaults and 128 kb/s AAC, so
+  // frames come in bursts, one per ~0.18 s audio PES (docs/srt.md).
+  source: { type: 'string', default: 'rtmp' },
 } });
+const srtSource = values.source === 'srt-defaults';
+if (!srtSource && values.source !== 'rtmp') throw new Error(`--source must be rtmp or srt-defaults, got ${values.source}`);
 const seconds = Number(values.seconds);
 const joins = Number(values.joins);
 const rowNames = values.rows!.split(',').filter(Boolean);
@@ -209,15 +215,18 @@ function version(cmd: string, args: string[]): string {
   try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return '?'; }
 }
 
-const n = await startNowcast({ srt: { listeners: [] } });
+const n = await startNowcast(srtSource ? { srtStreams: ['glass'], srt: { latencyMs: 120 } } : { srt: { listeners: [] } });
 const pathSpec = values.path ? parsePhonePath(values.path, { host: '127.0.0.1', port: Number(new URL(n.http).port) }) : undefined;
 const phone = pathSpec ? new PhonePath(pathSpec) : undefined;
 const base = phone ? `http://127.0.0.1:${await phone.listen()}` : n.http;
 const budget = (seconds + 40) * rowNames.length + 120;
-const pub = new Publisher({ url: n.rtmp('glass'), width: 640, height: 360, clockStrip: true, durationS: budget });
+const pub = new Publisher({ url: srtSource ? `srt://127.0.0.1:${n.srtPorts[0]}?mode=caller` : n.rtmp('glass'), width: 640, height: 360, clockStrip: true, durationS: budget,
+  ...(srtSource ? { format: 'mpegts' as const, tsArgs: [], audioKbps: 128 } : {}) });
 const rows: Row[] = [];
 try {
-  await sleep(2_500); // the stream is live before viewers arrive, as for real users
+  // The stream is live before viewers arrive, as for real users (and over SRT, long enough for
+  // the relay to have measured its bursts for hello.jitterMs).
+  await sleep(srtSource ? 8_000 : 2_500);
   for (const name of rowNames) {
     const row = await Promise.race([
       // A driver that fails for good costs its row, not the run.
@@ -251,14 +260,15 @@ if (!values['no-write']) {
     version('/usr/bin/firefox-esr', ['--version']).replace('Mozilla ', ''),
     `WebKitGTK ${version('dpkg-query', ['-W', '-f', '${Version}', 'libwebkit2gtk-4.1-0'])} (MiniBrowser under Xvfb)`,
   ].join(', ');
-  const title = pathSpec ? 'Every engine over a phone-like path (npm run bench:browsers -- --path)' : 'Every engine on one stream (npm run bench:browsers)';
+  const title = srtSource ? 'Every engine on an SRT caller with FFmpeg\'s defaults (npm run bench:browsers -- --source srt-defaults)'
+    : pathSpec ? 'Every engine over a phone-like path (npm run bench:browsers -- --path)' : 'Every engine on one stream (npm run bench:browsers)';
   writeSection(title, `
 Date: ${new Date().toISOString()}. Machine: ${machine()}; ${system()}.
-Command: \`npm run bench:browsers -- --seconds ${seconds} --joins ${joins} --rows ${rowNames.join(',')}${values.path ? ` --path ${values.path}` : ''}\`${pathSpec ? `
+Command: \`npm run bench:browsers -- --seconds ${seconds} --joins ${joins} --rows ${rowNames.join(',')}${values.path ? ` --path ${values.path}` : ''}${srtSource ? ' --source srt-defaults' : ''}\`${pathSpec ? `
 Path: every browser reaches the relay (pages, scripts and the WebSocket) through bench/lib/phone-path.ts: ${pathSpec.rttMs} ms round trip (and one more before a new connection's first bytes), one ${pathSpec.mbps} Mbit/s downlink shared by all connections. Glass-to-glass includes the path.` : ''}
 Engines: ${versions} (Debian packages, driven as test/helpers/engines.ts does).
 
-Source: FFmpeg testsrc2 640×360 30 fps with its capture clock in the pixels, x264 ultrafast zerolatency, keyframe every 1 s, AAC, RTMP on loopback; default watch page.
+Source: FFmpeg testsrc2 640×360 30 fps with its capture clock in the pixels, x264 ultrafast zerolatency, keyframe every 1 s, AAC, ${srtSource ? 'an SRT caller on loopback with FFmpeg\'s MPEG-TS defaults and AAC at 128 kb/s (so frames come in bursts, one per ~0.18 s audio PES; srt.latencyMs 120)' : 'RTMP on loopback'}; default watch page.
 The rows take turns on the same live stream, one browser at a time. Glass-to-glass is read from the pixels of every presented frame (requestVideoFrameCallback, as bench:glass).
 Time to first frame: from navigation start (the page's performance.timeOrigin) to the first presented frame; per row, a first join that warms the freshly started browser (shown as "cold"), then the median of ${joins} joins. Chromium and Firefox install the reader before the page's scripts;
 WebKit's classic WebDriver cannot, so there it is installed after the load event, and a join whose first frame was already shown is left out (the notes say how many).
