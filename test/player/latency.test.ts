@@ -678,6 +678,17 @@ describe('nowcast controller', () => {
     ]) expect(Math.max(...r.samples.map((x) => x.relief))).toBe(0);
   });
 
+  it('saw-tooth: a relay that claims the largest jitter it may (or none at all) cannot take the floor below minBuffer', () => {
+    for (const sourceJitter of [5, NaN, -1]) {
+      // The page measured less jitter than the saw-tooth's half (0.06 s): the floor's allowance, 0.03 s, is all it may take.
+      const r = simulate({ seconds: 40, jitter: bursts, inOrder: true, givenJitter: 0.06, sourceJitter, underflow: 0.07, resumeAt: 0.15, params: { targetLatency: 0.13 } });
+      const floor = DEFAULTS.minBuffer + 0.06 - DEFAULTS.jitterFree;
+      const most = Math.max(...r.samples.map((x) => x.relief));
+      if (Number.isFinite(sourceJitter) && sourceJitter > 0) expect(most).toBeCloseTo(floor - DEFAULTS.minBuffer, 9);
+      else expect(most).toBe(0);
+    }
+  });
+
   it('saw-tooth: the relief is never more than the allowance the source\'s own jitter makes', () => {
     const r = simulate({ seconds: 40, jitter: bursts, inOrder: true, givenJitter: 0.16, sourceJitter: 0.06 });
     expect(Math.max(...r.samples.map((x) => x.relief))).toBeCloseTo(0.06 - DEFAULTS.jitterFree, 9);

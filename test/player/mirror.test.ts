@@ -96,9 +96,10 @@ describe('MediaMirror', () => {
     expect(m.jitterAt(1_021_000)).toBeNaN();
   });
 
-  it.each([[-1], [5001], ['240'], [Number.NaN], [null]])('ignores an implausible hello.jitterMs (%s)', (jitterMs) => {
+  it.each([[-1], [5001], ['240'], [Number.NaN], [null], [Infinity], [{}]])('ignores an implausible hello.jitterMs (%s), for the floor and as the source\'s jitter', (jitterMs) => {
     const m = new MediaMirror();
     m.apply({ type: 'message', msg: { type: 'hello', version: 1, stream: 'a', serverTime: 0, service: {}, jitterMs }, at: 0 } as unknown as EngineEvent);
     expect(m.jitterAt(0)).toBeNaN();
+    expect(m.sourceJitter).toBeNaN();
   });
 });
